@@ -1,0 +1,223 @@
+//! Decoding: file bytes → stored pixels, the EXIF orientation (applied for detection only),
+//! and a list of the metadata the file carries. The format is read from the content, never
+//! trusted from the name; a header is checked against size limits before any pixel buffer
+//! is allocated (decompression bombs).
+
+use anyhow::{anyhow, bail, Context};
+use image::{metadata::Orientation, DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+use serde::Serialize;
+use std::io::Cursor;
+use std::path::Path;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Jpeg,
+    Png,
+    Tiff,
+}
+
+impl Format {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpeg",
+            Format::Png => "png",
+            Format::Tiff => "tiff",
+        }
+    }
+    fn of_name(p: &Path) -> Option<Format> {
+        match p.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "jpg" | "jpeg" | "jpe" => Some(Format::Jpeg),
+            "png" => Some(Format::Png),
+            "tif" | "tiff" => Some(Format::Tiff),
+            _ => None,
+        }
+    }
+}
+
+/// Limits checked on the header, before decoding.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Limits {
+    /// Largest accepted image, in megapixels.
+    pub max_megapixels: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_megapixels: 300.0 }
+    }
+}
+
+pub struct Decoded {
+    /// Pixels as stored in the file (orientation not applied).
+    pub image: DynamicImage,
+    pub format: Format,
+    /// EXIF orientation; detection runs on the upright image, redaction on stored pixels.
+    pub orientation: Orientation,
+    /// Metadata kinds found in the file (e.g. "exif", "xmp", "icc").
+    pub metadata: Vec<String>,
+}
+
+/// Decode `bytes` read from `name`.
+pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Decoded> {
+    if bytes.is_empty() {
+        bail!("empty file (0 bytes)");
+    }
+    let fmt = image::guess_format(bytes).map_err(|_| anyhow!("not a JPEG, PNG or TIFF image (unrecognised content)"))?;
+    let format = match fmt {
+        ImageFormat::Jpeg => Format::Jpeg,
+        ImageFormat::Png => Format::Png,
+        ImageFormat::Tiff => Format::Tiff,
+        other => bail!("content is {other:?}, which pixla does not redact (JPEG, PNG, TIFF)"),
+    };
+    if let Some(named) = Format::of_name(name) {
+        if named != format {
+            bail!("content is {} but the name says {}: rename the file so its extension matches", format.as_str().to_uppercase(), named.as_str().to_uppercase());
+        }
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), fmt);
+    let mut lim = image::Limits::default();
+    let max_px = (limits.max_megapixels * 1e6) as u64;
+    lim.max_alloc = Some(max_px.saturating_mul(8).max(64 << 20));
+    reader.limits(lim);
+    let mut decoder = reader.into_decoder().context("cannot read the image header")?;
+    let (w, h) = decoder.dimensions();
+    if w == 0 || h == 0 {
+        bail!("image has zero width or height");
+    }
+    let mp = w as f64 * h as f64 / 1e6;
+    if mp > limits.max_megapixels {
+        bail!("image is {w}x{h} ({mp:.0} MP), over the limit of {:.0} MP (--max-megapixels): refused before decoding", limits.max_megapixels);
+    }
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let image = DynamicImage::from_decoder(decoder).context("cannot decode the image data (truncated or corrupt?)")?;
+    let image = match image {
+        DynamicImage::ImageLuma8(_)
+        | DynamicImage::ImageLumaA8(_)
+        | DynamicImage::ImageRgb8(_)
+        | DynamicImage::ImageRgba8(_)
+        | DynamicImage::ImageLuma16(_)
+        | DynamicImage::ImageLumaA16(_)
+        | DynamicImage::ImageRgb16(_)
+        | DynamicImage::ImageRgba16(_) => image,
+        other => bail!("unsupported pixel type {:?}", other.color()),
+    };
+    Ok(Decoded { image, format, orientation, metadata: metadata_kinds(bytes, format) })
+}
+
+/// Which metadata a file carries, by segment/chunk/tag.
+pub fn metadata_kinds(bytes: &[u8], format: Format) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    let mut add = |s: &str| {
+        if !v.iter().any(|x| x == s) {
+            v.push(s.to_string())
+        }
+    };
+    match format {
+        Format::Jpeg => {
+            if let Ok(j) = img_parts::jpeg::Jpeg::from_bytes(img_parts::Bytes::copy_from_slice(bytes)) {
+                for s in j.segments() {
+                    let c = s.contents();
+                    match s.marker() {
+                        0xE1 if c.starts_with(b"Exif\0") => add("exif"),
+                        0xE1 if c.starts_with(b"http://ns.adobe.com/xap/1.0/") => add("xmp"),
+                        0xE1 if c.starts_with(b"http://ns.adobe.com/xmp/extension/") => add("xmp-extended"),
+                        0xE2 if c.starts_with(b"ICC_PROFILE") => add("icc"),
+                        0xE2 if c.starts_with(b"MPF") => add("mpf"),
+                        0xED => add("iptc"),
+                        0xFE => add("comment"),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Format::Png => {
+            if let Ok(p) = img_parts::png::Png::from_bytes(img_parts::Bytes::copy_from_slice(bytes)) {
+                for c in p.chunks() {
+                    match &c.kind() {
+                        b"eXIf" => add("exif"),
+                        b"iCCP" => add("icc"),
+                        b"iTXt" if c.contents().starts_with(b"XML:com.adobe.xmp") => add("xmp"),
+                        b"tEXt" | b"zTXt" | b"iTXt" => add("text"),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Format::Tiff => add("tiff-tags"),
+    }
+    v
+}
+
+/// Map a box from display (orientation applied) coordinates back to stored pixels.
+/// `w, h` are the stored image's dimensions.
+pub fn box_to_stored(b: crate::geom::BoxF, o: Orientation, w: u32, h: u32) -> crate::geom::BoxF {
+    let (w, h) = (w as f32, h as f32);
+    // display point → stored point
+    let map = |x: f32, y: f32| -> (f32, f32) {
+        match o {
+            Orientation::NoTransforms => (x, y),
+            Orientation::FlipHorizontal => (w - x, y),
+            Orientation::FlipVertical => (x, h - y),
+            Orientation::Rotate180 => (w - x, h - y),
+            // rotate90 (clockwise) maps stored (x, y) to display (h − y, x)
+            Orientation::Rotate90 => (y, h - x),
+            // rotate270 maps stored (x, y) to display (y, w − x)
+            Orientation::Rotate270 => (w - y, x),
+            // rotate90 then flip: display (x, y) = rot90 at (h − x, y)
+            Orientation::Rotate90FlipH => (y, x),
+            Orientation::Rotate270FlipH => (w - y, h - x),
+        }
+    };
+    let (ax, ay) = map(b.x1, b.y1);
+    let (bx, by) = map(b.x2, b.y2);
+    crate::geom::BoxF::new(ax.min(bx), ay.min(by), ax.max(bx), ay.max(by))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geom::BoxF;
+    use image::{Rgb, RgbImage};
+
+    /// For every orientation, a marked block found in the upright image maps back onto the
+    /// same block in the stored pixels.
+    #[test]
+    fn boxes_map_back_for_all_eight_orientations() {
+        let (w, h) = (40u32, 24u32);
+        let (bx, by, bw, bh) = (5u32, 3u32, 7u32, 4u32);
+        let stored = RgbImage::from_fn(w, h, |x, y| if x >= bx && x < bx + bw && y >= by && y < by + bh { Rgb([255, 0, 0]) } else { Rgb([0, 0, 0]) });
+        for o in [
+            Orientation::NoTransforms,
+            Orientation::Rotate90,
+            Orientation::Rotate180,
+            Orientation::Rotate270,
+            Orientation::FlipHorizontal,
+            Orientation::FlipVertical,
+            Orientation::Rotate90FlipH,
+            Orientation::Rotate270FlipH,
+        ] {
+            let mut d = DynamicImage::ImageRgb8(stored.clone());
+            d.apply_orientation(o);
+            let d = d.to_rgb8();
+            let red: Vec<(u32, u32)> = d.enumerate_pixels().filter(|p| p.2[0] == 255).map(|p| (p.0, p.1)).collect();
+            let x1 = red.iter().map(|p| p.0).min().unwrap() as f32;
+            let y1 = red.iter().map(|p| p.1).min().unwrap() as f32;
+            let x2 = red.iter().map(|p| p.0).max().unwrap() as f32 + 1.0;
+            let y2 = red.iter().map(|p| p.1).max().unwrap() as f32 + 1.0;
+            let back = box_to_stored(BoxF::new(x1, y1, x2, y2), o, w, h);
+            assert_eq!(back, BoxF::new(bx as f32, by as f32, (bx + bw) as f32, (by + bh) as f32), "{o:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_empty_text_and_mismatched_files() {
+        let l = Limits::default();
+        assert!(decode(b"", Path::new("a.jpg"), &l).unwrap_err().to_string().contains("empty"));
+        assert!(decode(b"hello, I am text", Path::new("a.jpg"), &l).is_err());
+        let mut png = Vec::new();
+        RgbImage::new(4, 4).write_to(&mut Cursor::new(&mut png), ImageFormat::Png).unwrap();
+        assert!(decode(&png, Path::new("a.jpg"), &l).unwrap_err().to_string().contains("extension"));
+        assert!(decode(&png, Path::new("a.png"), &l).is_ok());
+    }
+}

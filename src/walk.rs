@@ -1,0 +1,215 @@
+//! Walking the inputs: files and folders (recursive) → one job per image, with its path
+//! relative to the input root and its mirrored output path. Sorted, so runs are repeatable.
+//! Problems with single paths (unreadable folder, broken link) are per-path entries, never a
+//! panic; only a layout that could overwrite inputs (OUT inside IN, IN inside OUT) stops the
+//! run.
+
+use crate::SetupError;
+use std::collections::HashSet;
+use std::path::{Component, Path, PathBuf};
+
+/// Extensions pixla reads and writes (lower case).
+pub const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "jpe", "png", "tif", "tiff"];
+
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub input: PathBuf,
+    /// Path relative to its input root; the report uses this, never the absolute path.
+    pub rel: PathBuf,
+    pub output: PathBuf,
+}
+
+/// A path that could not be turned into a job.
+#[derive(Clone, Debug)]
+pub struct WalkIssue {
+    pub rel: PathBuf,
+    pub input: PathBuf,
+    /// `failed`: an image or folder that could not be read; `skipped`: not an image.
+    pub status: &'static str,
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub jobs: Vec<Job>,
+    pub issues: Vec<WalkIssue>,
+}
+
+pub fn is_image_name(p: &Path) -> bool {
+    p.extension().and_then(|e| e.to_str()).map(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())).unwrap_or(false)
+}
+
+/// Absolute, normalised path, resolving symlinks for the part of it that exists.
+pub fn resolve(p: &Path) -> PathBuf {
+    let abs = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(p) };
+    let mut existing = abs.clone();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(c) = existing.canonicalize() {
+            let mut out = c;
+            for r in rest.iter().rev() {
+                out.push(r);
+            }
+            return normalise(&out);
+        }
+        match (existing.file_name().map(|s| s.to_os_string()), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent.to_path_buf();
+            }
+            _ => return normalise(&abs),
+        }
+    }
+}
+
+fn normalise(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Stable shard of a relative path: FNV-1a over its bytes, so every machine agrees.
+pub fn shard_of(rel: &Path, n: u32) -> u32 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in rel.as_os_str().as_encoded_bytes() {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    (h % n.max(1) as u64) as u32
+}
+
+/// Build the jobs for `inputs` mirrored under `out`. `shard` = (i, n), 0-based i.
+pub fn walk(inputs: &[PathBuf], out: &Path, shard: Option<(u32, u32)>) -> Result<Walk, SetupError> {
+    if inputs.is_empty() {
+        return Err(SetupError::Usage("no input given".into()));
+    }
+    let out_abs = resolve(out);
+    let mut w = Walk::default();
+    let several = inputs.len() > 1;
+    let mut roots_seen = HashSet::new();
+    for input in inputs {
+        let meta = std::fs::metadata(input).map_err(|e| SetupError::Usage(format!("cannot read input {}: {e}", input.display())))?;
+        let in_abs = resolve(input);
+        if out_abs.starts_with(&in_abs) {
+            return Err(SetupError::Usage(format!(
+                "the output folder {} is inside the input {}: pixla never writes into an input tree; choose an output folder outside it",
+                out.display(),
+                input.display()
+            )));
+        }
+        if in_abs.starts_with(&out_abs) {
+            return Err(SetupError::Usage(format!(
+                "the input {} is inside the output folder {}: outputs could overwrite originals; choose an output folder outside it",
+                input.display(),
+                out.display()
+            )));
+        }
+        if meta.is_file() {
+            let name = PathBuf::from(input.file_name().unwrap_or(input.as_os_str()));
+            push(&mut w, input.clone(), name, out, shard);
+            continue;
+        }
+        // several folders: each mirrored under OUT/<its name>
+        let prefix = if several { PathBuf::from(in_abs.file_name().unwrap_or_default()) } else { PathBuf::new() };
+        if !roots_seen.insert(prefix.clone()) {
+            return Err(SetupError::Usage(format!("two input folders share the name {}: their outputs would collide", prefix.display())));
+        }
+        let walker = walkdir::WalkDir::new(input).follow_links(false).sort_by_file_name();
+        for entry in walker {
+            match entry {
+                Ok(e) => {
+                    let ft = e.file_type();
+                    if ft.is_dir() {
+                        continue;
+                    }
+                    let rel = prefix.join(e.path().strip_prefix(input).unwrap_or(e.path()));
+                    if ft.is_symlink() {
+                        // a link to a file is read (never written); links to folders are not followed
+                        match std::fs::metadata(e.path()) {
+                            Ok(m) if m.is_file() => {}
+                            Ok(_) => {
+                                w.issues.push(WalkIssue { rel, input: e.path().into(), status: "skipped", reason: "symbolic link to a folder: not followed".into() });
+                                continue;
+                            }
+                            Err(err) => {
+                                let status = if is_image_name(e.path()) { "failed" } else { "skipped" };
+                                w.issues.push(WalkIssue { rel, input: e.path().into(), status, reason: format!("broken symbolic link: {err}") });
+                                continue;
+                            }
+                        }
+                    }
+                    push(&mut w, e.path().to_path_buf(), rel, out, shard);
+                }
+                Err(err) => {
+                    let p = err.path().map(Path::to_path_buf).unwrap_or_else(|| input.clone());
+                    let rel = prefix.join(p.strip_prefix(input).unwrap_or(&p));
+                    w.issues.push(WalkIssue { rel, input: p, status: "failed", reason: format!("cannot read: {err}") });
+                }
+            }
+        }
+    }
+    let mut outs = HashSet::new();
+    for j in &w.jobs {
+        if !outs.insert(j.output.clone()) {
+            return Err(SetupError::Usage(format!("two inputs map to the same output {}", j.output.display())));
+        }
+    }
+    Ok(w)
+}
+
+fn push(w: &mut Walk, input: PathBuf, rel: PathBuf, out: &Path, shard: Option<(u32, u32)>) {
+    if let Some((i, n)) = shard {
+        if shard_of(&rel, n) != i {
+            return;
+        }
+    }
+    if !is_image_name(&input) {
+        w.issues.push(WalkIssue { rel, input, status: "skipped", reason: "not an image by its extension (pixla reads .jpg .jpeg .png .tif .tiff)".into() });
+        return;
+    }
+    let output = out.join(&rel);
+    w.jobs.push(Job { input, rel, output });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_output_inside_input_and_mirrors_tree() {
+        let d = tempfile::tempdir().unwrap();
+        let inp = d.path().join("in");
+        std::fs::create_dir_all(inp.join("a/b")).unwrap();
+        std::fs::write(inp.join("a/b/x.JPG"), b"x").unwrap();
+        std::fs::write(inp.join("a/notes.txt"), b"x").unwrap();
+        std::fs::write(inp.join("y.png"), b"x").unwrap();
+        assert!(matches!(walk(&[inp.clone()], &inp.join("out"), None), Err(SetupError::Usage(_))));
+        assert!(matches!(walk(&[inp.join("a")], &inp, None), Err(SetupError::Usage(_))));
+        let out = d.path().join("out");
+        let w = walk(&[inp.clone()], &out, None).unwrap();
+        let rels: Vec<_> = w.jobs.iter().map(|j| j.rel.clone()).collect();
+        assert_eq!(rels, vec![PathBuf::from("a/b/x.JPG"), PathBuf::from("y.png")]);
+        assert_eq!(w.jobs[0].output, out.join("a/b/x.JPG"));
+        assert_eq!(w.issues.len(), 1);
+        assert_eq!(w.issues[0].status, "skipped");
+    }
+
+    #[test]
+    fn shards_partition_the_batch() {
+        let names: Vec<PathBuf> = (0..200).map(|i| PathBuf::from(format!("f/{i}.jpg"))).collect();
+        let mut counts = [0; 3];
+        for n in &names {
+            counts[shard_of(n, 3) as usize] += 1;
+        }
+        assert_eq!(counts.iter().sum::<i32>(), 200);
+        assert!(counts.iter().all(|&c| c > 40), "{counts:?}");
+    }
+}

@@ -254,6 +254,7 @@ class Converter:
         self.inits = []           # emitted TensorProto
         self.init_names = {}      # name -> TensorProto
         self.used_names = set()
+        self.used_node_names = set()
         self.mat_cache = {}
         self.graph_input = None
         self.consumers = {}
@@ -282,7 +283,13 @@ class Converter:
         return name
 
     def emit(self, op, inputs, outputs, name, **attrs):
-        node = helper.make_node(op, inputs, outputs, name=self.uniq(name), **attrs)
+        # node names live in their own namespace (ONNX keeps them apart from tensors)
+        base, i = name, 1
+        while name in self.used_node_names:
+            name = f"{base}_{i}"
+            i += 1
+        self.used_node_names.add(name)
+        node = helper.make_node(op, inputs, outputs, name=name, **attrs)
         self.nodes.append(node)
         return node
 
@@ -894,7 +901,7 @@ def _weight_files(model, weights_arg):
 
 def main(argv):
     if len(argv) != 4 or argv[1] in ("-h", "--help"):
-        print(__doc__.strip().split("\n\n")[1].strip(), file=sys.stderr)
+        print("usage: python tfjs2onnx.py MODEL.json WEIGHTS_DIR_OR_BIN OUT.onnx", file=sys.stderr)
         return 1
     json_path, weights_arg, out_path = argv[1:4]
     try:
@@ -902,6 +909,9 @@ def main(argv):
         m = convert(json_path, weights_arg)
     except ConvertError as e:
         print(f"tfjs2onnx: error: {e}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, KeyError) as e:  # unreadable / malformed input files
+        print(f"tfjs2onnx: error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
     data = m.SerializeToString(deterministic=True)
     tmp = out_path + ".tmp"

@@ -48,6 +48,7 @@ impl Default for Limits {
     }
 }
 
+#[derive(Debug)]
 pub struct Decoded {
     /// Pixels as stored in the file (orientation not applied).
     pub image: DynamicImage,
@@ -56,6 +57,16 @@ pub struct Decoded {
     pub orientation: Orientation,
     /// Metadata kinds found in the file (e.g. "exif", "xmp", "icc").
     pub metadata: Vec<String>,
+}
+
+impl Decoded {
+    /// The picture as the camera meant it to be seen (orientation applied), as RGB8: what
+    /// the detectors look at.
+    pub fn upright_rgb(&self) -> image::RgbImage {
+        let mut up = DynamicImage::ImageRgb8(self.image.to_rgb8());
+        up.apply_orientation(self.orientation);
+        up.into_rgb8()
+    }
 }
 
 /// Decode `bytes` read from `name`.
@@ -74,6 +85,9 @@ pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Deco
         if named != format {
             bail!("content is {} but the name says {}: rename the file so its extension matches", format.as_str().to_uppercase(), named.as_str().to_uppercase());
         }
+    }
+    if format == Format::Jpeg {
+        check_jpeg_complete(bytes)?;
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), fmt);
     let mut lim = image::Limits::default();
@@ -103,6 +117,33 @@ pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Deco
         other => bail!("unsupported pixel type {:?}", other.color()),
     };
     Ok(Decoded { image, format, orientation, metadata: metadata_kinds(bytes, format) })
+}
+
+/// JPEG decoders fill a truncated scan with grey and report success; a file cut short would
+/// then be "redacted" with part of it missing. Require an end-of-image marker after the first
+/// start-of-scan.
+fn check_jpeg_complete(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut i = 2;
+    // walk the marker segments up to the first SOS
+    let sos = loop {
+        if i + 4 > bytes.len() || bytes[i] != 0xFF {
+            bail!("corrupt JPEG: broken marker structure at byte {i}");
+        }
+        let m = bytes[i + 1];
+        if m == 0xFF {
+            i += 1;
+            continue;
+        }
+        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        if m == 0xDA {
+            break i;
+        }
+        i += 2 + len;
+    };
+    if !bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9]) {
+        bail!("truncated JPEG: no end-of-image marker after the image data");
+    }
+    Ok(())
 }
 
 /// Which metadata a file carries, by segment/chunk/tag.

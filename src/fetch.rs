@@ -21,7 +21,7 @@ pub const ORT_LIBS: &[(&str, &str)] = &[
 ];
 
 /// The converter's own dependencies, pinned.
-pub const CONVERTER_REQUIREMENTS: &[&str] = &["onnx==1.17.0", "numpy==1.26.4"];
+pub const CONVERTER_REQUIREMENTS: &[&str] = &["onnx==1.23.2", "numpy==2.4.6"];
 /// The converter script, built into the binary so an installed pixla can convert too.
 pub const TFJS2ONNX_PY: &str = include_str!("../models/tfjs2onnx.py");
 

@@ -88,7 +88,7 @@ pub const NANODET: ModelSpec = ModelSpec {
 
 /// sha256 of the ONNX file that `models/tfjs2onnx.py` makes from the pinned TF.js files
 /// (the converter is byte-reproducible).
-pub const NANODET_ONNX_SHA256: &str = "63e26e03da5ac43d4439ad5d6d438fe5f327f9d5a2da2d8e34aef670f39b0297";
+pub const NANODET_ONNX_SHA256: &str = "39e4cb2ff07cb2ef307759d265f69d3be5d322f65c4fc1be91fd1cf8b065b71a";
 
 pub const PPOCR_DET: ModelSpec = ModelSpec {
     name: "ppocrv4-det",

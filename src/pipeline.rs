@@ -276,9 +276,7 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) ->
     e.width = Some(dec.image.width());
     e.height = Some(dec.image.height());
     e.orientation = Some(orientation_code(dec.orientation));
-    let mut upright = DynamicImage::ImageRgb8(dec.image.to_rgb8());
-    upright.apply_orientation(dec.orientation);
-    let upright = upright.into_rgb8();
+    let upright = dec.upright_rgb();
     let found = detect_image(&upright, cfg, models).context("detection failed")?;
     drop(upright);
     let mut img = dec.image.clone();

@@ -185,7 +185,8 @@ fn box_pass(src: &[f64], dst: &mut [f64], w: usize, h: usize, n: usize, r: usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::{Rgb, RgbImage, Rgba, Rgba16};
+    use image::{Rgb, RgbImage, Rgba};
+    type Rgba16 = Rgba<u16>;
 
     fn noise(w: u32, h: u32) -> RgbImage {
         RgbImage::from_fn(w, h, |x, y| Rgb([(x * 37 + y * 11) as u8, (x * 7 ^ y * 13) as u8, (x + y * 3) as u8]))

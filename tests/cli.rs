@@ -1,0 +1,117 @@
+//! The command line as a user meets it: exit codes, refusals, per-file failures.
+
+mod common;
+use common::*;
+use predicates::prelude::*;
+
+#[test]
+fn help_documents_exit_codes() {
+    pixla().arg("--help").assert().success().stdout(predicate::str::contains("Exit codes"));
+    pixla().args(["redact", "--help"]).assert().success().stdout(predicate::str::contains("--shard"));
+}
+
+#[test]
+fn output_inside_input_is_refused_and_nothing_is_written() {
+    let (_d, inp) = input_dir(&["annotations/sahi_terrain4.png"]);
+    let out = inp.join("redacted");
+    pixla().arg("redact").arg(&inp).arg("-o").arg(&out).assert().code(2).stderr(predicate::str::contains("inside the input"));
+    assert!(!out.exists());
+    // and the other way round: the input inside the output
+    pixla().arg("redact").arg(&inp).arg("-o").arg(inp.parent().unwrap()).assert().code(2);
+    assert_eq!(std::fs::read_dir(&inp).unwrap().count(), 1);
+}
+
+/// A broken file among good ones: the good ones are done, the broken ones get no output
+/// and a reason in the report, and the run exits 1.
+#[test]
+fn broken_files_fail_closed_and_the_batch_goes_on() {
+    let (_d, inp) = input_dir(&["annotations/sahi_terrain4.png", "street/deface_city.jpg"]);
+    let good = std::fs::read(shared("street/deface_city.jpg")).unwrap();
+    std::fs::write(inp.join("truncated.jpg"), &good[..good.len() / 3]).unwrap();
+    std::fs::write(inp.join("empty.jpg"), b"").unwrap();
+    std::fs::write(inp.join("text.jpg"), b"this is not an image").unwrap();
+    std::fs::copy(shared("annotations/sahi_terrain4.png"), inp.join("png-named.jpg")).unwrap();
+    std::fs::write(inp.join("notes.txt"), b"flight log").unwrap();
+    let (code, report, out) = redact(&inp, &[]);
+    assert_eq!(code, 1);
+    for bad in ["truncated.jpg", "empty.jpg", "text.jpg", "png-named.jpg"] {
+        let e = file_entry(&report, bad);
+        assert_eq!(e["status"], "failed", "{bad}");
+        assert!(e["error"].as_str().unwrap().len() > 5, "{bad}: no reason");
+        assert!(e.get("output").is_none(), "{bad}: has an output entry");
+        assert!(!out.join(bad).exists(), "{bad} was written");
+    }
+    assert!(file_entry(&report, "empty.jpg")["error"].as_str().unwrap().contains("empty"));
+    assert!(file_entry(&report, "png-named.jpg")["error"].as_str().unwrap().contains("PNG"));
+    assert_eq!(file_entry(&report, "notes.txt")["status"], "skipped");
+    assert_eq!(file_entry(&report, "deface_city.jpg")["status"], "redacted");
+    assert!(out.join("deface_city.jpg").exists() && out.join("sahi_terrain4.png").exists());
+    assert_eq!(report["summary"]["failed"], 4);
+    // no temp files left behind
+    let leftovers: Vec<_> = walkdir::WalkDir::new(&out).into_iter().filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().starts_with(".pixla-")).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn missing_or_tampered_model_is_a_setup_error() {
+    let (d, inp) = input_dir(&["annotations/sahi_terrain4.png"]);
+    let empty = d.path().join("no-models");
+    std::fs::create_dir_all(&empty).unwrap();
+    pixla()
+        .arg("redact")
+        .arg(&inp)
+        .arg("-o")
+        .arg(d.path().join("out"))
+        .arg("--models-dir")
+        .arg(&empty)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("pixla models fetch"));
+    std::fs::write(empty.join("nanodet-m.onnx"), b"not the model").unwrap();
+    pixla()
+        .arg("redact")
+        .arg(&inp)
+        .arg("-o")
+        .arg(d.path().join("out"))
+        .arg("--models-dir")
+        .arg(&empty)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("sha256"));
+    assert!(!d.path().join("out").join("sahi_terrain4.png").exists());
+}
+
+#[test]
+fn broken_onnxruntime_library_is_a_setup_error() {
+    let (d, inp) = input_dir(&["annotations/sahi_terrain4.png"]);
+    let fake = d.path().join("libonnxruntime.so");
+    std::fs::write(&fake, b"not a library").unwrap();
+    pixla()
+        .env("ORT_DYLIB_PATH", &fake)
+        .arg("redact")
+        .arg(&inp)
+        .arg("-o")
+        .arg(d.path().join("out"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ONNX Runtime").or(predicate::str::contains("libonnxruntime")));
+}
+
+#[test]
+fn models_list_shows_licences_and_status() {
+    pixla()
+        .args(["models", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nanodet-m"))
+        .stdout(predicate::str::contains("AGPL-3.0"))
+        .stdout(predicate::str::contains("opt-in"));
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let (d, inp) = input_dir(&["annotations/sahi_terrain4.png"]);
+    pixla().arg("redact").arg(&inp).arg("-o").arg(d.path().join("o")).args(["--shard", "4/3"]).assert().code(2);
+    pixla().arg("redact").arg(&inp).arg("-o").arg(d.path().join("o")).args(["--method", "person=smudge"]).assert().code(2);
+    pixla().arg("redact").arg(&inp).arg("-o").arg(d.path().join("o")).args(["--plate-model", "nope"]).assert().code(2);
+}

@@ -1,0 +1,209 @@
+//! What pixla must not change: pixels outside the redacted boxes, metadata, and what the
+//! report says about the files.
+
+mod common;
+use common::*;
+use img_parts::{jpeg::Jpeg, Bytes};
+use std::path::Path;
+
+#[test]
+fn report_hashes_and_fields_match_the_files() {
+    let (_d, inp) = input_dir(&["annotations/sahi_terrain1.jpg", "annotations/sahi_terrain4.png"]);
+    let (code, report, out) = redact(&inp, &["--operator", "test-operator"]);
+    assert_eq!(code, 0);
+    assert_eq!(report["schema"], "pixla-report/1");
+    assert_eq!(report["run"]["operator"], "test-operator");
+    assert!(report["run"]["started"].as_str().unwrap() <= report["run"]["finished"].as_str().unwrap());
+    let models = report["models"].as_array().unwrap();
+    assert!(models.iter().any(|m| m["name"] == "nanodet-m" && m["sha256"].as_str().unwrap().len() == 64 && m["licence"].as_str().unwrap().contains("MIT")));
+    assert_eq!(report["config"]["tile"], 640);
+    for f in report["files"].as_array().unwrap() {
+        let name = f["input"].as_str().unwrap();
+        assert!(!Path::new(name).is_absolute(), "absolute path in report: {name}");
+        assert_eq!(f["input_sha256"].as_str().unwrap(), sha256(&inp.join(name)));
+        assert_eq!(f["output_sha256"].as_str().unwrap(), sha256(&out.join(f["output"].as_str().unwrap())));
+    }
+    // a clean image is copied byte for byte; the report says so
+    let clean = file_entry(&report, "sahi_terrain4.png");
+    assert_eq!(clean["status"], "clean");
+    assert_eq!(clean["input_sha256"], clean["output_sha256"]);
+    // no pixels in the report: it is small and has no base64-sized strings
+    let text = serde_json::to_string(&report).unwrap();
+    assert!(text.len() < 20_000);
+    assert_eq!(report["summary"]["regions"]["person"].as_u64().unwrap() as usize, boxes(file_entry(&report, "sahi_terrain1.jpg"), &["person"]).len());
+}
+
+/// On a lossless format every pixel outside the reported boxes is unchanged, and inside
+/// them the pixels did change.
+#[test]
+fn png_pixels_outside_boxes_are_unchanged() {
+    let (_d, inp) = input_dir(&["annotations/sahi_terrain2.png"]);
+    let (code, report, out) = redact(&inp, &["--method", "vehicle=pixelate"]);
+    assert_eq!(code, 0);
+    let e = file_entry(&report, "sahi_terrain2.png");
+    let regions = boxes(e, &["person", "vehicle", "plate", "face"]);
+    assert!(!regions.is_empty());
+    let a = image::open(inp.join("sahi_terrain2.png")).unwrap();
+    let b = image::open(out.join("sahi_terrain2.png")).unwrap();
+    assert_eq!(a.color(), b.color(), "colour type changed");
+    let (a, b) = (a.to_rgba16(), b.to_rgba16());
+    let mut changed_inside = 0;
+    for (x, y, p) in a.enumerate_pixels() {
+        let inside = regions.iter().any(|r| (x as f64) >= r[0] && (y as f64) >= r[1] && (x as f64) < r[0] + r[2] && (y as f64) < r[1] + r[3]);
+        if inside {
+            changed_inside += (p != b.get_pixel(x, y)) as u32;
+        } else {
+            assert_eq!(p, b.get_pixel(x, y), "pixel ({x},{y}) outside every box changed");
+        }
+    }
+    assert!(changed_inside > 1000);
+}
+
+fn app_segments(bytes: &[u8]) -> Vec<(u8, Bytes)> {
+    Jpeg::from_bytes(Bytes::copy_from_slice(bytes))
+        .unwrap()
+        .segments()
+        .iter()
+        .filter(|s| (0xE0..=0xEF).contains(&s.marker()) || s.marker() == 0xFE)
+        .map(|s| (s.marker(), s.contents().clone()))
+        .collect()
+}
+
+/// Real JPEGs with EXIF, XMP and ICC: every APPn segment survives byte for byte, in order.
+#[test]
+fn jpeg_metadata_segments_survive_redaction() {
+    let files = ["aerial-oblique/sahi_small-vehicles1.jpeg", "street/deface_city.jpg"];
+    let (_d, inp) = input_dir(&files);
+    let (code, report, out) = redact(&inp, &["--method", "vehicle=pixelate"]);
+    assert_eq!(code, 0);
+    for f in files {
+        let name = f.rsplit('/').next().unwrap();
+        assert_eq!(file_entry(&report, name)["status"], "redacted", "{name} must go through the re-encode path");
+        let a = app_segments(&std::fs::read(inp.join(name)).unwrap());
+        let b = app_segments(&std::fs::read(out.join(name)).unwrap());
+        assert!(a.len() >= 2, "{name}: fixture lost its metadata?");
+        assert_eq!(a, b, "{name}: APP segments differ");
+    }
+    let kept = file_entry(&report, "sahi_small-vehicles1.jpeg")["metadata_kept"].as_array().unwrap().clone();
+    for k in ["exif", "xmp", "icc"] {
+        assert!(kept.iter().any(|v| v == k), "metadata_kept lacks {k}: {kept:?}");
+    }
+}
+
+/// A made-up drone JPEG: the street scene with DJI-style EXIF (GPS, orientation) and
+/// `drone-dji` XMP added. After redaction the GPS position, orientation and XMP read back
+/// the same with an independent EXIF parser.
+#[test]
+fn generated_drone_jpeg_keeps_gps_orientation_and_dji_xmp() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = d.path().join("in");
+    std::fs::create_dir_all(&inp).unwrap();
+    let bytes = make_drone_jpeg(1);
+    std::fs::write(inp.join("DJI_0001.JPG"), &bytes).unwrap();
+    let (code, report, out) = redact(&inp, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(file_entry(&report, "DJI_0001.JPG")["status"], "redacted");
+    let after = std::fs::read(out.join("DJI_0001.JPG")).unwrap();
+    let read = |b: &[u8]| {
+        let e = exif::Reader::new().read_from_container(&mut std::io::Cursor::new(b)).unwrap();
+        let lat = e.get_field(exif::Tag::GPSLatitude, exif::In::PRIMARY).unwrap().display_value().to_string();
+        let o = e.get_field(exif::Tag::Orientation, exif::In::PRIMARY).unwrap().value.get_uint(0).unwrap();
+        (lat, o)
+    };
+    assert_eq!(read(&bytes), read(&after));
+    let xmp = |b: &[u8]| app_segments(b).into_iter().find(|s| s.1.starts_with(b"http://ns.adobe.com/xap/1.0/")).unwrap().1;
+    assert_eq!(xmp(&bytes), xmp(&after));
+    assert!(String::from_utf8_lossy(&xmp(&after)).contains("drone-dji:RelativeAltitude"));
+}
+
+/// The same scene stored rotated with EXIF orientation 6 (and 8, 3): detection runs on the
+/// upright picture, and the boxes land on the right stored pixels: mapped through the
+/// orientation they match the upright run's boxes.
+#[test]
+fn exif_orientation_puts_boxes_on_the_stored_pixels() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = d.path().join("in");
+    std::fs::create_dir_all(&inp).unwrap();
+    for o in [1u32, 3, 6, 8] {
+        std::fs::write(inp.join(format!("o{o}.jpg")), make_drone_jpeg(o)).unwrap();
+    }
+    let (code, report, _) = redact(&inp, &[]);
+    assert_eq!(code, 0);
+    let upright = boxes(file_entry(&report, "o1.jpg"), &["person"]);
+    assert!(upright.len() >= 5);
+    let (w, h) = (800.0, 564.0); // upright size of the street scene
+    for o in [3u32, 6, 8] {
+        let e = file_entry(&report, &format!("o{o}.jpg"));
+        assert_eq!(e["orientation"], o);
+        let stored = boxes(e, &["person"]);
+        // map each stored box to upright coordinates
+        let up: Vec<[f64; 4]> = stored
+            .iter()
+            .map(|b| {
+                let (x, y, bw, bh) = (b[0], b[1], b[2], b[3]);
+                match o {
+                    3 => [w - x - bw, h - y - bh, bw, bh],
+                    // stored is the upright picture turned 90° counter-clockwise (stored
+                    // height = upright width); turning it clockwise shows it upright
+                    6 => [w - y - bh, x, bh, bw],
+                    8 => [y, h - x - bw, bh, bw],
+                    _ => unreachable!(),
+                }
+            })
+            .collect();
+        let matched = upright.iter().filter(|u| up.iter().any(|s| iou(u, s) > 0.6)).count();
+        assert!(matched as f64 >= 0.7 * upright.len() as f64, "orientation {o}: {matched}/{} boxes match", upright.len());
+    }
+}
+
+fn iou(a: &[f64; 4], b: &[f64; 4]) -> f64 {
+    let ix = ((a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0])).max(0.0);
+    let iy = ((a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1])).max(0.0);
+    let i = ix * iy;
+    i / (a[2] * a[3] + b[2] * b[3] - i)
+}
+
+/// The street scene stored so that EXIF `orientation` shows it upright, with GPS EXIF,
+/// DJI XMP and the source's ICC profile. Made here, so no third-party metadata is copied.
+fn make_drone_jpeg(orientation: u32) -> Vec<u8> {
+    use exif::{experimental::Writer, Field, In, Tag, Value};
+    let src = image::open(shared("street/deface_city.jpg")).unwrap();
+    // store the inverse of the display transform
+    let stored = match orientation {
+        1 => src,
+        3 => src.rotate180(),
+        6 => src.rotate270(),
+        8 => src.rotate90(),
+        _ => unreachable!(),
+    };
+    let mut jpg = Vec::new();
+    stored.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, 92)).unwrap();
+    let r = |n: u32, d: u32| exif::Rational { num: n, denom: d };
+    let fields = [
+        Field { tag: Tag::Make, ifd_num: In::PRIMARY, value: Value::Ascii(vec![b"DJI".to_vec()]) },
+        Field { tag: Tag::Orientation, ifd_num: In::PRIMARY, value: Value::Short(vec![orientation as u16]) },
+        Field { tag: Tag::GPSLatitudeRef, ifd_num: In::PRIMARY, value: Value::Ascii(vec![b"N".to_vec()]) },
+        Field { tag: Tag::GPSLatitude, ifd_num: In::PRIMARY, value: Value::Rational(vec![r(59, 1), r(19, 1), r(4512, 100)]) },
+        Field { tag: Tag::GPSLongitudeRef, ifd_num: In::PRIMARY, value: Value::Ascii(vec![b"E".to_vec()]) },
+        Field { tag: Tag::GPSLongitude, ifd_num: In::PRIMARY, value: Value::Rational(vec![r(18, 1), r(4, 1), r(1234, 100)]) },
+    ];
+    let mut w = Writer::new();
+    for f in &fields {
+        w.push_field(f);
+    }
+    let mut tiff = std::io::Cursor::new(Vec::new());
+    w.write(&mut tiff, false).unwrap();
+    let mut exif_seg = b"Exif\0\0".to_vec();
+    exif_seg.extend(tiff.into_inner());
+    let xmp = "http://ns.adobe.com/xap/1.0/\0<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description xmlns:drone-dji=\"http://www.dji.com/drone-dji/1.0/\" drone-dji:RelativeAltitude=\"+60.20\" drone-dji:GimbalPitchDegree=\"-90.00\" drone-dji:FlightYawDegree=\"+12.30\"/></rdf:RDF></x:xmpmeta>";
+    let mut j = Jpeg::from_bytes(Bytes::from(jpg)).unwrap();
+    let icc = app_segments(&std::fs::read(shared("street/deface_city.jpg")).unwrap()).into_iter().find(|s| s.1.starts_with(b"ICC_PROFILE")).unwrap().1;
+    let segs = j.segments_mut();
+    segs.retain(|s| s.marker() != 0xE0);
+    segs.insert(0, img_parts::jpeg::JpegSegment::new_with_contents(0xE1, Bytes::from(exif_seg)));
+    segs.insert(1, img_parts::jpeg::JpegSegment::new_with_contents(0xE1, Bytes::from(xmp.as_bytes().to_vec())));
+    segs.insert(2, img_parts::jpeg::JpegSegment::new_with_contents(0xE2, icc));
+    let mut out = Vec::new();
+    j.encoder().write_to(&mut out).unwrap();
+    out
+}

@@ -10,7 +10,7 @@
 //! Run: `cargo bench --bench stages` (add `PIXLA_MODELS_DIR=...` to use another models folder).
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode};
-use image::{DynamicImage, RgbImage};
+use image::RgbImage;
 use pixla::decode::{self, Decoded};
 use pixla::detect::Detector;
 use pixla::pipeline::{self, Config, Found, Models};

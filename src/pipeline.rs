@@ -152,12 +152,15 @@ pub fn detect_image(rgb: &RgbImage, cfg: &Config, models: &Models) -> anyhow::Re
     for r in per {
         all.extend(r?);
     }
+    // plates are searched in vehicle boxes before merging: merging by intersection over the
+    // smaller box would swallow a small car inside a bigger car's box, and its plate would be
+    // searched at the big box's (lower) resolution
+    let vehicles = crate::detect::nms(all.iter().filter(|d| d.class == Class::Vehicle).cloned().collect(), 0.5);
     let merged = greedy_nmm(all, cfg.merge_ios);
     let name = models.objects.spec().name;
     let mut found: Vec<Found> = merged.iter().map(|d| Found { det: d.clone(), model: name }).collect();
 
     if let Some(plates) = &models.plates {
-        let vehicles: Vec<&Detection> = merged.iter().filter(|d| d.class == Class::Vehicle).collect();
         let per: Vec<anyhow::Result<Vec<Detection>>> = vehicles
             .par_iter()
             .map(|v| {

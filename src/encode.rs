@@ -130,9 +130,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8], like: Option<&Path>) -> anyhow::R
     let mut tmp = tempfile::Builder::new().prefix(".pixla-").suffix(".tmp").tempfile_in(dir).with_context(|| format!("cannot create a temp file in {}", dir.display()))?;
     tmp.write_all(bytes).context("writing the output")?;
     tmp.as_file().sync_all().context("syncing the output")?;
-    if let Some(perm) = like.and_then(|l| std::fs::metadata(l).ok()).map(|m| m.permissions()) {
-        let _ = std::fs::set_permissions(tmp.path(), perm);
-    }
+    // temp files are created 0600; give the output the input's mode, else the usual 0644
+    let perm = like.and_then(|l| std::fs::metadata(l).ok()).map(|m| m.permissions()).unwrap_or_else(|| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::Permissions::from_mode(0o644)
+    });
+    let _ = std::fs::set_permissions(tmp.path(), perm);
     tmp.persist(path).map_err(|e| e.error).with_context(|| format!("cannot move the output into place at {}", path.display()))?;
     Ok(())
 }

@@ -34,7 +34,16 @@ impl BoxF {
         let u = self.area() + o.area() - i;
         if u <= 0.0 { 0.0 } else { i / u }
     }
-    /// Intersection over the smaller box's area (SAHI's "IOS").
+    /// Intersection over the smaller box's area (SAHI's "IOS"): 1.0 when one box lies
+    /// inside the other, whatever their sizes.
+    ///
+    /// ```
+    /// use pixla::geom::BoxF;
+    /// let big = BoxF::new(0.0, 0.0, 100.0, 100.0);
+    /// let small = BoxF::new(10.0, 10.0, 20.0, 30.0);
+    /// assert_eq!(big.ios(&small), 1.0);
+    /// assert!(big.iou(&small) < 0.05);
+    /// ```
     pub fn ios(&self, o: &BoxF) -> f32 {
         let s = self.area().min(o.area());
         if s <= 0.0 { 0.0 } else { self.intersection(o) / s }

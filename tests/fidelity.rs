@@ -207,3 +207,35 @@ fn make_drone_jpeg(orientation: u32) -> Vec<u8> {
     j.encoder().write_to(&mut out).unwrap();
     out
 }
+
+/// TIFF in, TIFF out: 8- and 16-bit RGB keep their pixel type, people are hidden, and pixels
+/// outside the boxes are unchanged (TIFF is lossless here).
+#[test]
+fn tiff_8_and_16_bit_are_redacted_in_their_own_format() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = d.path().join("in");
+    std::fs::create_dir_all(&inp).unwrap();
+    let src = image::open(shared("street/deface_city.jpg")).unwrap();
+    image::DynamicImage::ImageRgb8(src.to_rgb8()).save(inp.join("street8.tif")).unwrap();
+    image::DynamicImage::ImageRgb16(src.to_rgb16()).save(inp.join("street16.tiff")).unwrap();
+    let (code, report, out) = redact(&inp, &[]);
+    assert_eq!(code, 0);
+    for (name, color) in [("street8.tif", image::ColorType::Rgb8), ("street16.tiff", image::ColorType::Rgb16)] {
+        let e = file_entry(&report, name);
+        assert_eq!(e["status"], "redacted", "{name}");
+        assert_eq!(e["format"], "tiff");
+        let persons = boxes(e, &["person"]);
+        assert!(persons.len() >= 8, "{name}: {} persons", persons.len());
+        let bytes = std::fs::read(out.join(name)).unwrap();
+        assert_eq!(image::guess_format(&bytes).unwrap(), image::ImageFormat::Tiff);
+        let (a, b) = (image::open(inp.join(name)).unwrap(), image::open(out.join(name)).unwrap());
+        assert_eq!(b.color(), color, "{name}: pixel type changed");
+        let (a, b) = (a.to_rgb16(), b.to_rgb16());
+        for (x, y, p) in a.enumerate_pixels() {
+            let inside = persons.iter().any(|r| (x as f64) >= r[0] && (y as f64) >= r[1] && (x as f64) < r[0] + r[2] && (y as f64) < r[1] + r[3]);
+            if !inside {
+                assert_eq!(p, b.get_pixel(x, y), "{name}: pixel ({x},{y}) outside every box changed");
+            }
+        }
+    }
+}

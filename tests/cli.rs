@@ -57,27 +57,10 @@ fn missing_or_tampered_model_is_a_setup_error() {
     let (d, inp) = input_dir(&["annotations/sahi_terrain4.png"]);
     let empty = d.path().join("no-models");
     std::fs::create_dir_all(&empty).unwrap();
-    pixla()
-        .arg("redact")
-        .arg(&inp)
-        .arg("-o")
-        .arg(d.path().join("out"))
-        .arg("--models-dir")
-        .arg(&empty)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("pixla models fetch"));
+    let run = || pixla().arg("redact").arg(&inp).arg("-o").arg(d.path().join("out")).arg("--models-dir").arg(&empty).assert().code(2);
+    run().stderr(predicate::str::contains("pixla models fetch"));
     std::fs::write(empty.join("nanodet-m.onnx"), b"not the model").unwrap();
-    pixla()
-        .arg("redact")
-        .arg(&inp)
-        .arg("-o")
-        .arg(d.path().join("out"))
-        .arg("--models-dir")
-        .arg(&empty)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("sha256"));
+    run().stderr(predicate::str::contains("sha256"));
     assert!(!d.path().join("out").join("sahi_terrain4.png").exists());
 }
 

@@ -255,7 +255,12 @@ fn rel_string(p: &Path) -> String {
 pub fn process(job: &Job, cfg: &Config, models: &Models) -> FileEntry {
     let t0 = Instant::now();
     let mut e = FileEntry { input: rel_string(&job.rel), status: "failed".into(), ..Default::default() };
-    let r = process_inner(job, cfg, models, &mut e);
+    // a panic in a decoder or a model's post-processing is one file's failure, not the batch's
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process_inner(job, cfg, models, &mut e)))
+        .unwrap_or_else(|p| {
+            let msg = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
+            Err(anyhow::anyhow!("internal error while processing this file (please report it): {msg}"))
+        });
     if let Err(err) = r {
         e.status = "failed".into();
         e.error = Some(format!("{err:#}"));

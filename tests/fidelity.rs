@@ -49,7 +49,7 @@ fn png_pixels_outside_boxes_are_unchanged() {
     let (a, b) = (a.to_rgba16(), b.to_rgba16());
     let mut changed_inside = 0;
     for (x, y, p) in a.enumerate_pixels() {
-        let inside = regions.iter().any(|r| (x as f64) >= r[0] && (y as f64) >= r[1] && (x as f64) < r[0] + r[2] && (y as f64) < r[1] + r[3]);
+        let inside = in_any(&regions, x, y);
         if inside {
             changed_inside += (p != b.get_pixel(x, y)) as u32;
         } else {
@@ -232,7 +232,7 @@ fn tiff_8_and_16_bit_are_redacted_in_their_own_format() {
         assert_eq!(b.color(), color, "{name}: pixel type changed");
         let (a, b) = (a.to_rgb16(), b.to_rgb16());
         for (x, y, p) in a.enumerate_pixels() {
-            let inside = persons.iter().any(|r| (x as f64) >= r[0] && (y as f64) >= r[1] && (x as f64) < r[0] + r[2] && (y as f64) < r[1] + r[3]);
+            let inside = in_any(&persons, x, y);
             if !inside {
                 assert_eq!(p, b.get_pixel(x, y), "{name}: pixel ({x},{y}) outside every box changed");
             }

@@ -69,9 +69,8 @@ impl Detector for Yolo {
         if shape.len() != 3 || (shape[1] as usize) < 4 + self.classes {
             bail!("unexpected YOLO output shape {shape:?}");
         }
-        let (rows, n) = (shape[1] as usize, shape[2] as usize);
+        let n = shape[2] as usize;
         let at = |r: usize, i: usize| data[r * n + i];
-        let _ = rows;
         let mut dets = Vec::new();
         for i in 0..n {
             let score = (0..self.classes).map(|k| at(4 + k, i)).fold(0.0f32, f32::max);

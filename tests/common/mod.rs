@@ -58,6 +58,12 @@ pub fn boxes(entry: &Value, classes: &[&str]) -> Vec<[f64; 4]> {
         .collect()
 }
 
+/// Is pixel (x, y) inside any of `regions` ([x, y, w, h])?
+pub fn in_any(regions: &[[f64; 4]], x: u32, y: u32) -> bool {
+    let (x, y) = (x as f64, y as f64);
+    regions.iter().any(|r| x >= r[0] && y >= r[1] && x < r[0] + r[2] && y < r[1] + r[3])
+}
+
 /// Fraction of ground-truth box `gt` ([x, y, w, h]) covered by the union of `regions`.
 pub fn coverage(gt: [f64; 4], regions: &[[f64; 4]]) -> f64 {
     let (x0, y0) = (gt[0].floor() as i64, gt[1].floor() as i64);

@@ -1,0 +1,601 @@
+//! Lossless JPEG redaction: rewrite only the DCT blocks under a redaction, in the compressed
+//! domain, through libjpeg's coefficient API (mozjpeg-sys builds libjpeg-turbo's code from
+//! source, so nothing has to be installed on the machine).
+//!
+//! Every block outside the redactions keeps its quantised coefficients bit for bit, and the
+//! quantisation tables, sampling factors, component ids and restart interval are carried
+//! over; only the Huffman coding is rebuilt (optimised tables). A redaction box is first
+//! widened to the MCU grid ([`align_to_mcu`]) so that every block it touches is rewritten
+//! whole, and then:
+//!
+//! - fill: every block gets DC = black (Y = 0, Cb = Cr = 128) and no AC energy;
+//! - pixelate: the box is cut into cells of whole MCUs; every block of a cell gets the
+//!   cell's mean DC (per component) and no AC energy, so each cell decodes to one flat
+//!   colour, exactly what spatial pixelation does.
+//!
+//! Anything the path cannot do exactly (arithmetic coding, 12-bit, CMYK/YCCK, a scan with
+//! corrupt data, blur) is an `Err`, and the caller falls back to re-encoding and says so.
+
+use crate::geom::PixBox;
+use anyhow::{anyhow, bail};
+use mozjpeg_sys::*;
+use std::os::raw::{c_int, c_ulong};
+
+/// The MCU grid of a JPEG, in pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grid {
+    pub mcu_w: u32,
+    pub mcu_h: u32,
+    pub width: u32,
+    pub height: u32,
+    pub progressive: bool,
+    /// Components (1 grey, 3 YCbCr) and their sampling factors.
+    pub components: u8,
+    pub samp: [(u8, u8); 4],
+}
+
+impl Grid {
+    /// Pixels covered by one block of component `ci`, across and down.
+    pub fn block_px(&self, ci: usize) -> (u32, u32) {
+        let (h, v) = self.samp[ci];
+        (self.mcu_w / h.max(1) as u32, self.mcu_h / v.max(1) as u32)
+    }
+}
+
+/// One edit, in stored pixels. `rect` must be on the MCU grid (see [`align_to_mcu`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Edit {
+    pub rect: PixBox,
+    pub kind: EditKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EditKind {
+    /// Solid black.
+    Fill,
+    /// Flat cells of `cell` px (a multiple of the MCU size).
+    Pixelate { cell: u32 },
+}
+
+/// What a lossless rewrite did.
+#[derive(Debug, Clone)]
+pub struct Rewritten {
+    /// The new JPEG (SOI, tables, frame, scans, EOI; no APPn segments of the source).
+    pub bytes: Vec<u8>,
+    pub grid: Grid,
+    /// DCT blocks rewritten, over all components.
+    pub blocks_changed: usize,
+}
+
+/// Widen `r` outwards to the MCU grid (clipped to the image). Returns `None` for an empty box.
+pub fn align_to_mcu(r: PixBox, g: &Grid) -> Option<PixBox> {
+    if r.w == 0 || r.h == 0 {
+        return None;
+    }
+    let x0 = (r.x / g.mcu_w) * g.mcu_w;
+    let y0 = (r.y / g.mcu_h) * g.mcu_h;
+    let x1 = (r.x + r.w).div_ceil(g.mcu_w).saturating_mul(g.mcu_w).min(g.width);
+    let y1 = (r.y + r.h).div_ceil(g.mcu_h).saturating_mul(g.mcu_h).min(g.height);
+    (x1 > x0 && y1 > y0).then(|| PixBox { x: x0, y: y0, w: x1 - x0, h: y1 - y0 })
+}
+
+/// Pixelation cell for a wanted block edge: rounded up to a whole number of MCUs in both
+/// directions (least common multiple of the MCU width and height).
+pub fn cell_size(block: u32, g: &Grid) -> u32 {
+    let l = lcm(g.mcu_w, g.mcu_h);
+    block.max(1).div_ceil(l) * l
+}
+
+fn lcm(a: u32, b: u32) -> u32 {
+    fn gcd(a: u32, b: u32) -> u32 {
+        if b == 0 { a } else { gcd(b, a % b) }
+    }
+    a / gcd(a, b) * b
+}
+
+// ---- libjpeg error handling: errors unwind out of C as a Rust panic (mozjpeg-sys is built
+// with -fexceptions and declares its callbacks "C-unwind"), caught at the API boundary.
+
+struct JpegError(String);
+
+unsafe extern "C-unwind" fn error_exit(cinfo: &mut jpeg_common_struct) {
+    let msg = message(cinfo);
+    std::panic::resume_unwind(Box::new(JpegError(msg)));
+}
+
+unsafe extern "C-unwind" fn emit_message(cinfo: &mut jpeg_common_struct, level: c_int) {
+    // level -1 is a warning (corrupt data libjpeg could step over); remember the first one
+    if level < 0 {
+        let err = &mut *cinfo.err;
+        if err.num_warnings == 0 {
+            let msg = message(cinfo);
+            let slot = cinfo.client_data as *mut Option<String>;
+            if !slot.is_null() {
+                *slot = Some(msg);
+            }
+        }
+        (*cinfo.err).num_warnings += 1;
+    }
+}
+
+unsafe extern "C-unwind" fn output_message(_cinfo: &mut jpeg_common_struct) {}
+
+unsafe fn message(cinfo: &mut jpeg_common_struct) -> String {
+    let err = &mut *cinfo.err;
+    let buf = [0u8; 80];
+    if let Some(f) = err.format_message {
+        f(cinfo, &buf);
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+fn new_err() -> Box<jpeg_error_mgr> {
+    // SAFETY: jpeg_error_mgr is a plain C struct; jpeg_std_error fills every field
+    let mut err: Box<jpeg_error_mgr> = Box::new(unsafe { std::mem::zeroed() });
+    unsafe { jpeg_std_error(&mut err) };
+    err.error_exit = Some(error_exit);
+    err.emit_message = Some(emit_message);
+    err.output_message = Some(output_message);
+    err
+}
+
+/// Run `f`, turning a libjpeg error (unwound as a panic) into an `Err`.
+fn guarded<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(p) => match p.downcast::<JpegError>() {
+            Ok(e) => Err(anyhow!("libjpeg: {}", e.0)),
+            Err(p) => std::panic::resume_unwind(p),
+        },
+    }
+}
+
+/// A decompressor over `src` with its coefficients read. Dropping it frees everything.
+struct Reader<'a> {
+    cinfo: Box<jpeg_decompress_struct>,
+    _err: Box<jpeg_error_mgr>,
+    warning: Box<Option<String>>,
+    coefs: *mut *mut jvirt_barray_control,
+    frame: Frame,
+    _src: &'a [u8],
+}
+
+/// What the frame and restart markers say (fields mozjpeg-sys keeps private).
+#[derive(Clone, Copy, Debug, Default)]
+struct Frame {
+    progressive: bool,
+    arithmetic: bool,
+    precision: u8,
+    restart_interval: u16,
+}
+
+/// Read SOFn and DRI from the markers before the first scan.
+fn frame_of(src: &[u8]) -> Frame {
+    let mut f = Frame { precision: 8, ..Default::default() };
+    let mut i = 2usize;
+    while i + 4 <= src.len() && src[i] == 0xFF {
+        let m = src[i + 1];
+        if m == 0xFF {
+            i += 1;
+            continue;
+        }
+        if m == 0xDA || m == 0xD9 {
+            break;
+        }
+        let len = u16::from_be_bytes([src[i + 2], src[i + 3]]) as usize;
+        let body = src.get(i + 4..i + 2 + len).unwrap_or(&[]);
+        match m {
+            0xC0..=0xCF if m != 0xC4 && m != 0xC8 && m != 0xCC => {
+                f.progressive = matches!(m, 0xC2 | 0xC6 | 0xCA | 0xCE);
+                f.arithmetic = m >= 0xC9;
+                f.precision = body.first().copied().unwrap_or(8);
+            }
+            0xDD if body.len() >= 2 => f.restart_interval = u16::from_be_bytes([body[0], body[1]]),
+            _ => {}
+        }
+        i += 2 + len;
+    }
+    f
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        // a destroy after an error is allowed in libjpeg and frees all its memory
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { jpeg_destroy_decompress(&mut self.cinfo) }));
+    }
+}
+
+impl<'a> Reader<'a> {
+    /// Parse the header only.
+    fn header(src: &'a [u8]) -> anyhow::Result<Reader<'a>> {
+        let mut err = new_err();
+        // SAFETY: zeroed then initialised by jpeg_create_decompress, as libjpeg requires
+        let mut cinfo: Box<jpeg_decompress_struct> = Box::new(unsafe { std::mem::zeroed() });
+        cinfo.common.err = &mut *err;
+        let mut r = Reader { cinfo, _err: err, warning: Box::new(None), coefs: std::ptr::null_mut(), frame: frame_of(src), _src: src };
+        unsafe {
+            jpeg_create_decompress(&mut *r.cinfo);
+            // the warning slot lives in its own box, so its address survives moves of `r`
+            r.cinfo.common.client_data = (&mut *r.warning) as *mut Option<String> as *mut _;
+            jpeg_mem_src(&mut r.cinfo, src.as_ptr(), src.len() as c_ulong);
+            jpeg_read_header(&mut r.cinfo, 1);
+        }
+        Ok(r)
+    }
+
+    fn grid(&self) -> Grid {
+        let c = &self.cinfo;
+        Grid {
+            mcu_w: 8 * c.max_h_samp_factor.max(1) as u32,
+            mcu_h: 8 * c.max_v_samp_factor.max(1) as u32,
+            width: c.image_width,
+            height: c.image_height,
+            progressive: self.frame.progressive,
+            components: c.num_components as u8,
+            samp: {
+                let mut s = [(1u8, 1u8); 4];
+                for (i, ci) in self.components().iter().take(4).enumerate() {
+                    s[i] = (ci.h_samp_factor as u8, ci.v_samp_factor as u8);
+                }
+                s
+            },
+        }
+    }
+
+    /// Refuse what the lossless path cannot carry exactly.
+    fn check_supported(&self) -> anyhow::Result<()> {
+        let c = &self.cinfo;
+        if self.frame.arithmetic {
+            bail!("arithmetic-coded JPEG");
+        }
+        if self.frame.precision != 8 {
+            bail!("{}-bit JPEG", self.frame.precision);
+        }
+        match (c.num_components, c.jpeg_color_space) {
+            (1, J_COLOR_SPACE::JCS_GRAYSCALE) | (3, J_COLOR_SPACE::JCS_YCbCr) => Ok(()),
+            (n, cs) => bail!("{n}-component {cs:?} JPEG"),
+        }
+    }
+
+    fn read_coefficients(&mut self) -> anyhow::Result<()> {
+        self.coefs = unsafe { jpeg_read_coefficients(&mut self.cinfo) };
+        if self.coefs.is_null() {
+            bail!("could not read the DCT coefficients");
+        }
+        if let Some(w) = self.warning.as_ref() {
+            bail!("corrupt scan data ({w})");
+        }
+        Ok(())
+    }
+
+    fn components(&self) -> &[jpeg_component_info] {
+        unsafe { std::slice::from_raw_parts(self.cinfo.comp_info, self.cinfo.num_components as usize) }
+    }
+
+    /// Block rows `row..row+1` of component `ci`, writable, `padded width` blocks wide.
+    unsafe fn block_row(&mut self, ci: usize, row: u32) -> &mut [JBLOCK] {
+        let comp = &*self.cinfo.comp_info.add(ci);
+        let wb = padded(comp.width_in_blocks, comp.h_samp_factor);
+        let mem = &*self.cinfo.common.mem;
+        let access = mem.access_virt_barray.expect("libjpeg memory manager");
+        let arr = access(&mut self.cinfo.common, *self.coefs.add(ci), row, 1, 1);
+        std::slice::from_raw_parts_mut(*arr, wb as usize)
+    }
+}
+
+fn padded(blocks: JDIMENSION, samp: c_int) -> u32 {
+    let s = samp.max(1) as u32;
+    blocks.div_ceil(s) * s
+}
+
+/// The MCU grid of a JPEG (header only).
+pub fn grid(src: &[u8]) -> anyhow::Result<Grid> {
+    guarded(|| {
+        let r = Reader::header(src)?;
+        r.check_supported()?;
+        Ok(r.grid())
+    })
+}
+
+/// Rewrite `src` with `edits` applied in the DCT domain. Edits are applied in order (put
+/// fills after pixelations, so a plate inside a person stays solid).
+pub fn rewrite(src: &[u8], edits: &[Edit]) -> anyhow::Result<Rewritten> {
+    guarded(|| {
+        let mut r = Reader::header(src)?;
+        r.check_supported()?;
+        let g = r.grid();
+        r.read_coefficients()?;
+        let mut changed = 0usize;
+        for e in edits {
+            if e.rect.x % g.mcu_w != 0 || e.rect.y % g.mcu_h != 0 {
+                bail!("edit {:?} is not on the {}x{} MCU grid", e.rect, g.mcu_w, g.mcu_h);
+            }
+            changed += unsafe { apply(&mut r, &g, e)? };
+        }
+        let bytes = unsafe { write(&mut r)? };
+        Ok(Rewritten { bytes, grid: g, blocks_changed: changed })
+    })
+}
+
+/// Block ranges `[b0, b1)` of a component covering pixel range `[p0, p1)`; at the image's
+/// far edge the range runs into the MCU padding, so no padding block keeps old content.
+fn block_range(p0: u32, p1: u32, image_edge: u32, mcu_px: u32, samp: c_int, blocks: JDIMENSION) -> (u32, u32) {
+    // pixels per block of this component
+    let max_samp_px = mcu_px; // 8 * max sampling factor
+    let bpx = max_samp_px / samp.max(1) as u32; // e.g. 16 for 4:2:0 chroma, 8 for luma
+    let b0 = p0 / bpx;
+    let b1 = if p1 >= image_edge { padded(blocks, samp) } else { p1.div_ceil(bpx) };
+    (b0, b1.min(padded(blocks, samp)))
+}
+
+unsafe fn apply(r: &mut Reader, g: &Grid, e: &Edit) -> anyhow::Result<usize> {
+    let comps: Vec<(c_int, c_int, JDIMENSION, JDIMENSION, u16)> = r
+        .components()
+        .iter()
+        .map(|c| (c.h_samp_factor, c.v_samp_factor, c.width_in_blocks, c.height_in_blocks, if c.quant_table.is_null() { 1 } else { (*c.quant_table).quantval[0].max(1) }))
+        .collect();
+    let (x0, y0) = (e.rect.x, e.rect.y);
+    let (x1, y1) = ((e.rect.x + e.rect.w).min(g.width), (e.rect.y + e.rect.h).min(g.height));
+    let cell = match e.kind {
+        EditKind::Fill => u32::MAX,
+        EditKind::Pixelate { cell } => {
+            if cell % g.mcu_w != 0 || cell % g.mcu_h != 0 {
+                bail!("pixelation cell {cell} is not a whole number of {}x{} MCUs", g.mcu_w, g.mcu_h);
+            }
+            cell
+        }
+    };
+    let mut changed = 0;
+    let mut cy = y0;
+    while cy < y1 {
+        let cy1 = cy.saturating_add(cell).min(y1);
+        let mut cx = x0;
+        while cx < x1 {
+            let cx1 = cx.saturating_add(cell).min(x1);
+            for (ci, &(hs, vs, wb, hb, q0)) in comps.iter().enumerate() {
+                let (bx0, bx1) = block_range(cx, cx1, g.width, g.mcu_w, hs, wb);
+                let (by0, by1) = block_range(cy, cy1, g.height, g.mcu_h, vs, hb);
+                if bx1 <= bx0 || by1 <= by0 {
+                    continue;
+                }
+                let dc: i16 = match e.kind {
+                    // black: Y = 0 → level-shifted -128, DC = 8 × mean / q; chroma neutral
+                    EditKind::Fill => {
+                        if ci == 0 {
+                            (-1024.0 / q0 as f64).round() as i16
+                        } else {
+                            0
+                        }
+                    }
+                    EditKind::Pixelate { .. } => {
+                        let mut sum = 0i64;
+                        let mut n = 0i64;
+                        for by in by0..by1 {
+                            let row = r.block_row(ci, by);
+                            for b in &row[bx0 as usize..bx1 as usize] {
+                                sum += b[0] as i64;
+                                n += 1;
+                            }
+                        }
+                        (sum as f64 / n.max(1) as f64).round() as i16
+                    }
+                };
+                for by in by0..by1 {
+                    let row = r.block_row(ci, by);
+                    for b in &mut row[bx0 as usize..bx1 as usize] {
+                        *b = [0; 64];
+                        b[0] = dc;
+                        changed += 1;
+                    }
+                }
+            }
+            cx = cx1;
+        }
+        cy = cy1;
+    }
+    Ok(changed)
+}
+
+/// Write the (edited) coefficients as a new JPEG with the source's critical parameters.
+unsafe fn write(r: &mut Reader) -> anyhow::Result<Vec<u8>> {
+    let mut err = new_err();
+    let mut cinfo: Box<jpeg_compress_struct> = Box::new(std::mem::zeroed());
+    cinfo.common.err = &mut *err;
+    jpeg_create_compress(&mut *cinfo);
+    struct Guard(Box<jpeg_compress_struct>, *mut u8);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            unsafe {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| jpeg_destroy_compress(&mut self.0)));
+                if !self.1.is_null() {
+                    libc::free(self.1 as *mut _);
+                }
+            }
+        }
+    }
+    let mut g = Guard(cinfo, std::ptr::null_mut());
+    let mut size: c_ulong = 0;
+    // libjpeg-turbo's defaults (baseline, standard scans), not mozjpeg's search for the
+    // smallest progressive script: the output keeps the source's kind of JPEG
+    jpeg_c_set_int_param(&mut g.0, J_INT_PARAM::JINT_COMPRESS_PROFILE, JINT_COMPRESS_PROFILE_VALUE::JCP_FASTEST as c_int);
+    jpeg_copy_critical_parameters(&r.cinfo, &mut g.0);
+    g.0.restart_interval = r.frame.restart_interval as _;
+    g.0.optimize_coding = 1;
+    g.0.write_JFIF_header = 0;
+    g.0.write_Adobe_marker = 0;
+    if r.frame.progressive {
+        jpeg_simple_progression(&mut g.0);
+    }
+    jpeg_mem_dest(&mut g.0, &mut g.1, &mut size);
+    jpeg_write_coefficients(&mut g.0, r.coefs);
+    jpeg_finish_compress(&mut g.0);
+    if g.1.is_null() {
+        bail!("libjpeg wrote no output");
+    }
+    Ok(std::slice::from_raw_parts(g.1, size as usize).to_vec())
+}
+
+/// The quantised DCT coefficients of every component, row-major blocks of the visible
+/// (unpadded) block grid: `(width_in_blocks, height_in_blocks, blocks)` per component.
+/// For checking that a rewrite left the other blocks alone.
+pub fn coefficients(src: &[u8]) -> anyhow::Result<Vec<(u32, u32, Vec<[i16; 64]>)>> {
+    guarded(|| {
+        let mut r = Reader::header(src)?;
+        r.read_coefficients()?;
+        let dims: Vec<(u32, u32)> = r.components().iter().map(|c| (c.width_in_blocks, c.height_in_blocks)).collect();
+        let mut out = Vec::new();
+        for (ci, (wb, hb)) in dims.into_iter().enumerate() {
+            let mut blocks = Vec::with_capacity((wb * hb) as usize);
+            for by in 0..hb {
+                let row = unsafe { r.block_row(ci, by) };
+                blocks.extend_from_slice(&row[..wb as usize]);
+            }
+            out.push((wb, hb, blocks));
+        }
+        Ok(out)
+    })
+}
+
+/// Decode to RGB with libjpeg's accurate integer IDCT and plain (box) chroma upsampling,
+/// so every output pixel depends only on the blocks that cover it. The reference decoder
+/// for showing that pixels outside the edited MCUs are unchanged.
+pub fn decode_rgb_plain(src: &[u8]) -> anyhow::Result<image::RgbImage> {
+    guarded(|| {
+        let mut r = Reader::header(src)?;
+        unsafe {
+            r.cinfo.out_color_space = J_COLOR_SPACE::JCS_RGB;
+            r.cinfo.do_fancy_upsampling = 0;
+            r.cinfo.dct_method = J_DCT_METHOD::JDCT_ISLOW;
+            jpeg_start_decompress(&mut r.cinfo);
+            let (w, h) = (r.cinfo.output_width, r.cinfo.output_height);
+            let mut buf = vec![0u8; w as usize * h as usize * 3];
+            while r.cinfo.output_scanline < h {
+                let line = r.cinfo.output_scanline as usize;
+                let mut row = buf[line * w as usize * 3..].as_mut_ptr();
+                jpeg_read_scanlines(&mut r.cinfo, &mut row, 1);
+            }
+            jpeg_finish_decompress(&mut r.cinfo);
+            image::RgbImage::from_raw(w, h, buf).ok_or_else(|| anyhow!("bad decoded size"))
+        }
+    })
+}
+
+/// How two JPEGs of the same grid differ, relative to a set of rectangles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Comparison {
+    /// Blocks (all components) whose coefficients differ, inside and outside the rects.
+    pub blocks_inside: usize,
+    pub blocks_outside: usize,
+    /// Pixels outside the rects that decode differently (plain decoder).
+    pub pixels_outside: usize,
+    /// Pixels inside the rects that decode differently.
+    pub pixels_inside: usize,
+}
+
+/// Compare `a` and `b` block by block and pixel by pixel (with [`decode_rgb_plain`]);
+/// a block counts as inside when its top-left pixel is in one of `rects`.
+pub fn compare(a: &[u8], b: &[u8], rects: &[PixBox]) -> anyhow::Result<Comparison> {
+    let g = grid(a)?;
+    if grid(b)?.samp != g.samp {
+        bail!("different sampling factors");
+    }
+    let inside = |x: u32, y: u32| rects.iter().any(|r| x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h);
+    let mut c = Comparison::default();
+    for (ci, ((wb, hb, ba), (wb2, hb2, bb))) in coefficients(a)?.iter().zip(&coefficients(b)?).enumerate() {
+        if (wb, hb) != (wb2, hb2) {
+            bail!("different block grids");
+        }
+        let (bw, bh) = g.block_px(ci);
+        for by in 0..*hb {
+            for bx in 0..*wb {
+                let i = (by * wb + bx) as usize;
+                if ba[i] != bb[i] {
+                    if inside(bx * bw, by * bh) {
+                        c.blocks_inside += 1;
+                    } else {
+                        c.blocks_outside += 1;
+                    }
+                }
+            }
+        }
+    }
+    let (pa, pb) = (decode_rgb_plain(a)?, decode_rgb_plain(b)?);
+    for (x, y, p) in pb.enumerate_pixels() {
+        if p != pa.get_pixel(x, y) {
+            if inside(x, y) {
+                c.pixels_inside += 1;
+            } else {
+                c.pixels_outside += 1;
+            }
+        }
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(w: u32, h: u32, progressive: bool) -> Vec<u8> {
+        // a textured picture encoded by libjpeg itself (4:2:0, quality 90)
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 7 + y * 3) as u8, (x ^ y) as u8, ((x * y) / 7) as u8]));
+        let mut out = Vec::new();
+        image::DynamicImage::ImageRgb8(img).write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)).unwrap();
+        if progressive {
+            // transcode to progressive with no edit
+            let mut r = Reader::header(&out).unwrap();
+            r.read_coefficients().unwrap();
+            r.frame.progressive = true;
+            unsafe { write(&mut r).unwrap() }
+        } else {
+            out
+        }
+    }
+
+    #[test]
+    fn untouched_rewrite_keeps_every_coefficient() {
+        for prog in [false, true] {
+            let src = sample(203, 117, prog);
+            let out = rewrite(&src, &[]).unwrap();
+            assert_eq!(coefficients(&src).unwrap(), coefficients(&out.bytes).unwrap());
+            assert_eq!(grid(&out.bytes).unwrap().progressive, prog);
+        }
+    }
+
+    #[test]
+    fn edits_change_only_blocks_inside_the_aligned_box() {
+        let src = sample(203, 117, false);
+        let g = grid(&src).unwrap();
+        let m = g.mcu_w;
+        let fill = align_to_mcu(PixBox { x: 21, y: 5, w: 30, h: 20 }, &g).unwrap();
+        assert_eq!(fill, PixBox { x: 21 / m * m, y: 0, w: (51u32).div_ceil(m) * m - 21 / m * m, h: 25u32.div_ceil(m) * m });
+        // a box at the far corner runs to the image edge (203 is not a multiple of the MCU)
+        let pix = align_to_mcu(PixBox { x: 150, y: 70, w: 53, h: 47 }, &g).unwrap();
+        assert_eq!((pix.x + pix.w, pix.y + pix.h), (203, 117));
+        let cell = cell_size(20, &g);
+        let out = rewrite(&src, &[Edit { rect: pix, kind: EditKind::Pixelate { cell } }, Edit { rect: fill, kind: EditKind::Fill }]).unwrap();
+        let c = compare(&src, &out.bytes, &[fill, pix]).unwrap();
+        assert!(c.blocks_inside > 0);
+        assert_eq!((c.blocks_outside, c.pixels_outside), (0, 0), "{c:?}");
+        let px = decode_rgb_plain(&out.bytes).unwrap();
+        for (x, y, p) in px.enumerate_pixels() {
+            if x >= fill.x && x < fill.x + fill.w && y >= fill.y && y < fill.y + fill.h {
+                assert!(p.0.iter().all(|&v| v <= 3), "fill not black at {x},{y}: {:?}", p.0);
+            }
+        }
+        // pixelated: flat within a cell
+        let (cx, cy) = (pix.x, pix.y);
+        let c = px.get_pixel(cx, cy);
+        assert!(px.get_pixel(cx + cell - 1, cy + cell - 1).0.iter().zip(c.0).all(|(a, b)| (*a as i32 - b as i32).abs() <= 1));
+    }
+
+    #[test]
+    fn hostile_input_is_an_error_not_a_crash() {
+        assert!(rewrite(b"", &[]).is_err());
+        assert!(rewrite(b"\xff\xd8\xff\xdb\x00\x03", &[]).is_err());
+        let src = sample(64, 64, false);
+        assert!(rewrite(&src[..src.len() / 2], &[]).is_err(), "a truncated scan must not pass as lossless");
+        assert!(rewrite(&src, &[Edit { rect: PixBox { x: 3, y: 0, w: 16, h: 16 }, kind: EditKind::Fill }]).is_err());
+    }
+}

@@ -24,6 +24,8 @@ pub struct Encoded {
     pub metadata_kept: Vec<String>,
     pub metadata_dropped: Vec<String>,
     pub quality: Option<u8>,
+    /// Lossless JPEG: DCT blocks rewritten.
+    pub blocks_changed: Option<usize>,
 }
 
 /// libjpeg's standard luminance quantisation table (quality 50).
@@ -67,7 +69,21 @@ fn encode_jpeg(img: &DynamicImage, dec: &Decoded, src: &[u8]) -> anyhow::Result<
         DynamicImage::ImageLuma8(_) | DynamicImage::ImageRgb8(_) => img.write_with_encoder(enc)?,
         other => DynamicImage::ImageRgb8(other.to_rgb8()).write_with_encoder(enc)?,
     }
-    let mut out = Jpeg::from_bytes(Bytes::from(raw)).context("re-reading the encoded JPEG")?;
+    let bytes = with_source_segments(raw, src)?;
+    Ok(Encoded { bytes, metadata_kept: dec.metadata.clone(), metadata_dropped: vec![], quality: Some(quality), blocks_changed: None })
+}
+
+/// Redact a JPEG in the DCT domain (see `jpeg_lossless`); the source's segments carried.
+pub fn encode_jpeg_lossless(src: &[u8], edits: &[crate::jpeg_lossless::Edit], dec: &Decoded) -> anyhow::Result<Encoded> {
+    let r = crate::jpeg_lossless::rewrite(src, edits)?;
+    let bytes = with_source_segments(r.bytes, src)?;
+    Ok(Encoded { bytes, metadata_kept: dec.metadata.clone(), metadata_dropped: vec![], quality: None, blocks_changed: Some(r.blocks_changed) })
+}
+
+/// `main` (a JPEG as an encoder wrote it) with its own APPn/COM segments replaced by the
+/// source's, in the source's order, byte for byte.
+fn with_source_segments(main: Vec<u8>, src: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Jpeg::from_bytes(Bytes::from(main)).context("re-reading the encoded JPEG")?;
     let source = Jpeg::from_bytes(Bytes::copy_from_slice(src)).context("reading the source JPEG's segments")?;
     let carried: Vec<_> = source.segments().iter().filter(|s| is_app_or_com(s.marker())).cloned().collect();
     let segs = out.segments_mut();
@@ -78,7 +94,7 @@ fn encode_jpeg(img: &DynamicImage, dec: &Decoded, src: &[u8]) -> anyhow::Result<
     }
     let mut bytes = Vec::new();
     out.encoder().write_to(&mut bytes)?;
-    Ok(Encoded { bytes, metadata_kept: dec.metadata.clone(), metadata_dropped: vec![], quality: Some(quality) })
+    Ok(bytes)
 }
 
 fn is_app_or_com(m: u8) -> bool {
@@ -103,7 +119,7 @@ fn encode_png(img: &DynamicImage, dec: &Decoded, src: &[u8]) -> anyhow::Result<E
     }
     let mut bytes = Vec::new();
     out.encoder().write_to(&mut bytes)?;
-    Ok(Encoded { bytes, metadata_kept: dec.metadata.clone(), metadata_dropped: vec![], quality: None })
+    Ok(Encoded { bytes, metadata_kept: dec.metadata.clone(), metadata_dropped: vec![], quality: None, blocks_changed: None })
 }
 
 fn encode_tiff(img: &DynamicImage, dec: &Decoded) -> anyhow::Result<Encoded> {
@@ -119,7 +135,7 @@ fn encode_tiff(img: &DynamicImage, dec: &Decoded) -> anyhow::Result<Encoded> {
         other => bail!("cannot write {:?} as TIFF", other.color()),
     }
     let dropped = dec.metadata.iter().filter(|m| *m == "tiff-tags").cloned().collect();
-    Ok(Encoded { bytes: raw.into_inner(), metadata_kept: vec![], metadata_dropped: dropped, quality: None })
+    Ok(Encoded { bytes: raw.into_inner(), metadata_kept: vec![], metadata_dropped: dropped, quality: None, blocks_changed: None })
 }
 
 /// Write `bytes` to `path` atomically: a temp file in the same folder, fsync, rename. The

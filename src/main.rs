@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use pixla::detect::Class;
-use pixla::pipeline::{Config, RunOptions};
+use pixla::pipeline::{Config, JpegMode, RunOptions};
 use pixla::redact::Method;
 use pixla::{fetch, models, SetupError};
 use std::path::PathBuf;
@@ -83,6 +83,10 @@ struct RedactArgs {
     /// Plate detector: ppocrv4-det (Apache-2.0, default), platedet (AGPL-3.0), none.
     #[arg(long, default_value = "ppocrv4-det")]
     plate_model: String,
+    /// JPEG output: `lossless` changes only the DCT blocks under a redaction (boxes widened
+    /// to the 8/16 px MCU grid); `reencode` re-encodes the picture at the source's quality.
+    #[arg(long, value_enum, default_value = "lossless")]
+    jpeg: JpegArg,
     /// Refuse images larger than this many megapixels.
     #[arg(long, default_value_t = 300.0)]
     max_megapixels: f64,
@@ -101,6 +105,12 @@ struct RedactArgs {
     /// No progress bar and no summary line.
     #[arg(short, long)]
     quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum JpegArg {
+    Lossless,
+    Reencode,
 }
 
 fn parse_map<T>(s: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<(Class, T)>, SetupError> {
@@ -127,6 +137,10 @@ fn parse_shard(s: &str) -> Result<(u32, u32), SetupError> {
 
 fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
     let mut cfg = Config { tile: a.tile, overlap: a.overlap, whole_image_pass: !a.no_whole_pass, margin: a.margin, blocks: a.blocks, plate_model: a.plate_model, ..Config::default() };
+    cfg.jpeg = match a.jpeg {
+        JpegArg::Lossless => JpegMode::Lossless,
+        JpegArg::Reencode => JpegMode::Reencode,
+    };
     if !(32..=8192).contains(&cfg.tile) || !(0.0..0.9).contains(&cfg.overlap) || !(0.0..=2.0).contains(&cfg.margin) || cfg.blocks == 0 {
         return Err(SetupError::Usage("--tile must be 32..8192, --overlap 0..0.9, --margin 0..2, --blocks >= 1".into()));
     }

@@ -5,6 +5,7 @@ use crate::decode::{self, Decoded, Limits};
 use crate::detect::{nanodet::NanoDet, ppocr::PpOcrDet, yolo::Yolo, Class, Detection, Detector};
 use crate::encode;
 use crate::geom::BoxF;
+use crate::jpeg_lossless::{self, Edit, EditKind, Grid};
 use crate::merge::greedy_nmm;
 use crate::models::{self, ModelSpec};
 use crate::progress::Progress;
@@ -45,6 +46,9 @@ pub struct Config {
     /// Vehicle crops are upscaled up to this factor before plate detection.
     pub plate_upscale: f32,
     pub limits: Limits,
+    /// JPEG output: `lossless` rewrites only the DCT blocks under a redaction (boxes widened
+    /// to the MCU grid); `reencode` re-encodes the whole picture at the source's quality.
+    pub jpeg: JpegMode,
     #[serde(skip)]
     pub models_dir: PathBuf,
     pub threads: usize,
@@ -65,10 +69,18 @@ impl Default for Config {
             plate_model: models::PPOCR_DET.name.to_string(),
             plate_upscale: 4.0,
             limits: Limits::default(),
+            jpeg: JpegMode::Lossless,
             models_dir: models::models_dir(None),
             threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JpegMode {
+    Lossless,
+    Reencode,
 }
 
 impl Config {
@@ -207,9 +219,14 @@ fn orientation_code(o: image::metadata::Orientation) -> u8 {
 
 /// Redact `img` (stored pixels) for regions found in upright coordinates; returns the
 /// report's regions and how many detections were left visible by their method (`none`).
-pub fn redact_regions(img: &mut DynamicImage, found: &[Found], dec_orientation: image::metadata::Orientation, cfg: &Config) -> (Vec<Region>, usize) {
+///
+/// With a JPEG `grid` (the lossless path), every hidden box is widened to the MCU grid and
+/// pixelation cells are whole MCUs, so the pixel result matches what the DCT-domain rewrite
+/// produces; the returned edits are in the order they must be applied.
+pub fn redact_regions(img: &mut DynamicImage, found: &[Found], dec_orientation: image::metadata::Orientation, cfg: &Config, grid: Option<&Grid>) -> (Vec<Region>, usize, Vec<Edit>) {
     let (w, h) = (img.width(), img.height());
     let mut regions = Vec::new();
+    let mut edits = Vec::new();
     let mut not_hidden = 0;
     // plates first and persons last does not matter for disjoint boxes; for overlapping ones
     // fill wins, because it is applied after pixelation
@@ -227,19 +244,29 @@ pub fn redact_regions(img: &mut DynamicImage, found: &[Found], dec_orientation: 
         }
         let stored = decode::box_to_stored(f.det.bbox, dec_orientation, w, h);
         let Some(px) = stored.pad(cfg.margin, cfg.margin_px).to_pixels(w, h) else { continue };
-        redact::apply(img, px, method, cfg.blocks);
+        let mut block = redact::block_size(&px, cfg.blocks);
+        let px = match grid {
+            Some(g) => {
+                let Some(a) = jpeg_lossless::align_to_mcu(px, g) else { continue };
+                block = jpeg_lossless::cell_size(block, g);
+                edits.push(Edit { rect: a, kind: if method == Method::Fill { EditKind::Fill } else { EditKind::Pixelate { cell: block } } });
+                a
+            }
+            None => px,
+        };
+        redact::apply_block(img, px, method, block);
         regions.push(Region {
             class: f.det.class,
             score: (f.det.score * 1000.0).round() / 1000.0,
             bbox: [px.x, px.y, px.w, px.h],
             detected: [round1(stored.x1), round1(stored.y1), round1(stored.w()), round1(stored.h())],
             method,
-            block: (method == Method::Pixelate).then(|| redact::block_size(&px, cfg.blocks)),
+            block: (method == Method::Pixelate).then_some(block),
             source: format!("model:{}", f.model),
         });
     }
     regions.sort_by(|a, b| (a.class, a.bbox).cmp(&(b.class, b.bbox)));
-    (regions, not_hidden)
+    (regions, not_hidden, edits)
 }
 
 fn round1(v: f32) -> f32 {
@@ -288,7 +315,15 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) ->
     let found = detect_image(&upright, cfg, models).context("detection failed")?;
     drop(upright);
     let mut img = dec.image.clone();
-    let (regions, not_hidden) = redact_regions(&mut img, &found, dec.orientation, cfg);
+    // the lossless JPEG path, when the file and the methods allow it; else the reason why not
+    let grid = match lossless_grid(&dec, &bytes, &found, cfg) {
+        Ok(g) => g,
+        Err(why) => {
+            e.fallback = Some(why);
+            None
+        }
+    };
+    let (regions, not_hidden, edits) = redact_regions(&mut img, &found, dec.orientation, cfg, grid.as_ref());
     e.detections_not_hidden = not_hidden;
     let out_bytes = if regions.is_empty() {
         // nothing to hide: the output is the input, byte for byte
@@ -297,9 +332,23 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) ->
         e.metadata_kept = dec.metadata.clone();
         bytes
     } else {
-        let enc = encode::encode(&img, &dec, &bytes).context("encoding failed")?;
+        let mut enc = None;
+        if let Some(g) = &grid {
+            match encode::encode_jpeg_lossless(&bytes, &edits, &dec) {
+                Ok(x) => {
+                    e.mcu = Some([g.mcu_w, g.mcu_h]);
+                    enc = Some(x)
+                }
+                Err(why) => e.fallback = Some(format!("lossless path failed ({why:#}); re-encoded")),
+            }
+        }
+        let enc = match enc {
+            Some(x) => x,
+            None => encode::encode(&img, &dec, &bytes).context("encoding failed")?,
+        };
         e.status = "redacted".into();
         e.encoding = Some(if enc.quality.is_some() { "reencode" } else { "lossless" }.into());
+        e.blocks_changed = enc.blocks_changed;
         e.jpeg_quality = enc.quality;
         e.metadata_kept = enc.metadata_kept;
         e.metadata_dropped = enc.metadata_dropped;
@@ -311,6 +360,23 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) ->
     e.output_sha256 = Some(models::sha256_hex(&out_bytes));
     e.output_bytes = Some(out_bytes.len() as u64);
     Ok(())
+}
+
+/// The MCU grid for the lossless JPEG path, `Ok(None)` when the path does not apply (not a
+/// JPEG, nothing to hide, or `--jpeg reencode`), `Err(reason)` when it applies but cannot be
+/// taken (the file is then re-encoded and the reason recorded).
+fn lossless_grid(dec: &Decoded, bytes: &[u8], found: &[Found], cfg: &Config) -> Result<Option<Grid>, String> {
+    if dec.format != decode::Format::Jpeg || cfg.jpeg != JpegMode::Lossless {
+        return Ok(None);
+    }
+    let methods: Vec<Method> = found.iter().map(|f| cfg.method(f.det.class)).filter(|m| *m != Method::None).collect();
+    if methods.is_empty() {
+        return Ok(None);
+    }
+    if methods.contains(&Method::Blur) {
+        return Err("blur is not done in the DCT domain; re-encoded".into());
+    }
+    jpeg_lossless::grid(bytes).map(Some).map_err(|e| format!("lossless path not possible ({e:#}); re-encoded"))
 }
 
 /// Options of a batch run that are not detection settings.

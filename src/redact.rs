@@ -50,10 +50,16 @@ pub fn block_size(r: &PixBox, blocks: u32) -> u32 {
 
 /// Apply `method` to region `r` of `img`. `blocks`: blocks across the short side (pixelate).
 pub fn apply(img: &mut DynamicImage, r: PixBox, method: Method, blocks: u32) {
+    apply_block(img, r, method, block_size(&r, blocks))
+}
+
+/// Apply `method` to region `r` of `img`, pixelating with blocks of `block` px (cells start
+/// at the region's top-left corner).
+pub fn apply_block(img: &mut DynamicImage, r: PixBox, method: Method, block: u32) {
     macro_rules! each {
         ($b:expr) => {
             match method {
-                Method::Pixelate => pixelate($b, r, block_size(&r, blocks)),
+                Method::Pixelate => pixelate($b, r, block),
                 Method::Fill => fill($b, r),
                 Method::Blur => blur($b, r),
                 Method::None => {}

@@ -101,12 +101,22 @@ pub struct FileEntry {
     pub metadata_kept: Vec<String>,
     #[serde(default)]
     pub metadata_dropped: Vec<String>,
-    /// How pixels were written: `copy` (unchanged), `reencode` (JPEG at `jpeg_quality`),
-    /// `lossless` (PNG/TIFF).
+    /// How pixels were written: `copy` (unchanged), `lossless` (only the pixels under the
+    /// regions changed; for JPEG only the DCT blocks under them, boxes widened to the MCU
+    /// grid), `reencode` (JPEG re-encoded at `jpeg_quality`, see `fallback`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub encoding: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub jpeg_quality: Option<u8>,
+    /// Lossless JPEG: the MCU size `[w, h]` the boxes were widened to.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mcu: Option<[u32; 2]>,
+    /// Lossless JPEG: DCT blocks rewritten (all components).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub blocks_changed: Option<usize>,
+    /// Why a JPEG was re-encoded instead of taking the lossless path.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fallback: Option<String>,
     pub millis: u64,
 }
 

@@ -91,7 +91,7 @@ fn stages(c: &mut Criterion) {
     let crop = image::imageops::crop_imm(&rgb, px, py, CROP.0, CROP.1).to_image();
 
     let mut redacted = dec.image.clone();
-    let (regions, _) = pipeline::redact_regions(&mut redacted, &found, dec.orientation, &cfg);
+    let (regions, _, _) = pipeline::redact_regions(&mut redacted, &found, dec.orientation, &cfg, None);
     assert!(!regions.is_empty(), "stages bench: nothing to redact in the fixture, encode would not run in the pipeline");
 
     let mut g = c.benchmark_group("stages");
@@ -111,7 +111,7 @@ fn stages(c: &mut Criterion) {
     g.bench_function("redact", |b| {
         b.iter_batched_ref(
             || dec.image.clone(),
-            |img| pipeline::redact_regions(img, black_box(&found), dec.orientation, &cfg),
+            |img| pipeline::redact_regions(img, black_box(&found), dec.orientation, &cfg, None),
             BatchSize::LargeInput,
         )
     });

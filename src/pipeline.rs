@@ -4,7 +4,7 @@
 use crate::decode::{self, Decoded, Limits};
 use crate::detect::{nanodet::NanoDet, ppocr::PpOcrDet, yolo::Yolo, Class, Detection, Detector};
 use crate::encode;
-use crate::geom::BoxF;
+use crate::geom::{BoxF, PixBox};
 use crate::jpeg_lossless::{self, Edit, EditKind, Grid};
 use crate::merge::greedy_nmm;
 use crate::models::{self, ModelSpec};
@@ -129,12 +129,45 @@ pub struct Found {
     pub model: &'static str,
 }
 
+/// Where detection reads pixels from: an upright RGB picture, whole in memory or read
+/// window by window from a file (huge orthophotos), so detection never needs the full
+/// picture at once.
+pub trait Raster: Sync {
+    /// Upright size.
+    fn size(&self) -> (u32, u32);
+    /// The pixels of `r` (upright coordinates, inside the picture) as RGB8.
+    fn read(&self, r: PixBox) -> anyhow::Result<RgbImage>;
+    /// The whole picture downscaled to `w x h` (area filter).
+    fn overview(&self, w: u32, h: u32) -> anyhow::Result<RgbImage>;
+}
+
+/// A picture held in memory.
+pub struct MemRaster<'a>(pub &'a RgbImage);
+
+impl Raster for MemRaster<'_> {
+    fn size(&self) -> (u32, u32) {
+        self.0.dimensions()
+    }
+    fn read(&self, r: PixBox) -> anyhow::Result<RgbImage> {
+        Ok(image::imageops::crop_imm(self.0, r.x, r.y, r.w, r.h).to_image())
+    }
+    fn overview(&self, w: u32, h: u32) -> anyhow::Result<RgbImage> {
+        Ok(image::imageops::thumbnail(self.0, w, h))
+    }
+}
+
 /// Detection on one upright RGB image: tiles + whole-image pass → merge → plates in vehicles.
 pub fn detect_image(rgb: &RgbImage, cfg: &Config, models: &Models) -> anyhow::Result<Vec<Found>> {
-    let (w, h) = rgb.dimensions();
+    detect_raster(&MemRaster(rgb), cfg, models)
+}
+
+/// Detection on any [`Raster`]: every tile and vehicle crop is read on its own, so memory
+/// is bounded by the tiles in flight, whatever the picture's size.
+pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow::Result<Vec<Found>> {
+    let (w, h) = src.size();
     let windows = tiles(w, h, cfg.tile, cfg.overlap);
     let whole = cfg.whole_image_pass && windows.len() > 1;
-    let mut jobs: Vec<Option<crate::geom::PixBox>> = windows.into_iter().map(Some).collect();
+    let mut jobs: Vec<Option<PixBox>> = windows.into_iter().map(Some).collect();
     if whole {
         jobs.push(None);
     }
@@ -142,7 +175,7 @@ pub fn detect_image(rgb: &RgbImage, cfg: &Config, models: &Models) -> anyhow::Re
         .par_iter()
         .map(|t| match t {
             Some(t) => {
-                let crop = image::imageops::crop_imm(rgb, t.x, t.y, t.w, t.h).to_image();
+                let crop = src.read(*t)?;
                 Ok(models.objects.detect(&crop)?.into_iter().map(|mut d| {
                     d.bbox = d.bbox.translate(t.x as f32, t.y as f32);
                     d
@@ -151,7 +184,7 @@ pub fn detect_image(rgb: &RgbImage, cfg: &Config, models: &Models) -> anyhow::Re
             None => {
                 // whole image, downscaled to the model input with a fast area filter
                 let s = crate::detect::nanodet::SIZE as f32 / w.max(h) as f32;
-                let small = image::imageops::thumbnail(rgb, ((w as f32 * s).round() as u32).max(1), ((h as f32 * s).round() as u32).max(1));
+                let small = src.overview(((w as f32 * s).round() as u32).max(1), ((h as f32 * s).round() as u32).max(1))?;
                 let back = w as f32 / small.width() as f32;
                 Ok(models.objects.detect(&small)?.into_iter().map(|mut d| {
                     d.bbox = d.bbox.scale(back);
@@ -177,7 +210,7 @@ pub fn detect_image(rgb: &RgbImage, cfg: &Config, models: &Models) -> anyhow::Re
             .par_iter()
             .map(|v| {
                 let Some(c) = v.bbox.pad(0.1, 4.0).to_pixels(w, h) else { return Ok(vec![]) };
-                let crop = image::imageops::crop_imm(rgb, c.x, c.y, c.w, c.h).to_image();
+                let crop = src.read(c)?;
                 // small vehicles (drone height) are upscaled so a plate would span more pixels
                 let up = (640.0 / c.w.max(c.h) as f32).clamp(1.0, cfg.plate_upscale);
                 let input = if up > 1.01 {

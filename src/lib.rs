@@ -23,6 +23,7 @@ pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod runtime;
+pub mod tiffedit;
 pub mod tile;
 pub mod walk;
 

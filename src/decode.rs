@@ -38,13 +38,15 @@ impl Format {
 /// Limits checked on the header, before decoding.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Limits {
-    /// Largest accepted image, in megapixels.
+    /// Largest image decoded whole in memory, in megapixels.
     pub max_megapixels: f64,
+    /// Largest tiled/striped TIFF processed tile by tile (bounded memory), in megapixels.
+    pub max_megapixels_tiled: f64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_megapixels: 300.0 }
+        Limits { max_megapixels: 300.0, max_megapixels_tiled: 5000.0 }
     }
 }
 
@@ -69,6 +71,16 @@ impl Decoded {
     }
 }
 
+/// Refuse a file whose extension names another format than its content.
+pub fn check_name(format: Format, name: &Path) -> anyhow::Result<()> {
+    if let Some(named) = Format::of_name(name) {
+        if named != format {
+            bail!("content is {} but the name says {}: rename the file so its extension matches", format.as_str().to_uppercase(), named.as_str().to_uppercase());
+        }
+    }
+    Ok(())
+}
+
 /// Decode `bytes` read from `name`.
 pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Decoded> {
     if bytes.is_empty() {
@@ -81,11 +93,7 @@ pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Deco
         ImageFormat::Tiff => Format::Tiff,
         other => bail!("content is {other:?}, which pixla does not redact (JPEG, PNG, TIFF)"),
     };
-    if let Some(named) = Format::of_name(name) {
-        if named != format {
-            bail!("content is {} but the name says {}: rename the file so its extension matches", format.as_str().to_uppercase(), named.as_str().to_uppercase());
-        }
-    }
+    check_name(format, name)?;
     if format == Format::Jpeg {
         check_jpeg_complete(bytes)?;
     }

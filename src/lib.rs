@@ -24,6 +24,7 @@ pub mod redact;
 pub mod report;
 pub mod runtime;
 pub mod tiffedit;
+pub mod tiffpath;
 pub mod tile;
 pub mod walk;
 

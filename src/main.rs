@@ -90,6 +90,10 @@ struct RedactArgs {
     /// Refuse images larger than this many megapixels.
     #[arg(long, default_value_t = 300.0)]
     max_megapixels: f64,
+    /// Refuse TIFFs larger than this many megapixels (processed tile by tile, in bounded
+    /// memory, above --max-megapixels).
+    #[arg(long, default_value_t = 5000.0)]
+    max_megapixels_tiled: f64,
     /// Worker threads (default: all cores).
     #[arg(short = 'j', long)]
     jobs: Option<usize>,
@@ -160,6 +164,7 @@ fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
         }
     }
     cfg.limits.max_megapixels = a.max_megapixels;
+    cfg.limits.max_megapixels_tiled = a.max_megapixels_tiled;
     if let Some(j) = a.jobs {
         cfg.threads = j.max(1);
     }

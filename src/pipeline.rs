@@ -236,7 +236,7 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
     Ok(found)
 }
 
-fn orientation_code(o: image::metadata::Orientation) -> u8 {
+pub fn orientation_code(o: image::metadata::Orientation) -> u8 {
     use image::metadata::Orientation::*;
     match o {
         NoTransforms => 1,
@@ -250,19 +250,26 @@ fn orientation_code(o: image::metadata::Orientation) -> u8 {
     }
 }
 
-/// Redact `img` (stored pixels) for regions found in upright coordinates; returns the
-/// report's regions and how many detections were left visible by their method (`none`).
-///
-/// With a JPEG `grid` (the lossless path), every hidden box is widened to the MCU grid and
-/// pixelation cells are whole MCUs, so the pixel result matches what the DCT-domain rewrite
-/// produces; the returned edits are in the order they must be applied.
-pub fn redact_regions(img: &mut DynamicImage, found: &[Found], dec_orientation: image::metadata::Orientation, cfg: &Config, grid: Option<&Grid>) -> (Vec<Region>, usize, Vec<Edit>) {
-    let (w, h) = (img.width(), img.height());
-    let mut regions = Vec::new();
+/// One region to hide, planned: what the report says, where (stored pixels) and how.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub region: Region,
+    pub rect: PixBox,
+    pub method: Method,
+    /// Pixelation block edge in px.
+    pub block: u32,
+}
+
+/// Plan the redaction of regions found in upright coordinates on a stored picture of
+/// `w x h`: margins, clipping, block sizes; in the order they must be applied (pixelation
+/// before fill, so where they overlap fill wins). Also returns how many detections were
+/// left visible by their method (`none`) and, with a JPEG `grid` (the lossless path), the
+/// DCT-domain edits: every box is then widened to the MCU grid and pixelation cells are whole
+/// MCUs, so the pixel result matches what the DCT-domain rewrite produces.
+pub fn plan_regions(found: &[Found], orientation: image::metadata::Orientation, (w, h): (u32, u32), cfg: &Config, grid: Option<&Grid>) -> (Vec<Planned>, usize, Vec<Edit>) {
+    let mut plan = Vec::new();
     let mut edits = Vec::new();
     let mut not_hidden = 0;
-    // plates first and persons last does not matter for disjoint boxes; for overlapping ones
-    // fill wins, because it is applied after pixelation
     let mut order: Vec<&Found> = found.iter().collect();
     order.sort_by_key(|f| match cfg.method(f.det.class) {
         Method::Fill => 2,
@@ -275,7 +282,7 @@ pub fn redact_regions(img: &mut DynamicImage, found: &[Found], dec_orientation: 
             not_hidden += 1;
             continue;
         }
-        let stored = decode::box_to_stored(f.det.bbox, dec_orientation, w, h);
+        let stored = decode::box_to_stored(f.det.bbox, orientation, w, h);
         let Some(px) = stored.pad(cfg.margin, cfg.margin_px).to_pixels(w, h) else { continue };
         let mut block = redact::block_size(&px, cfg.blocks);
         let px = match grid {
@@ -287,8 +294,7 @@ pub fn redact_regions(img: &mut DynamicImage, found: &[Found], dec_orientation: 
             }
             None => px,
         };
-        redact::apply_block(img, px, method, block);
-        regions.push(Region {
+        let region = Region {
             class: f.det.class,
             score: (f.det.score * 1000.0).round() / 1000.0,
             bbox: [px.x, px.y, px.w, px.h],
@@ -296,10 +302,28 @@ pub fn redact_regions(img: &mut DynamicImage, found: &[Found], dec_orientation: 
             method,
             block: (method == Method::Pixelate).then_some(block),
             source: format!("model:{}", f.model),
-        });
+        };
+        plan.push(Planned { region, rect: px, method, block });
     }
+    (plan, not_hidden, edits)
+}
+
+/// The report's regions of a plan, in a stable order.
+pub fn regions_of(plan: &[Planned]) -> Vec<Region> {
+    let mut regions: Vec<Region> = plan.iter().map(|p| p.region.clone()).collect();
     regions.sort_by(|a, b| (a.class, a.bbox).cmp(&(b.class, b.bbox)));
-    (regions, not_hidden, edits)
+    regions
+}
+
+/// Redact `img` (stored pixels) for regions found in upright coordinates; returns the
+/// report's regions, how many detections were left visible by their method (`none`), and
+/// the DCT-domain edits for a JPEG `grid` (see [`plan_regions`]).
+pub fn redact_regions(img: &mut DynamicImage, found: &[Found], dec_orientation: image::metadata::Orientation, cfg: &Config, grid: Option<&Grid>) -> (Vec<Region>, usize, Vec<Edit>) {
+    let (plan, not_hidden, edits) = plan_regions(found, dec_orientation, (img.width(), img.height()), cfg, grid);
+    for p in &plan {
+        redact::apply_block(img, p.rect, p.method, p.block);
+    }
+    (regions_of(&plan), not_hidden, edits)
 }
 
 fn round1(v: f32) -> f32 {
@@ -335,6 +359,9 @@ pub fn process(job: &Job, cfg: &Config, models: &Models) -> FileEntry {
 
 fn process_inner(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) -> anyhow::Result<()> {
     use anyhow::Context;
+    if crate::tiffpath::is_tiff(&job.input)? {
+        return crate::tiffpath::process(job, cfg, models, e);
+    }
     // std::fs::read opens read-only: an input is never opened for writing
     let bytes = std::fs::read(&job.input).with_context(|| "cannot read the file")?;
     e.input_sha256 = Some(models::sha256_hex(&bytes));

@@ -1,0 +1,311 @@
+//! TIFF and GeoTIFF files: only the pixels under the redactions change, every tag stays
+//! byte-equal (see [`crate::tiffedit`]), and huge orthophotos are never decoded whole.
+//!
+//! - Detection reads the picture through a [`Raster`]: a TIFF up to `--max-megapixels` is
+//!   decoded in memory as any image; a bigger one (up to `--max-megapixels-tiled`) is read
+//!   tile by tile from the file ([`TiffRaster`]), so memory stays bounded by the tiles in
+//!   flight.
+//! - Redaction reads each region's window from the file, hides it in the file's own sample
+//!   type, and writes it back as a patch; internal overviews (reduced-resolution IFDs, e.g.
+//!   made by `gdaladdo`) get the same regions scaled, so no overview shows what the full
+//!   resolution hides.
+//! - A TIFF with more than one full-resolution image (a multi-page TIFF) fails: its other
+//!   pages would go unexamined. A layout `tiffedit` cannot edit in place (JPEG-in-TIFF,
+//!   float samples...) is decoded and re-encoded with the `image` crate instead, if it fits
+//!   the in-memory limit; its extra tags are then lost, and the report says so.
+
+use crate::decode::{self, Format};
+use crate::encode;
+use crate::geom::PixBox;
+use crate::models;
+use crate::pipeline::{self, detect_raster, Config, MemRaster, Models, Raster};
+use crate::redact;
+use crate::report::FileEntry;
+use crate::tiffedit::{self, TiffInfo, Window};
+#[cfg(test)]
+use crate::redact::Method;
+use crate::walk::Job;
+use anyhow::{bail, Context};
+use image::{DynamicImage, RgbImage};
+use std::io::Read;
+use std::path::Path;
+
+/// Does the file start like a TIFF (classic or BigTIFF, either byte order)?
+pub fn is_tiff(path: &Path) -> anyhow::Result<bool> {
+    let mut f = std::fs::File::open(path).context("cannot read the file")?;
+    let mut head = [0u8; 4];
+    let n = f.read(&mut head).context("cannot read the file")?;
+    Ok(n == 4 && matches!(&head, b"II*\0" | b"MM\0*" | b"II+\0" | b"MM\0+"))
+}
+
+/// IFD 0 of a TIFF, read tile by tile through [`tiffedit::read_window`], as upright RGB8
+/// (16-bit scaled down, grey expanded, alpha dropped). Only for orientation 1.
+pub struct TiffRaster<'a> {
+    pub path: &'a Path,
+    pub info: &'a TiffInfo,
+}
+
+impl TiffRaster<'_> {
+    fn rgb(&self, ifd: usize, r: PixBox) -> anyhow::Result<RgbImage> {
+        Ok(tiffedit::read_window(self.path, ifd, r.x, r.y, r.w, r.h)?.to_image()?.to_rgb8())
+    }
+}
+
+impl Raster for TiffRaster<'_> {
+    fn size(&self) -> (u32, u32) {
+        (self.info.ifds[0].width, self.info.ifds[0].height)
+    }
+    fn read(&self, r: PixBox) -> anyhow::Result<RgbImage> {
+        self.rgb(0, r)
+    }
+    fn overview(&self, w: u32, h: u32) -> anyhow::Result<RgbImage> {
+        // the smallest internal overview that is still at least as big as asked for
+        let best = self.info.ifds.iter().filter(|i| i.is_overview() && !i.is_mask() && i.unsupported.is_none() && i.width >= w && i.height >= h).min_by_key(|i| i.width);
+        if let Some(o) = best {
+            let img = self.rgb(o.index, PixBox { x: 0, y: 0, w: o.width, h: o.height })?;
+            return Ok(image::imageops::thumbnail(&img, w, h));
+        }
+        // else: bands of full-resolution rows, each shrunk to its share of the output rows
+        let (fw, fh) = self.size();
+        let mut out = RgbImage::new(w, h);
+        let band = 512u32;
+        let mut y = 0;
+        while y < fh {
+            let y1 = (y + band).min(fh);
+            let (t0, t1) = ((y as u64 * h as u64 / fh as u64) as u32, (y1 as u64 * h as u64 / fh as u64) as u32);
+            if t1 > t0 {
+                let rows = self.rgb(0, PixBox { x: 0, y, w: fw, h: y1 - y })?;
+                let small = image::imageops::thumbnail(&rows, w, t1 - t0);
+                image::imageops::replace(&mut out, &small, 0, t0 as i64);
+            }
+            y = y1;
+        }
+        Ok(out)
+    }
+}
+
+/// Largest window read and redacted at once (a piece of a region), and largest sum of
+/// patches held before they are written (one rewrite pass).
+const PIECE_BYTES: u64 = 64 << 20;
+const PASS_BYTES: u64 = 384 << 20;
+
+/// Cut `r` into pieces of at most `max_bytes` (at `bpp` bytes a pixel), along the
+/// pixelation grid of `block` px anchored at `r`'s corner, so that pixelating each piece
+/// gives exactly the cells pixelating `r` whole would (a piece is never smaller than one
+/// cell).
+pub fn split(r: PixBox, block: u32, bpp: u64, max_bytes: u64) -> Vec<PixBox> {
+    let block = block.max(1);
+    let max_px = (max_bytes / bpp.max(1)).max(1);
+    // whole cell rows first, then whole cell columns if one row band is still too big
+    let rows = ((max_px / r.w.max(1) as u64) as u32 / block).max(1) * block;
+    let cols = if (r.w as u64) * (rows.min(r.h) as u64) > max_px { ((max_px / rows as u64) as u32 / block).max(1) * block } else { r.w };
+    let mut out = Vec::new();
+    let mut y = 0;
+    while y < r.h {
+        let h = rows.min(r.h - y);
+        let mut x = 0;
+        while x < r.w {
+            let w = cols.min(r.w - x);
+            out.push(PixBox { x: r.x + x, y: r.y + y, w, h });
+            x += w;
+        }
+        y += h;
+    }
+    out
+}
+
+/// Process one TIFF job (see the module docs).
+pub fn process(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) -> anyhow::Result<()> {
+    decode::check_name(Format::Tiff, &job.input)?;
+    e.format = Some("tiff".into());
+    let info = tiffedit::inspect(&job.input).context("cannot read the TIFF structure")?;
+    let main = info.ifds.first().context("TIFF without an image")?;
+    if let Some(why) = &main.unsupported {
+        // not editable in place: the ordinary decode → re-encode path, if it fits in memory
+        return fallback(job, cfg, models, e, why);
+    }
+    let pages: Vec<usize> = info.ifds.iter().skip(1).filter(|i| !i.is_overview() && !i.is_mask()).map(|i| i.index).collect();
+    if !pages.is_empty() {
+        bail!("multi-page TIFF ({} more full-resolution images in IFDs {:?}): pixla examines one image per file, so the other pages would go unchecked; split the pages first", pages.len(), pages);
+    }
+    let (w, h) = (main.width, main.height);
+    e.width = Some(w);
+    e.height = Some(h);
+    let mp = w as f64 * h as f64 / 1e6;
+    if mp > cfg.limits.max_megapixels_tiled {
+        bail!("image is {w}x{h} ({mp:.0} MP), over the limit of {:.0} MP for tile-by-tile processing (--max-megapixels-tiled): refused before decoding", cfg.limits.max_megapixels_tiled);
+    }
+    let meta = std::fs::metadata(&job.input).context("cannot read the file")?;
+    e.input_bytes = Some(meta.len());
+    e.input_sha256 = Some(models::sha256_file(&job.input).context("cannot read the file")?);
+
+    // detection: whole in memory when small enough, else tile by tile from the file
+    // (BigTIFF headers are not read by the image crate: orientation 1 is assumed for them)
+    let orientation = tiff_orientation(&job.input);
+    e.metadata_kept = vec!["tiff-tags".into()];
+    let found = if mp <= cfg.limits.max_megapixels {
+        let mut img = tiffedit::read_window(&job.input, 0, 0, 0, w, h)?.to_image()?;
+        img.apply_orientation(orientation);
+        let up = img.to_rgb8();
+        drop(img);
+        detect_raster(&MemRaster(&up), cfg, models).context("detection failed")?
+    } else {
+        if orientation != image::metadata::Orientation::NoTransforms {
+            bail!("TIFF over {:.0} MP with an Orientation tag other than 1: not supported tile by tile", cfg.limits.max_megapixels);
+        }
+        detect_raster(&TiffRaster { path: &job.input, info: &info }, cfg, models).context("detection failed")?
+    };
+    e.orientation = Some(pipeline::orientation_code(orientation));
+    let (plan, not_hidden, _) = pipeline::plan_regions(&found, orientation, (w, h), cfg, None);
+    e.detections_not_hidden = not_hidden;
+
+    if plan.is_empty() {
+        e.status = "clean".into();
+        e.encoding = Some("copy".into());
+        encode::write_atomic_with(&job.output, Some(&job.input), |f| {
+            let mut src = std::fs::File::open(&job.input).context("cannot read the file")?;
+            std::io::copy(&mut src, f).context("writing the output")?;
+            Ok(())
+        })?;
+    } else {
+        // pieces of every region on the full image and every overview, in the plan's order
+        let mut pieces: Vec<(usize, PixBox, redact::Method, u32)> = Vec::new();
+        for p in &plan {
+            for ifd in info.ifds.iter().filter(|i| i.index == 0 || (i.is_overview() && !i.is_mask())) {
+                if let Some(why) = &ifd.unsupported {
+                    bail!("overview IFD {} cannot be edited ({why}); it would keep showing the region", ifd.index);
+                }
+                let r = if ifd.index == 0 { Some((p.rect.x, p.rect.y, p.rect.w, p.rect.h)) } else { tiffedit::scale_rect(&info, 0, ifd.index, p.rect.x, p.rect.y, p.rect.w, p.rect.h) };
+                let Some((x, y, rw, rh)) = r else { continue };
+                let block = ((p.block as u64 * ifd.width as u64).div_ceil(w as u64) as u32).max(1);
+                let bpp = (ifd.samples_per_pixel as u64 * ifd.bits_per_sample as u64).div_ceil(8).max(1);
+                for piece in split(PixBox { x, y, w: rw, h: rh }, block, bpp, PIECE_BYTES) {
+                    pieces.push((ifd.index, piece, p.method, block));
+                }
+            }
+        }
+        // patches are held in memory until written: write them in passes of at most
+        // PASS_BYTES, each pass a full copy of the previous one (one pass in practice)
+        let mut passes: Vec<Vec<(usize, PixBox, redact::Method, u32)>> = vec![vec![]];
+        let mut held = 0u64;
+        for pc in pieces {
+            let bytes = pc.1.w as u64 * pc.1.h as u64 * 8;
+            if held + bytes > PASS_BYTES && !passes.last().unwrap().is_empty() {
+                passes.push(vec![]);
+                held = 0;
+            }
+            held += bytes;
+            passes.last_mut().unwrap().push(pc);
+        }
+        let dir = job.output.parent().unwrap_or(Path::new("."));
+        let mut current: Option<tempfile::NamedTempFile> = None;
+        let mut stats = tiffedit::RewriteStats::default();
+        let n = passes.len();
+        for (k, pass) in passes.into_iter().enumerate() {
+            let from = current.as_ref().map(|t| t.path().to_path_buf()).unwrap_or_else(|| job.input.clone());
+            // pieces are read from the file as it was before this pass; where two regions
+            // overlap, the later one's patch wins and is hidden by its own method (fill
+            // after pixelation, as in the plan); a later pass reads this pass's result
+            let mut patches = Vec::with_capacity(pass.len());
+            for (ifd, r, method, block) in &pass {
+                let mut img: DynamicImage = tiffedit::read_window(&from, *ifd, r.x, r.y, r.w, r.h)?.to_image()?;
+                redact::apply_block(&mut img, PixBox { x: 0, y: 0, w: r.w, h: r.h }, *method, *block);
+                patches.push((*ifd, Window::from_image(r.x, r.y, &img)?));
+            }
+            let s = if k + 1 == n {
+                encode::write_atomic_with(&job.output, Some(&job.input), |f| tiffedit::rewrite(&from, f, &patches))?
+            } else {
+                std::fs::create_dir_all(dir).ok();
+                let mut t = tempfile::Builder::new().prefix(".pixla-").suffix(".tmp").tempfile_in(dir).context("cannot create a temp file")?;
+                let s = tiffedit::rewrite(&from, t.as_file_mut(), &patches)?;
+                current = Some(t);
+                s
+            };
+            stats.chunks_rewritten += s.chunks_rewritten;
+        }
+        e.status = "redacted".into();
+        e.encoding = Some("lossless".into());
+        e.blocks_changed = Some(stats.chunks_rewritten);
+        e.regions = pipeline::regions_of(&plan);
+    }
+    let out_meta = std::fs::metadata(&job.output).context("cannot read the output back")?;
+    e.output = Some(job.rel.to_string_lossy().into_owned());
+    e.output_bytes = Some(out_meta.len());
+    e.output_sha256 = Some(models::sha256_file(&job.output).context("cannot read the output back")?);
+    Ok(())
+}
+
+/// The TIFF Orientation tag, from the header only.
+fn tiff_orientation(path: &Path) -> image::metadata::Orientation {
+    use image::ImageDecoder;
+    image::ImageReader::open(path)
+        .ok()
+        .and_then(|r| r.with_guessed_format().ok())
+        .and_then(|r| r.into_decoder().ok())
+        .and_then(|mut d| d.orientation().ok())
+        .unwrap_or(image::metadata::Orientation::NoTransforms)
+}
+
+/// A TIFF `tiffedit` cannot edit in place: decode and re-encode it whole (tags beyond the
+/// image structure are lost, and the report says why).
+fn fallback(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry, why: &str) -> anyhow::Result<()> {
+    let bytes = std::fs::read(&job.input).context("cannot read the file")?;
+    e.input_sha256 = Some(models::sha256_hex(&bytes));
+    e.input_bytes = Some(bytes.len() as u64);
+    let dec = decode::decode(&bytes, &job.input, &cfg.limits)?;
+    e.width = Some(dec.image.width());
+    e.height = Some(dec.image.height());
+    e.orientation = Some(pipeline::orientation_code(dec.orientation));
+    let up = dec.upright_rgb();
+    let found = detect_raster(&MemRaster(&up), cfg, models).context("detection failed")?;
+    drop(up);
+    let mut img = dec.image.clone();
+    let (regions, not_hidden, _) = pipeline::redact_regions(&mut img, &found, dec.orientation, cfg, None);
+    e.detections_not_hidden = not_hidden;
+    let out = if regions.is_empty() {
+        e.status = "clean".into();
+        e.encoding = Some("copy".into());
+        e.metadata_kept = dec.metadata.clone();
+        bytes
+    } else {
+        let enc = encode::encode(&img, &dec, &bytes).context("encoding failed")?;
+        e.status = "redacted".into();
+        e.encoding = Some("reencode".into());
+        e.fallback = Some(format!("TIFF layout not editable in place ({why}); decoded and re-encoded, extra tags lost"));
+        e.metadata_kept = enc.metadata_kept;
+        e.metadata_dropped = enc.metadata_dropped;
+        enc.bytes
+    };
+    e.regions = regions;
+    encode::write_atomic(&job.output, &out, Some(&job.input))?;
+    e.output = Some(job.rel.to_string_lossy().into_owned());
+    e.output_sha256 = Some(models::sha256_hex(&out));
+    e.output_bytes = Some(out.len() as u64);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_pixelate_exactly_like_the_whole_region() {
+        let img = DynamicImage::ImageRgb8(RgbImage::from_fn(300, 200, |x, y| image::Rgb([(x * 7 + y) as u8, (x * y) as u8, (y * 3) as u8])));
+        let r = PixBox { x: 13, y: 7, w: 250, h: 180 };
+        let block = 23;
+        let mut whole = img.clone();
+        redact::apply_block(&mut whole, r, Method::Pixelate, block);
+        // small budgets force row bands and column groups
+        for budget in [23 * 23 * 3, 50 * 250 * 3, 1 << 30] {
+            let pieces = split(r, block, 3, budget);
+            assert_eq!(pieces.iter().map(|p| p.w as u64 * p.h as u64).sum::<u64>(), 250 * 180);
+            let mut parts = img.clone();
+            for p in &pieces {
+                let mut win = parts.crop_imm(p.x, p.y, p.w, p.h);
+                redact::apply_block(&mut win, PixBox { x: 0, y: 0, w: p.w, h: p.h }, Method::Pixelate, block);
+                image::imageops::replace(&mut parts, &win, p.x as i64, p.y as i64);
+            }
+            assert!(parts == whole, "budget {budget}: {} pieces differ from the whole-region result", pieces.len());
+        }
+    }
+}

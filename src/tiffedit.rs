@@ -783,7 +783,7 @@ impl Parsed {
             why.push(format!("FillOrder {fill_order}"));
         }
         let spc = if planar == 2 { 1 } else { spp as u64 };
-        let chunk_bytes = cw as u64 * ch as u64 * spc * (bps.max(1) as u64).div_ceil(8);
+        let chunk_bytes = cw as u64 * ch as u64 * spc * bps.max(1).div_ceil(8);
         if chunk_bytes > MAX_CHUNK_BYTES {
             why.push(format!("one chunk decodes to {chunk_bytes} bytes (at most {MAX_CHUNK_BYTES})"));
         }

@@ -263,6 +263,9 @@ fn check_case(src: &Path, patches: &[(usize, Window)]) -> RewriteStats {
     let mut f = std::fs::File::create(&dst).unwrap();
     let st = tiffedit::rewrite(src, &mut f, patches).unwrap();
     drop(f);
+    tiffedit::verify(&dst, patches).unwrap();
+    // verify() must be able to fail: the source does not hold the patches.
+    assert!(tiffedit::verify(src, patches).is_err());
     let (a, b) = (std::fs::read(src).unwrap(), std::fs::read(&dst).unwrap());
     eprintln!("{}: {} IFDs, {:?}", src.file_name().unwrap().to_str().unwrap(), info.ifds.len(), st);
     assert!(st.chunks_rewritten > 0);
@@ -817,9 +820,10 @@ fn gigapixel_tiled_lzw() {
 
     let t = std::time::Instant::now();
     let mut px = 0u64;
+    let mut reader = tiffedit::TiffReader::open(&src).unwrap();
     for k in 0..20u32 {
         let (x, y) = (k * 1987 % (40000 - 1024), k * 1231 % (25000 - 1024));
-        let w = tiffedit::read_window(&src, 0, x, y, 1024, 1024).unwrap();
+        let w = reader.read_window(0, x, y, 1024, 1024).unwrap();
         px += (w.w * w.h) as u64;
     }
     eprintln!("read 20 windows of 1024x1024: {:.2} s ({:.1} Mpx/s)", t.elapsed().as_secs_f64(), px as f64 / 1e6 / t.elapsed().as_secs_f64());
@@ -835,6 +839,9 @@ fn gigapixel_tiled_lzw() {
     let st = tiffedit::rewrite(&src, &mut f, &patches).unwrap();
     drop(f);
     eprintln!("rewrite with 10 patches: {:.2} s, {st:?}", t.elapsed().as_secs_f64());
+    let t = std::time::Instant::now();
+    tiffedit::verify(&dst, &patches).unwrap();
+    eprintln!("verify: {:.2} s", t.elapsed().as_secs_f64());
     for (_, p) in &patches {
         let got = tiffedit::read_window(&dst, 0, p.x, p.y, p.w, p.h).unwrap();
         assert_eq!(got.samples, p.samples);

@@ -241,32 +241,68 @@ pub fn inspect(path: &Path) -> Result<TiffInfo> {
 }
 
 /// Decode the window (x, y, w, h) of IFD `ifd`, touching only the chunks that intersect it.
+/// Opens and parses the file each call; use [`TiffReader`] to read many windows.
 pub fn read_window(path: &Path, ifd: usize, x: u32, y: u32, w: u32, h: u32) -> Result<Window> {
-    let mut p = Parsed::open(path)?;
-    let lay = editable(&p.ifds, ifd)?;
-    check_rect(lay, x, y, w, h)?;
-    let spp = lay.info.samples_per_pixel;
-    let n = (w as u64) * (h as u64) * spp as u64;
-    ensure!(n * (lay.bps as u64 / 8) <= MAX_WINDOW_BYTES, "window {w}x{h} is larger than {MAX_WINDOW_BYTES} bytes");
-    let mut win = Window {
-        x,
-        y,
-        w,
-        h,
-        spp,
-        samples: if lay.bps == 8 { Samples::U8(vec![0; n as usize]) } else { Samples::U16(vec![0; n as usize]) },
-    };
-    for idx in lay.chunks_in(x, y, w, h) {
-        let chunk = p.src.decode_chunk(lay, idx)?;
-        blit_out(lay, idx, &chunk, &mut win)?;
+    TiffReader::open(path)?.read_window(ifd, x, y, w, h)
+}
+
+/// An open, parsed TIFF for reading many windows (e.g. detection in bands) without parsing the
+/// IFDs again each time. Holds the file handle and the offset arrays, no pixels.
+pub struct TiffReader {
+    p: Parsed,
+}
+
+impl TiffReader {
+    pub fn open(path: &Path) -> Result<TiffReader> {
+        Ok(TiffReader { p: Parsed::open(path)? })
     }
-    Ok(win)
+
+    pub fn info(&self) -> TiffInfo {
+        self.p.info()
+    }
+
+    /// See [`read_window`].
+    pub fn read_window(&mut self, ifd: usize, x: u32, y: u32, w: u32, h: u32) -> Result<Window> {
+        let p = &mut self.p;
+        let lay = editable(&p.ifds, ifd)?;
+        check_rect(lay, x, y, w, h)?;
+        let spp = lay.info.samples_per_pixel;
+        let n = (w as u64) * (h as u64) * spp as u64;
+        ensure!(n * (lay.bps as u64 / 8) <= MAX_WINDOW_BYTES, "window {w}x{h} is larger than {MAX_WINDOW_BYTES} bytes");
+        let mut win = Window {
+            x,
+            y,
+            w,
+            h,
+            spp,
+            samples: if lay.bps == 8 { Samples::U8(vec![0; n as usize]) } else { Samples::U16(vec![0; n as usize]) },
+        };
+        for idx in lay.chunks_in(x, y, w, h) {
+            let chunk = p.src.decode_chunk(lay, idx)?;
+            blit_out(lay, idx, &chunk, &mut win)?;
+        }
+        Ok(win)
+    }
+}
+
+/// Read every patch back from a rewritten file (the caller's temp file, before renaming it)
+/// and check it holds exactly the patch pixels: a fail-closed self-check of [`rewrite`].
+pub fn verify(path: &Path, patches: &[(usize, Window)]) -> Result<()> {
+    let mut r = TiffReader::open(path)?;
+    for (k, (ifd, win)) in patches.iter().enumerate() {
+        let got = r.read_window(*ifd, win.x, win.y, win.w, win.h).with_context(|| format!("reading back patch {k}"))?;
+        ensure!(got.samples == win.samples, "patch {k} on IFD {ifd} did not read back as written");
+    }
+    Ok(())
 }
 
 /// Copy `src` into `dst` and write each patch's pixels into it (see the module docs).
 ///
 /// `dst` must be a fresh file the caller created (it is truncated first) and is not `src`. On
-/// error its contents are unspecified and the caller must discard it.
+/// error its contents are unspecified and the caller must discard it. Patches may overlap (the
+/// later one wins). Each IFD is edited on its own: to hide a region everywhere, the caller also
+/// patches it on every overview ([`scale_rect`] maps a box onto an overview). [`verify`] reads
+/// the patches back from the written file.
 pub fn rewrite(src: &Path, dst: &mut File, patches: &[(usize, Window)]) -> Result<RewriteStats> {
     let mut p = Parsed::open(src)?;
     same_file_guard(&p.src.f, dst)?;
@@ -783,7 +819,7 @@ impl Parsed {
             why.push(format!("FillOrder {fill_order}"));
         }
         let spc = if planar == 2 { 1 } else { spp as u64 };
-        let chunk_bytes = cw as u64 * ch as u64 * spc * (bps.max(1) as u64).div_ceil(8);
+        let chunk_bytes = cw as u64 * ch as u64 * spc * bps.max(1).div_ceil(8);
         if chunk_bytes > MAX_CHUNK_BYTES {
             why.push(format!("one chunk decodes to {chunk_bytes} bytes (at most {MAX_CHUNK_BYTES})"));
         }

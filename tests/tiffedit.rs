@@ -190,8 +190,8 @@ fn standard_patches(info: &TiffInfo) -> Vec<(usize, Window)> {
         Chunking::Strips { rows_per_strip } => (f.width / 3 + 20, rows_per_strip),
     };
     let partial = match f.chunking {
-        Chunking::Tiles { w, h } => f.width % w != 0 || f.height % h != 0,
-        Chunking::Strips { rows_per_strip } => f.height % rows_per_strip != 0,
+        Chunking::Tiles { w, h } => !f.width.is_multiple_of(w) || !f.height.is_multiple_of(h),
+        Chunking::Strips { rows_per_strip } => !f.height.is_multiple_of(rows_per_strip),
     };
     assert!(partial, "the bottom-right patch must land on a partial edge chunk: {:?}", f.chunking);
     let mut v = vec![
@@ -263,6 +263,9 @@ fn check_case(src: &Path, patches: &[(usize, Window)]) -> RewriteStats {
     let mut f = std::fs::File::create(&dst).unwrap();
     let st = tiffedit::rewrite(src, &mut f, patches).unwrap();
     drop(f);
+    tiffedit::verify(&dst, patches).unwrap();
+    // verify() must be able to fail: the source does not hold the patches.
+    assert!(tiffedit::verify(src, patches).is_err());
     let (a, b) = (std::fs::read(src).unwrap(), std::fs::read(&dst).unwrap());
     eprintln!("{}: {} IFDs, {:?}", src.file_name().unwrap().to_str().unwrap(), info.ifds.len(), st);
     assert!(st.chunks_rewritten > 0);
@@ -283,7 +286,6 @@ fn check_case(src: &Path, patches: &[(usize, Window)]) -> RewriteStats {
         assert_eq!(x, y, "gdalinfo {key} changed");
     }
     assert!(ja["coordinateSystem"]["wkt"].as_str().unwrap().contains("SWEREF99 TM"));
-    assert_eq!(ja["bands"][0]["noDataValue"], 0.0);
     gdal_reads_all(&dst);
 
     // (2) Same IFDs; every entry other than the chunk arrays byte-equal, with its out-of-line
@@ -348,7 +350,7 @@ fn check_case(src: &Path, patches: &[(usize, Window)]) -> RewriteStats {
             // the old slot holds only zeros (or the new data, when it went back in place).
             let old = &a[o as usize..(o + c) as usize];
             let mut at = 0;
-            while let Some(i) = b[at..].windows(old.len()).position(|w| w == old) {
+            while let Some(i) = (c > 0).then(|| b[at..].windows(old.len()).position(|w| w == old)).flatten() {
                 let p = (at + i) as u64;
                 assert!(kept.iter().any(|s| s.0 <= p && p + c <= s.1), "old data of chunk {k} of IFD {ifd} ({c} bytes at {o}, now {nc} at {no}) survives at {p}");
                 at += i + 1;
@@ -424,6 +426,7 @@ fn run_case(name: &str, args: &[&str], overviews: &[&str]) -> RewriteStats {
     for f in &info.ifds {
         assert!(f.unsupported.is_none() || f.is_mask(), "{name}: IFD {} unsupported: {:?}", f.index, f.unsupported);
     }
+    assert_eq!(gdal_json(&src)["bands"][0]["noDataValue"], 0.0);
     let before = std::fs::read(&src).unwrap();
     let st = check_case(&src, &standard_patches(&info));
     assert_eq!(std::fs::read(&src).unwrap(), before, "the input changed");
@@ -511,6 +514,46 @@ fn cog_leaders_and_trailers_kept() {
     assert!(info.ifds.len() >= 2, "COG has overviews");
     let st = check_case(&src, &standard_patches(&info));
     assert_eq!(st.cog_layout_invalidated, st.chunks_appended > 0);
+}
+
+/// The intended use: read the window around a detection, redact it with pixla's own
+/// `redact::apply` through `Window::to_image`, and write it back.
+#[test]
+fn redact_through_window_images() {
+    use pixla::{geom::PixBox, redact};
+    let d = tempfile::tempdir().unwrap();
+    let src = make(d.path(), "r16.tif", &["-ot", "UInt16", "-scale", "0", "255", "0", "65535", "-co", "TILED=YES", "-co", "COMPRESS=LZW", "-co", "PREDICTOR=2"]);
+    let info = tiffedit::inspect(&src).unwrap();
+    assert_eq!((info.ifds[0].samples_per_pixel, info.ifds[0].bits_per_sample), (4, 16));
+    let win = tiffedit::read_window(&src, 0, 200, 150, 180, 140).unwrap();
+    let mut img = win.to_image().unwrap();
+    assert!(matches!(img, image::DynamicImage::ImageRgba16(_)));
+    redact::apply(&mut img, PixBox { x: 20, y: 20, w: 140, h: 100 }, redact::Method::Pixelate, 8);
+    let patched = tiffedit::Window::from_image(200, 150, &img).unwrap();
+    assert_ne!(patched.samples, win.samples, "pixelation changed nothing");
+    check_case(&src, &[(0, patched.clone())]);
+    let back = tiffedit::read_window(&src.with_file_name("r16.out.tif"), 0, 200, 150, 180, 140).unwrap();
+    assert_eq!(back, patched);
+}
+
+/// GDAL's SPARSE_OK files leave never-written tiles out (offset 0, byte count 0); GDAL reads
+/// them as the nodata value. A patch on one appends a real tile holding nodata around it.
+#[test]
+fn sparse_tiles_read_as_nodata_and_get_appended() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("sparse.tif");
+    gdal(
+        "gdal_create",
+        &["-q", "-of", "GTiff", "-outsize", "600", "400", "-bands", "1", "-ot", "Byte", "-a_srs", "EPSG:3006", "-a_ullr", "500000", "6400000", "500060", "6399960", "-a_nodata", "5", "-co", "TILED=YES", "-co", "SPARSE_OK=TRUE", "-co", "COMPRESS=LZW", src.to_str().unwrap()],
+    );
+    let b = std::fs::read(&src).unwrap();
+    let dm = Dump::new(&b);
+    assert!(dm.vals(&b, 0, 324).iter().all(|&o| o == 0), "gdal_create wrote tiles");
+    let w = tiffedit::read_window(&src, 0, 250, 250, 20, 20).unwrap();
+    assert_eq!(w.samples, Samples::U8(vec![5; 400]));
+    let info = tiffedit::inspect(&src).unwrap();
+    let st = check_case(&src, &[patch(&info, 0, 240, 240, 40, 30, 9)]);
+    assert_eq!((st.chunks_appended, st.bytes_zeroed), (4, 0));
 }
 
 #[test]
@@ -777,9 +820,10 @@ fn gigapixel_tiled_lzw() {
 
     let t = std::time::Instant::now();
     let mut px = 0u64;
+    let mut reader = tiffedit::TiffReader::open(&src).unwrap();
     for k in 0..20u32 {
         let (x, y) = (k * 1987 % (40000 - 1024), k * 1231 % (25000 - 1024));
-        let w = tiffedit::read_window(&src, 0, x, y, 1024, 1024).unwrap();
+        let w = reader.read_window(0, x, y, 1024, 1024).unwrap();
         px += (w.w * w.h) as u64;
     }
     eprintln!("read 20 windows of 1024x1024: {:.2} s ({:.1} Mpx/s)", t.elapsed().as_secs_f64(), px as f64 / 1e6 / t.elapsed().as_secs_f64());
@@ -795,6 +839,9 @@ fn gigapixel_tiled_lzw() {
     let st = tiffedit::rewrite(&src, &mut f, &patches).unwrap();
     drop(f);
     eprintln!("rewrite with 10 patches: {:.2} s, {st:?}", t.elapsed().as_secs_f64());
+    let t = std::time::Instant::now();
+    tiffedit::verify(&dst, &patches).unwrap();
+    eprintln!("verify: {:.2} s", t.elapsed().as_secs_f64());
     for (_, p) in &patches {
         let got = tiffedit::read_window(&dst, 0, p.x, p.y, p.w, p.h).unwrap();
         assert_eq!(got.samples, p.samples);

@@ -27,7 +27,7 @@ use crate::redact::Method;
 use crate::walk::Job;
 use anyhow::{bail, Context};
 use image::{DynamicImage, RgbImage};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 /// Does the file start like a TIFF (classic or BigTIFF, either byte order)?
@@ -43,11 +43,25 @@ pub fn is_tiff(path: &Path) -> anyhow::Result<bool> {
 pub struct TiffRaster<'a> {
     pub path: &'a Path,
     pub info: &'a TiffInfo,
+    /// Open readers (parsed IFDs, offset tables), one per concurrent tile read.
+    readers: std::sync::Mutex<Vec<tiffedit::TiffReader>>,
 }
 
-impl TiffRaster<'_> {
+impl<'a> TiffRaster<'a> {
+    pub fn new(path: &'a Path, info: &'a TiffInfo) -> Self {
+        TiffRaster { path, info, readers: std::sync::Mutex::new(Vec::new()) }
+    }
     fn rgb(&self, ifd: usize, r: PixBox) -> anyhow::Result<RgbImage> {
-        Ok(tiffedit::read_window(self.path, ifd, r.x, r.y, r.w, r.h)?.to_image()?.to_rgb8())
+        let pooled = self.readers.lock().map(|mut v| v.pop()).unwrap_or(None);
+        let mut rd = match pooled {
+            Some(rd) => rd,
+            None => tiffedit::TiffReader::open(self.path)?,
+        };
+        let img = rd.read_window(ifd, r.x, r.y, r.w, r.h)?.to_image()?.to_rgb8();
+        if let Ok(mut v) = self.readers.lock() {
+            v.push(rd);
+        }
+        Ok(img)
     }
 }
 
@@ -153,7 +167,7 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) -> a
         if orientation != image::metadata::Orientation::NoTransforms {
             bail!("TIFF over {:.0} MP with an Orientation tag other than 1: not supported tile by tile", cfg.limits.max_megapixels);
         }
-        detect_raster(&TiffRaster { path: &job.input, info: &info }, cfg, models).context("detection failed")?
+        detect_raster(&TiffRaster::new(&job.input, &info), cfg, models).context("detection failed")?
     };
     e.orientation = Some(pipeline::orientation_code(orientation));
     let (plan, not_hidden, _) = pipeline::plan_regions(&found, orientation, (w, h), cfg, None);
@@ -162,7 +176,7 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) -> a
     if plan.is_empty() {
         e.status = "clean".into();
         e.encoding = Some("copy".into());
-        encode::write_atomic_with(&job.output, Some(&job.input), |f| {
+        encode::write_atomic_with(&job.output, Some(&job.input), |f, _| {
             let mut src = std::fs::File::open(&job.input).context("cannot read the file")?;
             std::io::copy(&mut src, f).context("writing the output")?;
             Ok(())
@@ -213,7 +227,13 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) -> a
                 patches.push((*ifd, Window::from_image(r.x, r.y, &img)?));
             }
             let s = if k + 1 == n {
-                encode::write_atomic_with(&job.output, Some(&job.input), |f| tiffedit::rewrite(&from, f, &patches))?
+                // read the patches back from the temp file before it is renamed into place
+                encode::write_atomic_with(&job.output, Some(&job.input), |f, tmp| {
+                    let s = tiffedit::rewrite(&from, f, &patches)?;
+                    f.flush().context("writing the output")?;
+                    tiffedit::verify(tmp, &patches).context("the rewritten TIFF does not read back as redacted")?;
+                    Ok(s)
+                })?
             } else {
                 std::fs::create_dir_all(dir).ok();
                 let mut t = tempfile::Builder::new().prefix(".pixla-").suffix(".tmp").tempfile_in(dir).context("cannot create a temp file")?;

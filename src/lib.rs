@@ -15,6 +15,7 @@ pub mod encode;
 pub mod error;
 pub mod fetch;
 pub mod geom;
+pub mod jpegmeta;
 pub mod merge;
 pub mod models;
 pub mod pipeline;

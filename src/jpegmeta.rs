@@ -341,6 +341,32 @@ fn write_jpeg(head: &[(u8, Vec<u8>)], tail: &[u8], extra: &[&[u8]]) -> Result<Ve
     Ok(out)
 }
 
+/// The same rules on a bare EXIF TIFF (a PNG eXIf chunk): thumbnail regenerated from
+/// `redacted` or removed, GPS stripped; with `strip_metadata`, an EXIF holding only the
+/// Orientation (or `None` when there is none).
+pub fn edit_exif_tiff(tiff: &[u8], redacted: &DynamicImage, opts: &MetaOptions) -> Result<(Option<Vec<u8>>, MetaChanges)> {
+    let mut ch = MetaChanges::default();
+    if opts.strip_metadata {
+        let t = Tiff::new(tiff)?;
+        ch.removed.push("exif (all tags but Orientation)".into());
+        return match t.orientation()? {
+            Some(o) => Ok((Some(minimal_exif(o, !t.be)?), ch)),
+            None => Ok((None, ch)),
+        };
+    }
+    let mut r = Renderer { src: redacted, rgb: None };
+    let d = edit_exif(tiff, opts, &mut r, &mut ch, usize::MAX)?;
+    Ok((Some(d), ch))
+}
+
+/// The XMP rules on a bare packet: embedded images always cut, location properties when
+/// `strip_gps`. `None` when nothing changed.
+pub fn edit_xmp_packet(packet: &[u8], strip_gps: bool) -> Result<(Option<Vec<u8>>, MetaChanges)> {
+    let mut ch = MetaChanges::default();
+    let r = edit_xmp(packet, strip_gps, &mut ch)?;
+    Ok((r, ch))
+}
+
 // ---------------------------------------------------------------------------------------
 // JPEG structure
 

@@ -45,6 +45,8 @@ pub struct Config {
     /// Vehicle crops are upscaled up to this factor before plate detection.
     pub plate_upscale: f32,
     pub limits: Limits,
+    /// Embedded previews, GPS and metadata stripping.
+    pub meta: crate::jpegmeta::MetaOptions,
     #[serde(skip)]
     pub models_dir: PathBuf,
     pub threads: usize,
@@ -65,6 +67,7 @@ impl Default for Config {
             plate_model: models::PPOCR_DET.name.to_string(),
             plate_upscale: 4.0,
             limits: Limits::default(),
+            meta: Default::default(),
             models_dir: models::models_dir(None),
             threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         }
@@ -290,20 +293,36 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) ->
     let mut img = dec.image.clone();
     let (regions, not_hidden) = redact_regions(&mut img, &found, dec.orientation, cfg);
     e.detections_not_hidden = not_hidden;
-    let out_bytes = if regions.is_empty() {
+    let put = |e: &mut FileEntry, enc: encode::Encoded| {
+        e.metadata_kept = enc.metadata_kept;
+        e.metadata_dropped = enc.metadata_dropped;
+        e.metadata_removed = enc.metadata_removed;
+        e.metadata_regenerated = enc.metadata_regenerated;
+        enc.bytes
+    };
+    let out_bytes = if regions.is_empty() && !cfg.meta.strips() {
         // nothing to hide: the output is the input, byte for byte
         e.status = "clean".into();
         e.encoding = Some("copy".into());
         e.metadata_kept = dec.metadata.clone();
         bytes
+    } else if regions.is_empty() {
+        // nothing to hide, but metadata to strip: a JPEG keeps its scans, other formats are
+        // re-encoded losslessly
+        e.status = "clean".into();
+        let enc = match dec.format {
+            decode::Format::Jpeg => encode::restrip_jpeg(&dec, &bytes, &cfg.meta),
+            _ => encode::encode(&dec.image, &dec, &bytes, &cfg.meta),
+        }
+        .context("rewriting the metadata failed")?;
+        e.encoding = Some(if dec.format == decode::Format::Jpeg { "metadata-only" } else { "lossless" }.into());
+        put(e, enc)
     } else {
-        let enc = encode::encode(&img, &dec, &bytes).context("encoding failed")?;
+        let enc = encode::encode(&img, &dec, &bytes, &cfg.meta).context("encoding failed")?;
         e.status = "redacted".into();
         e.encoding = Some(if enc.quality.is_some() { "reencode" } else { "lossless" }.into());
         e.jpeg_quality = enc.quality;
-        e.metadata_kept = enc.metadata_kept;
-        e.metadata_dropped = enc.metadata_dropped;
-        enc.bytes
+        put(e, enc)
     };
     e.regions = regions;
     encode::write_atomic(&job.output, &out_bytes, Some(&job.input))?;

@@ -102,6 +102,8 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
     let mut head: Vec<(u8, Vec<u8>)> = Vec::new();
     let mut mpf_at: Option<(usize, usize)> = None; // (index in head, tiff start in source)
     let mut has_ext_xmp = false;
+    // bytes after the main image that belong to MPF images listed as removed
+    let mut mpf_covered = 0usize;
     let app: Vec<&Seg> = src.segs.iter().filter(|s| is_app_or_com(s.marker)).collect();
 
     if opts.strip_metadata {
@@ -123,11 +125,17 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
                     }
                     ch.removed.push("exif (all tags but Orientation)".into());
                 }
+                Kind::Mpf if primary => {
+                    ch.removed.push("mpf index".into());
+                    let (names, covered) = list_mp_images(source, &src, &body[4..], s.start + 8);
+                    ch.removed.extend(names);
+                    mpf_covered = covered;
+                }
                 k => ch.removed.push(k.label()),
             }
         }
-        if source.len() > src.end {
-            ch.removed.push(format!("data after the image ({} bytes)", source.len() - src.end));
+        if primary && source.len() - src.end > mpf_covered {
+            ch.removed.push(format!("data after the image ({} bytes)", source.len() - src.end - mpf_covered));
         }
         return Ok((write_jpeg(&head, &tail, &[])?, ch));
     }
@@ -162,7 +170,12 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
                     mpf_at = Some((head.len(), s.start + 4 + 4));
                     head.push((s.marker, body.to_vec()));
                 }
-                Previews::Remove => ch.removed.push("mpf index".into()),
+                Previews::Remove => {
+                    ch.removed.push("mpf index".into());
+                    let (names, covered) = list_mp_images(source, &src, &body[4..], s.start + 8);
+                    ch.removed.extend(names);
+                    mpf_covered = covered;
+                }
             },
             Kind::Jfif => {
                 // a JFIF APP0 may carry an uncompressed thumbnail (Xthumbnail, Ythumbnail)
@@ -200,8 +213,8 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
 
     let trailing = if primary { source.len() - src.end } else { 0 };
     if mpf_at.is_none() {
-        if trailing > 0 {
-            ch.removed.push(format!("data after the image ({trailing} bytes)"));
+        if trailing > mpf_covered {
+            ch.removed.push(format!("data after the image ({} bytes)", trailing - mpf_covered));
         }
         return Ok((write_jpeg(&head, &tail, &[])?, ch));
     }
@@ -248,6 +261,24 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
             Ok((write_jpeg(&head, &tail, &[])?, ch))
         }
     }
+}
+
+/// Names of the images an MPF index lists after the main image, for the report, and how
+/// many bytes after the main image they cover (best effort: a broken index lists nothing).
+fn list_mp_images(source: &[u8], src: &Layout, mpf_tiff: &[u8], tiff_src: usize) -> (Vec<String>, usize) {
+    let Ok(entries) = mp_entries(mpf_tiff) else { return (vec![], 0) };
+    let mut names = Vec::new();
+    let mut covered = 0;
+    for (i, e) in entries.iter().enumerate().skip(1) {
+        let start = tiff_src.saturating_add(e.offset as usize);
+        let Some(img) = source.get(start..start.saturating_add(e.size as usize)).filter(|_| e.offset != 0 && start >= src.end) else { continue };
+        covered += img.len();
+        names.push(match jpeg_dims(img) {
+            Ok((w, h)) => format!("mpf-image {} ({w}x{h})", i + 1),
+            Err(_) => format!("mpf-image {}", i + 1),
+        });
+    }
+    (names, covered.min(source.len() - src.end))
 }
 
 struct MpImage {

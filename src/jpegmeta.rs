@@ -85,7 +85,7 @@ const MAX_PREVIEW_PIXELS: u64 = 40_000_000;
 ///
 /// `main`: a complete JPEG (SOI … EOI) of the redacted image as an encoder wrote it; its own
 /// APPn/COM segments are dropped, except an Adobe APP14 (it describes main's colour
-/// transform; the source's APP14 is dropped for the same reason). `source`: the original
+/// transform; the source's APP14 is kept only where it is true of main too). `source`: the original
 /// file's bytes. `redacted`: the redacted image in stored orientation, the only pixels
 /// previews are rendered from. For an image with nothing to hide, `main` may be `source`
 /// itself (its scans are then kept untouched).
@@ -97,6 +97,14 @@ pub fn assemble(main: &[u8], source: &[u8], redacted: &DynamicImage, opts: &Meta
 fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions, primary: bool) -> Result<(Vec<u8>, MetaChanges)> {
     let src = layout(source).context("reading the source JPEG's structure")?;
     let tail = main_tail(main).context("reading the new main image")?;
+    // the source's Adobe APP14 says how the old scans coded colour: it stays only where it
+    // is also true of main (main has none of its own, and YCbCr or grey)
+    let adobe_fits = |body: &[u8]| {
+        let ml = layout(main).ok();
+        let own = ml.as_ref().is_some_and(|l| l.segs.iter().any(|s| s.marker == 0xEE && s.body(main).starts_with(b"Adobe")));
+        let comps = ml.as_ref().and_then(|l| l.segs.iter().find(|s| is_sof(s.marker)).and_then(|s| s.body(main).get(5).copied()));
+        !own && (comps == Some(1) || (comps == Some(3) && body.get(11) == Some(&1)))
+    };
     let mut ch = MetaChanges::default();
     // (marker, body) of each segment written before main's tables
     let mut head: Vec<(u8, Vec<u8>)> = Vec::new();
@@ -114,6 +122,7 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
                     ch.keep("icc");
                     head.push((s.marker, body.to_vec()));
                 }
+                Kind::Adobe if adobe_fits(body) => head.push((s.marker, body.to_vec())),
                 Kind::Adobe => {}
                 Kind::Exif => {
                     let o = Tiff::new(&body[6..]).and_then(|t| t.orientation()).context("reading EXIF")?;
@@ -197,6 +206,10 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
                 let b = edit_photoshop(body, opts.previews, r, &mut ch).context("Photoshop APP13")?;
                 head.push((s.marker, b));
                 ch.keep("photoshop-irb");
+            }
+            Kind::Adobe if adobe_fits(body) => {
+                ch.keep("adobe");
+                head.push((s.marker, body.to_vec()));
             }
             Kind::Adobe => {}
             k @ (Kind::Jfxx | Kind::FlashPix) => ch.removed.push(k.label()),
@@ -514,10 +527,14 @@ fn main_tail(main: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+fn is_sof(m: u8) -> bool {
+    matches!(m, 0xC0..=0xCF) && !matches!(m, 0xC4 | 0xC8 | 0xCC)
+}
+
 /// Width and height from a JPEG's frame header.
 fn jpeg_dims(b: &[u8]) -> Result<(u32, u32)> {
     let l = layout(b)?;
-    let sof = l.segs.iter().find(|s| matches!(s.marker, 0xC0..=0xCF) && !matches!(s.marker, 0xC4 | 0xC8 | 0xCC)).ok_or_else(|| anyhow!("no frame header"))?;
+    let sof = l.segs.iter().find(|s| is_sof(s.marker)).ok_or_else(|| anyhow!("no frame header"))?;
     let c = sof.body(b);
     if c.len() < 5 {
         bail!("short frame header");
@@ -593,8 +610,10 @@ impl Renderer<'_> {
     /// The redacted image fitted into `w`×`h` (black bars where the aspect differs, as
     /// cameras do), encoded as a baseline JPEG without APPn segments.
     fn jpeg(&mut self, w: u32, h: u32, quality: u8) -> Result<Vec<u8>> {
-        if w as u64 * h as u64 > MAX_PREVIEW_PIXELS {
-            bail!("preview of {w}x{h} is too large to render");
+        // a preview is smaller than its image; a hostile size must not cost memory or time
+        let area = self.src.width() as u64 * self.src.height() as u64;
+        if w as u64 * h as u64 > MAX_PREVIEW_PIXELS.min(area.max(1 << 20)) {
+            bail!("preview of {w}x{h} is larger than the image");
         }
         let src = self.src;
         let full = self.rgb.get_or_insert_with(|| src.to_rgb8());
@@ -864,7 +883,8 @@ fn edit_exif(tiff: &[u8], opts: &MetaOptions, r: &mut Renderer, ch: &mut MetaCha
             }
             check_free(&rs, "the IFD1 thumbnail")?;
             let old = jpeg.as_ref().map(|j| &tiff[j.2.clone()]);
-            let size = old.and_then(|o| jpeg_dims(o).ok());
+            // an EXIF thumbnail fits in 64 KiB: a bigger claimed size is not believed
+            let size = old.and_then(|o| jpeg_dims(o).ok()).filter(|&(w, h)| w as u64 * h as u64 <= 1 << 20);
             let name = match size {
                 Some((w, h)) => format!("exif-thumbnail {w}x{h}"),
                 None => "exif-thumbnail".to_string(),
@@ -1289,6 +1309,107 @@ mod tests {
         assert!(edit_xmp(x.as_bytes(), false, &mut ch).unwrap().is_none());
         // a broken packet is an error when it must be edited
         assert!(edit_xmp(b"<x:xmpmeta><rdf:RDF>", true, &mut ch).is_err());
+    }
+
+    fn seg(m: u8, body: &[u8]) -> Vec<u8> {
+        let mut v = vec![0xFF, m];
+        v.extend(((body.len() + 2) as u16).to_be_bytes());
+        v.extend(body);
+        v
+    }
+
+    /// A JPEG with EXIF (GPS, thumbnail), an MPF index and one 32x24 MPF preview after it.
+    fn mpf_file() -> Vec<u8> {
+        let preview = small_jpeg(32, 24, 200);
+        let mut mpf = b"MPF\0II*\0".to_vec();
+        mpf.extend(le32(8));
+        mpf.extend(le16(2));
+        for (tag, typ, count, val) in [(0xB001u16, 4u16, 1u32, 2u32), (0xB002, 7, 32, 38)] {
+            mpf.extend(le16(tag));
+            mpf.extend(le16(typ));
+            mpf.extend(le32(count));
+            mpf.extend(le32(val));
+        }
+        mpf.extend(le32(0));
+        assert_eq!(mpf.len(), 4 + 38);
+        mpf.extend([0u8; 32]);
+        let mut exif = b"Exif\0\0".to_vec();
+        exif.extend(sample_tiff(&small_jpeg(16, 12, 50)));
+        let main = small_jpeg(64, 48, 50);
+        let mut f = vec![0xFF, 0xD8];
+        f.extend(seg(0xE1, &exif));
+        let tiff_at = f.len() + 8;
+        f.extend(seg(0xE2, &mpf));
+        f.extend(&main[2..]);
+        let main_len = f.len() as u32;
+        let e = tiff_at + 38;
+        f[e + 4..e + 8].copy_from_slice(&le32(main_len));
+        f[e + 16 + 4..e + 16 + 8].copy_from_slice(&le32(preview.len() as u32));
+        f[e + 16 + 8..e + 16 + 12].copy_from_slice(&le32(main_len - tiff_at as u32));
+        f.extend(&preview);
+        f
+    }
+
+    #[test]
+    fn mpf_previews_are_regenerated_and_indexed() {
+        let src = mpf_file();
+        let red = DynamicImage::ImageRgb8(RgbImage::from_pixel(64, 48, image::Rgb([10, 200, 10])));
+        let main = small_jpeg(64, 48, 10);
+        let (out, ch) = assemble(&main, &src, &red, &MetaOptions { strip_gps: true, ..Default::default() }).unwrap();
+        assert_eq!(ch.regenerated, ["exif-thumbnail 16x12", "mpf-image 2 (32x24)"]);
+        assert_eq!(ch.removed, ["gps (exif GPS IFD, 1 tags)"]);
+        let l = layout(&out).unwrap();
+        let mpf = l.segs.iter().find(|s| s.marker == 0xE2).unwrap();
+        let tiff_at = mpf.start + 8;
+        let e = mp_entries(&mpf.body(&out)[4..]).unwrap();
+        assert_eq!((e[0].size as usize, e[0].offset), (l.end, 0));
+        let p0 = tiff_at + e[1].offset as usize;
+        assert_eq!(p0, l.end);
+        assert_eq!(p0 + e[1].size as usize, out.len());
+        let p = image::load_from_memory(&out[p0..]).unwrap().to_rgb8();
+        assert_eq!(p.dimensions(), (32, 24));
+        assert!(p.get_pixel(16, 12)[1] > 150, "preview not from the redacted pixels");
+
+        // removed: no MPF segment, nothing after the main image
+        let (out, ch) = assemble(&main, &src, &red, &MetaOptions { previews: Previews::Remove, ..Default::default() }).unwrap();
+        assert_eq!(ch.removed, ["exif-thumbnail 16x12", "mpf index", "mpf-image 2 (32x24)"]);
+        let l = layout(&out).unwrap();
+        assert_eq!(l.end, out.len());
+        assert!(l.segs.iter().all(|s| s.marker != 0xE2));
+
+        // a broken index: the MPF images are removed (towards privacy), and the report says so
+        let mut bad = src.clone();
+        let at = bad.windows(4).position(|w| w == b"MPF\0").unwrap() + 4 + 38 + 16 + 8;
+        bad[at..at + 4].copy_from_slice(&le32(u32::MAX - 10));
+        let (out, ch) = assemble(&main, &bad, &red, &MetaOptions::default()).unwrap();
+        assert!(ch.removed.iter().any(|r| r.starts_with("mpf index and images (cannot regenerate")), "{:?}", ch.removed);
+        assert!(ch.removed.iter().any(|r| r.starts_with("data after the image")), "{:?}", ch.removed);
+        assert_eq!(layout(&out).unwrap().end, out.len());
+    }
+
+    #[test]
+    fn hostile_files_never_panic_assemble() {
+        let src = mpf_file();
+        let red = DynamicImage::ImageRgb8(RgbImage::from_pixel(64, 48, image::Rgb([10, 200, 10])));
+        let main = small_jpeg(64, 48, 10);
+        for n in (0..src.len()).step_by(7) {
+            let _ = assemble(&main, &src[..n], &red, &MetaOptions::default());
+        }
+        let mut x = 0x9E37_79B9u32;
+        for _ in 0..1500 {
+            let mut b = src.clone();
+            for _ in 0..4 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                // flips in the metadata part, where the offsets are
+                let i = x as usize % 400;
+                b[i] = (x >> 8) as u8;
+            }
+            for o in [MetaOptions::default(), MetaOptions { strip_gps: true, previews: Previews::Remove, strip_metadata: false }, MetaOptions { strip_metadata: true, ..Default::default() }] {
+                let _ = assemble(&main, &b, &red, &o);
+            }
+        }
     }
 
     #[test]

@@ -387,3 +387,60 @@ fn assemble_with_the_source_as_main_is_metadata_only() {
     // the same pixels
     assert_eq!(image::load_from_memory(&out).unwrap().to_rgb8().as_raw(), img.to_rgb8().as_raw());
 }
+
+/// The flags hold for PNG too: an eXIf chunk loses its GPS IFD, an XMP iTXt its location
+/// properties, with `--strip-gps`; only colour chunks and the Orientation stay with
+/// `--strip-metadata`. The pixels are unchanged (the image has nothing to hide).
+#[test]
+fn png_metadata_is_stripped_too() {
+    use img_parts::{png::{Png, PngChunk}, Bytes};
+    let src = image::open(shared("street/deface_city.jpg")).unwrap().thumbnail(200, 200).to_rgb8();
+    let mut raw = Vec::new();
+    src.write_to(&mut std::io::Cursor::new(&mut raw), image::ImageFormat::Png).unwrap();
+    let r = |n: u32, d: u32| exif::Rational { num: n, denom: d };
+    let fields = [
+        Field { tag: Tag::Orientation, ifd_num: In::PRIMARY, value: EV::Short(vec![1]) },
+        Field { tag: Tag::Software, ifd_num: In::PRIMARY, value: EV::Ascii(vec![b"test".to_vec()]) },
+        Field { tag: Tag::GPSLatitudeRef, ifd_num: In::PRIMARY, value: EV::Ascii(vec![b"N".to_vec()]) },
+        Field { tag: Tag::GPSLatitude, ifd_num: In::PRIMARY, value: EV::Rational(vec![r(59, 1), r(19, 1), r(4512, 100)]) },
+    ];
+    let mut w = Writer::new();
+    for f in &fields {
+        w.push_field(f);
+    }
+    let mut tiff = std::io::Cursor::new(Vec::new());
+    w.write(&mut tiff, false).unwrap();
+    let mut itxt = b"XML:com.adobe.xmp\0\0\0\0\0".to_vec();
+    itxt.extend(b"<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description rdf:about=\"\" xmlns:drone-dji=\"http://www.dji.com/drone-dji/1.0/\" drone-dji:GpsLatitude=\"59.3179\" drone-dji:FlightYawDegree=\"+12.30\"/></rdf:RDF></x:xmpmeta>");
+    let mut png = Png::from_bytes(Bytes::from(raw)).unwrap();
+    png.chunks_mut().insert(1, PngChunk::new(*b"eXIf", Bytes::from(tiff.into_inner())));
+    png.chunks_mut().insert(2, PngChunk::new(*b"iTXt", Bytes::from(itxt)));
+    png.chunks_mut().insert(3, PngChunk::new(*b"tEXt", Bytes::from_static(b"Comment\0hello")));
+    let mut bytes = Vec::new();
+    png.encoder().write_to(&mut bytes).unwrap();
+    for (flag, check) in [("--strip-gps", 0), ("--strip-metadata", 1)] {
+        let (_d, inp) = write_input(&[("gen.png", bytes.clone())], &[]);
+        // nothing hidden, so the image counts as clean and only the metadata changes
+        let (code, report, out) = redact(&inp, &[flag, "--method", "person=none,plate=none,face=none"]);
+        assert_eq!(code, 0);
+        let e = file_entry(&report, "gen.png");
+        assert_eq!(e["status"], "clean", "{flag}");
+        let (a, b) = (tags(&inp.join("gen.png")), tags(&out.join("gen.png")));
+        assert!(!gps_keys(&a).is_empty());
+        assert_eq!(gps_keys(&b), Vec::<String>::new(), "{flag}");
+        assert!(warnings(&out.join("gen.png")).is_empty(), "{flag}: {:?}", warnings(&out.join("gen.png")));
+        let removed = strs(&e["metadata_removed"]);
+        if check == 0 {
+            assert_eq!(removed, ["gps (exif GPS IFD, 2 tags)", "xmp drone-dji:GpsLatitude"], "{flag}");
+            for k in ["IFD0:Software", "XMP-drone-dji:FlightYawDegree", "PNG:Comment"] {
+                assert_eq!(a.get(k), b.get(k), "{flag}: {k}");
+                assert!(b.contains_key(k), "{flag}: {k} lost");
+            }
+        } else {
+            let left: Vec<&String> = b.keys().filter(|k| !k.starts_with("PNG:") && !k.starts_with("Composite:") && !k.starts_with("ExifTool:") && *k != "IFD0:Orientation").collect();
+            assert!(left.is_empty(), "{flag}: {left:?}");
+            assert!(!b.contains_key("PNG:Comment"));
+        }
+        assert_eq!(image::open(out.join("gen.png")).unwrap().to_rgb8().as_raw(), src.as_raw(), "{flag}: pixels changed");
+    }
+}

@@ -213,6 +213,11 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
             }
             Kind::Adobe => {}
             k @ (Kind::Jfxx | Kind::FlashPix) => ch.removed.push(k.label()),
+            Kind::Mpf => {
+                // an MPF image's own MP attributes: no offsets to fix
+                ch.keep("mpf");
+                head.push((s.marker, body.to_vec()));
+            }
             k => {
                 ch.keep(&k.label());
                 head.push((s.marker, body.to_vec()));
@@ -865,8 +870,9 @@ fn edit_exif(tiff: &[u8], opts: &MetaOptions, r: &mut Renderer, ch: &mut MetaCha
         };
         let strips = i1.get(0x0111).is_some();
         if jpeg.is_some() || strips {
-            let mut rs = t.ifd_ranges(i1).context("IFD1")?;
-            // uncompressed strips: their data too
+            // the thumbnail's pixels must have bytes of their own (they are zeroed); IFD1's table
+            // and values are zeroed only where no other IFD uses them
+            let mut pix: Vec<Range<usize>> = Vec::new();
             if let (Some(so), Some(sc)) = (i1.get(0x0111), i1.get(0x0117)) {
                 let offs = strip_list(&t, so)?;
                 let lens = strip_list(&t, sc)?;
@@ -875,13 +881,15 @@ fn edit_exif(tiff: &[u8], opts: &MetaOptions, r: &mut Renderer, ch: &mut MetaCha
                 }
                 for (o, l) in offs.into_iter().zip(lens) {
                     let end = (o as usize).checked_add(l as usize).filter(|&e| e <= tiff.len()).ok_or_else(|| anyhow!("thumbnail strip outside the EXIF data"))?;
-                    rs.push(o as usize..end);
+                    pix.push(o as usize..end);
                 }
             }
             if let Some((_, _, r)) = &jpeg {
-                rs.push(r.clone());
+                pix.push(r.clone());
             }
-            check_free(&rs, "the IFD1 thumbnail")?;
+            check_free(&pix, "the IFD1 thumbnail")?;
+            let mut rs: Vec<Range<usize>> = t.ifd_ranges(i1).context("IFD1")?.into_iter().filter(|r| !keep.iter().any(|k| ranges_overlap(k, r))).collect();
+            rs.extend(pix);
             let old = jpeg.as_ref().map(|j| &tiff[j.2.clone()]);
             // an EXIF thumbnail fits in 64 KiB: a bigger claimed size is not believed
             let size = old.and_then(|o| jpeg_dims(o).ok()).filter(|&(w, h)| w as u64 * h as u64 <= 1 << 20);

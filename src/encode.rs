@@ -78,10 +78,21 @@ fn encode_jpeg(img: &DynamicImage, src: &[u8], meta: &MetaOptions) -> anyhow::Re
     Ok(Encoded { bytes, metadata_kept: ch.kept, metadata_dropped: vec![], metadata_removed: ch.removed, metadata_regenerated: ch.regenerated, quality: Some(quality) })
 }
 
+/// For an image with nothing to hide: its previews show nothing to hide either, so
+/// `regenerate` becomes `keep` (GPS rules still apply inside them); `remove` stays.
+pub fn keep_previews(meta: &MetaOptions) -> MetaOptions {
+    let mut m = meta.clone();
+    if m.previews == jpegmeta::Previews::Regenerate {
+        m.previews = jpegmeta::Previews::Keep;
+    }
+    m
+}
+
 /// Rewrite a JPEG with nothing to hide when metadata must be stripped: its scans are kept
-/// untouched, only the segments change.
+/// untouched, only the segments change. Its previews show nothing to hide either, so they
+/// are kept as they are (less GPS), or removed with `--previews remove`.
 pub fn restrip_jpeg(dec: &Decoded, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Encoded> {
-    let (bytes, ch) = jpegmeta::assemble(src, src, &dec.image, meta).context("rewriting the metadata")?;
+    let (bytes, ch) = jpegmeta::assemble(src, src, &dec.image, &keep_previews(meta)).context("rewriting the metadata")?;
     Ok(Encoded { bytes, metadata_kept: ch.kept, metadata_dropped: vec![], metadata_removed: ch.removed, metadata_regenerated: ch.regenerated, quality: None })
 }
 
@@ -156,7 +167,7 @@ fn png_chunk(c: &img_parts::png::PngChunk, img: &DynamicImage, meta: &MetaOption
             }
             return Ok(Some(c.clone()));
         };
-        let (new, ch) = jpegmeta::edit_xmp_packet(&body[text_at..], meta.strip_gps).context("PNG XMP")?;
+        let (new, ch) = jpegmeta::edit_xmp_packet(&body[text_at..], meta).context("PNG XMP")?;
         removed.extend(ch.removed);
         return Ok(Some(match new {
             Some(x) => {

@@ -38,6 +38,11 @@ pub enum Previews {
     Regenerate,
     /// Remove every preview.
     Remove,
+    /// Keep previews as they are (GPS rules still apply inside them). Only for an image with
+    /// nothing to hide, whose previews show nothing that needs hiding: the pipeline uses it
+    /// when it rewrites such an image's metadata. Not a command-line choice.
+    #[value(skip)]
+    Keep,
 }
 
 #[derive(Clone, Debug, Serialize, Default, PartialEq, Eq)]
@@ -161,7 +166,7 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
             }
             Kind::Xmp => {
                 let sig = XMP_SIG.len();
-                match edit_xmp(&body[sig..], opts.strip_gps, &mut ch).context("XMP")? {
+                match edit_xmp(&body[sig..], opts.strip_gps, opts.previews != Previews::Keep, &mut ch).context("XMP")? {
                     Some(x) => {
                         let mut b = XMP_SIG.to_vec();
                         b.extend(x);
@@ -171,11 +176,11 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
                 }
                 ch.keep("xmp");
             }
-            Kind::XmpExt => {
+            Kind::XmpExt if opts.previews != Previews::Keep => {
                 has_ext_xmp = true;
             }
             Kind::Mpf if primary => match opts.previews {
-                Previews::Regenerate => {
+                Previews::Regenerate | Previews::Keep => {
                     mpf_at = Some((head.len(), s.start + 4 + 4));
                     head.push((s.marker, body.to_vec()));
                 }
@@ -186,7 +191,7 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
                     mpf_covered = covered;
                 }
             },
-            Kind::Jfif => {
+            Kind::Jfif if opts.previews != Previews::Keep => {
                 // a JFIF APP0 may carry an uncompressed thumbnail (Xthumbnail, Ythumbnail)
                 let (tw, th) = (body.get(12).copied().unwrap_or(0), body.get(13).copied().unwrap_or(0));
                 if body.len() > 14 || tw != 0 || th != 0 {
@@ -202,7 +207,7 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
                 }
                 ch.keep("jfif");
             }
-            Kind::Photoshop => {
+            Kind::Photoshop if opts.previews != Previews::Keep => {
                 let b = edit_photoshop(body, opts.previews, r, &mut ch).context("Photoshop APP13")?;
                 head.push((s.marker, b));
                 ch.keep("photoshop-irb");
@@ -212,7 +217,7 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
                 head.push((s.marker, body.to_vec()));
             }
             Kind::Adobe => {}
-            k @ (Kind::Jfxx | Kind::FlashPix) => ch.removed.push(k.label()),
+            k @ (Kind::Jfxx | Kind::FlashPix) if opts.previews != Previews::Keep => ch.removed.push(k.label()),
             Kind::Mpf => {
                 // an MPF image's own MP attributes: no offsets to fix
                 ch.keep("mpf");
@@ -259,7 +264,11 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
             }
             ch.keep("mpf");
             for im in &images {
-                ch.regenerated.push(im.label.clone());
+                if opts.previews == Previews::Keep {
+                    ch.keep(&im.label);
+                } else {
+                    ch.regenerated.push(im.label.clone());
+                }
             }
             for im in &images {
                 ch.absorb(&im.label, im.changes.clone());
@@ -332,7 +341,7 @@ fn regenerate_mpf(source: &[u8], src: &Layout, mpf_tiff: &[u8], tiff_src: usize,
         let old = &source[start..end];
         let (w, h) = jpeg_dims(old).with_context(|| format!("MP image {}", i + 1))?;
         let q = crate::encode::jpeg_quality(old).unwrap_or(85);
-        let new_main = r.jpeg(w, h, q)?;
+        let new_main = if opts.previews == Previews::Keep { old.to_vec() } else { r.jpeg(w, h, q)? };
         let (bytes, changes) = assemble_at(&new_main, old, r, opts, false).with_context(|| format!("MP image {}", i + 1))?;
         out.push(MpImage { entry_pos: e.pos, bytes, src_len: e.size as usize, label: format!("mpf-image {} ({w}x{h})", i + 1), changes });
     }
@@ -408,11 +417,11 @@ pub fn edit_exif_tiff(tiff: &[u8], redacted: &DynamicImage, opts: &MetaOptions) 
     Ok((Some(d), ch))
 }
 
-/// The XMP rules on a bare packet: embedded images always cut, location properties when
-/// `strip_gps`. `None` when nothing changed.
-pub fn edit_xmp_packet(packet: &[u8], strip_gps: bool) -> Result<(Option<Vec<u8>>, MetaChanges)> {
+/// The XMP rules on a bare packet: embedded images cut (unless previews are kept),
+/// location properties cut when `strip_gps`. `None` when nothing changed.
+pub fn edit_xmp_packet(packet: &[u8], opts: &MetaOptions) -> Result<(Option<Vec<u8>>, MetaChanges)> {
     let mut ch = MetaChanges::default();
-    let r = edit_xmp(packet, strip_gps, &mut ch)?;
+    let r = edit_xmp(packet, opts.strip_gps, opts.previews != Previews::Keep, &mut ch)?;
     Ok((r, ch))
 }
 
@@ -852,7 +861,7 @@ fn edit_exif(tiff: &[u8], opts: &MetaOptions, r: &mut Renderer, ch: &mut MetaCha
         }
     }
 
-    if let Some(i1) = &ifd1 {
+    if let Some(i1) = ifd1.as_ref().filter(|_| opts.previews != Previews::Keep) {
         let jpeg = match (i1.get(0x0201), i1.get(0x0202)) {
             (Some(o), Some(l)) => {
                 if o.typ != 4 || o.count != 1 || l.typ != 4 || l.count != 1 {
@@ -1012,9 +1021,9 @@ pub fn xmp_is_location(ns: &str, local: &str) -> bool {
 }
 
 /// Cut the matching properties out of an XMP packet. `None` when nothing changed.
-fn edit_xmp(packet: &[u8], strip_gps: bool, ch: &mut MetaChanges) -> Result<Option<Vec<u8>>> {
+fn edit_xmp(packet: &[u8], strip_gps: bool, cut_images: bool, ch: &mut MetaChanges) -> Result<Option<Vec<u8>>> {
     let needles: &[&[u8]] = &[b"Thumbnails", b"GImage", b"GDepth", b"HasExtendedXMP"];
-    if !strip_gps && !needles.iter().any(|n| packet.windows(n.len()).any(|w| w == *n)) {
+    if !strip_gps && !(cut_images && needles.iter().any(|n| packet.windows(n.len()).any(|w| w == *n))) {
         return Ok(None);
     }
     let text = std::str::from_utf8(packet).map_err(|_| anyhow!("XMP packet is not UTF-8"))?;
@@ -1035,7 +1044,7 @@ fn edit_xmp(packet: &[u8], strip_gps: bool, ch: &mut MetaChanges) -> Result<Opti
     while let Some(n) = stack.pop() {
         for a in n.attributes() {
             let (Some(ns), local) = (a.namespace(), a.name()) else { continue };
-            let img = xmp_is_image(ns, local);
+            let img = cut_images && xmp_is_image(ns, local);
             if img || (strip_gps && xmp_is_location(ns, local)) {
                 let r = a.range();
                 cut.push((ws_before(r.start)..r.end, xml[a.range_qname()].to_string(), img));
@@ -1043,7 +1052,7 @@ fn edit_xmp(packet: &[u8], strip_gps: bool, ch: &mut MetaChanges) -> Result<Opti
         }
         for c in n.children().filter(|c| c.is_element()) {
             let tag = c.tag_name();
-            let img = tag.namespace().is_some_and(|ns| xmp_is_image(ns, tag.name()));
+            let img = cut_images && tag.namespace().is_some_and(|ns| xmp_is_image(ns, tag.name()));
             if img || (strip_gps && tag.namespace().is_some_and(|ns| xmp_is_location(ns, tag.name()))) {
                 let r = c.range();
                 let qname_end = xml[r.start + 1..].find(|ch: char| ch.is_whitespace() || ch == '>' || ch == '/').map(|i| r.start + 1 + i).unwrap_or(r.end);
@@ -1304,7 +1313,7 @@ mod tests {
   </rdf:Description></rdf:RDF></x:xmpmeta>
   <?xpacket end="w"?>"#;
         let mut ch = MetaChanges::default();
-        let out = String::from_utf8(edit_xmp(x.as_bytes(), true, &mut ch).unwrap().unwrap()).unwrap();
+        let out = String::from_utf8(edit_xmp(x.as_bytes(), true, true, &mut ch).unwrap().unwrap()).unwrap();
         for gone in ["GpsLatitude", "GpsLongtitude", "AbsoluteAltitude", "GPSLongitude", "59.3", "18,4"] {
             assert!(!out.contains(gone), "{gone} survived: {out}");
         }
@@ -1314,9 +1323,9 @@ mod tests {
         assert_eq!(ch.removed.len(), 4, "{:?}", ch.removed);
         assert!(ch.removed.contains(&"xmp drone-dji:GpsLongtitude".to_string()));
         // nothing to do without strip_gps
-        assert!(edit_xmp(x.as_bytes(), false, &mut ch).unwrap().is_none());
+        assert!(edit_xmp(x.as_bytes(), false, true, &mut ch).unwrap().is_none());
         // a broken packet is an error when it must be edited
-        assert!(edit_xmp(b"<x:xmpmeta><rdf:RDF>", true, &mut ch).is_err());
+        assert!(edit_xmp(b"<x:xmpmeta><rdf:RDF>", true, true, &mut ch).is_err());
     }
 
     fn seg(m: u8, body: &[u8]) -> Vec<u8> {

@@ -312,7 +312,7 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) ->
         e.status = "clean".into();
         let enc = match dec.format {
             decode::Format::Jpeg => encode::restrip_jpeg(&dec, &bytes, &cfg.meta),
-            _ => encode::encode(&dec.image, &dec, &bytes, &cfg.meta),
+            _ => encode::encode(&dec.image, &dec, &bytes, &encode::keep_previews(&cfg.meta)),
         }
         .context("rewriting the metadata failed")?;
         e.encoding = Some(if dec.format == decode::Format::Jpeg { "metadata-only" } else { "lossless" }.into());

@@ -324,6 +324,12 @@ fn strip_gps_removes_every_location_and_nothing_else() {
         if name == "macuil_DJI_0001.JPG" {
             assert_eq!(e["status"], "clean");
             assert_eq!(e["encoding"], "metadata-only");
+            // nothing hidden, so its previews show nothing to hide: kept as they were
+            assert!(strs(&e["metadata_regenerated"]).is_empty(), "{}", e["metadata_regenerated"]);
+            assert!(strs(&e["metadata_kept"]).contains(&"mpf-image 2 (960x720)".to_string()), "{}", e["metadata_kept"]);
+            for t in ["ThumbnailImage", "PreviewImage"] {
+                assert!(extract(&i, t) == extract(&o, t), "{name}: {t} changed");
+            }
             // the scan is the input's, byte for byte
             let (ib, ob) = (std::fs::read(&i).unwrap(), std::fs::read(&o).unwrap());
             // the first scan's start, walking the marker segments (a thumbnail inside APP1 has

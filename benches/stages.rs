@@ -117,7 +117,7 @@ fn stages(c: &mut Criterion) {
     });
 
     g.sampling_mode(SamplingMode::Flat);
-    g.bench_function("encode", |b| b.iter(|| pixla::encode::encode(black_box(&redacted), &dec, &bytes).unwrap()));
+    g.bench_function("encode", |b| b.iter(|| pixla::encode::encode(black_box(&redacted), &dec, &bytes, &Default::default()).unwrap()));
     g.finish();
 }
 

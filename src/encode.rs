@@ -2,15 +2,17 @@
 //! carried over unchanged, and an atomic write (temp file in the target folder, fsync,
 //! rename).
 //!
-//! - JPEG: re-encoded at the quality estimated from the source's quantisation tables; every
-//!   APPn segment (EXIF, XMP, ICC, IPTC, MPF, maker data) and comment of the source is copied
-//!   byte for byte in its original order. (A lossless path that rewrites only the DCT blocks
-//!   under a redaction is planned; see the README.)
+//! - JPEG: re-encoded at the quality estimated from the source's quantisation tables, then
+//!   wrapped in the source's APPn segments by [`crate::jpegmeta::assemble`]: byte for byte in
+//!   their original order, except embedded previews (re-rendered from the redacted pixels or
+//!   removed) and, on request, GPS or all metadata. (A lossless path that rewrites only the
+//!   DCT blocks under a redaction is planned; see the README.)
 //! - PNG: same bit depth and colour type; colour, text, EXIF and XMP chunks copied.
 //! - TIFF: pixels, bit depth and colour type kept; tags beyond the basic image structure are
 //!   not yet carried (see the README); the report says so per file.
 
 use crate::decode::{Decoded, Format};
+use crate::jpegmeta::{self, MetaOptions};
 use anyhow::{bail, Context};
 use image::{DynamicImage, ImageEncoder};
 use img_parts::{jpeg::Jpeg, png::Png, Bytes};
@@ -23,6 +25,10 @@ pub struct Encoded {
     pub bytes: Vec<u8>,
     pub metadata_kept: Vec<String>,
     pub metadata_dropped: Vec<String>,
+    /// Removed on purpose (previews, GPS, stripping).
+    pub metadata_removed: Vec<String>,
+    /// Re-rendered from the redacted pixels (previews).
+    pub metadata_regenerated: Vec<String>,
     pub quality: Option<u8>,
     /// Lossless JPEG: DCT blocks rewritten.
     pub blocks_changed: Option<usize>,
@@ -52,16 +58,17 @@ pub fn jpeg_quality(src: &[u8]) -> Option<u8> {
     Some(q.round().clamp(1.0, 100.0) as u8)
 }
 
-/// Encode `img` like the source `src` (its original bytes, decoded as `dec`).
-pub fn encode(img: &DynamicImage, dec: &Decoded, src: &[u8]) -> anyhow::Result<Encoded> {
+/// Encode `img` like the source `src` (its original bytes, decoded as `dec`), with the
+/// source's metadata as `meta` says.
+pub fn encode(img: &DynamicImage, dec: &Decoded, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Encoded> {
     match dec.format {
-        Format::Jpeg => encode_jpeg(img, dec, src),
-        Format::Png => encode_png(img, dec, src),
+        Format::Jpeg => encode_jpeg(img, src, meta),
+        Format::Png => encode_png(img, dec, src, meta),
         Format::Tiff => encode_tiff(img, dec),
     }
 }
 
-fn encode_jpeg(img: &DynamicImage, dec: &Decoded, src: &[u8]) -> anyhow::Result<Encoded> {
+fn encode_jpeg(img: &DynamicImage, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Encoded> {
     let quality = jpeg_quality(src).unwrap_or(92).max(75);
     let mut raw = Vec::new();
     let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut raw, quality);
@@ -69,48 +76,55 @@ fn encode_jpeg(img: &DynamicImage, dec: &Decoded, src: &[u8]) -> anyhow::Result<
         DynamicImage::ImageLuma8(_) | DynamicImage::ImageRgb8(_) => img.write_with_encoder(enc)?,
         other => DynamicImage::ImageRgb8(other.to_rgb8()).write_with_encoder(enc)?,
     }
-    let bytes = with_source_segments(raw, src)?;
-    Ok(Encoded { bytes, metadata_kept: dec.metadata.clone(), metadata_dropped: vec![], quality: Some(quality), blocks_changed: None })
+    let bytes = raw;
+    let (bytes, ch) = jpegmeta::assemble(&bytes, src, img, meta).context("carrying the metadata over")?;
+    Ok(Encoded { bytes, metadata_kept: ch.kept, metadata_dropped: vec![], metadata_removed: ch.removed, metadata_regenerated: ch.regenerated, quality: Some(quality), blocks_changed: None })
 }
 
-/// Redact a JPEG in the DCT domain (see `jpeg_lossless`); the source's segments carried.
-pub fn encode_jpeg_lossless(src: &[u8], edits: &[crate::jpeg_lossless::Edit], dec: &Decoded) -> anyhow::Result<Encoded> {
+/// Redact a JPEG in the DCT domain (see `jpeg_lossless`); `img` is the same redaction done
+/// on the decoded pixels, from which previews are re-rendered.
+pub fn encode_jpeg_lossless(src: &[u8], edits: &[crate::jpeg_lossless::Edit], img: &DynamicImage, meta: &MetaOptions) -> anyhow::Result<Encoded> {
     let r = crate::jpeg_lossless::rewrite(src, edits)?;
-    let bytes = with_source_segments(r.bytes, src)?;
-    Ok(Encoded { bytes, metadata_kept: dec.metadata.clone(), metadata_dropped: vec![], quality: None, blocks_changed: Some(r.blocks_changed) })
+    let (bytes, ch) = jpegmeta::assemble(&r.bytes, src, img, meta).context("carrying the metadata over")?;
+    Ok(Encoded { bytes, metadata_kept: ch.kept, metadata_dropped: vec![], metadata_removed: ch.removed, metadata_regenerated: ch.regenerated, quality: None, blocks_changed: Some(r.blocks_changed) })
 }
 
-/// `main` (a JPEG as an encoder wrote it) with its own APPn/COM segments replaced by the
-/// source's, in the source's order, byte for byte.
-fn with_source_segments(main: Vec<u8>, src: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut out = Jpeg::from_bytes(Bytes::from(main)).context("re-reading the encoded JPEG")?;
-    let source = Jpeg::from_bytes(Bytes::copy_from_slice(src)).context("reading the source JPEG's segments")?;
-    let carried: Vec<_> = source.segments().iter().filter(|s| is_app_or_com(s.marker())).cloned().collect();
-    let segs = out.segments_mut();
-    // drop what the encoder wrote itself (its JFIF APP0) and put the source's segments first
-    segs.retain(|s| !is_app_or_com(s.marker()));
-    for (i, s) in carried.into_iter().enumerate() {
-        segs.insert(i, s);
+/// For an image with nothing to hide: its previews show nothing to hide either, so
+/// `regenerate` becomes `keep` (GPS rules still apply inside them); `remove` stays.
+pub fn keep_previews(meta: &MetaOptions) -> MetaOptions {
+    let mut m = meta.clone();
+    if m.previews == jpegmeta::Previews::Regenerate {
+        m.previews = jpegmeta::Previews::Keep;
     }
-    let mut bytes = Vec::new();
-    out.encoder().write_to(&mut bytes)?;
-    Ok(bytes)
+    m
 }
 
-fn is_app_or_com(m: u8) -> bool {
-    (0xE0..=0xEF).contains(&m) || m == 0xFE
+/// Rewrite a JPEG with nothing to hide when metadata must be stripped: its scans are kept
+/// untouched, only the segments change. Its previews show nothing to hide either, so they
+/// are kept as they are (less GPS), or removed with `--previews remove`.
+pub fn restrip_jpeg(dec: &Decoded, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Encoded> {
+    let (bytes, ch) = jpegmeta::assemble(src, src, &dec.image, &keep_previews(meta)).context("rewriting the metadata")?;
+    Ok(Encoded { bytes, metadata_kept: ch.kept, metadata_dropped: vec![], metadata_removed: ch.removed, metadata_regenerated: ch.regenerated, quality: None, blocks_changed: None })
 }
 
 /// PNG chunks copied from the source: colour space, physical size, text, EXIF, XMP, time.
 const PNG_CARRY: &[&[u8; 4]] = &[b"iCCP", b"sRGB", b"gAMA", b"cHRM", b"pHYs", b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"];
 
-fn encode_png(img: &DynamicImage, dec: &Decoded, src: &[u8]) -> anyhow::Result<Encoded> {
+fn encode_png(img: &DynamicImage, dec: &Decoded, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Encoded> {
     let mut raw = Vec::new();
     let enc = image::codecs::png::PngEncoder::new_with_quality(&mut raw, image::codecs::png::CompressionType::Default, image::codecs::png::FilterType::Adaptive);
     enc.write_image(img.as_bytes(), img.width(), img.height(), img.color().into())?;
     let mut out = Png::from_bytes(Bytes::from(raw)).context("re-reading the encoded PNG")?;
     let source = Png::from_bytes(Bytes::copy_from_slice(src)).context("reading the source PNG's chunks")?;
-    let carried: Vec<_> = source.chunks().iter().filter(|c| PNG_CARRY.contains(&&c.kind())).cloned().collect();
+    let mut removed = Vec::new();
+    let mut regenerated = Vec::new();
+    let mut carried = Vec::new();
+    for c in source.chunks().iter().filter(|c| PNG_CARRY.contains(&&c.kind())) {
+        match png_chunk(c, img, meta, &mut removed, &mut regenerated)? {
+            Some(c) => carried.push(c),
+            None => {}
+        }
+    }
     let chunks = out.chunks_mut();
     chunks.retain(|c| !PNG_CARRY.contains(&&c.kind()));
     let at = chunks.iter().position(|c| &c.kind() == b"IHDR").map(|i| i + 1).unwrap_or(0);
@@ -119,7 +133,63 @@ fn encode_png(img: &DynamicImage, dec: &Decoded, src: &[u8]) -> anyhow::Result<E
     }
     let mut bytes = Vec::new();
     out.encoder().write_to(&mut bytes)?;
-    Ok(Encoded { bytes, metadata_kept: dec.metadata.clone(), metadata_dropped: vec![], quality: None, blocks_changed: None })
+    let kept = if meta.strip_metadata || !removed.is_empty() { crate::decode::metadata_kinds(&bytes, Format::Png) } else { dec.metadata.clone() };
+    Ok(Encoded { bytes, metadata_kept: kept, metadata_dropped: vec![], metadata_removed: removed, metadata_regenerated: regenerated, quality: None, blocks_changed: None })
+}
+
+/// A source PNG chunk as it goes into the output (`None`: removed), by the same rules as
+/// JPEG metadata: EXIF thumbnails regenerated or removed, GPS/location stripped on request,
+/// only colour chunks and the EXIF Orientation kept with `strip_metadata`.
+fn png_chunk(c: &img_parts::png::PngChunk, img: &DynamicImage, meta: &MetaOptions, removed: &mut Vec<String>, regenerated: &mut Vec<String>) -> anyhow::Result<Option<img_parts::png::PngChunk>> {
+    use img_parts::png::PngChunk;
+    let kind = c.kind();
+    let name = String::from_utf8_lossy(&kind).into_owned();
+    let colour = matches!(&kind, b"iCCP" | b"sRGB" | b"gAMA" | b"cHRM");
+    if colour {
+        return Ok(Some(c.clone()));
+    }
+    if &kind == b"eXIf" {
+        let (tiff, ch) = jpegmeta::edit_exif_tiff(c.contents(), img, meta).context("PNG eXIf")?;
+        removed.extend(ch.removed);
+        regenerated.extend(ch.regenerated);
+        return Ok(tiff.map(|t| PngChunk::new(kind, Bytes::from(t))));
+    }
+    if meta.strip_metadata {
+        removed.push(format!("png {name}"));
+        return Ok(None);
+    }
+    let body = c.contents();
+    let keyword = body.split(|&b| b == 0).next().unwrap_or_default();
+    if keyword.starts_with(b"Raw profile type") && meta.strip_gps {
+        // ImageMagick's hex-encoded EXIF/XMP: not edited, removed
+        removed.push(format!("png {name} {}", String::from_utf8_lossy(keyword)));
+        return Ok(None);
+    }
+    if &kind == b"iTXt" && keyword == b"XML:com.adobe.xmp" {
+        // keyword\0, compression flag, method, language\0, translated keyword\0, text
+        let k = keyword.len() + 1;
+        let compressed = body.get(k).copied().unwrap_or(1) != 0;
+        let lang_end = body.get(k + 2..).and_then(|b| b.iter().position(|&x| x == 0)).map(|p| k + 2 + p + 1);
+        let tr_end = lang_end.and_then(|l| body.get(l..).and_then(|b| b.iter().position(|&x| x == 0)).map(|p| l + p + 1));
+        let Some(text_at) = tr_end.filter(|_| !compressed) else {
+            if meta.strip_gps {
+                removed.push("png iTXt xmp (compressed, not edited)".into());
+                return Ok(None);
+            }
+            return Ok(Some(c.clone()));
+        };
+        let (new, ch) = jpegmeta::edit_xmp_packet(&body[text_at..], meta).context("PNG XMP")?;
+        removed.extend(ch.removed);
+        return Ok(Some(match new {
+            Some(x) => {
+                let mut b = body[..text_at].to_vec();
+                b.extend(x);
+                PngChunk::new(kind, Bytes::from(b))
+            }
+            None => c.clone(),
+        }));
+    }
+    Ok(Some(c.clone()))
 }
 
 fn encode_tiff(img: &DynamicImage, dec: &Decoded) -> anyhow::Result<Encoded> {
@@ -135,7 +205,7 @@ fn encode_tiff(img: &DynamicImage, dec: &Decoded) -> anyhow::Result<Encoded> {
         other => bail!("cannot write {:?} as TIFF", other.color()),
     }
     let dropped = dec.metadata.iter().filter(|m| *m == "tiff-tags").cloned().collect();
-    Ok(Encoded { bytes: raw.into_inner(), metadata_kept: vec![], metadata_dropped: dropped, quality: None, blocks_changed: None })
+    Ok(Encoded { bytes: raw.into_inner(), metadata_kept: vec![], metadata_dropped: dropped, quality: None, ..Default::default() })
 }
 
 /// Write `bytes` to `path` atomically: a temp file in the same folder, fsync, rename. The

@@ -16,6 +16,7 @@ pub mod error;
 pub mod fetch;
 pub mod geom;
 pub mod jpeg_lossless;
+pub mod jpegmeta;
 pub mod merge;
 pub mod models;
 pub mod pipeline;

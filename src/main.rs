@@ -103,6 +103,17 @@ struct RedactArgs {
     /// Operator recorded in the report (default: $PIXLA_OPERATOR, else the OS user).
     #[arg(long)]
     operator: Option<String>,
+    /// Embedded previews (EXIF thumbnail, MPF images, Photoshop thumbnail): re-render them from
+    /// the redacted image (`regenerate`) or remove them (`remove`). Never kept as they were.
+    #[arg(long, value_enum, default_value = "regenerate")]
+    previews: pixla::jpegmeta::Previews,
+    /// Remove GPS and location data (EXIF GPS IFD, XMP GPS/location properties), also from
+    /// images with nothing to hide.
+    #[arg(long)]
+    strip_gps: bool,
+    /// Keep only the ICC profile and the EXIF Orientation, also in images with nothing to hide.
+    #[arg(long)]
+    strip_metadata: bool,
     /// Models folder (default: $PIXLA_MODELS_DIR, else ~/.cache/pixla/models).
     #[arg(long)]
     models_dir: Option<PathBuf>,
@@ -165,6 +176,7 @@ fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
     }
     cfg.limits.max_megapixels = a.max_megapixels;
     cfg.limits.max_megapixels_tiled = a.max_megapixels_tiled;
+    cfg.meta = pixla::jpegmeta::MetaOptions { previews: a.previews, strip_gps: a.strip_gps, strip_metadata: a.strip_metadata };
     if let Some(j) = a.jobs {
         cfg.threads = j.max(1);
     }

@@ -49,6 +49,8 @@ pub struct Config {
     /// JPEG output: `lossless` rewrites only the DCT blocks under a redaction (boxes widened
     /// to the MCU grid); `reencode` re-encodes the whole picture at the source's quality.
     pub jpeg: JpegMode,
+    /// Embedded previews, GPS and metadata stripping.
+    pub meta: crate::jpegmeta::MetaOptions,
     #[serde(skip)]
     pub models_dir: PathBuf,
     pub threads: usize,
@@ -70,6 +72,7 @@ impl Default for Config {
             plate_upscale: 4.0,
             limits: Limits::default(),
             jpeg: JpegMode::Lossless,
+            meta: Default::default(),
             models_dir: models::models_dir(None),
             threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         }
@@ -385,16 +388,34 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) ->
     };
     let (regions, not_hidden, edits) = redact_regions(&mut img, &found, dec.orientation, cfg, grid.as_ref());
     e.detections_not_hidden = not_hidden;
-    let out_bytes = if regions.is_empty() {
+    let put = |e: &mut FileEntry, enc: encode::Encoded| {
+        e.metadata_kept = enc.metadata_kept;
+        e.metadata_dropped = enc.metadata_dropped;
+        e.metadata_removed = enc.metadata_removed;
+        e.metadata_regenerated = enc.metadata_regenerated;
+        enc.bytes
+    };
+    let out_bytes = if regions.is_empty() && !cfg.meta.strips() {
         // nothing to hide: the output is the input, byte for byte
         e.status = "clean".into();
         e.encoding = Some("copy".into());
         e.metadata_kept = dec.metadata.clone();
         bytes
+    } else if regions.is_empty() {
+        // nothing to hide, but metadata to strip: a JPEG keeps its scans, other formats are
+        // re-encoded losslessly
+        e.status = "clean".into();
+        let enc = match dec.format {
+            decode::Format::Jpeg => encode::restrip_jpeg(&dec, &bytes, &cfg.meta),
+            _ => encode::encode(&dec.image, &dec, &bytes, &encode::keep_previews(&cfg.meta)),
+        }
+        .context("rewriting the metadata failed")?;
+        e.encoding = Some(if dec.format == decode::Format::Jpeg { "metadata-only" } else { "lossless" }.into());
+        put(e, enc)
     } else {
         let mut enc = None;
         if let Some(g) = &grid {
-            match encode::encode_jpeg_lossless(&bytes, &edits, &dec) {
+            match encode::encode_jpeg_lossless(&bytes, &edits, &img, &cfg.meta) {
                 Ok(x) => {
                     e.mcu = Some([g.mcu_w, g.mcu_h]);
                     enc = Some(x)
@@ -404,15 +425,13 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) ->
         }
         let enc = match enc {
             Some(x) => x,
-            None => encode::encode(&img, &dec, &bytes).context("encoding failed")?,
+            None => encode::encode(&img, &dec, &bytes, &cfg.meta).context("encoding failed")?,
         };
         e.status = "redacted".into();
         e.encoding = Some(if enc.quality.is_some() { "reencode" } else { "lossless" }.into());
         e.blocks_changed = enc.blocks_changed;
         e.jpeg_quality = enc.quality;
-        e.metadata_kept = enc.metadata_kept;
-        e.metadata_dropped = enc.metadata_dropped;
-        enc.bytes
+        put(e, enc)
     };
     e.regions = regions;
     encode::write_atomic(&job.output, &out_bytes, Some(&job.input))?;

@@ -88,7 +88,8 @@ pub struct FileEntry {
     /// EXIF orientation (1–8) the detectors saw the image in.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub orientation: Option<u8>,
-    /// `redacted` (regions hidden), `clean` (nothing found; output is a byte copy),
+    /// `redacted` (regions hidden), `clean` (nothing found; output is a byte copy, or with
+    /// `--strip-gps`/`--strip-metadata` the same pixels with the metadata rewritten),
     /// `failed` (no output; see `error`) or `skipped` (not an image).
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -99,11 +100,21 @@ pub struct FileEntry {
     pub detections_not_hidden: usize,
     #[serde(default)]
     pub metadata_kept: Vec<String>,
+    /// Metadata the output could not carry (a format limit, e.g. TIFF tags).
     #[serde(default)]
     pub metadata_dropped: Vec<String>,
-    /// How pixels were written: `copy` (unchanged), `lossless` (only the pixels under the
-    /// regions changed; for JPEG only the DCT blocks under them, boxes widened to the MCU
-    /// grid), `reencode` (JPEG re-encoded at `jpeg_quality`, see `fallback`).
+    /// Metadata removed on purpose: previews of the unredacted scene (when not regenerated),
+    /// GPS/location (`--strip-gps`), everything but ICC and Orientation (`--strip-metadata`),
+    /// data after the image.
+    #[serde(default)]
+    pub metadata_removed: Vec<String>,
+    /// Previews re-rendered from the redacted pixels (EXIF thumbnail, MPF images, …).
+    #[serde(default)]
+    pub metadata_regenerated: Vec<String>,
+    /// How pixels were written: `copy` (unchanged), `metadata-only` (JPEG scans unchanged,
+    /// segments rewritten), `lossless` (only the pixels under the regions changed; for JPEG
+    /// only the DCT blocks under them, boxes widened to the MCU grid), `reencode` (JPEG
+    /// re-encoded at `jpeg_quality`, see `fallback`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub encoding: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]

@@ -132,6 +132,11 @@ pub fn split(r: PixBox, block: u32, bpp: u64, max_bytes: u64) -> Vec<PixBox> {
 pub fn process(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) -> anyhow::Result<()> {
     decode::check_name(Format::Tiff, &job.input)?;
     e.format = Some("tiff".into());
+    if cfg.meta.strips() {
+        // TIFF tags are kept byte for byte; GPS IFDs and GeoTIFF georeferencing (which is a
+        // location too) are not edited, so a stripped delivery cannot be promised
+        bail!("--strip-gps/--strip-metadata are not applied to TIFF files (their tags, GeoTIFF georeferencing included, are kept byte for byte): not written");
+    }
     let info = tiffedit::inspect(&job.input).context("cannot read the TIFF structure")?;
     let main = info.ifds.first().context("TIFF without an image")?;
     if let Some(why) = &main.unsupported {
@@ -288,7 +293,7 @@ fn fallback(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry, why: &s
         e.metadata_kept = dec.metadata.clone();
         bytes
     } else {
-        let enc = encode::encode(&img, &dec, &bytes).context("encoding failed")?;
+        let enc = encode::encode(&img, &dec, &bytes, &cfg.meta).context("encoding failed")?;
         e.status = "redacted".into();
         e.encoding = Some("reencode".into());
         e.fallback = Some(format!("TIFF layout not editable in place ({why}); decoded and re-encoded, extra tags lost"));

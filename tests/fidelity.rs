@@ -69,25 +69,38 @@ fn app_segments(bytes: &[u8]) -> Vec<(u8, Bytes)> {
         .collect()
 }
 
-/// Real JPEGs with EXIF, XMP and ICC: every APPn segment survives byte for byte, in order.
+/// Real JPEGs with EXIF, XMP, ICC and Photoshop data: every APPn segment survives byte for
+/// byte, in order, except the segments holding previews of the scene (EXIF with its IFD1
+/// thumbnail, Photoshop APP13 with its thumbnail: re-rendered, checked in tests/jpegmeta.rs).
 #[test]
 fn jpeg_metadata_segments_survive_redaction() {
     let files = ["aerial-oblique/sahi_small-vehicles1.jpeg", "street/deface_city.jpg"];
     let (_d, inp) = input_dir(&files);
     let (code, report, out) = redact(&inp, &["--method", "vehicle=pixelate"]);
     assert_eq!(code, 0);
+    let has_preview = |s: &(u8, Bytes)| (s.0 == 0xE1 && s.1.starts_with(b"Exif\0\0") && exif::Reader::new().read_raw(s.1[6..].to_vec()).unwrap().fields().any(|f| f.ifd_num == exif::In::THUMBNAIL)) || s.0 == 0xED;
     for f in files {
         let name = f.rsplit('/').next().unwrap();
-        assert_eq!(file_entry(&report, name)["status"], "redacted", "{name} must go through the re-encode path");
+        let e = file_entry(&report, name);
+        assert_eq!(e["status"], "redacted", "{name} must go through the re-encode path");
         let a = app_segments(&std::fs::read(inp.join(name)).unwrap());
         let b = app_segments(&std::fs::read(out.join(name)).unwrap());
         assert!(a.len() >= 2, "{name}: fixture lost its metadata?");
-        assert_eq!(a, b, "{name}: APP segments differ");
+        let (a_kept, a_prev): (Vec<_>, Vec<_>) = a.into_iter().partition(|s| !has_preview(s));
+        let b_kept: Vec<_> = b.iter().filter(|s| !has_preview(s)).cloned().collect();
+        assert_eq!(a_kept, b_kept, "{name}: APP segments differ");
+        // the preview-holding segments are still there, re-rendered
+        let b_prev: Vec<u8> = b.iter().filter(|s| has_preview(s)).map(|s| s.0).collect();
+        assert_eq!(b_prev, a_prev.iter().map(|s| s.0).collect::<Vec<_>>(), "{name}");
+        assert_eq!(e["metadata_removed"].as_array().unwrap().len(), 0, "{name}: {}", e["metadata_removed"]);
     }
-    let kept = file_entry(&report, "sahi_small-vehicles1.jpeg")["metadata_kept"].as_array().unwrap().clone();
-    for k in ["exif", "xmp", "icc"] {
+    let e = file_entry(&report, "sahi_small-vehicles1.jpeg");
+    let kept = e["metadata_kept"].as_array().unwrap().clone();
+    for k in ["exif", "xmp", "icc", "photoshop-irb", "adobe"] {
         assert!(kept.iter().any(|v| v == k), "metadata_kept lacks {k}: {kept:?}");
     }
+    let regen: Vec<&str> = e["metadata_regenerated"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(regen, ["exif-thumbnail 160x87", "photoshop-thumbnail 160x87"]);
 }
 
 /// A made-up drone JPEG: the street scene with DJI-style EXIF (GPS, orientation) and

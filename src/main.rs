@@ -68,6 +68,9 @@ struct RedactArgs {
     /// Skip the downscaled whole-image pass (big objects may then be cut by tiles).
     #[arg(long)]
     no_whole_pass: bool,
+    /// Skip the downscaled tiled passes (by 4, 16, ...) on pictures much bigger than a tile.
+    #[arg(long)]
+    no_pyramid: bool,
     /// Score thresholds, e.g. `person=0.3,vehicle=0.3,plate=0.5`.
     #[arg(long, value_name = "CLASS=SCORE,...")]
     threshold: Option<String>,
@@ -151,7 +154,7 @@ fn parse_shard(s: &str) -> Result<(u32, u32), SetupError> {
 }
 
 fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
-    let mut cfg = Config { tile: a.tile, overlap: a.overlap, whole_image_pass: !a.no_whole_pass, margin: a.margin, blocks: a.blocks, plate_model: a.plate_model, ..Config::default() };
+    let mut cfg = Config { tile: a.tile, overlap: a.overlap, whole_image_pass: !a.no_whole_pass, pyramid: !a.no_pyramid, margin: a.margin, blocks: a.blocks, plate_model: a.plate_model, ..Config::default() };
     cfg.jpeg = match a.jpeg {
         JpegArg::Lossless => JpegMode::Lossless,
         JpegArg::Reencode => JpegMode::Reencode,

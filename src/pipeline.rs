@@ -30,6 +30,10 @@ pub struct Config {
     pub overlap: f32,
     /// Also run each detector once on the whole image, downscaled (for big objects).
     pub whole_image_pass: bool,
+    /// On pictures much bigger than a tile, also run tiled passes on copies downscaled by
+    /// 4, 16, ... (until one tile would hold the whole copy), so objects between the tile
+    /// scale and the whole-image scale are seen at a size the detector knows.
+    pub pyramid: bool,
     /// Minimum detector score per class.
     pub thresholds: BTreeMap<Class, f32>,
     /// How each class is hidden.
@@ -62,6 +66,7 @@ impl Default for Config {
             tile: 640,
             overlap: 0.2,
             whole_image_pass: true,
+            pyramid: true,
             thresholds: BTreeMap::from([(Class::Person, 0.3), (Class::Vehicle, 0.3), (Class::Plate, 0.5), (Class::Face, 0.5)]),
             methods: BTreeMap::from([(Class::Person, Method::Pixelate), (Class::Vehicle, Method::None), (Class::Plate, Method::Fill), (Class::Face, Method::Pixelate)]),
             margin: 0.15,
@@ -170,27 +175,59 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
     let (w, h) = src.size();
     let windows = tiles(w, h, cfg.tile, cfg.overlap);
     let whole = cfg.whole_image_pass && windows.len() > 1;
-    let mut jobs: Vec<Option<PixBox>> = windows.into_iter().map(Some).collect();
+    // (scale factor, window in the downscaled copy); factor 1 is the full resolution
+    let mut jobs: Vec<(u32, PixBox)> = windows.into_iter().map(|t| (1, t)).collect();
+    // pyramid levels: copies downscaled by 4, 16, ... while a copy still needs several tiles;
+    // small ones are made once in memory (from the raster's overview), larger ones are read
+    // window by window at full resolution and shrunk
+    let mut levels: Vec<(u32, Option<RgbImage>)> = Vec::new();
+    if cfg.pyramid {
+        let mut f = 4u32;
+        while w.max(h) / f > cfg.tile {
+            let (lw, lh) = (w.div_ceil(f), h.div_ceil(f));
+            let mem = (lw as u64 * lh as u64 <= 32_000_000).then(|| src.overview(lw, lh)).transpose()?;
+            jobs.extend(tiles(lw, lh, cfg.tile, cfg.overlap).into_iter().map(|t| (f, t)));
+            levels.push((f, mem));
+            f = f.saturating_mul(4);
+        }
+    }
     if whole {
-        jobs.push(None);
+        jobs.push((0, PixBox { x: 0, y: 0, w, h }));
     }
     let per: Vec<anyhow::Result<Vec<Detection>>> = jobs
         .par_iter()
-        .map(|t| match t {
-            Some(t) => {
-                let crop = src.read(*t)?;
+        .map(|&(f, t)| match f {
+            1 => {
+                let crop = src.read(t)?;
                 Ok(models.objects.detect(&crop)?.into_iter().map(|mut d| {
                     d.bbox = d.bbox.translate(t.x as f32, t.y as f32);
                     d
                 }).collect())
             }
-            None => {
+            0 => {
                 // whole image, downscaled to the model input with a fast area filter
                 let s = crate::detect::nanodet::SIZE as f32 / w.max(h) as f32;
                 let small = src.overview(((w as f32 * s).round() as u32).max(1), ((h as f32 * s).round() as u32).max(1))?;
                 let back = w as f32 / small.width() as f32;
                 Ok(models.objects.detect(&small)?.into_iter().map(|mut d| {
                     d.bbox = d.bbox.scale(back);
+                    d
+                }).collect())
+            }
+            f => {
+                let level = levels.iter().find(|l| l.0 == f).and_then(|l| l.1.as_ref());
+                let crop = match level {
+                    Some(img) => image::imageops::crop_imm(img, t.x, t.y, t.w.min(img.width() - t.x), t.h.min(img.height() - t.y)).to_image(),
+                    None => {
+                        let full = PixBox { x: t.x * f, y: t.y * f, w: (t.w * f).min(w - t.x * f), h: (t.h * f).min(h - t.y * f) };
+                        let big = src.read(full)?;
+                        image::imageops::thumbnail(&big, full.w.div_ceil(f).max(1), full.h.div_ceil(f).max(1))
+                    }
+                };
+                // back to full resolution: the crop's own scale (edges may round)
+                let (sx, sy) = (f as f32, f as f32);
+                Ok(models.objects.detect(&crop)?.into_iter().map(|mut d| {
+                    d.bbox = BoxF::new((d.bbox.x1 + t.x as f32) * sx, (d.bbox.y1 + t.y as f32) * sy, ((d.bbox.x2 + t.x as f32) * sx).min(w as f32), ((d.bbox.y2 + t.y as f32) * sy).min(h as f32));
                     d
                 }).collect())
             }

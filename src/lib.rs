@@ -21,7 +21,9 @@ pub mod pipeline;
 pub mod progress;
 pub mod redact;
 pub mod report;
+pub mod review;
 pub mod runtime;
+pub mod sidecar;
 pub mod tile;
 pub mod walk;
 

@@ -216,7 +216,19 @@ fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
         None => pixla::pipeline::run_batch(&a.inputs, &a.output, &cfg, &opts)?,
     };
     let s = &outcome.report.summary;
-    if !a.quiet {
+    if let (Some(rv), false) = (outcome.report.reviews.last().filter(|_| a.regions.is_some()), a.quiet) {
+        let st = |k: &str| outcome.report.files.iter().filter(|f| rv.files.contains(&f.input) && f.status == k).count();
+        eprintln!(
+            "pixla: applied {} (reviewer {}) to {} files: {} redacted, {} clean, {} failed; report updated: {}",
+            rv.sidecar,
+            rv.reviewer,
+            rv.files.len(),
+            st("redacted"),
+            st("clean"),
+            st("failed"),
+            outcome.report_path.display()
+        );
+    } else if !a.quiet {
         let regions: Vec<String> = s.regions.iter().map(|(k, v)| format!("{v} {k}")).collect();
         eprintln!(
             "pixla: {} files: {} redacted, {} clean, {} failed, {} skipped; hidden: {}; {:.1} s; report: {}",

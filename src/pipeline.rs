@@ -508,6 +508,16 @@ pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions
     let t0 = Instant::now();
     let walked = walk::walk(inputs, out, opts.shard)?;
     let report_path = opts.report.clone().unwrap_or_else(|| out.join("pixla-report.json"));
+    // a plain run would overwrite reviewed outputs and drop the corrections from the record
+    if let Ok((old, _)) = report::read(&report_path) {
+        let reviewed = old.files.iter().filter(|f| f.reviewed_by.is_some()).count();
+        if reviewed > 0 {
+            return Err(SetupError::Usage(format!(
+                "the report {} records reviewed corrections for {reviewed} file(s); a plain run would overwrite those outputs without them. Write into a new output folder, or apply further corrections with --regions",
+                report_path.display()
+            )));
+        }
+    }
     let rp = walk::resolve(&report_path);
     if inputs.iter().any(|i| rp.starts_with(walk::resolve(i))) {
         return Err(SetupError::Usage(format!("the report {} would be written inside an input", report_path.display())));
@@ -590,6 +600,10 @@ pub fn run_regions(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptio
     let by = format!("manual:{reviewer}");
     let report_path = opts.report.clone().unwrap_or_else(|| out.join("pixla-report.json"));
     let (mut rep, _) = report::read(&report_path).map_err(|e| SetupError::Usage(format!("{e}; `--regions` updates the report of an earlier `pixla redact` run into the same OUT")))?;
+    let sidecar_sha = models::sha256_hex(&sidecar_bytes);
+    if let Some(r) = rep.reviews.iter().find(|r| r.sidecar_sha256 == sidecar_sha) {
+        return Err(SetupError::Usage(format!("this sidecar (sha256 {sidecar_sha}) was already applied to {} at {}; nothing to do", report_path.display(), r.finished)));
+    }
     let walked = walk::walk(inputs, out, None)?;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads.max(1)).build().map_err(|e| SetupError::Other(e.to_string()))?;
     let models = pool.install(|| Models::load(cfg))?;
@@ -675,7 +689,7 @@ pub fn run_regions(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptio
         tool_version: crate::VERSION.into(),
         reviewer,
         sidecar: ro.sidecar.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        sidecar_sha256: models::sha256_hex(&sidecar_bytes),
+        sidecar_sha256: sidecar_sha,
         files: touched,
         failed,
     });

@@ -139,6 +139,7 @@ async function roundtrip(page, url) {
   await page.waitForFunction(() => window.pixlaReview);
   await page.click('#filters button[data-f="edited"]');
   result.edited_after_reload = await page.locator("#grid .card:not(.hide)").allTextContents();
+  result.status_after_reload = await page.textContent("#status");
   await page.screenshot({ path: path.join(outdir, "review-grid-edited.png") });
 }
 

@@ -657,7 +657,7 @@ pub fn run_regions(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptio
                 e.reviewed_by = Some(reviewer.clone());
                 if e.status == "failed" {
                     // the earlier output did not reflect this review: remove it (fail closed)
-                    let stale = prior.get(rel).and_then(|o| o.output.as_ref()).map(|o| out.join(o));
+                    let stale = prior.get(rel).and_then(|o| o.output.as_ref()).filter(|o| walk::is_plain_relative(o)).map(|o| out.join(o));
                     if let Some(p) = stale.filter(|p| p.exists()) {
                         let note = match std::fs::remove_file(&p) {
                             Ok(()) => "; its earlier output was removed".to_string(),

@@ -150,6 +150,9 @@ fn write_jpeg(img: &image::RgbImage, quality: u8, path: &Path) -> anyhow::Result
 fn render(out_root: &Path, e: &FileEntry, view: &Path, thumb: &Path, opts: &ReviewOptions) -> anyhow::Result<Rendered> {
     use anyhow::Context;
     let rel = e.output.as_deref().context("no output")?;
+    if !crate::walk::is_plain_relative(rel) {
+        anyhow::bail!("output path `{rel}` is not a plain relative path: not read");
+    }
     let path = out_root.join(rel);
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read the output {}", path.display()))?;
     let sha = crate::models::sha256_hex(&bytes);

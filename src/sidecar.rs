@@ -18,7 +18,6 @@ use crate::detect::Class;
 use crate::redact::Method;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::{Component, Path};
 
 pub const SCHEMA: &str = "pixla-regions/1";
 
@@ -102,8 +101,7 @@ pub fn parse(bytes: &[u8]) -> Result<Sidecar, String> {
     }
     let s: Sidecar = serde_json::from_value(v).map_err(|e| format!("not a valid {SCHEMA} sidecar: {e}"))?;
     for (rel, f) in &s.files {
-        let p = Path::new(rel);
-        if rel.is_empty() || p.is_absolute() || p.components().any(|c| !matches!(c, Component::Normal(_))) {
+        if !crate::walk::is_plain_relative(rel) {
             return Err(format!("`{rel}`: file keys are paths relative to the input root (no leading /, no `..`)"));
         }
         for a in &f.add {
@@ -145,7 +143,7 @@ mod tests {
 
     #[test]
     fn json_schema_file_names_this_version() {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/schema/pixla-regions-1.schema.json");
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/schema/pixla-regions-1.schema.json");
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
         assert_eq!(v["properties"]["schema"]["const"], SCHEMA);
         // every field the parser knows is in the schema, and the other way round

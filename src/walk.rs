@@ -76,6 +76,14 @@ fn normalise(p: &Path) -> PathBuf {
     out
 }
 
+/// Is `rel` a plain relative path (no root, no `.` or `..`)? Paths read from a report or a
+/// sidecar are joined to a folder only when they are, so a tampered file cannot point pixla
+/// outside it.
+pub fn is_plain_relative(rel: &str) -> bool {
+    let p = Path::new(rel);
+    !rel.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)))
+}
+
 /// Stable shard of a relative path: FNV-1a over its bytes, so every machine agrees.
 pub fn shard_of(rel: &Path, n: u32) -> u32 {
     let mut h: u64 = 0xcbf29ce484222325;

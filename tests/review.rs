@@ -60,6 +60,14 @@ fn app_markers(p: &Path) -> Vec<u8> {
 fn review_page_round_trip_in_chromium() {
     let (_d, inp) = input_dir(&["annotations/sahi_terrain2.png", "plates/nomeroff_10002_B8233XA.jpg", "annotations/sahi_terrain4.png"]);
     std::fs::write(inp.join("broken.jpg"), b"not an image").unwrap();
+    // a JPEG stored sideways (EXIF orientation 6), as phones and some drones write them
+    let rotated = inp.join("rotated.jpg");
+    std::fs::copy(shared("plates/nomeroff_241458051.jpg"), &rotated).unwrap();
+    let o = Command::new("exiftool").args(["-q", "-n", "-Orientation=6", "-overwrite_original"]).arg(&rotated).output().expect("exiftool (Debian: libimage-exiftool-perl)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rot_orig = upright(&rotated);
+    let stored = image::image_dimensions(&rotated).unwrap();
+    assert_eq!(rot_orig.dimensions(), (stored.1, stored.0), "orientation 6 was not written");
     let (code, before, out) = redact(&inp, &[]);
     assert_eq!(code, 1, "broken.jpg fails");
     let name = "sahi_terrain2.png";
@@ -111,25 +119,42 @@ fn review_page_round_trip_in_chromium() {
     }
     assert!(n > 0.0 && d_out / n < 12.0 && d_in / n > 40.0, "filled boxes: mean difference to the output {:.1}, to the original {:.1}", d_out / n, d_in / n);
 
+    // on the rotated file: an upright area with texture that the model output left as it was
+    let rot_old = upright(&out.join("rotated.jpg"));
+    let (uw, uh) = rot_orig.dimensions();
+    let up_box = [(0.1, 0.6), (0.6, 0.6), (0.1, 0.1), (0.6, 0.1), (0.35, 0.35)]
+        .iter()
+        .map(|&(fx, fy)| [(uw as f64 * fx) as u32, (uh as f64 * fy) as u32, uw / 4, uh / 4])
+        .find(|&u| mean_diff(&rot_old, &rot_orig, u) < 6.0 && energy(&rot_orig, u) > 6.0)
+        .expect("no untouched, textured area on rotated.jpg");
+
     // the browser
     let shots = test_output();
     let plan = shots.join("review-plan.json");
     let reviewer = "Test Reviewer";
-    std::fs::write(&plan, serde_json::json!({"file": name, "false_box": false_box, "draw_box": draw_box, "draw_class": "person", "reviewer": reviewer}).to_string()).unwrap();
+    std::fs::write(
+        &plan,
+        serde_json::json!({"file": name, "false_box": false_box, "draw_box": draw_box, "draw_class": "person", "reviewer": reviewer,
+            "upright": {"file": "rotated.jpg", "draw_display": up_box, "draw_class": "person"}})
+        .to_string(),
+    )
+    .unwrap();
     let t = std::time::Instant::now();
     let b = browser(&["roundtrip".as_ref(), bundle.join("index.html").as_os_str(), shots.as_os_str(), plan.as_os_str()]);
     eprintln!("browser round trip: {:.1} s; {b}", t.elapsed().as_secs_f64());
     let with_regions = before["files"].as_array().unwrap().iter().filter(|f| f["output"].is_string() && !f["regions"].as_array().unwrap().is_empty()).count();
-    assert_eq!(b["filters"], serde_json::json!({"all": 4, "regions": with_regions, "none": 3 - with_regions, "failed": 1}));
+    assert_eq!(b["filters"], serde_json::json!({"all": 5, "regions": with_regions, "none": 4 - with_regions, "failed": 1}));
+    assert_eq!(b["upright_display"], serde_json::json!([uw, uh, 6]), "rotated.jpg is shown upright at full size");
+    assert_eq!(b["upright_added"].as_array().unwrap().len(), 1);
     assert!(b["failed_placeholders"][0].as_str().unwrap().contains("not a JPEG"), "{}", b["failed_placeholders"]);
     assert_eq!(b["marked_false"], 1);
     assert_eq!(b["added"].as_array().unwrap().len(), 1);
     assert_eq!(b["download_name"], "pixla-regions.json");
     assert_eq!(b["detail_hidden"], true, "Esc did not go back to the grid");
-    assert!(b["edited_after_reload"].as_array().unwrap().len() == 1 && b["edited_after_reload"][0].as_str().unwrap().contains(name), "{}", b["edited_after_reload"]);
+    assert!(b["edited_after_reload"].as_array().unwrap().len() == 2 && b["edited_after_reload"][1].as_str().unwrap().contains(name), "{}", b["edited_after_reload"]);
     let st = b["status_after_reload"].as_str().unwrap();
     assert!(st.contains("exported") && !st.contains("not yet"), "status after export and reload: {st}");
-    for s in ["review-grid.png", "review-detail.png", "review-grid-edited.png"] {
+    for s in ["review-grid.png", "review-detail.png", "review-detail-rotated.png", "review-grid-edited.png"] {
         let img = image::open(shots.join(s)).unwrap();
         assert_eq!((img.width(), img.height()), (1440, 900), "{s}");
     }
@@ -145,7 +170,7 @@ fn review_page_round_trip_in_chromium() {
     c.as_object_mut().unwrap().remove("created");
     assert_eq!(a, c, "download and copy differ");
     assert_eq!(side.reviewer.as_deref(), Some(reviewer));
-    assert_eq!(side.files.keys().collect::<Vec<_>>(), [name]);
+    assert_eq!(side.files.keys().collect::<Vec<_>>(), ["rotated.jpg", name]);
     let fe = &side.files[name];
     assert_eq!(fe.output_sha256.as_deref(), e["output_sha256"].as_str());
     assert_eq!(fe.suppress.len(), 1);
@@ -161,7 +186,12 @@ fn review_page_round_trip_in_chromium() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let after = read_json(&out.join("pixla-report.json"));
     assert_eq!(after["run"], before["run"], "the batch's run record changed");
-    for f in before["files"].as_array().unwrap().iter().filter(|f| f["input"] != name) {
+    // the box drawn on the upright picture is pixelated there, in the upright picture
+    let rot_new = upright(&out.join("rotated.jpg"));
+    let inner = [up_box[0] + 4, up_box[1] + 4, up_box[2] - 8, up_box[3] - 8];
+    let (e_orig, e_new) = (energy(&rot_orig, inner), energy(&rot_new, inner));
+    assert!(e_new < 0.4 * e_orig, "rotated.jpg: detail in the drawn box {e_new:.1}, original {e_orig:.1}: not pixelated where it was drawn");
+    for f in before["files"].as_array().unwrap().iter().filter(|f| f["input"] != name && f["input"] != "rotated.jpg") {
         assert_eq!(file_entry(&after, f["input"].as_str().unwrap()), f, "an untouched entry changed");
     }
     let ae = file_entry(&after, name);
@@ -178,8 +208,8 @@ fn review_page_round_trip_in_chromium() {
     let rv = &after["reviews"][0];
     assert_eq!(rv["sidecar_sha256"].as_str().unwrap(), sha256(&side_path));
     assert_eq!(rv["reviewer"], reviewer);
-    assert_eq!(rv["files"], serde_json::json!([name]));
-    assert_eq!(after["summary"]["manual_regions"], 1);
+    assert_eq!(rv["files"], serde_json::json!(["rotated.jpg", name]));
+    assert_eq!(after["summary"]["manual_regions"], 2);
     assert_eq!(after["summary"]["suppressed"], 1);
 
     // pixels (PNG: exact)
@@ -255,6 +285,40 @@ fn review_page_round_trip_in_chromium() {
     }
     // the page of the updated report shows the history
     pixla().arg("review").arg(out.join("pixla-report.json")).arg("--quiet").assert().code(0);
+}
+
+/// The picture as shown (EXIF orientation applied by the image crate, not by pixla).
+fn upright(p: &Path) -> image::RgbImage {
+    use image::ImageDecoder;
+    let mut dec = image::ImageReader::open(p).unwrap().with_guessed_format().unwrap().into_decoder().unwrap();
+    let o = dec.orientation().unwrap();
+    let mut img = image::DynamicImage::from_decoder(dec).unwrap();
+    img.apply_orientation(o);
+    img.to_rgb8()
+}
+
+/// Mean absolute difference of two pictures over box `u` ([x, y, w, h]).
+fn mean_diff(a: &image::RgbImage, b: &image::RgbImage, u: [u32; 4]) -> f64 {
+    let (mut s, mut n) = (0f64, 0f64);
+    for y in u[1]..u[1] + u[3] {
+        for x in u[0]..u[0] + u[2] {
+            s += (0..3).map(|c| (a.get_pixel(x, y)[c] as f64 - b.get_pixel(x, y)[c] as f64).abs()).sum::<f64>();
+            n += 3.0;
+        }
+    }
+    s / n.max(1.0)
+}
+
+/// Detail in box `u`: mean absolute difference between horizontal neighbours.
+fn energy(a: &image::RgbImage, u: [u32; 4]) -> f64 {
+    let (mut s, mut n) = (0f64, 0f64);
+    for y in u[1]..u[1] + u[3] {
+        for x in u[0]..u[0] + u[2] - 1 {
+            s += (0..3).map(|c| (a.get_pixel(x + 1, y)[c] as f64 - a.get_pixel(x, y)[c] as f64).abs()).sum::<f64>();
+            n += 3.0;
+        }
+    }
+    s / n.max(1.0)
 }
 
 fn sidecar_file(dir: &Path, name: &str, v: Value) -> PathBuf {

@@ -116,6 +116,30 @@ async function roundtrip(page, url) {
   result.added = await page.locator("#list li.added").allTextContents();
   await page.screenshot({ path: path.join(outdir, "review-detail.png") });
 
+  // a file stored rotated (EXIF orientation): a box drawn on the upright picture, by its
+  // display position only (the test checks where the pixels end up)
+  if (plan.upright) {
+    await page.keyboard.press("Escape"); // back to the grid
+    await page.click(`#grid .card[title="${plan.upright.file}"]`);
+    await page.waitForFunction(() => document.getElementById("view").complete && document.getElementById("view").naturalWidth > 0);
+    const g = D.files.find((x) => x.input === plan.upright.file);
+    const r = await page.locator("#view").boundingBox();
+    const at = (x, y) => [r.x + (x * r.width) / g.dw, r.y + (y * r.height) / g.dh];
+    const u = plan.upright.draw_display;
+    await page.selectOption("#cls", plan.upright.draw_class);
+    await page.keyboard.press("d");
+    const [a1, b1] = at(u[0], u[1]);
+    const [a2, b2] = at(u[0] + u[2], u[1] + u[3]);
+    await page.mouse.move(a1, b1);
+    await page.mouse.down();
+    await page.mouse.move(a2, b2, { steps: 6 });
+    await page.mouse.up();
+    await page.keyboard.press("Escape");
+    result.upright_added = await page.locator("#list li.added").allTextContents();
+    result.upright_display = [g.dw, g.dh, g.o];
+    await page.screenshot({ path: path.join(outdir, "review-detail-rotated.png") });
+  }
+
   // export: the reviewer's name first, then download (and the copy path)
   await page.fill("#reviewer", plan.reviewer);
   await page.keyboard.press("Escape");

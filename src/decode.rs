@@ -201,26 +201,28 @@ pub fn metadata_kinds(bytes: &[u8], format: Format) -> Vec<String> {
 /// Map a box from display (orientation applied) coordinates back to stored pixels.
 /// `w, h` are the stored image's dimensions.
 pub fn box_to_stored(b: crate::geom::BoxF, o: Orientation, w: u32, h: u32) -> crate::geom::BoxF {
-    let (w, h) = (w as f32, h as f32);
-    // display point → stored point
-    let map = |x: f32, y: f32| -> (f32, f32) {
-        match o {
-            Orientation::NoTransforms => (x, y),
-            Orientation::FlipHorizontal => (w - x, y),
-            Orientation::FlipVertical => (x, h - y),
-            Orientation::Rotate180 => (w - x, h - y),
-            // rotate90 (clockwise) maps stored (x, y) to display (h − y, x)
-            Orientation::Rotate90 => (y, h - x),
-            // rotate270 maps stored (x, y) to display (y, w − x)
-            Orientation::Rotate270 => (w - y, x),
-            // rotate90 then flip: display (x, y) = rot90 at (h − x, y)
-            Orientation::Rotate90FlipH => (y, x),
-            Orientation::Rotate270FlipH => (w - y, h - x),
-        }
-    };
-    let (ax, ay) = map(b.x1, b.y1);
-    let (bx, by) = map(b.x2, b.y2);
+    let (ax, ay) = point_to_stored(b.x1, b.y1, o, w, h);
+    let (bx, by) = point_to_stored(b.x2, b.y2, o, w, h);
     crate::geom::BoxF::new(ax.min(bx), ay.min(by), ax.max(bx), ay.max(by))
+}
+
+/// A point of the upright (displayed) picture → the same point in the stored pixels of a
+/// `w`×`h` (stored) image.
+pub fn point_to_stored(x: f32, y: f32, o: Orientation, w: u32, h: u32) -> (f32, f32) {
+    let (w, h) = (w as f32, h as f32);
+    match o {
+        Orientation::NoTransforms => (x, y),
+        Orientation::FlipHorizontal => (w - x, y),
+        Orientation::FlipVertical => (x, h - y),
+        Orientation::Rotate180 => (w - x, h - y),
+        // rotate90 (clockwise) maps stored (x, y) to display (h − y, x)
+        Orientation::Rotate90 => (y, h - x),
+        // rotate270 maps stored (x, y) to display (y, w − x)
+        Orientation::Rotate270 => (w - y, x),
+        // rotate90 then flip: display (x, y) = rot90 at (h − x, y)
+        Orientation::Rotate90FlipH => (y, x),
+        Orientation::Rotate270FlipH => (w - y, h - x),
+    }
 }
 
 #[cfg(test)]

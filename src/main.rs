@@ -22,10 +22,57 @@ struct Cli {
 enum Cmd {
     /// Redact images and folders into a mirrored output tree, with one JSON report.
     Redact(RedactArgs),
+    /// Write a static review page (HTML + thumbnails of the redacted outputs) for a report.
+    Review(ReviewArgs),
+    /// Work with reports: merge the reports of a sharded batch.
+    Report {
+        #[command(subcommand)]
+        cmd: ReportCmd,
+    },
     /// Install, list and verify models and the ONNX Runtime library.
     Models {
         #[command(subcommand)]
         cmd: ModelsCmd,
+    },
+}
+
+#[derive(Args)]
+struct ReviewArgs {
+    /// The batch report (pixla-report.json).
+    report: PathBuf,
+    /// Folder for the page and its pictures (default: review/ beside the report).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Folder the report's output paths are relative to (default: the report's folder).
+    #[arg(long, value_name = "DIR")]
+    outputs: Option<PathBuf>,
+    /// Thumbnail long side in pixels.
+    #[arg(long, default_value_t = 256)]
+    thumb: u32,
+    /// Display image long side in pixels.
+    #[arg(long, default_value_t = 2048)]
+    display: u32,
+    /// Worker threads (default: all cores).
+    #[arg(short = 'j', long)]
+    jobs: Option<usize>,
+    /// No summary line.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum ReportCmd {
+    /// Combine the reports of shards 1..N of one batch into one report (checks they belong together).
+    Merge {
+        /// The shard reports, in any order.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// The merged report to write.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Operator recorded for the merge (default: $PIXLA_OPERATOR, else the OS user).
+        #[arg(long)]
+        operator: Option<String>,
     },
 }
 
@@ -117,6 +164,13 @@ struct RedactArgs {
     /// Keep only the ICC profile and the EXIF Orientation, also in images with nothing to hide.
     #[arg(long)]
     strip_metadata: bool,
+    /// Apply a reviewer's regions sidecar (pixla-regions/1): re-process only the files it names,
+    /// from the originals, and update the report at OUT in place. Use the same flags as that run.
+    #[arg(long, value_name = "SIDECAR")]
+    regions: Option<PathBuf>,
+    /// Reviewer recorded for the sidecar's corrections, when the sidecar names none.
+    #[arg(long, requires = "regions")]
+    reviewer: Option<String>,
     /// Models folder (default: $PIXLA_MODELS_DIR, else ~/.cache/pixla/models).
     #[arg(long)]
     models_dir: Option<PathBuf>,
@@ -191,9 +245,24 @@ fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
         shard: a.shard.as_deref().map(parse_shard).transpose()?,
         progress: !a.quiet,
     };
-    let outcome = pixla::pipeline::run_batch(&a.inputs, &a.output, &cfg, &opts)?;
+    let outcome = match &a.regions {
+        Some(sidecar) => pixla::pipeline::run_regions(&a.inputs, &a.output, &cfg, &opts, &pixla::pipeline::RegionsOptions { sidecar: sidecar.clone(), reviewer: a.reviewer.clone() })?,
+        None => pixla::pipeline::run_batch(&a.inputs, &a.output, &cfg, &opts)?,
+    };
     let s = &outcome.report.summary;
-    if !a.quiet {
+    if let (Some(rv), false) = (outcome.report.reviews.last().filter(|_| a.regions.is_some()), a.quiet) {
+        let st = |k: &str| outcome.report.files.iter().filter(|f| rv.files.contains(&f.input) && f.status == k).count();
+        eprintln!(
+            "pixla: applied {} (reviewer {}) to {} files: {} redacted, {} clean, {} failed; report updated: {}",
+            rv.sidecar,
+            rv.reviewer,
+            rv.files.len(),
+            st("redacted"),
+            st("clean"),
+            st("failed"),
+            outcome.report_path.display()
+        );
+    } else if !a.quiet {
         let regions: Vec<String> = s.regions.iter().map(|(k, v)| format!("{v} {k}")).collect();
         eprintln!(
             "pixla: {} files: {} redacted, {} clean, {} failed, {} skipped; hidden: {}; {:.1} s; report: {}",
@@ -207,10 +276,61 @@ fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
             outcome.report_path.display()
         );
     }
-    for f in outcome.report.files.iter().filter(|f| f.status == "failed") {
+    let this_run: Option<&Vec<String>> = a.regions.as_ref().and_then(|_| outcome.report.reviews.last().map(|r| &r.files));
+    for f in outcome.report.files.iter().filter(|f| f.status == "failed" && this_run.is_none_or(|t| t.contains(&f.input))) {
         eprintln!("pixla: failed: {}: {}", f.input, f.error.as_deref().unwrap_or("?"));
     }
     Ok(ExitCode::from(outcome.exit_code() as u8))
+}
+
+fn review(a: ReviewArgs) -> Result<ExitCode, SetupError> {
+    if a.thumb < 16 || a.display < a.thumb {
+        return Err(SetupError::Usage("--thumb must be >= 16 and --display >= --thumb".into()));
+    }
+    let mut o = pixla::review::ReviewOptions { dir: a.output, outputs: a.outputs, thumb: a.thumb, display: a.display, ..Default::default() };
+    if let Some(j) = a.jobs {
+        o.threads = j.max(1);
+    }
+    let r = pixla::review::build(&a.report, &o)?;
+    for (f, why) in &r.problems {
+        eprintln!("pixla: not shown: {f}: {why}");
+    }
+    if !a.quiet {
+        eprintln!("pixla: review page: {} ({} files, {} pictures)", r.index.display(), r.files, r.rendered);
+    }
+    Ok(ExitCode::from(if r.problems.is_empty() { 0 } else { 1 }))
+}
+
+fn report_cmd(cmd: ReportCmd) -> Result<ExitCode, SetupError> {
+    match cmd {
+        ReportCmd::Merge { reports, output, operator } => {
+            let out_abs = pixla::walk::resolve(&output);
+            let mut parts = Vec::new();
+            for p in &reports {
+                if pixla::walk::resolve(p) == out_abs {
+                    return Err(SetupError::Usage(format!("-o {} is one of the shard reports", output.display())));
+                }
+                let (report, sha256) = pixla::report::read(p).map_err(SetupError::Usage)?;
+                parts.push(pixla::report::ShardInput { name: p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), sha256, report });
+            }
+            let run = pixla::report::Run {
+                started: String::new(),
+                finished: String::new(),
+                operator: pixla::pipeline::operator(operator.as_deref()),
+                host: hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
+                command: std::env::args().collect(),
+                shard: None,
+                threads: 0,
+                seconds: 0.0,
+            };
+            let merged = pixla::report::merge_shards(parts, run).map_err(|e| SetupError::Usage(format!("cannot merge: {e}")))?;
+            let json = serde_json::to_vec_pretty(&merged).map_err(|e| SetupError::Other(e.to_string()))?;
+            pixla::encode::write_atomic(&output, &json, None).map_err(|e| SetupError::Other(format!("cannot write {}: {e:#}", output.display())))?;
+            let s = &merged.summary;
+            eprintln!("pixla: merged {} shards: {} files ({} redacted, {} clean, {} failed, {} skipped) into {}", merged.shards.len(), s.files, s.redacted, s.clean, s.failed, s.skipped, output.display());
+            Ok(ExitCode::from(if s.failed > 0 { 1 } else { 0 }))
+        }
+    }
 }
 
 fn models_cmd(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
@@ -266,6 +386,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.cmd {
         Cmd::Redact(a) => redact(a),
+        Cmd::Review(a) => review(a),
+        Cmd::Report { cmd } => report_cmd(cmd),
         Cmd::Models { cmd } => models_cmd(cmd),
     };
     match r {

@@ -10,7 +10,7 @@ use crate::merge::greedy_nmm;
 use crate::models::{self, ModelSpec};
 use crate::progress::Progress;
 use crate::redact::{self, Method};
-use crate::report::{self, FileEntry, ModelEntry, Region, Report};
+use crate::report::{self, FileEntry, ModelEntry, Region, Report, Suppressed};
 use crate::tile::tiles;
 use crate::walk::{self, Job};
 use crate::SetupError;
@@ -290,80 +290,209 @@ pub fn orientation_code(o: image::metadata::Orientation) -> u8 {
     }
 }
 
-/// One region to hide, planned: what the report says, where (stored pixels) and how.
-#[derive(Debug, Clone)]
-pub struct Planned {
-    pub region: Region,
-    pub rect: PixBox,
-    pub method: Method,
-    /// Pixelation block edge in px.
-    pub block: u32,
+/// Redact `img` (stored pixels) for regions found in upright coordinates; returns the
+/// report's regions and how many detections were left visible by their method (`none`).
+///
+/// With a JPEG `grid` (the lossless path) the boxes are first widened to the MCU grid and
+/// pixelation cells made whole MCUs ([`align_regions`]), and the DCT-domain edits that do the
+/// same to the file are returned too.
+pub fn redact_regions(img: &mut DynamicImage, found: &[Found], dec_orientation: image::metadata::Orientation, cfg: &Config, grid: Option<&Grid>) -> (Vec<Region>, usize, Vec<Edit>) {
+    let (mut regions, not_hidden) = plan_regions(img.width(), img.height(), found, dec_orientation, cfg);
+    let mut edits = vec![];
+    if let Some(g) = grid {
+        regions = align_regions(regions, g);
+        edits = dct_edits(&regions, g).unwrap_or_default();
+    }
+    apply_regions(img, &regions, cfg);
+    (regions, not_hidden, edits)
 }
 
-/// Plan the redaction of regions found in upright coordinates on a stored picture of
-/// `w x h`: margins, clipping, block sizes; in the order they must be applied (pixelation
-/// before fill, so where they overlap fill wins). Also returns how many detections were
-/// left visible by their method (`none`) and, with a JPEG `grid` (the lossless path), the
-/// DCT-domain edits: every box is then widened to the MCU grid and pixelation cells are whole
-/// MCUs, so the pixel result matches what the DCT-domain rewrite produces.
-pub fn plan_regions(found: &[Found], orientation: image::metadata::Orientation, (w, h): (u32, u32), cfg: &Config, grid: Option<&Grid>) -> (Vec<Planned>, usize, Vec<Edit>) {
-    let mut plan = Vec::new();
+/// The lossless JPEG path: every region's box widened outwards to the MCU grid, and its
+/// pixelation block rounded up to whole MCUs, so that the pixel redaction and the
+/// DCT-domain rewrite ([`dct_edits`]) give the same picture. The report records the
+/// widened boxes. Idempotent.
+pub fn align_regions(regions: Vec<Region>, g: &Grid) -> Vec<Region> {
+    let mut out: Vec<Region> = regions
+        .into_iter()
+        .filter_map(|mut r| {
+            let px = PixBox { x: r.bbox[0], y: r.bbox[1], w: r.bbox[2], h: r.bbox[3] };
+            let a = jpeg_lossless::align_to_mcu(px, g)?;
+            r.bbox = [a.x, a.y, a.w, a.h];
+            if r.method == Method::Pixelate {
+                r.block = Some(jpeg_lossless::cell_size(r.block.unwrap_or(8), g));
+            }
+            Some(r)
+        })
+        .collect();
+    out.sort_by(|a, b| (a.class, a.bbox, &a.source).cmp(&(b.class, b.bbox, &b.source)));
+    out
+}
+
+/// The DCT-domain edits for aligned regions, in the order they must be applied (fill after
+/// pixelation); `Err` when a region's method cannot be done in the DCT domain (blur).
+pub fn dct_edits(regions: &[Region], g: &Grid) -> Result<Vec<Edit>, String> {
     let mut edits = Vec::new();
+    for r in regions.iter().filter(|r| r.method == Method::Pixelate) {
+        edits.push(Edit { rect: PixBox { x: r.bbox[0], y: r.bbox[1], w: r.bbox[2], h: r.bbox[3] }, kind: EditKind::Pixelate { cell: r.block.unwrap_or_else(|| jpeg_lossless::cell_size(8, g)) } });
+    }
+    for r in regions.iter().filter(|r| r.method == Method::Fill) {
+        edits.push(Edit { rect: PixBox { x: r.bbox[0], y: r.bbox[1], w: r.bbox[2], h: r.bbox[3] }, kind: EditKind::Fill });
+    }
+    if regions.iter().any(|r| r.method == Method::Blur) {
+        return Err("blur is not done in the DCT domain; re-encoded".into());
+    }
+    Ok(edits)
+}
+
+/// The regions to hide for `found` (upright coordinates) in a `w`×`h` stored image: each
+/// box mapped to stored pixels, padded by the margin and clipped; and how many detections
+/// are left visible by their method (`none`).
+pub fn plan_regions(w: u32, h: u32, found: &[Found], dec_orientation: image::metadata::Orientation, cfg: &Config) -> (Vec<Region>, usize) {
+    let mut regions = Vec::new();
     let mut not_hidden = 0;
-    let mut order: Vec<&Found> = found.iter().collect();
-    order.sort_by_key(|f| match cfg.method(f.det.class) {
-        Method::Fill => 2,
-        Method::Pixelate => 1,
-        _ => 0,
-    });
-    for f in order {
+    for f in found {
         let method = cfg.method(f.det.class);
         if method == Method::None {
             not_hidden += 1;
             continue;
         }
-        let stored = decode::box_to_stored(f.det.bbox, orientation, w, h);
+        let stored = decode::box_to_stored(f.det.bbox, dec_orientation, w, h);
         let Some(px) = stored.pad(cfg.margin, cfg.margin_px).to_pixels(w, h) else { continue };
-        let mut block = redact::block_size(&px, cfg.blocks);
-        let px = match grid {
-            Some(g) => {
-                let Some(a) = jpeg_lossless::align_to_mcu(px, g) else { continue };
-                block = jpeg_lossless::cell_size(block, g);
-                edits.push(Edit { rect: a, kind: if method == Method::Fill { EditKind::Fill } else { EditKind::Pixelate { cell: block } } });
-                a
-            }
-            None => px,
-        };
-        let region = Region {
+        regions.push(Region {
             class: f.det.class,
-            score: (f.det.score * 1000.0).round() / 1000.0,
+            score: Some((f.det.score * 1000.0).round() / 1000.0),
             bbox: [px.x, px.y, px.w, px.h],
             detected: [round1(stored.x1), round1(stored.y1), round1(stored.w()), round1(stored.h())],
             method,
-            block: (method == Method::Pixelate).then_some(block),
+            block: (method == Method::Pixelate).then(|| redact::block_size(&px, cfg.blocks)),
             source: format!("model:{}", f.model),
-        };
-        plan.push(Planned { region, rect: px, method, block });
+            note: None,
+        });
     }
-    (plan, not_hidden, edits)
-}
-
-/// The report's regions of a plan, in a stable order.
-pub fn regions_of(plan: &[Planned]) -> Vec<Region> {
-    let mut regions: Vec<Region> = plan.iter().map(|p| p.region.clone()).collect();
     regions.sort_by(|a, b| (a.class, a.bbox).cmp(&(b.class, b.bbox)));
-    regions
+    (regions, not_hidden)
 }
 
-/// Redact `img` (stored pixels) for regions found in upright coordinates; returns the
-/// report's regions, how many detections were left visible by their method (`none`), and
-/// the DCT-domain edits for a JPEG `grid` (see [`plan_regions`]).
-pub fn redact_regions(img: &mut DynamicImage, found: &[Found], dec_orientation: image::metadata::Orientation, cfg: &Config, grid: Option<&Grid>) -> (Vec<Region>, usize, Vec<Edit>) {
-    let (plan, not_hidden, edits) = plan_regions(found, dec_orientation, (img.width(), img.height()), cfg, grid);
-    for p in &plan {
-        redact::apply_block(img, p.rect, p.method, p.block);
+/// Hide `regions` in `img`. Where regions overlap, fill wins: it is applied after
+/// pixelation, which is applied after blur.
+pub fn apply_regions(img: &mut DynamicImage, regions: &[Region], cfg: &Config) {
+    let mut order: Vec<&Region> = regions.iter().collect();
+    order.sort_by_key(|r| match r.method {
+        Method::Fill => 2,
+        Method::Pixelate => 1,
+        _ => 0,
+    });
+    for r in order {
+        let px = PixBox { x: r.bbox[0], y: r.bbox[1], w: r.bbox[2], h: r.bbox[3] };
+        redact::apply_block(img, px, r.method, r.block.unwrap_or_else(|| redact::block_size(&px, cfg.blocks)));
     }
-    (regions_of(&plan), not_hidden, edits)
+}
+
+/// A reviewer's corrections to one file, as `redact --regions` applies them: the sidecar's
+/// and those of earlier reviews recorded in the report (so a second review round never
+/// undoes the first).
+#[derive(Debug, Clone, Default)]
+pub struct Edits {
+    /// Regions to hide as drawn, in stored pixels, with their source (`manual:<reviewer>`).
+    pub add: Vec<ManualRegion>,
+    /// Regions of earlier reviews, hidden again unless a suppress box now matches them.
+    pub earlier: Vec<ManualRegion>,
+    /// Hidden boxes of regions to leave visible, each with `manual:<reviewer>`.
+    pub suppress: Vec<([u32; 4], String)>,
+    /// Manual regions an earlier review dropped: kept in the `suppressed` list as history.
+    pub history: Vec<Suppressed>,
+}
+
+impl Edits {
+    /// The corrections recorded in a report entry by earlier reviews.
+    pub fn earlier(e: &FileEntry) -> Edits {
+        let mut ed = Edits::default();
+        for r in e.regions.iter().filter(|r| r.source.starts_with("manual:")) {
+            ed.earlier.push(ManualRegion { class: r.class, bbox: r.bbox, method: Some(r.method), note: r.note.clone(), source: r.source.clone() });
+        }
+        for s in &e.suppressed {
+            if s.region.source.starts_with("manual:") {
+                ed.history.push(s.clone());
+            } else {
+                ed.suppress.push((s.region.bbox, s.suppressed_by.clone()));
+            }
+        }
+        ed
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ManualRegion {
+    pub class: Class,
+    pub bbox: [u32; 4],
+    pub method: Option<Method>,
+    pub note: Option<String>,
+    pub source: String,
+}
+
+impl ManualRegion {
+    fn to_region(&self, w: u32, h: u32, cfg: &Config) -> anyhow::Result<Region> {
+        let [x, y, bw, bh] = self.bbox;
+        let b = BoxF::new(x as f32, y as f32, x as f32 + bw as f32, y as f32 + bh as f32);
+        let px = b.to_pixels(w, h).ok_or_else(|| anyhow::anyhow!("manual box {:?} lies outside the image ({w}x{h} stored pixels)", self.bbox))?;
+        let method = match self.method.unwrap_or(cfg.method(self.class)) {
+            Method::None => Method::Pixelate,
+            m => m,
+        };
+        Ok(Region {
+            class: self.class,
+            score: None,
+            bbox: [px.x, px.y, px.w, px.h],
+            detected: [px.x as f32, px.y as f32, px.w as f32, px.h as f32],
+            method,
+            block: (method == Method::Pixelate).then(|| redact::block_size(&px, cfg.blocks)),
+            source: self.source.clone(),
+            note: self.note.clone(),
+        })
+    }
+}
+
+fn pix_iou(a: &[u32; 4], b: &[u32; 4]) -> f32 {
+    let f = |r: &[u32; 4]| BoxF::new(r[0] as f32, r[1] as f32, r[0] as f32 + r[2] as f32, r[1] as f32 + r[3] as f32);
+    f(a).iou(&f(b))
+}
+
+/// Apply `edits` to the planned model regions: every suppress box must match a model region
+/// or an earlier manual one (IoU >= [`crate::sidecar::SUPPRESS_IOU`]), which is then left
+/// visible and listed; earlier and new manual regions are added. An edit that cannot be
+/// carried out exactly is an error for the file (fail closed).
+pub fn edit_regions(model: Vec<Region>, edits: &Edits, w: u32, h: u32, cfg: &Config) -> anyhow::Result<(Vec<Region>, Vec<Suppressed>)> {
+    let mut candidates: Vec<Region> = model;
+    for m in &edits.earlier {
+        candidates.push(m.to_region(w, h, cfg)?);
+    }
+    let mut suppressed = Vec::new();
+    let mut gone = vec![false; candidates.len()];
+    for (b, by) in &edits.suppress {
+        let mut hit = false;
+        for (i, r) in candidates.iter().enumerate() {
+            if pix_iou(&r.bbox, b) >= crate::sidecar::SUPPRESS_IOU {
+                hit = true;
+                if !gone[i] {
+                    gone[i] = true;
+                    suppressed.push(Suppressed { region: r.clone(), suppressed_by: by.clone() });
+                }
+            }
+        }
+        if !hit {
+            anyhow::bail!(
+                "suppress box {b:?} matches no region of this run (IoU >= {}): the sidecar was made with other settings or for another file; nothing was changed",
+                crate::sidecar::SUPPRESS_IOU
+            );
+        }
+    }
+    suppressed.extend(edits.history.iter().cloned());
+    let mut regions: Vec<Region> = candidates.into_iter().zip(gone).filter(|(_, g)| !g).map(|(r, _)| r).collect();
+    for m in &edits.add {
+        regions.push(m.to_region(w, h, cfg)?);
+    }
+    regions.sort_by(|a, b| (a.class, a.bbox, &a.source).cmp(&(b.class, b.bbox, &b.source)));
+    Ok((regions, suppressed))
 }
 
 fn round1(v: f32) -> f32 {
@@ -377,10 +506,15 @@ fn rel_string(p: &Path) -> String {
 /// Process one job. Never panics on bad input and never writes an output for a file whose
 /// decoding or detection failed.
 pub fn process(job: &Job, cfg: &Config, models: &Models) -> FileEntry {
+    process_with(job, cfg, models, None)
+}
+
+/// [`process`], with a reviewer's corrections applied after detection.
+pub fn process_with(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edits>) -> FileEntry {
     let t0 = Instant::now();
     let mut e = FileEntry { input: rel_string(&job.rel), status: "failed".into(), ..Default::default() };
     // a panic in a decoder or a model's post-processing is one file's failure, not the batch's
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process_inner(job, cfg, models, &mut e)))
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process_inner(job, cfg, models, edits, &mut e)))
         .unwrap_or_else(|p| {
             let msg = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
             Err(anyhow::anyhow!("internal error while processing this file (please report it): {msg}"))
@@ -392,15 +526,16 @@ pub fn process(job: &Job, cfg: &Config, models: &Models) -> FileEntry {
         e.output_sha256 = None;
         e.output_bytes = None;
         e.regions.clear();
+        e.suppressed.clear();
     }
     e.millis = t0.elapsed().as_millis() as u64;
     e
 }
 
-fn process_inner(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) -> anyhow::Result<()> {
+fn process_inner(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edits>, e: &mut FileEntry) -> anyhow::Result<()> {
     use anyhow::Context;
     if crate::tiffpath::is_tiff(&job.input)? {
-        return crate::tiffpath::process(job, cfg, models, e);
+        return crate::tiffpath::process(job, cfg, models, edits, e);
     }
     // std::fs::read opens read-only: an input is never opened for writing
     let bytes = std::fs::read(&job.input).with_context(|| "cannot read the file")?;
@@ -415,6 +550,7 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) ->
     let found = detect_image(&upright, cfg, models).context("detection failed")?;
     drop(upright);
     let mut img = dec.image.clone();
+    let (w, h) = (img.width(), img.height());
     // the lossless JPEG path, when the file and the methods allow it; else the reason why not
     let grid = match lossless_grid(&dec, &bytes, &found, cfg) {
         Ok(g) => g,
@@ -423,7 +559,25 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) ->
             None
         }
     };
-    let (regions, not_hidden, edits) = redact_regions(&mut img, &found, dec.orientation, cfg, grid.as_ref());
+    let (mut regions, not_hidden) = plan_regions(w, h, &found, dec.orientation, cfg);
+    if let Some(g) = &grid {
+        // aligned before a review's suppress boxes are matched: they come from a report
+        // whose boxes were aligned the same way
+        regions = align_regions(regions, g);
+    }
+    if let Some(ed) = edits {
+        let (r, s) = edit_regions(regions, ed, w, h, cfg)?;
+        regions = r;
+        e.suppressed = s;
+    }
+    let dct = match &grid {
+        Some(g) => {
+            regions = align_regions(regions, g);
+            dct_edits(&regions, g)
+        }
+        None => Ok(vec![]),
+    };
+    apply_regions(&mut img, &regions, cfg);
     e.detections_not_hidden = not_hidden;
     let put = |e: &mut FileEntry, enc: encode::Encoded| {
         e.metadata_kept = enc.metadata_kept;
@@ -452,7 +606,7 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) ->
     } else {
         let mut enc = None;
         if let Some(g) = &grid {
-            match encode::encode_jpeg_lossless(&bytes, &edits, &img, &cfg.meta) {
+            match dct.map_err(anyhow::Error::msg).and_then(|d| encode::encode_jpeg_lossless(&bytes, &d, &img, &cfg.meta)) {
                 Ok(x) => {
                     e.mcu = Some([g.mcu_w, g.mcu_h]);
                     enc = Some(x)
@@ -508,12 +662,14 @@ pub struct RunOptions {
 pub struct Outcome {
     pub report: Report,
     pub report_path: PathBuf,
+    /// Files of this run that failed (for `--regions`: of the files the sidecar named).
+    pub failed: usize,
 }
 
 impl Outcome {
-    /// 0 when every file was redacted or clean, 1 when any failed.
+    /// 0 when every file of this run was redacted or clean, 1 when any failed.
     pub fn exit_code(&self) -> i32 {
-        if self.report.summary.failed > 0 { 1 } else { 0 }
+        if self.failed > 0 { 1 } else { 0 }
     }
 }
 
@@ -526,12 +682,43 @@ pub fn operator(flag: Option<&str>) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+fn tool_record() -> report::Tool {
+    let ort = crate::runtime::locate().ok();
+    report::Tool {
+        name: "pixla".into(),
+        version: crate::VERSION.into(),
+        onnxruntime: format!("{} ({})", crate::runtime::ORT_VERSION, ort.map(|p| p.display().to_string()).unwrap_or_default()),
+    }
+}
+
+fn model_entries(models: &Models) -> Vec<ModelEntry> {
+    models
+        .specs()
+        .into_iter()
+        .map(|m| ModelEntry { role: m.role.as_str().into(), name: m.name.into(), sha256: m.sha256.into(), licence: m.licence.into(), execution_provider: "cpu".into() })
+        .collect()
+}
+
+fn host() -> String {
+    hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
 /// Run a whole batch and write its report.
 pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions) -> Result<Outcome, SetupError> {
     let started = report::now();
     let t0 = Instant::now();
     let walked = walk::walk(inputs, out, opts.shard)?;
     let report_path = opts.report.clone().unwrap_or_else(|| out.join("pixla-report.json"));
+    // a plain run would overwrite reviewed outputs and drop the corrections from the record
+    if let Ok((old, _)) = report::read(&report_path) {
+        let reviewed = old.files.iter().filter(|f| f.reviewed_by.is_some()).count();
+        if reviewed > 0 {
+            return Err(SetupError::Usage(format!(
+                "the report {} records reviewed corrections for {reviewed} file(s); a plain run would overwrite those outputs without them. Write into a new output folder, or apply further corrections with --regions",
+                report_path.display()
+            )));
+        }
+    }
     let rp = walk::resolve(&report_path);
     if inputs.iter().any(|i| rp.starts_with(walk::resolve(i))) {
         return Err(SetupError::Usage(format!("the report {} would be written inside an input", report_path.display())));
@@ -557,34 +744,157 @@ pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions
         files.push(FileEntry { input: rel_string(&i.rel), status: i.status.into(), error: Some(i.reason.clone()), ..Default::default() });
     }
     files.sort_by(|a, b| a.input.cmp(&b.input));
-    let ort = crate::runtime::locate().ok();
     let report = Report {
         schema: report::SCHEMA.into(),
-        tool: report::Tool {
-            name: "pixla".into(),
-            version: crate::VERSION.into(),
-            onnxruntime: format!("{} ({})", crate::runtime::ORT_VERSION, ort.map(|p| p.display().to_string()).unwrap_or_default()),
-        },
+        tool: tool_record(),
         run: report::Run {
             started,
             finished: report::now(),
             operator: operator(opts.operator.as_deref()),
-            host: hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
+            host: host(),
             command: opts.command.clone(),
             shard: opts.shard.map(|(i, n)| format!("{}/{}", i + 1, n)),
             threads: cfg.threads,
             seconds: (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         },
         config: serde_json::to_value(cfg).unwrap_or_default(),
-        models: models
-            .specs()
-            .into_iter()
-            .map(|m| ModelEntry { role: m.role.as_str().into(), name: m.name.into(), sha256: m.sha256.into(), licence: m.licence.into(), execution_provider: "cpu".into() })
-            .collect(),
+        models: model_entries(&models),
         summary: report::Summary::of(&files),
         files,
+        reviews: vec![],
+        shards: vec![],
     };
     let json = serde_json::to_vec_pretty(&report).map_err(|e| SetupError::Other(e.to_string()))?;
     encode::write_atomic(&report_path, &json, None).map_err(|e| SetupError::Other(format!("cannot write the report: {e:#}")))?;
-    Ok(Outcome { report, report_path })
+    Ok(Outcome { failed: report.summary.failed, report, report_path })
+}
+
+/// The sidecar and reviewer of a `redact --regions` run.
+#[derive(Debug, Clone)]
+pub struct RegionsOptions {
+    pub sidecar: PathBuf,
+    /// Used when the sidecar names no reviewer; must agree with it when both are given.
+    pub reviewer: Option<String>,
+}
+
+/// Apply a regions sidecar: re-process, from the originals under `inputs`, only the files
+/// the sidecar names, with detection as usual plus the corrections (this sidecar's and
+/// those of earlier reviews in the report), and update the batch report at OUT in place.
+/// The run must use the report's configuration and models (set-up error otherwise). A file
+/// that fails (unknown path, stale review, an edit that cannot be carried out, unreadable
+/// original) gets a per-file error, and its previous output is removed: it did not reflect
+/// the review, and the report and the output tree must agree.
+pub fn run_regions(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions, ro: &RegionsOptions) -> Result<Outcome, SetupError> {
+    let started = report::now();
+    if opts.shard.is_some() {
+        return Err(SetupError::Usage("--regions and --shard do not go together: merge the shard reports (`pixla report merge`), review, then apply the sidecar to the merged report with --report".into()));
+    }
+    let sidecar_bytes = std::fs::read(&ro.sidecar).map_err(|e| SetupError::Usage(format!("cannot read the sidecar {}: {e}", ro.sidecar.display())))?;
+    let sidecar = crate::sidecar::parse(&sidecar_bytes).map_err(|e| SetupError::Usage(format!("sidecar {}: {e}", ro.sidecar.display())))?;
+    let named = sidecar.reviewer.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let flag = ro.reviewer.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let reviewer = match (named, flag) {
+        (Some(a), Some(b)) if a != b => return Err(SetupError::Usage(format!("the sidecar names reviewer `{a}` but --reviewer says `{b}`"))),
+        (Some(a), _) | (None, Some(a)) => a.to_string(),
+        (None, None) => return Err(SetupError::Usage("the sidecar names no reviewer: pass --reviewer NAME (the report records who made each correction)".into())),
+    };
+    let by = format!("manual:{reviewer}");
+    let report_path = opts.report.clone().unwrap_or_else(|| out.join("pixla-report.json"));
+    let (mut rep, _) = report::read(&report_path).map_err(|e| SetupError::Usage(format!("{e}; `--regions` updates the report of an earlier `pixla redact` run into the same OUT")))?;
+    let sidecar_sha = models::sha256_hex(&sidecar_bytes);
+    if let Some(r) = rep.reviews.iter().find(|r| r.sidecar_sha256 == sidecar_sha) {
+        return Err(SetupError::Usage(format!("this sidecar (sha256 {sidecar_sha}) was already applied to {} at {}; nothing to do", report_path.display(), r.finished)));
+    }
+    let walked = walk::walk(inputs, out, None)?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads.max(1)).build().map_err(|e| SetupError::Other(e.to_string()))?;
+    let models = pool.install(|| Models::load(cfg))?;
+    let ours = report::comparable_config(&serde_json::to_value(cfg).unwrap_or_default());
+    let theirs = report::comparable_config(&rep.config);
+    if ours != theirs {
+        let diff: Vec<String> = ours
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, v)| theirs.get(k.as_str()) != Some(v))
+            .map(|(k, v)| format!("{k}: report {} vs now {v}", theirs.get(k.as_str()).map(|t| t.to_string()).unwrap_or("-".into())))
+            .collect();
+        return Err(SetupError::Usage(format!("the settings differ from the report's run ({}): pass the same flags as that run", diff.join("; "))));
+    }
+    let ids = |m: &[ModelEntry]| m.iter().map(|m| (m.role.clone(), m.name.clone(), m.sha256.clone())).collect::<Vec<_>>();
+    if ids(&model_entries(&models)) != ids(&rep.models) {
+        return Err(SetupError::Usage("the models differ from the report's run (name or sha256): use the same --plate-model and models".into()));
+    }
+    let jobs: BTreeMap<String, &Job> = walked.jobs.iter().map(|j| (rel_string(&j.rel), j)).collect();
+    let prior: BTreeMap<String, FileEntry> = rep.files.iter().map(|f| (f.input.clone(), f.clone())).collect();
+    // (rel, job and edits) or (rel, error)
+    let mut todo: Vec<(String, Result<(&Job, Edits), String>)> = Vec::new();
+    for (rel, fe) in &sidecar.files {
+        let old = prior.get(rel);
+        let r = match jobs.get(rel) {
+            None => Err(format!("`{rel}` (named in the sidecar) is not among the inputs: give the same inputs as the report's run")),
+            Some(job) => match (&fe.output_sha256, old.and_then(|o| o.output_sha256.as_ref())) {
+                (Some(want), have) if have != Some(want) => Err(format!(
+                    "stale review: the sidecar was made from output sha256 {want}, the report now lists {}; review the current output again",
+                    have.map(String::as_str).unwrap_or("no output")
+                )),
+                _ => {
+                    let mut ed = old.map(Edits::earlier).unwrap_or_default();
+                    ed.add.extend(fe.add.iter().map(|a| ManualRegion { class: a.class, bbox: a.bbox, method: a.method, note: a.note.clone(), source: by.clone() }));
+                    ed.suppress.extend(fe.suppress.iter().map(|s| (s.bbox, by.clone())));
+                    Ok((*job, ed))
+                }
+            },
+        };
+        todo.push((rel.clone(), r));
+    }
+    let progress = Progress::new(todo.len() as u64, opts.progress);
+    let done: Vec<FileEntry> = pool.install(|| {
+        todo.par_iter()
+            .map(|(rel, r)| {
+                let mut e = match r {
+                    Ok((job, ed)) => process_with(job, cfg, &models, Some(ed)),
+                    Err(msg) => FileEntry { input: rel.clone(), status: "failed".into(), error: Some(msg.clone()), ..Default::default() },
+                };
+                e.reviewed_by = Some(reviewer.clone());
+                if e.status == "failed" {
+                    // the earlier output did not reflect this review: remove it (fail closed)
+                    let stale = prior.get(rel).and_then(|o| o.output.as_ref()).filter(|o| walk::is_plain_relative(o)).map(|o| out.join(o));
+                    if let Some(p) = stale.filter(|p| p.exists()) {
+                        let note = match std::fs::remove_file(&p) {
+                            Ok(()) => "; its earlier output was removed".to_string(),
+                            Err(err) => format!("; its earlier output could NOT be removed ({err}): do not deliver it"),
+                        };
+                        e.error = Some(format!("{}{note}", e.error.as_deref().unwrap_or("failed")));
+                    }
+                }
+                progress.done(&e);
+                e
+            })
+            .collect()
+    });
+    progress.finish();
+    let failed = done.iter().filter(|e| e.status == "failed").count();
+    let touched: Vec<String> = done.iter().map(|e| e.input.clone()).collect();
+    let mut files: BTreeMap<String, FileEntry> = rep.files.drain(..).map(|f| (f.input.clone(), f)).collect();
+    for e in done {
+        files.insert(e.input.clone(), e);
+    }
+    rep.files = files.into_values().collect();
+    rep.summary = report::Summary::of(&rep.files);
+    rep.reviews.push(report::ReviewRun {
+        started,
+        finished: report::now(),
+        operator: operator(opts.operator.as_deref()),
+        host: host(),
+        command: opts.command.clone(),
+        tool_version: crate::VERSION.into(),
+        reviewer,
+        sidecar: ro.sidecar.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        sidecar_sha256: sidecar_sha,
+        files: touched,
+        failed,
+    });
+    let json = serde_json::to_vec_pretty(&rep).map_err(|e| SetupError::Other(e.to_string()))?;
+    encode::write_atomic(&report_path, &json, None).map_err(|e| SetupError::Other(format!("cannot write the report: {e:#}")))?;
+    Ok(Outcome { report: rep, report_path, failed })
 }

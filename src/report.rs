@@ -17,6 +17,12 @@ pub struct Report {
     pub models: Vec<ModelEntry>,
     pub files: Vec<FileEntry>,
     pub summary: Summary,
+    /// Runs of `pixla redact --regions` that updated this report, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub reviews: Vec<ReviewRun>,
+    /// For a report made by `pixla report merge`: the shard reports it combines.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub shards: Vec<ShardRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,7 +56,8 @@ pub struct ModelEntry {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Region {
     pub class: Class,
-    pub score: f32,
+    /// Detector score; `null` for a region a reviewer drew.
+    pub score: Option<f32>,
     /// The area hidden, `[x, y, w, h]` in stored pixels (detected box plus margin, clipped).
     #[serde(rename = "box")]
     pub bbox: [u32; 4],
@@ -60,8 +67,49 @@ pub struct Region {
     /// Pixelation block edge in px, when pixelated.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub block: Option<u32>,
-    /// `model:<name>` (or `manual` for regions from a sidecar, later).
+    /// `model:<name>` for a detection, `manual:<reviewer>` for a region from a sidecar.
     pub source: String,
+    /// A reviewer's note on a manual region.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub note: Option<String>,
+}
+
+/// A model region a reviewer marked false: it is left visible, and listed here.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Suppressed {
+    #[serde(flatten)]
+    pub region: Region,
+    /// `manual:<reviewer>`.
+    pub suppressed_by: String,
+}
+
+/// One `pixla redact --regions` run that updated a report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReviewRun {
+    pub started: String,
+    pub finished: String,
+    pub operator: String,
+    pub host: String,
+    pub command: Vec<String>,
+    pub tool_version: String,
+    pub reviewer: String,
+    /// The sidecar's file name and sha256 (its bytes as read).
+    pub sidecar: String,
+    pub sidecar_sha256: String,
+    /// The files the sidecar named (relative paths), each re-processed from its original.
+    pub files: Vec<String>,
+    pub failed: usize,
+}
+
+/// A shard report combined by `pixla report merge`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShardRecord {
+    pub shard: String,
+    /// The shard report's file name and sha256.
+    pub report: String,
+    pub report_sha256: String,
+    pub run: Run,
+    pub files: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -95,6 +143,12 @@ pub struct FileEntry {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
     pub regions: Vec<Region>,
+    /// Model regions a reviewer marked false (left visible).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub suppressed: Vec<Suppressed>,
+    /// Who reviewed this file (`redact --regions`); regions say which of them are manual.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reviewed_by: Option<String>,
     /// Counted but not hidden (e.g. vehicles under the default settings).
     #[serde(default)]
     pub detections_not_hidden: usize,
@@ -139,6 +193,11 @@ pub struct Summary {
     pub failed: usize,
     pub skipped: usize,
     pub regions: std::collections::BTreeMap<String, usize>,
+    /// Of those regions, how many a reviewer drew; and how many model regions were marked false.
+    #[serde(default)]
+    pub manual_regions: usize,
+    #[serde(default)]
+    pub suppressed: usize,
     pub megapixels: f64,
 }
 
@@ -154,7 +213,9 @@ impl Summary {
             }
             for r in &f.regions {
                 *s.regions.entry(r.class.as_str().to_string()).or_default() += 1;
+                s.manual_regions += r.source.starts_with("manual:") as usize;
             }
+            s.suppressed += f.suppressed.len();
             s.megapixels += f.width.unwrap_or(0) as f64 * f.height.unwrap_or(0) as f64 / 1e6;
         }
         s.megapixels = (s.megapixels * 100.0).round() / 100.0;
@@ -165,4 +226,125 @@ impl Summary {
 /// Now, as RFC 3339 UTC.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Read a report file; returns it with the sha256 of its bytes. Refuses another schema.
+pub fn read(path: &std::path::Path) -> Result<(Report, String), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the report {}: {e}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    if v.get("schema").and_then(|s| s.as_str()) != Some(SCHEMA) {
+        return Err(format!("{} is not a pixla report (schema {SCHEMA})", path.display()));
+    }
+    let r: Report = serde_json::from_value(v).map_err(|e| format!("{} is not a valid {SCHEMA} report: {e}", path.display()))?;
+    Ok((r, crate::models::sha256_hex(&bytes)))
+}
+
+/// The configuration as compared between runs: everything but the thread count, which
+/// changes nothing in the outputs.
+pub fn comparable_config(c: &serde_json::Value) -> serde_json::Value {
+    let mut c = c.clone();
+    if let Some(o) = c.as_object_mut() {
+        o.remove("threads");
+    }
+    c
+}
+
+fn parse_shard(s: &str) -> Option<(u32, u32)> {
+    let (i, n) = s.split_once('/')?;
+    let (i, n) = (i.parse().ok()?, n.parse().ok()?);
+    (1..=n).contains(&i).then_some((i, n))
+}
+
+fn seconds_between(a: &str, b: &str) -> f64 {
+    match (chrono::DateTime::parse_from_rfc3339(a), chrono::DateTime::parse_from_rfc3339(b)) {
+        (Ok(a), Ok(b)) => ((b - a).num_milliseconds() as f64 / 1000.0).max(0.0),
+        _ => 0.0,
+    }
+}
+
+/// One shard report to merge: its file name, the sha256 of its bytes, the report.
+pub struct ShardInput {
+    pub name: String,
+    pub sha256: String,
+    pub report: Report,
+}
+
+/// Combine the reports of shards 1..N of one batch into one report. Refuses shards that do
+/// not belong together: another schema, tool version, configuration or model set, another
+/// N, a shard missing or given twice, a file in two shards, or a file whose path hash does
+/// not fall in the shard that reports it. `run` describes the merge itself (operator, host,
+/// command); its start, end and duration are taken from the shards.
+pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, String> {
+    let first = parts.first().ok_or("no shard reports given")?;
+    let mut seen: Vec<Option<&str>> = Vec::new();
+    let mut n_all = None;
+    for p in &parts {
+        let r = &p.report;
+        let spec = r.run.shard.as_deref().ok_or_else(|| format!("{}: not a shard report (it was not run with --shard)", p.name))?;
+        let (i, n) = parse_shard(spec).ok_or_else(|| format!("{}: bad shard `{spec}`", p.name))?;
+        if *n_all.get_or_insert(n) != n {
+            return Err(format!("{}: shard {spec} is of another split than {}/{}", p.name, 1, n_all.unwrap_or(0)));
+        }
+        if seen.len() < n as usize {
+            seen.resize(n as usize, None);
+        }
+        if let Some(other) = seen[i as usize - 1] {
+            return Err(format!("shard {spec} is given twice: {other} and {}", p.name));
+        }
+        seen[i as usize - 1] = Some(&p.name);
+        if r.tool.version != first.report.tool.version {
+            return Err(format!("{}: made by pixla {}, {} by pixla {}", p.name, r.tool.version, first.name, first.report.tool.version));
+        }
+        if comparable_config(&r.config) != comparable_config(&first.report.config) {
+            return Err(format!("{}: its configuration differs from {}'s", p.name, first.name));
+        }
+        let ids = |r: &Report| r.models.iter().map(|m| (m.role.clone(), m.name.clone(), m.sha256.clone())).collect::<Vec<_>>();
+        if ids(r) != ids(&first.report) {
+            return Err(format!("{}: its models differ from {}'s", p.name, first.name));
+        }
+        for f in &r.files {
+            // the path hash must put the file in this shard (a report renamed or edited by hand)
+            if !f.input.contains('\u{FFFD}') && crate::walk::shard_of(std::path::Path::new(&f.input), n) != i - 1 {
+                return Err(format!("{}: {} does not belong to shard {spec}", p.name, f.input));
+            }
+        }
+    }
+    let missing: Vec<String> = seen.iter().enumerate().filter(|(_, s)| s.is_none()).map(|(i, _)| format!("{}/{}", i + 1, seen.len())).collect();
+    if !missing.is_empty() {
+        return Err(format!("shard report(s) missing: {}", missing.join(", ")));
+    }
+    let mut files: Vec<FileEntry> = Vec::new();
+    let mut where_: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for p in &parts {
+        for f in &p.report.files {
+            if let Some(other) = where_.insert(f.input.clone(), &p.name) {
+                return Err(format!("{} is in two shard reports: {other} and {}", f.input, p.name));
+            }
+            files.push(f.clone());
+        }
+    }
+    files.sort_by(|a, b| a.input.cmp(&b.input));
+    run.started = parts.iter().map(|p| p.report.run.started.clone()).min().unwrap_or_default();
+    run.finished = parts.iter().map(|p| p.report.run.finished.clone()).max().unwrap_or_default();
+    run.seconds = seconds_between(&run.started, &run.finished);
+    run.threads = parts.iter().map(|p| p.report.run.threads).sum();
+    run.shard = None;
+    let mut shards: Vec<ShardRecord> = parts
+        .iter()
+        .map(|p| ShardRecord { shard: p.report.run.shard.clone().unwrap_or_default(), report: p.name.clone(), report_sha256: p.sha256.clone(), run: p.report.run.clone(), files: p.report.files.len() })
+        .collect();
+    shards.sort_by_key(|s| parse_shard(&s.shard).map(|(i, _)| i));
+    let mut reviews: Vec<ReviewRun> = parts.iter().flat_map(|p| p.report.reviews.clone()).collect();
+    reviews.sort_by(|a, b| a.started.cmp(&b.started));
+    Ok(Report {
+        schema: SCHEMA.into(),
+        tool: first.report.tool.clone(),
+        run,
+        config: first.report.config.clone(),
+        models: first.report.models.clone(),
+        summary: Summary::of(&files),
+        files,
+        reviews,
+        shards,
+    })
 }

@@ -129,7 +129,7 @@ pub fn split(r: PixBox, block: u32, bpp: u64, max_bytes: u64) -> Vec<PixBox> {
 }
 
 /// Process one TIFF job (see the module docs).
-pub fn process(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) -> anyhow::Result<()> {
+pub fn process(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline::Edits>, e: &mut FileEntry) -> anyhow::Result<()> {
     decode::check_name(Format::Tiff, &job.input)?;
     e.format = Some("tiff".into());
     if cfg.meta.strips() {
@@ -141,7 +141,7 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) -> a
     let main = info.ifds.first().context("TIFF without an image")?;
     if let Some(why) = &main.unsupported {
         // not editable in place: the ordinary decode → re-encode path, if it fits in memory
-        return fallback(job, cfg, models, e, why);
+        return fallback(job, cfg, models, edits, e, why);
     }
     let pages: Vec<usize> = info.ifds.iter().skip(1).filter(|i| !i.is_overview() && !i.is_mask()).map(|i| i.index).collect();
     if !pages.is_empty() {
@@ -175,10 +175,22 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) -> a
         detect_raster(&TiffRaster::new(&job.input, &info), cfg, models).context("detection failed")?
     };
     e.orientation = Some(pipeline::orientation_code(orientation));
-    let (plan, not_hidden, _) = pipeline::plan_regions(&found, orientation, (w, h), cfg, None);
+    let (mut regions, not_hidden) = pipeline::plan_regions(w, h, &found, orientation, cfg);
+    if let Some(ed) = edits {
+        let (r, s) = pipeline::edit_regions(regions, ed, w, h, cfg)?;
+        regions = r;
+        e.suppressed = s;
+    }
+    // application order: blur, pixelation, then fill (fill wins where they overlap)
+    let mut plan: Vec<&crate::report::Region> = regions.iter().collect();
+    plan.sort_by_key(|r| match r.method {
+        redact::Method::Fill => 2,
+        redact::Method::Pixelate => 1,
+        _ => 0,
+    });
     e.detections_not_hidden = not_hidden;
 
-    if plan.is_empty() {
+    if regions.is_empty() {
         e.status = "clean".into();
         e.encoding = Some("copy".into());
         encode::write_atomic_with(&job.output, Some(&job.input), |f, _| {
@@ -190,13 +202,15 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) -> a
         // pieces of every region on the full image and every overview, in the plan's order
         let mut pieces: Vec<(usize, PixBox, redact::Method, u32)> = Vec::new();
         for p in &plan {
+            let rect = PixBox { x: p.bbox[0], y: p.bbox[1], w: p.bbox[2], h: p.bbox[3] };
+            let pblock = p.block.unwrap_or_else(|| redact::block_size(&rect, cfg.blocks));
             for ifd in info.ifds.iter().filter(|i| i.index == 0 || (i.is_overview() && !i.is_mask())) {
                 if let Some(why) = &ifd.unsupported {
                     bail!("overview IFD {} cannot be edited ({why}); it would keep showing the region", ifd.index);
                 }
-                let r = if ifd.index == 0 { Some((p.rect.x, p.rect.y, p.rect.w, p.rect.h)) } else { tiffedit::scale_rect(&info, 0, ifd.index, p.rect.x, p.rect.y, p.rect.w, p.rect.h) };
+                let r = if ifd.index == 0 { Some((rect.x, rect.y, rect.w, rect.h)) } else { tiffedit::scale_rect(&info, 0, ifd.index, rect.x, rect.y, rect.w, rect.h) };
                 let Some((x, y, rw, rh)) = r else { continue };
-                let block = ((p.block as u64 * ifd.width as u64).div_ceil(w as u64) as u32).max(1);
+                let block = ((pblock as u64 * ifd.width as u64).div_ceil(w as u64) as u32).max(1);
                 let bpp = (ifd.samples_per_pixel as u64 * ifd.bits_per_sample as u64).div_ceil(8).max(1);
                 for piece in split(PixBox { x, y, w: rw, h: rh }, block, bpp, PIECE_BYTES) {
                     pieces.push((ifd.index, piece, p.method, block));
@@ -251,7 +265,8 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry) -> a
         e.status = "redacted".into();
         e.encoding = Some("lossless".into());
         e.blocks_changed = Some(stats.chunks_rewritten);
-        e.regions = pipeline::regions_of(&plan);
+        e.regions = regions.clone();
+
     }
     let out_meta = std::fs::metadata(&job.output).context("cannot read the output back")?;
     e.output = Some(job.rel.to_string_lossy().into_owned());
@@ -273,7 +288,7 @@ fn tiff_orientation(path: &Path) -> image::metadata::Orientation {
 
 /// A TIFF `tiffedit` cannot edit in place: decode and re-encode it whole (tags beyond the
 /// image structure are lost, and the report says why).
-fn fallback(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry, why: &str) -> anyhow::Result<()> {
+fn fallback(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline::Edits>, e: &mut FileEntry, why: &str) -> anyhow::Result<()> {
     let bytes = std::fs::read(&job.input).context("cannot read the file")?;
     e.input_sha256 = Some(models::sha256_hex(&bytes));
     e.input_bytes = Some(bytes.len() as u64);
@@ -285,7 +300,13 @@ fn fallback(job: &Job, cfg: &Config, models: &Models, e: &mut FileEntry, why: &s
     let found = detect_raster(&MemRaster(&up), cfg, models).context("detection failed")?;
     drop(up);
     let mut img = dec.image.clone();
-    let (regions, not_hidden, _) = pipeline::redact_regions(&mut img, &found, dec.orientation, cfg, None);
+    let (mut regions, not_hidden) = pipeline::plan_regions(img.width(), img.height(), &found, dec.orientation, cfg);
+    if let Some(ed) = edits {
+        let (r, s) = pipeline::edit_regions(regions, ed, img.width(), img.height(), cfg)?;
+        regions = r;
+        e.suppressed = s;
+    }
+    pipeline::apply_regions(&mut img, &regions, cfg);
     e.detections_not_hidden = not_hidden;
     let out = if regions.is_empty() {
         e.status = "clean".into();

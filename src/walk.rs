@@ -76,6 +76,14 @@ fn normalise(p: &Path) -> PathBuf {
     out
 }
 
+/// Is `rel` a plain relative path (no root, no `.` or `..`)? Paths read from a report or a
+/// sidecar are joined to a folder only when they are, so a tampered file cannot point pixla
+/// outside it.
+pub fn is_plain_relative(rel: &str) -> bool {
+    let p = Path::new(rel);
+    !rel.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)))
+}
+
 /// Stable shard of a relative path: FNV-1a over its bytes, so every machine agrees.
 pub fn shard_of(rel: &Path, n: u32) -> u32 {
     let mut h: u64 = 0xcbf29ce484222325;
@@ -136,12 +144,12 @@ pub fn walk(inputs: &[PathBuf], out: &Path, shard: Option<(u32, u32)>) -> Result
                         match std::fs::metadata(e.path()) {
                             Ok(m) if m.is_file() => {}
                             Ok(_) => {
-                                w.issues.push(WalkIssue { rel, input: e.path().into(), status: "skipped", reason: "symbolic link to a folder: not followed".into() });
+                                issue(&mut w, WalkIssue { rel, input: e.path().into(), status: "skipped", reason: "symbolic link to a folder: not followed".into() }, shard);
                                 continue;
                             }
                             Err(err) => {
                                 let status = if is_image_name(e.path()) { "failed" } else { "skipped" };
-                                w.issues.push(WalkIssue { rel, input: e.path().into(), status, reason: format!("broken symbolic link: {err}") });
+                                issue(&mut w, WalkIssue { rel, input: e.path().into(), status, reason: format!("broken symbolic link: {err}") }, shard);
                                 continue;
                             }
                         }
@@ -151,7 +159,7 @@ pub fn walk(inputs: &[PathBuf], out: &Path, shard: Option<(u32, u32)>) -> Result
                 Err(err) => {
                     let p = err.path().map(Path::to_path_buf).unwrap_or_else(|| input.clone());
                     let rel = prefix.join(p.strip_prefix(input).unwrap_or(&p));
-                    w.issues.push(WalkIssue { rel, input: p, status: "failed", reason: format!("cannot read: {err}") });
+                    issue(&mut w, WalkIssue { rel, input: p, status: "failed", reason: format!("cannot read: {err}") }, shard);
                 }
             }
         }
@@ -165,11 +173,21 @@ pub fn walk(inputs: &[PathBuf], out: &Path, shard: Option<(u32, u32)>) -> Result
     Ok(w)
 }
 
+fn in_shard(rel: &Path, shard: Option<(u32, u32)>) -> bool {
+    shard.is_none_or(|(i, n)| shard_of(rel, n) == i)
+}
+
+/// A path problem belongs to the shard its path hashes to, like a file: each is reported
+/// once across the shards of a batch, so their reports merge.
+fn issue(w: &mut Walk, i: WalkIssue, shard: Option<(u32, u32)>) {
+    if in_shard(&i.rel, shard) {
+        w.issues.push(i);
+    }
+}
+
 fn push(w: &mut Walk, input: PathBuf, rel: PathBuf, out: &Path, shard: Option<(u32, u32)>) {
-    if let Some((i, n)) = shard {
-        if shard_of(&rel, n) != i {
-            return;
-        }
+    if !in_shard(&rel, shard) {
+        return;
     }
     if !is_image_name(&input) {
         w.issues.push(WalkIssue { rel, input, status: "skipped", reason: "not an image by its extension (pixla reads .jpg .jpeg .png .tif .tiff)".into() });

@@ -98,3 +98,15 @@ fn bad_flags_are_usage_errors() {
     pixla().arg("redact").arg(&inp).arg("-o").arg(d.path().join("o")).args(["--method", "person=smudge"]).assert().code(2);
     pixla().arg("redact").arg(&inp).arg("-o").arg(d.path().join("o")).args(["--plate-model", "nope"]).assert().code(2);
 }
+
+#[test]
+fn review_and_merge_commands_are_documented() {
+    pixla().arg("--help").assert().success().stdout(predicate::str::contains("review")).stdout(predicate::str::contains("report"));
+    pixla().args(["review", "--help"]).assert().success().stdout(predicate::str::contains("--outputs"));
+    pixla().args(["report", "merge", "--help"]).assert().success().stdout(predicate::str::contains("shards"));
+    pixla().args(["redact", "--help"]).assert().success().stdout(predicate::str::contains("--regions"));
+    // --reviewer only with --regions; review of something that is not a report
+    let (d, inp) = input_dir(&["annotations/sahi_terrain4.png"]);
+    pixla().arg("redact").arg(&inp).arg("-o").arg(d.path().join("o")).args(["--reviewer", "x"]).assert().code(2);
+    pixla().arg("review").arg(inp.join("sahi_terrain4.png")).assert().code(2).stderr(predicate::str::contains("not JSON"));
+}

@@ -250,7 +250,7 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline
                 encode::write_atomic_with(&job.output, Some(&job.input), |f, tmp| {
                     let s = tiffedit::rewrite(&from, f, &patches)?;
                     f.flush().context("writing the output")?;
-                    tiffedit::verify(tmp, &patches).context("the rewritten TIFF does not read back as redacted")?;
+                    tiffedit::verify(tmp, &expected(&patches)).context("the rewritten TIFF does not read back as redacted")?;
                     Ok(s)
                 })?
             } else {
@@ -273,6 +273,38 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline
     e.output_bytes = Some(out_meta.len());
     e.output_sha256 = Some(models::sha256_file(&job.output).context("cannot read the output back")?);
     Ok(())
+}
+
+/// What each patch's window must read back as once all patches are written in order:
+/// later patches overwrite earlier ones where they overlap.
+fn expected(patches: &[(usize, Window)]) -> Vec<(usize, Window)> {
+    let mut out: Vec<(usize, Window)> = patches.to_vec();
+    for i in 0..out.len() {
+        for j in i + 1..patches.len() {
+            let (ifd, later) = (&patches[j].0, &patches[j].1);
+            if *ifd != out[i].0 {
+                continue;
+            }
+            let dst = &mut out[i].1;
+            let (x0, y0) = (dst.x.max(later.x), dst.y.max(later.y));
+            let (x1, y1) = ((dst.x + dst.w).min(later.x + later.w), (dst.y + dst.h).min(later.y + later.h));
+            if x1 <= x0 || y1 <= y0 || dst.spp != later.spp {
+                continue;
+            }
+            let spp = dst.spp as usize;
+            for y in y0..y1 {
+                let d = ((y - dst.y) as usize * dst.w as usize + (x0 - dst.x) as usize) * spp;
+                let s = ((y - later.y) as usize * later.w as usize + (x0 - later.x) as usize) * spp;
+                let n = (x1 - x0) as usize * spp;
+                match (&mut dst.samples, &later.samples) {
+                    (tiffedit::Samples::U8(a), tiffedit::Samples::U8(b)) => a[d..d + n].copy_from_slice(&b[s..s + n]),
+                    (tiffedit::Samples::U16(a), tiffedit::Samples::U16(b)) => a[d..d + n].copy_from_slice(&b[s..s + n]),
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The TIFF Orientation tag, from the header only.

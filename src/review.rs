@@ -104,20 +104,6 @@ struct Rendered {
     m: [f64; 6],
 }
 
-fn orientation_code(o: image::metadata::Orientation) -> u8 {
-    use image::metadata::Orientation::*;
-    match o {
-        NoTransforms => 1,
-        FlipHorizontal => 2,
-        Rotate180 => 3,
-        FlipVertical => 4,
-        Rotate90FlipH => 5,
-        Rotate90 => 6,
-        Rotate270FlipH => 7,
-        Rotate270 => 8,
-    }
-}
-
 /// The affine map from display pixels (upright, scaled to `dw`×`dh`) to stored pixels.
 pub fn display_to_stored(o: image::metadata::Orientation, w: u32, h: u32, dw: u32, dh: u32) -> [f64; 6] {
     let (uw, uh) = match o {
@@ -169,7 +155,7 @@ fn render(out_root: &Path, e: &FileEntry, view: &Path, thumb: &Path, opts: &Revi
     let small = image::imageops::thumbnail(&disp, tw, th);
     write_jpeg(&disp, 85, view)?;
     write_jpeg(&small, 80, thumb)?;
-    Ok(Rendered { w, h, o: orientation_code(dec.orientation), dw, dh, tw, th, m: display_to_stored(dec.orientation, w, h, dw, dh) })
+    Ok(Rendered { w, h, o: crate::pipeline::orientation_code(dec.orientation), dw, dh, tw, th, m: display_to_stored(dec.orientation, w, h, dw, dh) })
 }
 
 /// Write the review bundle for the report at `report_path`.

@@ -164,6 +164,31 @@ impl Raster for MemRaster<'_> {
     }
 }
 
+/// Read `r` shrunk so that its longer side is at most `max_side` (as is when it already is),
+/// in bands of rows, so that memory stays bounded by one band however big `r` is.
+pub fn read_fit(src: &dyn Raster, r: PixBox, max_side: u32) -> anyhow::Result<RgbImage> {
+    let long = r.w.max(r.h);
+    if long <= max_side {
+        return src.read(r);
+    }
+    let (tw, th) = (((r.w as u64 * max_side as u64) / long as u64).max(1) as u32, ((r.h as u64 * max_side as u64) / long as u64).max(1) as u32);
+    let mut out = RgbImage::new(tw, th);
+    // bands of about 16 MP
+    let band = ((16_000_000 / r.w.max(1) as u64) as u32).clamp(1, r.h);
+    let mut y = 0;
+    while y < r.h {
+        let y1 = (y + band).min(r.h);
+        let (t0, t1) = ((y as u64 * th as u64 / r.h as u64) as u32, (y1 as u64 * th as u64 / r.h as u64) as u32);
+        if t1 > t0 {
+            let rows = src.read(PixBox { x: r.x, y: r.y + y, w: r.w, h: y1 - y })?;
+            let small = image::imageops::thumbnail(&rows, tw, t1 - t0);
+            image::imageops::replace(&mut out, &small, 0, t0 as i64);
+        }
+        y = y1;
+    }
+    Ok(out)
+}
+
 /// Detection on one upright RGB image: tiles + whole-image pass → merge → plates in vehicles.
 pub fn detect_image(rgb: &RgbImage, cfg: &Config, models: &Models) -> anyhow::Result<Vec<Found>> {
     detect_raster(&MemRaster(rgb), cfg, models)
@@ -220,8 +245,7 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
                     Some(img) => image::imageops::crop_imm(img, t.x, t.y, t.w.min(img.width() - t.x), t.h.min(img.height() - t.y)).to_image(),
                     None => {
                         let full = PixBox { x: t.x * f, y: t.y * f, w: (t.w * f).min(w - t.x * f), h: (t.h * f).min(h - t.y * f) };
-                        let big = src.read(full)?;
-                        image::imageops::thumbnail(&big, full.w.div_ceil(f).max(1), full.h.div_ceil(f).max(1))
+                        read_fit(src, full, full.w.max(full.h).div_ceil(f).max(1))?
                     }
                 };
                 // back to full resolution: the crop's own scale (edges may round)
@@ -250,7 +274,9 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
             .par_iter()
             .map(|v| {
                 let Some(c) = v.bbox.pad(0.1, 4.0).to_pixels(w, h) else { return Ok(vec![]) };
-                let crop = src.read(c)?;
+                // a huge vehicle (a gigapixel close-up) is read shrunk: the plate detector works
+                // at 960 px at most anyway, and a full-resolution crop could be gigabytes
+                let crop = read_fit(src, c, 2 * crate::detect::ppocr::MAX_SIDE)?;
                 // small vehicles (drone height) are upscaled so a plate would span more pixels
                 let up = (640.0 / c.w.max(c.h) as f32).clamp(1.0, cfg.plate_upscale);
                 let input = if up > 1.01 {
@@ -897,4 +923,23 @@ pub fn run_regions(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptio
     let json = serde_json::to_vec_pretty(&rep).map_err(|e| SetupError::Other(e.to_string()))?;
     encode::write_atomic(&report_path, &json, None).map_err(|e| SetupError::Other(format!("cannot write the report: {e:#}")))?;
     Ok(Outcome { report: rep, report_path, failed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_fit_shrinks_in_bands_like_a_whole_thumbnail() {
+        let img = RgbImage::from_fn(1500, 900, |x, y| image::Rgb([(x / 6) as u8, (y / 4) as u8, ((x + y) / 10) as u8]));
+        let r = PixBox { x: 100, y: 50, w: 1300, h: 800 };
+        let small = read_fit(&MemRaster(&img), r, 400).unwrap();
+        assert_eq!(small.dimensions(), (400, 246));
+        let whole = image::imageops::thumbnail(&image::imageops::crop_imm(&img, r.x, r.y, r.w, r.h).to_image(), 400, 246);
+        let diff: u64 = small.as_raw().iter().zip(whole.as_raw()).map(|(a, b)| (*a as i32 - *b as i32).unsigned_abs() as u64).sum();
+        assert!(diff as f64 / (small.as_raw().len() as f64) < 2.0, "mean abs diff {}", diff as f64 / small.as_raw().len() as f64);
+        // a region already small enough is read as is
+        let same = read_fit(&MemRaster(&img), PixBox { x: 0, y: 0, w: 300, h: 200 }, 400).unwrap();
+        assert_eq!(same.dimensions(), (300, 200));
+    }
 }

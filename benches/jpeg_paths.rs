@@ -57,10 +57,10 @@ fn report(case: &Case, cfg: &Config) {
     let g = jpeg_lossless::grid(&case.bytes).unwrap();
     let mut a = case.dec.image.clone();
     let (ra, _, edits) = pipeline::redact_regions(&mut a, &case.found, case.dec.orientation, cfg, Some(&g));
-    let lossless = pixla::encode::encode_jpeg_lossless(&case.bytes, &edits, &case.dec).unwrap();
+    let lossless = pixla::encode::encode_jpeg_lossless(&case.bytes, &edits, &a, &Default::default()).unwrap();
     let mut b = case.dec.image.clone();
     let (rb, _, _) = pipeline::redact_regions(&mut b, &case.found, case.dec.orientation, cfg, None);
-    let reenc = pixla::encode::encode(&b, &case.dec, &case.bytes).unwrap();
+    let reenc = pixla::encode::encode(&b, &case.dec, &case.bytes, &Default::default()).unwrap();
     let rects = |rs: &[pixla::report::Region]| rs.iter().map(|r| PixBox { x: r.bbox[0], y: r.bbox[1], w: r.bbox[2], h: r.bbox[3] }).collect::<Vec<_>>();
     let decoded = |x: &[u8]| jpeg_lossless::decode_rgb_plain(x).unwrap().into_raw();
     let orig = decoded(&case.bytes);
@@ -105,8 +105,8 @@ fn jpeg_paths(c: &mut Criterion) {
         let (_, _, edits) = pipeline::redact_regions(&mut a, &case.found, case.dec.orientation, &cfg, Some(&grid));
         let mut b = case.dec.image.clone();
         pipeline::redact_regions(&mut b, &case.found, case.dec.orientation, &cfg, None);
-        g.bench_function(format!("{}/lossless", case.name), |bch| bch.iter(|| pixla::encode::encode_jpeg_lossless(black_box(&case.bytes), &edits, &case.dec).unwrap()));
-        g.bench_function(format!("{}/reencode", case.name), |bch| bch.iter(|| pixla::encode::encode(black_box(&b), &case.dec, &case.bytes).unwrap()));
+        g.bench_function(format!("{}/lossless", case.name), |bch| bch.iter(|| pixla::encode::encode_jpeg_lossless(black_box(&case.bytes), &edits, &a, &Default::default()).unwrap()));
+        g.bench_function(format!("{}/reencode", case.name), |bch| bch.iter(|| pixla::encode::encode(black_box(&b), &case.dec, &case.bytes, &Default::default()).unwrap()));
         g.bench_function(format!("{}/decode", case.name), |bch| bch.iter(|| decode::decode(black_box(&case.bytes), Path::new("x.jpg"), &cfg.limits).unwrap()));
     }
     g.finish();

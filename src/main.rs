@@ -95,17 +95,10 @@ enum ModelsCmd {
     Verify,
 }
 
-#[derive(Args)]
-struct RedactArgs {
-    /// Input images or folders (folders are walked recursively).
-    #[arg(required = true)]
-    inputs: Vec<PathBuf>,
-    /// Output folder; the input tree is mirrored under it. Must not be inside an input.
-    #[arg(short, long)]
-    output: PathBuf,
-    /// Report path (default OUT/pixla-report.json).
-    #[arg(long)]
-    report: Option<PathBuf>,
+/// Detection and redaction settings shared by `redact`, `check` and `eval`, so a gate or an
+/// evaluation runs exactly the pipeline a delivery was made with.
+#[derive(Args, Clone)]
+struct DetectArgs {
     /// Tile edge in pixels.
     #[arg(long, default_value_t = 640)]
     tile: u32,
@@ -133,10 +126,6 @@ struct RedactArgs {
     /// Plate detector: ppocrv4-det (Apache-2.0, default), platedet (AGPL-3.0), none.
     #[arg(long, default_value = "ppocrv4-det")]
     plate_model: String,
-    /// JPEG output: `lossless` changes only the DCT blocks under a redaction (boxes widened
-    /// to the 8/16 px MCU grid); `reencode` re-encodes the picture at the source's quality.
-    #[arg(long, value_enum, default_value = "lossless")]
-    jpeg: JpegArg,
     /// Refuse images larger than this many megapixels.
     #[arg(long, default_value_t = 300.0)]
     max_megapixels: f64,
@@ -147,6 +136,62 @@ struct RedactArgs {
     /// Worker threads (default: all cores).
     #[arg(short = 'j', long)]
     jobs: Option<usize>,
+    /// Models folder (default: $PIXLA_MODELS_DIR, else ~/.cache/pixla/models).
+    #[arg(long)]
+    models_dir: Option<PathBuf>,
+}
+
+impl DetectArgs {
+    /// The pipeline configuration these flags describe (JPEG and metadata options at their
+    /// defaults; `redact` sets those itself).
+    fn config(&self) -> Result<Config, SetupError> {
+        let a = self;
+        let mut cfg = Config { tile: a.tile, overlap: a.overlap, whole_image_pass: !a.no_whole_pass, pyramid: !a.no_pyramid, margin: a.margin, blocks: a.blocks, plate_model: a.plate_model.clone(), ..Config::default() };
+        if !(32..=8192).contains(&cfg.tile) || !(0.0..0.9).contains(&cfg.overlap) || !(0.0..=2.0).contains(&cfg.margin) || cfg.blocks == 0 {
+            return Err(SetupError::Usage("--tile must be 32..8192, --overlap 0..0.9, --margin 0..2, --blocks >= 1".into()));
+        }
+        if let Some(t) = &a.threshold {
+            for (c, v) in parse_map(t, "score", |v| v.parse::<f32>().ok().filter(|x| (0.0..=1.0).contains(x)))? {
+                cfg.thresholds.insert(c, v);
+            }
+        }
+        if let Some(m) = &a.method {
+            for (c, v) in parse_map(m, "method", Method::parse)? {
+                cfg.methods.insert(c, v);
+            }
+        }
+        if let Some(spec) = models::find(&cfg.plate_model) {
+            if spec.copyleft {
+                eprintln!("pixla: note: plate model `{}` is licensed {}; you chose it explicitly", spec.name, spec.licence);
+            }
+        }
+        cfg.limits.max_megapixels = a.max_megapixels;
+        cfg.limits.max_megapixels_tiled = a.max_megapixels_tiled;
+        if let Some(j) = a.jobs {
+            cfg.threads = j.max(1);
+        }
+        cfg.models_dir = models::models_dir(a.models_dir.as_deref());
+        Ok(cfg)
+    }
+}
+
+#[derive(Args)]
+struct RedactArgs {
+    /// Input images or folders (folders are walked recursively).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output folder; the input tree is mirrored under it. Must not be inside an input.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Report path (default OUT/pixla-report.json).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    detect: DetectArgs,
+    /// JPEG output: `lossless` changes only the DCT blocks under a redaction (boxes widened
+    /// to the 8/16 px MCU grid); `reencode` re-encodes the picture at the source's quality.
+    #[arg(long, value_enum, default_value = "lossless")]
+    jpeg: JpegArg,
     /// Process only shard I of N (1-based), split by a stable hash of each relative path.
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
@@ -171,9 +216,6 @@ struct RedactArgs {
     /// Reviewer recorded for the sidecar's corrections, when the sidecar names none.
     #[arg(long, requires = "regions")]
     reviewer: Option<String>,
-    /// Models folder (default: $PIXLA_MODELS_DIR, else ~/.cache/pixla/models).
-    #[arg(long)]
-    models_dir: Option<PathBuf>,
     /// No progress bar and no summary line.
     #[arg(short, long)]
     quiet: bool,
@@ -208,36 +250,12 @@ fn parse_shard(s: &str) -> Result<(u32, u32), SetupError> {
 }
 
 fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
-    let mut cfg = Config { tile: a.tile, overlap: a.overlap, whole_image_pass: !a.no_whole_pass, pyramid: !a.no_pyramid, margin: a.margin, blocks: a.blocks, plate_model: a.plate_model, ..Config::default() };
+    let mut cfg = a.detect.config()?;
     cfg.jpeg = match a.jpeg {
         JpegArg::Lossless => JpegMode::Lossless,
         JpegArg::Reencode => JpegMode::Reencode,
     };
-    if !(32..=8192).contains(&cfg.tile) || !(0.0..0.9).contains(&cfg.overlap) || !(0.0..=2.0).contains(&cfg.margin) || cfg.blocks == 0 {
-        return Err(SetupError::Usage("--tile must be 32..8192, --overlap 0..0.9, --margin 0..2, --blocks >= 1".into()));
-    }
-    if let Some(t) = &a.threshold {
-        for (c, v) in parse_map(t, "score", |v| v.parse::<f32>().ok().filter(|x| (0.0..=1.0).contains(x)))? {
-            cfg.thresholds.insert(c, v);
-        }
-    }
-    if let Some(m) = &a.method {
-        for (c, v) in parse_map(m, "method", Method::parse)? {
-            cfg.methods.insert(c, v);
-        }
-    }
-    if let Some(spec) = models::find(&cfg.plate_model) {
-        if spec.copyleft {
-            eprintln!("pixla: note: plate model `{}` is licensed {}; you chose it explicitly", spec.name, spec.licence);
-        }
-    }
-    cfg.limits.max_megapixels = a.max_megapixels;
-    cfg.limits.max_megapixels_tiled = a.max_megapixels_tiled;
     cfg.meta = pixla::jpegmeta::MetaOptions { previews: a.previews, strip_gps: a.strip_gps, strip_metadata: a.strip_metadata };
-    if let Some(j) = a.jobs {
-        cfg.threads = j.max(1);
-    }
-    cfg.models_dir = models::models_dir(a.models_dir.as_deref());
     let opts = RunOptions {
         report: a.report,
         operator: a.operator,

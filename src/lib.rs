@@ -26,6 +26,7 @@ pub mod report;
 pub mod review;
 pub mod runtime;
 pub mod sidecar;
+pub mod stats;
 pub mod tiffedit;
 pub mod tiffpath;
 pub mod tile;

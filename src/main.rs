@@ -219,6 +219,10 @@ struct RedactArgs {
     /// No progress bar and no summary line.
     #[arg(short, long)]
     quiet: bool,
+    /// Print where the time went (seconds per stage, summed over threads) as one JSON line on
+    /// stderr at the end.
+    #[arg(long)]
+    timings: bool,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -293,6 +297,10 @@ fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
             outcome.report.run.seconds,
             outcome.report_path.display()
         );
+    }
+    if a.timings {
+        let t = serde_json::json!({ "wall_seconds": outcome.report.run.seconds, "threads": cfg.threads, "stages": pixla::stats::snapshot() });
+        eprintln!("pixla: timings: {t}");
     }
     let this_run: Option<&Vec<String>> = a.regions.as_ref().and_then(|_| outcome.report.reviews.last().map(|r| &r.files));
     for f in outcome.report.files.iter().filter(|f| f.status == "failed" && this_run.is_none_or(|t| t.contains(&f.input))) {

@@ -11,6 +11,7 @@ use crate::models::{self, ModelSpec};
 use crate::progress::Progress;
 use crate::redact::{self, Method};
 use crate::report::{self, FileEntry, ModelEntry, Region, Report, Suppressed};
+use crate::stats::{self, Stage};
 use crate::tile::tiles;
 use crate::walk::{self, Job};
 use crate::SetupError;
@@ -160,7 +161,7 @@ impl Raster for MemRaster<'_> {
         Ok(image::imageops::crop_imm(self.0, r.x, r.y, r.w, r.h).to_image())
     }
     fn overview(&self, w: u32, h: u32) -> anyhow::Result<RgbImage> {
-        Ok(image::imageops::thumbnail(self.0, w, h))
+        Ok(crate::detect::shrink(self.0, w, h))
     }
 }
 
@@ -223,7 +224,7 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
         .par_iter()
         .map(|&(f, t)| match f {
             1 => {
-                let crop = src.read(t)?;
+                let crop = stats::time(Stage::Preprocess, || src.read(t))?;
                 Ok(models.objects.detect(&crop)?.into_iter().map(|mut d| {
                     d.bbox = d.bbox.translate(t.x as f32, t.y as f32);
                     d
@@ -563,20 +564,30 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edits>
     if crate::tiffpath::is_tiff(&job.input)? {
         return crate::tiffpath::process(job, cfg, models, edits, e);
     }
+    let t_stage = Instant::now();
     // std::fs::read opens read-only: an input is never opened for writing
     let bytes = std::fs::read(&job.input).with_context(|| "cannot read the file")?;
     e.input_sha256 = Some(models::sha256_hex(&bytes));
     e.input_bytes = Some(bytes.len() as u64);
-    let dec: Decoded = decode::decode(&bytes, &job.input, &cfg.limits)?;
+    let mut dec: Decoded = decode::decode(&bytes, &job.input, &cfg.limits)?;
     e.format = Some(dec.format.as_str().into());
     e.width = Some(dec.image.width());
     e.height = Some(dec.image.height());
     e.orientation = Some(orientation_code(dec.orientation));
-    let upright = dec.upright_rgb();
-    let found = detect_image(&upright, cfg, models).context("detection failed")?;
-    drop(upright);
-    let mut img = dec.image.clone();
-    let (w, h) = (img.width(), img.height());
+    // the detectors see the upright RGB8 picture: the decoded one itself when it already is
+    // (most camera JPEGs), else a converted copy
+    let converted;
+    let upright: &RgbImage = match (&dec.image, dec.orientation) {
+        (DynamicImage::ImageRgb8(rgb), image::metadata::Orientation::NoTransforms) => rgb,
+        _ => {
+            converted = dec.upright_rgb();
+            &converted
+        }
+    };
+    stats::add(Stage::Decode, t_stage.elapsed().as_nanos() as u64);
+    let found = detect_image(upright, cfg, models).context("detection failed")?;
+    let t_stage = Instant::now();
+    let (w, h) = (dec.image.width(), dec.image.height());
     // the lossless JPEG path, when the file and the methods allow it; else the reason why not
     let grid = match lossless_grid(&dec, &bytes, &found, cfg) {
         Ok(g) => g,
@@ -603,8 +614,13 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edits>
         }
         None => Ok(vec![]),
     };
+    // the stored pixels are redacted in place when there is something to hide (the clean
+    // paths below still need them as decoded); no copy of the picture is made
+    let mut img = if regions.is_empty() { DynamicImage::new_rgb8(0, 0) } else { std::mem::replace(&mut dec.image, DynamicImage::new_rgb8(0, 0)) };
     apply_regions(&mut img, &regions, cfg);
     e.detections_not_hidden = not_hidden;
+    stats::add(Stage::Redact, t_stage.elapsed().as_nanos() as u64);
+    let t_stage = Instant::now();
     let put = |e: &mut FileEntry, enc: encode::Encoded| {
         e.metadata_kept = enc.metadata_kept;
         e.metadata_dropped = enc.metadata_dropped;
@@ -651,10 +667,13 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edits>
         put(e, enc)
     };
     e.regions = regions;
+    stats::add(Stage::Encode, t_stage.elapsed().as_nanos() as u64);
+    let t_stage = Instant::now();
     encode::write_atomic(&job.output, &out_bytes, Some(&job.input))?;
     e.output = Some(rel_string(&job.rel));
     e.output_sha256 = Some(models::sha256_hex(&out_bytes));
     e.output_bytes = Some(out_bytes.len() as u64);
+    stats::add(Stage::Write, t_stage.elapsed().as_nanos() as u64);
     Ok(())
 }
 

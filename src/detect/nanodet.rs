@@ -7,6 +7,7 @@
 
 use super::{fit, nms, Class, Detection, Detector, SessionPool};
 use crate::geom::BoxF;
+use crate::stats::{self, Stage};
 use crate::models::{ModelSpec, NANODET};
 use crate::SetupError;
 use anyhow::{bail, Context};
@@ -19,14 +20,9 @@ const MEAN: [f32; 3] = [103.53, 116.28, 123.675]; // B, G, R
 const STD: [f32; 3] = [57.375, 57.12, 58.395];
 const BINS: usize = 11;
 
-/// COCO class ids pixla cares about.
-fn class_of(coco: usize) -> Option<Class> {
-    match coco {
-        0 => Some(Class::Person),
-        2 | 3 | 5 | 7 => Some(Class::Vehicle), // car, motorcycle, bus, truck
-        _ => None,
-    }
-}
+/// COCO class ids of vehicles (car, motorcycle, bus, truck): one class for pixla. Persons are
+/// COCO class 0.
+const VEHICLE_IDS: [usize; 4] = [2, 3, 5, 7];
 
 pub struct NanoDet {
     pool: SessionPool,
@@ -44,25 +40,34 @@ impl NanoDet {
     /// The model's input tensor for `img` (already at most 416×416), top-left aligned, padded
     /// with the mean colour (0 after normalisation).
     pub fn input_tensor(img: &RgbImage) -> Array4<f32> {
-        let mut t = Array4::<f32>::zeros((1, 3, SIZE as usize, SIZE as usize));
-        for (x, y, p) in img.enumerate_pixels() {
-            if x >= SIZE || y >= SIZE {
-                continue;
-            }
-            let (x, y) = (x as usize, y as usize);
-            for c in 0..3 {
+        const N: usize = SIZE as usize;
+        // (v - mean) / std for every byte value, per tensor channel (B, G, R): the same f32
+        // operations as per pixel, looked up
+        let lut: [[f32; 256]; 3] = std::array::from_fn(|c| std::array::from_fn(|v| (v as f32 - MEAN[c]) / STD[c]));
+        let mut data = vec![0f32; 3 * N * N];
+        let (w, h) = (img.width().min(SIZE) as usize, img.height().min(SIZE) as usize);
+        let row_len = img.width() as usize * 3;
+        let raw = img.as_raw();
+        let (b, rest) = data.split_at_mut(N * N);
+        let (g, r) = rest.split_at_mut(N * N);
+        for y in 0..h {
+            let row = &raw[y * row_len..y * row_len + w * 3];
+            let o = y * N;
+            for (x, p) in row.chunks_exact(3).enumerate() {
                 // channel c of the tensor is B, G, R
-                t[[0, c, y, x]] = (p[2 - c] as f32 - MEAN[c]) / STD[c];
+                b[o + x] = lut[0][p[2] as usize];
+                g[o + x] = lut[1][p[1] as usize];
+                r[o + x] = lut[2][p[0] as usize];
             }
         }
-        t
+        Array4::from_shape_vec((1, 3, N, N), data).expect("shape matches the buffer")
     }
 
     /// Raw outputs as (stride, scores, distributions), ordered by stride.
     pub fn run(&self, input: Array4<f32>) -> anyhow::Result<Vec<(usize, Vec<f32>, Vec<f32>)>> {
         self.pool.with(|s| {
             let tensor = ort::value::Tensor::from_array(input)?;
-            let outputs = s.run(ort::inputs![tensor])?;
+            let outputs = stats::time(Stage::Inference, || s.run(ort::inputs![tensor]))?;
             let mut cls: Vec<(usize, Vec<f32>)> = Vec::new();
             let mut reg: Vec<(usize, Vec<f32>)> = Vec::new();
             for (_, v) in outputs.iter() {
@@ -105,7 +110,10 @@ impl NanoDet {
                 // a cell can hold a person and a vehicle (a rider): emit each class once
                 for class in [Class::Person, Class::Vehicle] {
                     let thr = if class == Class::Person { self.person_threshold } else { self.vehicle_threshold };
-                    let s = scores.iter().enumerate().filter(|(k, _)| class_of(*k) == Some(class)).map(|(_, &s)| s).fold(0.0f32, f32::max);
+                    let s = match class {
+                        Class::Person => scores[0],
+                        _ => VEHICLE_IDS.iter().map(|&k| scores[k]).fold(0.0f32, f32::max),
+                    };
                     if s < thr {
                         continue;
                     }
@@ -135,17 +143,24 @@ impl Detector for NanoDet {
     }
 
     fn detect(&self, img: &RgbImage) -> anyhow::Result<Vec<Detection>> {
-        let (small, scale) = fit(img, SIZE, SIZE);
-        let raw = self.run(Self::input_tensor(&small))?;
+        let (small, scale, input) = stats::time(Stage::Preprocess, || {
+            let (small, scale) = fit(img, SIZE, SIZE);
+            let t = Self::input_tensor(&small);
+            (small, scale, t)
+        });
+        let raw = self.run(input)?;
+        let t = std::time::Instant::now();
         let (w, h) = (small.width() as f32, small.height() as f32);
-        Ok(self
-            .decode(&raw)
+        let dets = self.decode(&raw);
+        let out = dets
             .into_iter()
             .filter_map(|mut d| {
                 // clip to the real image (not the padding), back to input pixels
                 d.bbox = BoxF::new(d.bbox.x1.max(0.0), d.bbox.y1.max(0.0), d.bbox.x2.min(w), d.bbox.y2.min(h)).scale(1.0 / scale);
                 (d.bbox.area() > 0.0).then_some(d)
             })
-            .collect())
+            .collect();
+        stats::add(Stage::Postprocess, t.elapsed().as_nanos() as u64);
+        Ok(out)
     }
 }

@@ -61,7 +61,8 @@ impl Detector for PpOcrDet {
             }
         }
         let prob: Vec<f32> = self.pool.with(|sess| -> anyhow::Result<Vec<f32>> {
-            let outputs = sess.run(ort::inputs![ort::value::Tensor::from_array(t)?])?;
+            let input = ort::value::Tensor::from_array(t)?;
+            let outputs = crate::stats::time(crate::stats::Stage::Inference, || sess.run(ort::inputs![input]))?;
             let (shape, data) = outputs[0].try_extract_tensor::<f32>()?;
             if shape.len() != 4 || shape[2] as u32 != th || shape[3] as u32 != tw {
                 bail!("unexpected text map shape {shape:?} for input {tw}x{th}");

@@ -54,9 +54,15 @@ impl Detector for Yolo {
         }
         let (shape, data): (Vec<i64>, Vec<f32>) = self.pool.with(|s| -> anyhow::Result<_> {
             let out = if self.half_input {
-                s.run(ort::inputs![ort::value::Tensor::from_array(t.mapv(f16::from_f32))?])?
+                {
+                let input = ort::value::Tensor::from_array(t.mapv(f16::from_f32))?;
+                crate::stats::time(crate::stats::Stage::Inference, || s.run(ort::inputs![input]))?
+            }
             } else {
-                s.run(ort::inputs![ort::value::Tensor::from_array(t)?])?
+                {
+                let input = ort::value::Tensor::from_array(t)?;
+                crate::stats::time(crate::stats::Stage::Inference, || s.run(ort::inputs![input]))?
+            }
             };
             let v = &out[0];
             if let Ok((shape, d)) = v.try_extract_tensor::<f32>() {

@@ -106,6 +106,27 @@ fn stages(c: &mut Criterion) {
     g.sampling_mode(SamplingMode::Auto).measurement_time(Duration::from_secs(5));
 
     g.bench_function("detect_one_tile_nanodet", |b| b.iter(|| pool.install(|| models.objects.detect(black_box(&tile)).unwrap())));
+    // the part of a tile that is pixla's own: resize to the model input and fill the tensor
+    g.bench_function("preprocess_one_tile", |b| {
+        b.iter(|| {
+            let (small, _) = pixla::detect::fit(black_box(&tile), pixla::detect::nanodet::SIZE, pixla::detect::nanodet::SIZE);
+            pixla::detect::nanodet::NanoDet::input_tensor(&small)
+        })
+    });
+    // merging the raw detections of every tile and the whole-image pass
+    let raw: Vec<pixla::detect::Detection> = pool.install(|| {
+        tiles
+            .iter()
+            .flat_map(|t| {
+                let crop = image::imageops::crop_imm(&rgb, t.x, t.y, t.w, t.h).to_image();
+                models.objects.detect(&crop).unwrap().into_iter().map(move |mut d| {
+                    d.bbox = d.bbox.translate(t.x as f32, t.y as f32);
+                    d
+                })
+            })
+            .collect()
+    });
+    g.bench_function("merge", |b| b.iter_batched(|| raw.clone(), |r| pixla::merge::greedy_nmm(black_box(r), cfg.merge_ios), BatchSize::SmallInput));
     g.bench_function("detect_one_crop_ppocr", |b| b.iter(|| pool.install(|| plates.detect(black_box(&crop)).unwrap())));
 
     g.bench_function("redact", |b| {
@@ -118,6 +139,11 @@ fn stages(c: &mut Criterion) {
 
     g.sampling_mode(SamplingMode::Flat);
     g.bench_function("encode", |b| b.iter(|| pixla::encode::encode(black_box(&redacted), &dec, &bytes, &Default::default()).unwrap()));
+    // the default JPEG path: only the DCT blocks under the regions are rewritten
+    let grid = pixla::jpeg_lossless::grid(&bytes).expect("the fixture's MCU grid");
+    let mut aligned = dec.image.clone();
+    let (_, _, edits) = pipeline::redact_regions(&mut aligned, &found, dec.orientation, &cfg, Some(&grid));
+    g.bench_function("encode_lossless", |b| b.iter(|| pixla::encode::encode_jpeg_lossless(black_box(&bytes), &edits, &aligned, &Default::default()).unwrap()));
     g.finish();
 }
 

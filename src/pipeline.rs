@@ -112,14 +112,19 @@ impl Models {
         crate::runtime::init()?;
         let n = cfg.threads.max(1);
         let dir = &cfg.models_dir;
-        let objects = NanoDet::load(dir, n, cfg.threshold(Class::Person), cfg.threshold(Class::Vehicle))?;
-        let plates: Option<Box<dyn Detector>> = match cfg.plate_model.as_str() {
-            "none" => None,
-            "ppocrv4-det" => Some(Box::new(PpOcrDet::load(dir, n, cfg.threshold(Class::Plate))?)),
-            "platedet" => Some(Box::new(Yolo::platedet(dir, n, cfg.threshold(Class::Plate))?)),
-            other => return Err(SetupError::Usage(format!("unknown plate model `{other}` (ppocrv4-det, platedet, none)"))),
-        };
-        Ok(Models { objects, plates })
+        // the two models load side by side
+        let (objects, plates) = rayon::join(
+            || NanoDet::load(dir, n, cfg.threshold(Class::Person), cfg.threshold(Class::Vehicle)),
+            || -> Result<Option<Box<dyn Detector>>, SetupError> {
+                Ok(match cfg.plate_model.as_str() {
+                    "none" => None,
+                    "ppocrv4-det" => Some(Box::new(PpOcrDet::load(dir, n, cfg.threshold(Class::Plate))?)),
+                    "platedet" => Some(Box::new(Yolo::platedet(dir, n, cfg.threshold(Class::Plate))?)),
+                    other => return Err(SetupError::Usage(format!("unknown plate model `{other}` (ppocrv4-det, platedet, none)"))),
+                })
+            },
+        );
+        Ok(Models { objects: objects?, plates: plates? })
     }
 
     pub fn specs(&self) -> Vec<&'static ModelSpec> {

@@ -13,6 +13,7 @@ use image::RgbImage;
 use ort::session::Session;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use rayon::prelude::*;
 use std::sync::Mutex;
 
 /// What a region is.
@@ -68,7 +69,9 @@ impl SessionPool {
     /// Load `spec` (sha256-checked bytes) into `n` sessions.
     pub fn load(spec: &ModelSpec, dir: &Path, n: usize) -> Result<Self, SetupError> {
         let bytes = spec.verified_bytes(dir)?;
+        // sessions are built in parallel (graph optimisation is single-threaded per session)
         let slots = (0..n.max(1))
+            .into_par_iter()
             .map(|_| crate::runtime::session(spec.name, &bytes, 1).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(SessionPool { slots })

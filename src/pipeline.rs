@@ -717,7 +717,7 @@ fn tool_record() -> report::Tool {
     }
 }
 
-fn model_entries(models: &Models) -> Vec<ModelEntry> {
+pub fn model_entries(models: &Models) -> Vec<ModelEntry> {
     models
         .specs()
         .into_iter()

@@ -38,6 +38,21 @@ impl Class {
     pub fn parse(s: &str) -> Option<Class> {
         Class::ALL.into_iter().find(|c| c.as_str() == s)
     }
+    /// The pixla class of a dataset's class name (COCO, YOLO, VIA labels), if any:
+    /// person/human/pedestrian/people → person; car/truck/bus/van/motorcycle/vehicle/jeep →
+    /// vehicle; plate/numberplate/license_plate/licence-plate → plate; face → face.
+    /// Case, `-`, `_` and spaces are ignored, and a trailing `s` is dropped.
+    pub fn from_label(name: &str) -> Option<Class> {
+        let n: String = name.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
+        let n = n.strip_suffix('s').filter(|m| !m.is_empty() && n != "bus").unwrap_or(&n);
+        match n {
+            "person" | "human" | "pedestrian" | "people" => Some(Class::Person),
+            "car" | "truck" | "bus" | "van" | "motorcycle" | "motorbike" | "vehicle" | "jeep" => Some(Class::Vehicle),
+            "plate" | "numberplate" | "licenseplate" | "licenceplate" => Some(Class::Plate),
+            "face" => Some(Class::Face),
+            _ => None,
+        }
+    }
 }
 
 /// One detected object.

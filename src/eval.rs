@@ -7,7 +7,9 @@
 //!   (greedy one-to-one matching, highest score first);
 //! - a GT box is *hit* when >= 50 % of its pixels lie inside the hidden regions;
 //! - *precision* = detections matched to a GT box of their class / detections (a detection on
-//!   an object nobody labelled counts as false);
+//!   an object nobody labelled counts as false; detections of a class the labels do not cover
+//!   at all — COCO: not among its categories; YOLO: not in the file's `# labelled: plate`
+//!   line, else not in the names — are listed but not counted);
 //! - *coverage* = mean over GT boxes of the fraction of the box's pixels inside the union of
 //!   the hidden regions (of any class that is hidden: a person under a plate fill is hidden);
 //! - *area redacted* = hidden pixels / image pixels;
@@ -25,7 +27,7 @@ use crate::report::ModelEntry;
 use crate::SetupError;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -63,6 +65,9 @@ pub struct Labels {
     pub images: BTreeMap<String, Vec<GtBox>>,
     /// Label class names that map to no pixla class (their boxes are ignored).
     pub ignored: BTreeMap<String, usize>,
+    /// The pixla classes these labels cover (COCO: the categories): detections of other
+    /// classes are not counted against precision.
+    pub labelled: BTreeSet<Class>,
 }
 
 /// Read a COCO JSON file (`images[].file_name`, `categories[].name`, `annotations[].bbox` as
@@ -80,8 +85,8 @@ pub fn read_coco(path: &Path) -> Result<Labels, String> {
         let name = c["name"].as_str().ok_or_else(|| bad("a category without a `name`"))?;
         names.insert(id, name.to_string());
     }
+    let mut l = Labels { labelled: names.values().filter_map(|n| Class::from_label(n)).collect(), ..Default::default() };
     let mut files = BTreeMap::new();
-    let mut l = Labels::default();
     for i in imgs {
         let id = i["id"].as_i64().ok_or_else(|| bad("an image without a numeric `id`"))?;
         let f = i["file_name"].as_str().ok_or_else(|| bad("an image without a `file_name`"))?;
@@ -121,12 +126,21 @@ pub fn read_names(path: &Path) -> Result<BTreeMap<usize, String>, String> {
     Ok(s.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate().map(|(i, n)| (i, n.to_string())).collect())
 }
 
-/// One YOLO label file (`cls cx cy w h`, normalised to the image size) for a `w`×`h` image.
-pub fn read_yolo_file(path: &Path, w: u32, h: u32, names: &BTreeMap<usize, String>, ignored: &mut BTreeMap<String, usize>) -> Result<Vec<GtBox>, String> {
+/// One YOLO label file (`cls cx cy w h`, normalised to the image size) for a `w`×`h` image;
+/// and the classes a `# labelled: plate,person` comment line says the file covers (else all
+/// classes of the names file).
+pub fn read_yolo_file(path: &Path, w: u32, h: u32, names: &BTreeMap<usize, String>, ignored: &mut BTreeMap<String, usize>) -> Result<(Vec<GtBox>, Option<BTreeSet<Class>>), String> {
     let s = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut out = Vec::new();
+    let mut labelled = None;
     for (n, line) in s.lines().enumerate() {
         let line = line.trim();
+        if let Some(rest) = line.strip_prefix('#').map(str::trim).and_then(|r| r.strip_prefix("labelled:")) {
+            let list = rest.split_whitespace().next().unwrap_or("");
+            let set = list.split(',').filter(|x| !x.is_empty()).map(|x| Class::from_label(x).ok_or_else(|| format!("{} line {}: `labelled: {list}`: `{x}` is no pixla class", path.display(), n + 1))).collect::<Result<BTreeSet<_>, _>>()?;
+            labelled = Some(set);
+            continue;
+        }
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -147,7 +161,7 @@ pub fn read_yolo_file(path: &Path, w: u32, h: u32, names: &BTreeMap<usize, Strin
             None => *ignored.entry(name.clone()).or_default() += 1,
         }
     }
-    Ok(out)
+    Ok((out, labelled))
 }
 
 /// A scored detection (stored pixels, no margin).
@@ -229,6 +243,9 @@ pub struct DetResult {
     pub bucket: &'static str,
     /// Matched to a GT box of its class (IoU >= 0.5).
     pub matched: bool,
+    /// Its class is one the image's labels cover; if not, it does not count against
+    /// precision.
+    pub labelled: bool,
 }
 
 fn xywh(b: &BoxF) -> [f32; 4] {
@@ -238,7 +255,8 @@ fn xywh(b: &BoxF) -> [f32; 4] {
 
 /// Match detections to GT boxes (per class, greedy by score, one to one, IoU >= 0.5) and
 /// measure coverage with the hidden-pixel mask.
-pub fn score_image(gt: &[GtBox], dets: &[Det], mask: &Mask) -> (Vec<GtResult>, Vec<DetResult>) {
+/// Detections of classes outside `labelled` are listed but not counted for precision.
+pub fn score_image(gt: &[GtBox], dets: &[Det], mask: &Mask, labelled: &BTreeSet<Class>) -> (Vec<GtResult>, Vec<DetResult>) {
     let mut order: Vec<usize> = (0..dets.len()).collect();
     order.sort_by(|&a, &b| dets[b].score.total_cmp(&dets[a].score));
     let mut gt_iou = vec![0f32; gt.len()];
@@ -275,6 +293,7 @@ pub fn score_image(gt: &[GtBox], dets: &[Det], mask: &Mask) -> (Vec<GtResult>, V
             bbox: xywh(&x.bbox),
             bucket: det_gt[d].map(|g| bucket(&gt[g].bbox)).unwrap_or_else(|| bucket(&x.bbox)),
             matched: det_gt[d].is_some(),
+            labelled: labelled.contains(&x.class),
         })
         .collect();
     (gres, dres)
@@ -313,6 +332,9 @@ impl Stats {
         self.coverage_sum += g.coverage;
     }
     fn add_det(&mut self, d: &DetResult) {
+        if !d.labelled {
+            return;
+        }
         self.detections += 1;
         self.matched += d.matched as usize;
     }
@@ -388,6 +410,7 @@ struct Item {
     key: String,
     path: PathBuf,
     gt: Option<Vec<GtBox>>,
+    labelled: BTreeSet<Class>,
 }
 
 fn images_under(root: &Path) -> Vec<(String, PathBuf)> {
@@ -444,11 +467,12 @@ pub fn run(images: &Path, opts: &EvalOptions, cfg: &Config) -> Result<EvalReport
     if is_coco {
         let l = read_coco(&opts.labels).map_err(usage)?;
         ignored = l.ignored;
+        let labelled = l.labelled;
         let single = images.is_file() && l.images.len() == 1;
         for (name, gt) in l.images {
             let hit = if single { all.first() } else { find_image(&name, &all) };
             match hit {
-                Some((key, path)) => items.push(Item { key: key.clone(), path: path.clone(), gt: Some(gt) }),
+                Some((key, path)) => items.push(Item { key: key.clone(), path: path.clone(), gt: Some(gt), labelled: labelled.clone() }),
                 None => warnings.push(format!("labelled image `{name}` not found under {}; not evaluated", images.display())),
             }
         }
@@ -463,12 +487,13 @@ pub fn run(images: &Path, opts: &EvalOptions, cfg: &Config) -> Result<EvalReport
                 read_names(&f).map_err(usage)?
             }
         };
+        let labelled: BTreeSet<Class> = names.values().filter_map(|n| Class::from_label(n)).collect();
         for (key, path) in &all {
             let stem = Path::new(key).with_extension("");
             let txt = opts.labels.join(stem.with_extension("txt"));
             let flat = opts.labels.join(Path::new(key).file_stem().unwrap_or_default()).with_extension("txt");
             if txt.is_file() || flat.is_file() {
-                items.push(Item { key: key.clone(), path: path.clone(), gt: None });
+                items.push(Item { key: key.clone(), path: path.clone(), gt: None, labelled: labelled.clone() });
             } else {
                 warnings.push(format!("{key}: no label file {}; not evaluated", txt.display()));
             }
@@ -542,11 +567,15 @@ fn eval_image(it: &Item, yolo: Option<&Path>, names: &BTreeMap<usize, String>, i
         }
     };
     let (w, h) = (dec.image.width(), dec.image.height());
+    let mut labelled = it.labelled.clone();
     let gt = match (&it.gt, yolo) {
         (Some(g), _) => g.clone(),
         (None, Some(p)) => {
             let mut ig = BTreeMap::new();
-            let g = read_yolo_file(p, w, h, names, &mut ig)?;
+            let (g, l) = read_yolo_file(p, w, h, names, &mut ig)?;
+            if let Some(l) = l {
+                labelled = l;
+            }
             let mut m = ignored.lock().unwrap_or_else(|p| p.into_inner());
             for (k, v) in ig {
                 *m.entry(k).or_default() += v;
@@ -566,7 +595,7 @@ fn eval_image(it: &Item, yolo: Option<&Path>, names: &BTreeMap<usize, String>, i
     let hidden: Vec<[u32; 4]> = regions.iter().filter(|r| r.method != Method::None).map(|r| r.bbox).collect();
     let mask = Mask::new(w, h, &hidden);
     let dets: Vec<Det> = found.iter().map(|f| Det { class: f.det.class, score: f.det.score, bbox: decode::box_to_stored(f.det.bbox, dec.orientation, w, h) }).collect();
-    let (g, d) = score_image(&gt, &dets, &mask);
+    let (g, d) = score_image(&gt, &dets, &mask, &labelled);
     r.width = Some(w);
     r.height = Some(h);
     r.area_redacted = Some((mask.fraction() * 10000.0).round() / 10000.0);
@@ -586,7 +615,7 @@ pub fn summarise(images: &[ImageResult], cfg: &Config) -> BTreeMap<Class, ClassS
             cs.all.add_gt(g);
             cs.buckets.entry(g.bucket).or_default().add_gt(g);
         }
-        for d in &i.detections {
+        for d in i.detections.iter().filter(|d| d.labelled) {
             let cs = s.entry(d.class).or_insert_with(|| new(d.class));
             cs.all.add_det(d);
             cs.buckets.entry(d.bucket).or_default().add_det(d);
@@ -674,7 +703,7 @@ mod tests {
         ];
         // hidden: GT 1 fully; GT 0 not at all
         let m = Mask::new(400, 400, &[[50, 50, 40, 40]]);
-        let (g, d) = score_image(&gt, &dets, &m);
+        let (g, d) = score_image(&gt, &dets, &m, &BTreeSet::from([Class::Person, Class::Vehicle]));
         assert_eq!(g.iter().map(|x| x.found).collect::<Vec<_>>(), [true, false, false]);
         assert_eq!(g.iter().map(|x| x.hit).collect::<Vec<_>>(), [false, true, false]);
         assert!((g[0].iou - 0.81).abs() < 1e-3);
@@ -702,8 +731,11 @@ mod tests {
         std::fs::write(&p, "0 0.5 0.5 0.2 0.4\n3 0.1 0.1 0.1 0.1\n").unwrap();
         let names = parse_label_classes("0=pedestrian,3=tree").unwrap();
         let mut ig = BTreeMap::new();
-        let g = read_yolo_file(&p, 100, 50, &names, &mut ig).unwrap();
+        let (g, l) = read_yolo_file(&p, 100, 50, &names, &mut ig).unwrap();
         assert_eq!(g, vec![GtBox { class: Class::Person, bbox: BoxF::new(40.0, 15.0, 60.0, 35.0) }]);
+        assert_eq!(l, None);
+        std::fs::write(&p, "# labelled: plate,people\n").unwrap();
+        assert_eq!(read_yolo_file(&p, 100, 50, &names, &mut ig).unwrap(), (vec![], Some(BTreeSet::from([Class::Person, Class::Plate]))));
         assert_eq!(ig["tree"], 1);
         std::fs::write(&p, "0 0.5 0.5 0.2\n").unwrap();
         assert!(read_yolo_file(&p, 100, 50, &names, &mut ig).unwrap_err().contains("line 1"));

@@ -162,6 +162,20 @@ struct DetectArgs {
     /// Models folder (default: $PIXLA_MODELS_DIR, else ~/.cache/pixla/models).
     #[arg(long)]
     models_dir: Option<PathBuf>,
+    /// Your own detector (ONNX; Ultralytics YOLOv8/YOLO11/RT-DETR exports) instead of
+    /// NanoDet, for persons, vehicles and any class --classes names.
+    #[arg(long, value_name = "PATH.onnx", requires = "classes")]
+    model: Option<PathBuf>,
+    /// Output layout of --model: auto (read from the model), yolov8, yolo11, rtdetr, yolov10.
+    #[arg(long, default_value = "auto", requires = "model")]
+    model_format: String,
+    /// Which classes of --model to use: NAME=INDEX,..., e.g. `person=0,car=2,truck=7` or
+    /// `plate=0` (names map like dataset labels: car/truck/bus → vehicle).
+    #[arg(long, value_name = "NAME=INDEX,...", requires = "model")]
+    classes: Option<String>,
+    /// Input size of --model when the model does not state one.
+    #[arg(long, value_name = "PX", requires = "model")]
+    model_size: Option<u32>,
 }
 
 impl DetectArgs {
@@ -194,6 +208,11 @@ impl DetectArgs {
             cfg.threads = j.max(1);
         }
         cfg.models_dir = models::models_dir(a.models_dir.as_deref());
+        if let Some(path) = &a.model {
+            let classes = pixla::detect::yolo::parse_class_map(a.classes.as_deref().unwrap_or("")).map_err(SetupError::Usage)?;
+            let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            cfg.model = Some(pixla::pipeline::UserModel { path: path.clone(), file, format: a.model_format.clone(), classes, size: a.model_size });
+        }
         Ok(cfg)
     }
 }

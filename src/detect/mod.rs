@@ -69,6 +69,14 @@ pub trait Detector: Send + Sync {
     fn spec(&self) -> &'static ModelSpec;
     /// Detect objects in `img`; boxes are in `img`'s pixel coordinates.
     fn detect(&self, img: &RgbImage) -> anyhow::Result<Vec<Detection>>;
+    /// The model input's long side (the whole-image pass downscales to it).
+    fn input_side(&self) -> u32 {
+        nanodet::SIZE
+    }
+    /// For a user-supplied model: (format, class map) for the report.
+    fn describe(&self) -> Option<(String, String)> {
+        None
+    }
 }
 
 /// One ONNX Runtime session per worker thread, each with one intra-op thread: rayon decides
@@ -83,8 +91,13 @@ impl SessionPool {
     /// Load `spec` (sha256-checked bytes) into `n` sessions.
     pub fn load(spec: &ModelSpec, dir: &Path, n: usize) -> Result<Self, SetupError> {
         let bytes = spec.verified_bytes(dir)?;
+        Self::from_bytes(spec.name, &bytes, n)
+    }
+
+    /// `n` sessions from model bytes already read (a user-supplied model, hashed by the caller).
+    pub fn from_bytes(name: &str, bytes: &[u8], n: usize) -> Result<Self, SetupError> {
         let slots = (0..n.max(1))
-            .map(|_| crate::runtime::session(spec.name, &bytes, 1).map(Mutex::new))
+            .map(|_| crate::runtime::session(name, bytes, 1).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(SessionPool { slots })
     }

@@ -12,6 +12,8 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 runs=(
   "defaults|"
+  "tile 256|--tile 256"
+  "tile 320|--tile 320"
   "tile 416|--tile 416"
   "tile 512|--tile 512"
   "tile 800|--tile 800"
@@ -28,6 +30,7 @@ runs=(
   "plates: none|--plate-model none"
   "plates: platedet (AGPL)|--plate-model platedet"
   "tile 416 + person 0.2|--tile 416 --threshold person=0.2"
+  "tile 800 + person 0.25|--tile 800 --threshold person=0.25"
   "tile 512 + overlap 0.3 + person 0.25|--tile 512 --overlap 0.3 --threshold person=0.25"
 )
 i=0

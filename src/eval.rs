@@ -495,7 +495,7 @@ pub fn run(images: &Path, opts: &EvalOptions, cfg: &Config) -> Result<EvalReport
             if txt.is_file() || flat.is_file() {
                 items.push(Item { key: key.clone(), path: path.clone(), gt: None, labelled: labelled.clone() });
             } else {
-                warnings.push(format!("{key}: no label file {}; not evaluated", txt.display()));
+                warnings.push(format!("{key}: no label file {} (or {}); not evaluated", txt.display(), flat.display()));
             }
         }
     } else {

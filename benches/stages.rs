@@ -12,7 +12,6 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode};
 use image::RgbImage;
 use pixla::decode::{self, Decoded};
-use pixla::detect::Detector;
 use pixla::pipeline::{self, Config, Found, Models};
 use pixla::SetupError;
 use std::hint::black_box;

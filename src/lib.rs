@@ -13,6 +13,7 @@ pub mod decode;
 pub mod detect;
 pub mod encode;
 pub mod error;
+pub mod eval;
 pub mod fetch;
 pub mod geom;
 pub mod jpeg_lossless;

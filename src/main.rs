@@ -22,6 +22,10 @@ struct Cli {
 enum Cmd {
     /// Redact images and folders into a mirrored output tree, with one JSON report.
     Redact(RedactArgs),
+    /// Score the redact pipeline against ground-truth labels (COCO JSON or YOLO txt): recall,
+    /// precision and coverage per class and size bucket.
+    #[command(after_help = EVAL_HELP)]
+    Eval(EvalArgs),
     /// Write a static review page (HTML + thumbnails of the redacted outputs) for a report.
     Review(ReviewArgs),
     /// Work with reports: merge the reports of a sharded batch.
@@ -34,6 +38,25 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ModelsCmd,
     },
+}
+
+const EVAL_HELP: &str = "Definitions: a labelled box is FOUND when a detection of its class has IoU >= 0.5 with it (one to one, highest score first); it is HIT when >= 50 % of its pixels are hidden. PRECISION = detections matched to a labelled box of their class / detections (a detection of an object nobody labelled counts as false; detections of a class the labels do not cover at all are not counted: COCO: not among its categories; YOLO: not in the label file's `# labelled: plate,person` line, else not in the class names). COVERAGE = mean over labelled boxes of the fraction of the box's pixels inside the hidden regions (of any hidden class, margins included). AREA REDACTED = hidden pixels / image pixels. Size buckets by the box's short side: <16, 16-32, 32-96, >96 px. Vehicles are not hidden by default: their coverage is 0 by design unless --method vehicle=... . Label class names map to pixla classes: person/human/pedestrian/people, car/truck/bus/van/motorcycle/vehicle/jeep, plate/numberplate/license_plate, face; others are ignored with a warning. Labels are in stored pixels. Exit codes: 0 = evaluated; 1 = some images could not be decoded; 2 = usage or set-up error (unreadable or malformed labels, no labelled image found).";
+
+#[derive(Args)]
+struct EvalArgs {
+    /// The images: a folder (walked recursively) or one image.
+    images: PathBuf,
+    /// Ground truth: a COCO .json file, or a folder of YOLO .txt files (LABELS/<relative path
+    /// or stem>.txt, `class cx cy w h` normalised) with a classes.txt.
+    labels: PathBuf,
+    /// YOLO class names, e.g. `0=person,1=car` (default: LABELS/classes.txt, one per line).
+    #[arg(long, value_name = "ID=NAME,...")]
+    label_classes: Option<String>,
+    /// Print the full result as JSON (schema pixla-eval/1) instead of the table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    detect: DetectArgs,
 }
 
 #[derive(Args)]
@@ -139,6 +162,20 @@ struct DetectArgs {
     /// Models folder (default: $PIXLA_MODELS_DIR, else ~/.cache/pixla/models).
     #[arg(long)]
     models_dir: Option<PathBuf>,
+    /// Your own detector (ONNX; Ultralytics YOLOv8/YOLO11/RT-DETR exports) instead of
+    /// NanoDet, for persons, vehicles and any class --classes names.
+    #[arg(long, value_name = "PATH.onnx", requires = "classes")]
+    model: Option<PathBuf>,
+    /// Output layout of --model: auto (read from the model), yolov8, yolo11, rtdetr, yolov10.
+    #[arg(long, default_value = "auto", requires = "model")]
+    model_format: String,
+    /// Which classes of --model to use: NAME=INDEX,..., e.g. `person=0,car=2,truck=7` or
+    /// `plate=0` (names map like dataset labels: car/truck/bus → vehicle).
+    #[arg(long, value_name = "NAME=INDEX,...", requires = "model")]
+    classes: Option<String>,
+    /// Input size of --model when the model does not state one.
+    #[arg(long, value_name = "PX", requires = "model")]
+    model_size: Option<u32>,
 }
 
 impl DetectArgs {
@@ -171,6 +208,11 @@ impl DetectArgs {
             cfg.threads = j.max(1);
         }
         cfg.models_dir = models::models_dir(a.models_dir.as_deref());
+        if let Some(path) = &a.model {
+            let classes = pixla::detect::yolo::parse_class_map(a.classes.as_deref().unwrap_or("")).map_err(SetupError::Usage)?;
+            let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            cfg.model = Some(pixla::pipeline::UserModel { path: path.clone(), file, format: a.model_format.clone(), classes, size: a.model_size });
+        }
         Ok(cfg)
     }
 }
@@ -309,6 +351,23 @@ fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
     Ok(ExitCode::from(outcome.exit_code() as u8))
 }
 
+fn eval(a: EvalArgs) -> Result<ExitCode, SetupError> {
+    let cfg = a.detect.config()?;
+    let r = pixla::eval::run(&a.images, &pixla::eval::EvalOptions { labels: a.labels, label_classes: a.label_classes }, &cfg)?;
+    for w in &r.warnings {
+        eprintln!("pixla: warning: {w}");
+    }
+    for i in r.images.iter().filter(|i| i.error.is_some()) {
+        eprintln!("pixla: failed: {}: {}", i.image, i.error.as_deref().unwrap_or("?"));
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r).map_err(|e| SetupError::Other(e.to_string()))?);
+    } else {
+        print!("{}", pixla::eval::table(&r));
+    }
+    Ok(ExitCode::from(if r.failed > 0 { 1 } else { 0 }))
+}
+
 fn review(a: ReviewArgs) -> Result<ExitCode, SetupError> {
     if a.thumb < 16 || a.display < a.thumb {
         return Err(SetupError::Usage("--thumb must be >= 16 and --display >= --thumb".into()));
@@ -412,6 +471,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.cmd {
         Cmd::Redact(a) => redact(a),
+        Cmd::Eval(a) => eval(a),
         Cmd::Review(a) => review(a),
         Cmd::Report { cmd } => report_cmd(cmd),
         Cmd::Models { cmd } => models_cmd(cmd),

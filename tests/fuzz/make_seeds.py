@@ -16,7 +16,7 @@ def png(w, h, ctype, depth, extra=b"", plte=False, apng=False):
     rows = b"".join(b"\0" + bytes(((x * 7 + y * 13) & 0xff) for x in range(w * bpp)) for y in range(h))
     out = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, 0))
     if plte:
-        out += chunk(b"PLTE", bytes(range(0, 256 * 3)[:256 * 3]) if False else bytes((i * 3) & 0xff for i in range(768)))
+        out += chunk(b"PLTE", bytes((i * 3) & 0xff for i in range(768)))
         out += chunk(b"tRNS", bytes(range(16)))
     if apng:
         out += chunk(b"acTL", struct.pack(">II", 2, 0))

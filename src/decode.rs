@@ -97,6 +97,9 @@ pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Deco
     if format == Format::Jpeg {
         check_jpeg_complete(bytes)?;
     }
+    if format == Format::Png {
+        check_png_still(bytes)?;
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), fmt);
     let mut lim = image::Limits::default();
     let max_px = (limits.max_megapixels * 1e6) as u64;
@@ -150,6 +153,26 @@ fn check_jpeg_complete(bytes: &[u8]) -> anyhow::Result<()> {
     };
     if !bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9]) {
         bail!("truncated JPEG: no end-of-image marker after the image data");
+    }
+    Ok(())
+}
+
+/// An animated PNG (APNG: an `acTL` chunk before the image data) decodes as its first frame
+/// only; redacting that frame would leave the others unexamined. Refused, like a multi-page
+/// TIFF (fail closed).
+fn check_png_still(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut i = 8;
+    while i + 8 <= bytes.len() {
+        let len = u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]) as usize;
+        match &bytes[i + 4..i + 8] {
+            b"acTL" => {
+                let frames = bytes.get(i + 8..i + 12).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
+                bail!("animated PNG (APNG, {frames} frames): pixla would redact only the first frame and leave the others unexamined; export the frames as separate images");
+            }
+            b"IDAT" | b"IEND" => return Ok(()),
+            _ => {}
+        }
+        i = i.saturating_add(12).saturating_add(len);
     }
     Ok(())
 }

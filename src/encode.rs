@@ -58,6 +58,13 @@ pub fn jpeg_quality(src: &[u8]) -> Option<u8> {
     Some(q.round().clamp(1.0, 100.0) as u8)
 }
 
+/// Number of colour components in a JPEG's frame header (`None` when there is none).
+pub fn jpeg_components(src: &[u8]) -> Option<u8> {
+    let j = Jpeg::from_bytes(Bytes::copy_from_slice(src)).ok()?;
+    let sof = j.segments().iter().find(|s| matches!(s.marker(), 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF))?;
+    sof.contents().get(5).copied()
+}
+
 /// Encode `img` like the source `src` (its original bytes, decoded as `dec`), with the
 /// source's metadata as `meta` says.
 pub fn encode(img: &DynamicImage, dec: &Decoded, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Encoded> {
@@ -69,6 +76,11 @@ pub fn encode(img: &DynamicImage, dec: &Decoded, src: &[u8], meta: &MetaOptions)
 }
 
 fn encode_jpeg(img: &DynamicImage, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Encoded> {
+    // the decoder hands CMYK/YCCK over as RGB: re-encoding would silently turn a print file
+    // into RGB under its CMYK colour profile; fail closed instead
+    if jpeg_components(src) == Some(4) {
+        bail!("CMYK/YCCK JPEG with regions to hide: the lossless path does not take 4-component JPEGs and re-encoding would turn it into RGB; convert it to RGB (or YCbCr) first");
+    }
     let quality = jpeg_quality(src).unwrap_or(92).max(75);
     let mut raw = Vec::new();
     let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut raw, quality);

@@ -237,6 +237,10 @@ struct RedactArgs {
     /// Process only shard I of N (1-based), split by a stable hash of each relative path.
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
+    /// Continue a batch that was killed or interrupted (journal in OUT): outputs whose sha256
+    /// checks are kept, the rest is done; the report is as a clean run's. Same inputs and flags.
+    #[arg(long, conflicts_with = "regions")]
+    resume: bool,
     /// Operator recorded in the report (default: $PIXLA_OPERATOR, else the OS user).
     #[arg(long)]
     operator: Option<String>,
@@ -308,7 +312,10 @@ fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
         command: std::env::args().collect(),
         shard: a.shard.as_deref().map(parse_shard).transpose()?,
         progress: !a.quiet,
+        resume: a.resume,
     };
+    // Ctrl-C / SIGTERM: finish the files in flight, write the report, exit 130
+    pixla::signals::install().map_err(|e| SetupError::Other(format!("cannot install the signal handlers: {e}")))?;
     let outcome = match &a.regions {
         Some(sidecar) => pixla::pipeline::run_regions(&a.inputs, &a.output, &cfg, &opts, &pixla::pipeline::RegionsOptions { sidecar: sidecar.clone(), reviewer: a.reviewer.clone() })?,
         None => pixla::pipeline::run_batch(&a.inputs, &a.output, &cfg, &opts)?,
@@ -343,6 +350,9 @@ fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
     if a.timings {
         let t = serde_json::json!({ "wall_seconds": outcome.report.run.seconds, "threads": cfg.threads, "stages": pixla::stats::snapshot() });
         eprintln!("pixla: timings: {t}");
+    }
+    if outcome.interrupted {
+        eprintln!("pixla: interrupted: {} file(s) not done; continue with the same command and --resume", s.pending);
     }
     let this_run: Option<&Vec<String>> = a.regions.as_ref().and_then(|_| outcome.report.reviews.last().map(|r| &r.files));
     for f in outcome.report.files.iter().filter(|f| f.status == "failed" && this_run.is_none_or(|t| t.contains(&f.input))) {
@@ -407,6 +417,8 @@ fn report_cmd(cmd: ReportCmd) -> Result<ExitCode, SetupError> {
                 shard: None,
                 threads: 0,
                 seconds: 0.0,
+                resumed: None,
+                interrupted: false,
             };
             let merged = pixla::report::merge_shards(parts, run).map_err(|e| SetupError::Usage(format!("cannot merge: {e}")))?;
             let json = serde_json::to_vec_pretty(&merged).map_err(|e| SetupError::Other(e.to_string()))?;

@@ -590,6 +590,10 @@ pub fn process_with(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edi
 
 fn process_inner(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edits>, e: &mut FileEntry) -> anyhow::Result<()> {
     use anyhow::Context;
+    // a FIFO or device put in place after the walk is never opened (it could block)
+    if !std::fs::metadata(&job.input).with_context(|| "cannot read the file")?.is_file() {
+        anyhow::bail!("not a regular file (a FIFO, socket, device or folder): not read");
+    }
     if crate::tiffpath::is_tiff(&job.input)? {
         return crate::tiffpath::process(job, cfg, models, edits, e);
     }
@@ -731,6 +735,8 @@ pub struct RunOptions {
     pub command: Vec<String>,
     pub shard: Option<(u32, u32)>,
     pub progress: bool,
+    /// Continue the batch journaled in OUT (`--resume`), keeping every output whose hash checks.
+    pub resume: bool,
 }
 
 pub struct Outcome {
@@ -738,12 +744,21 @@ pub struct Outcome {
     pub report_path: PathBuf,
     /// Files of this run that failed (for `--regions`: of the files the sidecar named).
     pub failed: usize,
+    /// Stopped by a signal before every file was done (the journal is kept for `--resume`).
+    pub interrupted: bool,
 }
 
 impl Outcome {
-    /// 0 when every file of this run was redacted or clean, 1 when any failed.
+    /// 0 when every file of this run was redacted or clean, 1 when any failed, 130 when a
+    /// signal stopped the batch.
     pub fn exit_code(&self) -> i32 {
-        if self.failed > 0 { 1 } else { 0 }
+        if self.interrupted {
+            crate::signals::EXIT_INTERRUPTED as i32
+        } else if self.failed > 0 {
+            1
+        } else {
+            0
+        }
     }
 }
 
@@ -807,7 +822,46 @@ pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads.max(1)).build().map_err(|e| SetupError::Other(e.to_string()))?;
     let models = pool.install(|| Models::load(cfg))?;
+    // the report is written inside OUT only through folders that stay inside OUT
+    if rp.starts_with(walk::resolve(out)) || report_path.starts_with(out) {
+        walk::check_inside(out, &report_path).map_err(|e| SetupError::Usage(format!("the report {}: {e}", report_path.display())))?;
+    }
+    // the journal: continue it (--resume), or refuse to overwrite an unfinished batch
+    let jpath = crate::journal::path(out, opts.shard);
+    let header = crate::journal::Header::new(cfg, &models, opts.shard, &walked.jobs);
+    let earlier = crate::journal::read(&jpath).map_err(|e| SetupError::Usage(format!("{e:#}; delete it to start the batch over")))?;
+    let mut reused: BTreeMap<String, FileEntry> = BTreeMap::new();
+    match earlier {
+        Some(_) if !opts.resume => {
+            return Err(SetupError::Usage(format!(
+                "{} holds the journal of an unfinished batch ({}): continue it with --resume, or delete that file to start over",
+                out.display(),
+                jpath.display()
+            )))
+        }
+        Some((h, entries)) => {
+            let diff = header.differences(&h);
+            if !diff.is_empty() {
+                return Err(SetupError::Usage(format!(
+                    "cannot resume: the journal {} is of a batch with other {}; rerun with that batch's inputs and flags, or delete the journal to start over",
+                    jpath.display(),
+                    diff.join(", ")
+                )));
+            }
+            let by_rel: BTreeMap<String, &Job> = walked.jobs.iter().map(|j| (rel_string(&j.rel), j)).collect();
+            let kept: Vec<FileEntry> = pool.install(|| {
+                entries.into_par_iter().filter(|e| by_rel.get(&e.input).is_some_and(|j| walk::check_inside(out, &j.output).is_ok() && crate::journal::still_valid(e, j))).collect()
+            });
+            reused = kept.into_iter().map(|e| (e.input.clone(), e)).collect();
+        }
+        None => {}
+    }
+    if opts.resume {
+        // a killed run's temp files (pixla's own name pattern, only under OUT)
+        crate::journal::clean_temps(out);
+    }
     std::fs::create_dir_all(out).map_err(|e| SetupError::Usage(format!("cannot create the output folder {}: {e}", out.display())))?;
+    let journal = crate::journal::Journal::create(&jpath, &header, reused.values()).map_err(|e| SetupError::Usage(format!("{e:#}")))?;
 
     let progress = Progress::new(walked.jobs.len() as u64, opts.progress);
     let mut files: Vec<FileEntry> = pool.install(|| {
@@ -815,13 +869,29 @@ pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions
             .jobs
             .par_iter()
             .map(|job| {
-                let e = process(job, cfg, &models);
+                let rel = rel_string(&job.rel);
+                if let Some(e) = reused.get(&rel) {
+                    progress.done(e);
+                    return e.clone();
+                }
+                if crate::signals::stop_requested() {
+                    return FileEntry { input: rel, status: "pending".into(), error: Some("interrupted before processing: continue with --resume".into()), ..Default::default() };
+                }
+                let e = match walk::check_inside(out, &job.output) {
+                    Ok(()) => process(job, cfg, &models),
+                    Err(why) => FileEntry { input: rel, status: "failed".into(), error: Some(why), ..Default::default() },
+                };
+                if e.output.is_some() {
+                    // best effort: a file missing from the journal is only done again
+                    let _ = journal.append(&e);
+                }
                 progress.done(&e);
                 e
             })
             .collect()
     });
     progress.finish();
+    let interrupted = files.iter().any(|f| f.status == "pending");
     for i in &walked.issues {
         files.push(FileEntry { input: rel_string(&i.rel), status: i.status.into(), error: Some(i.reason.clone()), ..Default::default() });
     }
@@ -838,6 +908,8 @@ pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions
             shard: opts.shard.map(|(i, n)| format!("{}/{}", i + 1, n)),
             threads: cfg.threads,
             seconds: (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+            resumed: opts.resume.then_some(reused.len()),
+            interrupted,
         },
         config: serde_json::to_value(cfg).unwrap_or_default(),
         models: model_entries(&models),
@@ -848,7 +920,10 @@ pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions
     };
     let json = serde_json::to_vec_pretty(&report).map_err(|e| SetupError::Other(e.to_string()))?;
     encode::write_atomic(&report_path, &json, None).map_err(|e| SetupError::Other(format!("cannot write the report: {e:#}")))?;
-    Ok(Outcome { failed: report.summary.failed, report, report_path })
+    if !interrupted {
+        let _ = journal.remove();
+    }
+    Ok(Outcome { failed: report.summary.failed, report, report_path, interrupted })
 }
 
 /// The sidecar and reviewer of a `redact --regions` run.
@@ -978,7 +1053,7 @@ pub fn run_regions(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptio
     });
     let json = serde_json::to_vec_pretty(&rep).map_err(|e| SetupError::Other(e.to_string()))?;
     encode::write_atomic(&report_path, &json, None).map_err(|e| SetupError::Other(format!("cannot write the report: {e:#}")))?;
-    Ok(Outcome { report: rep, report_path, failed })
+    Ok(Outcome { report: rep, report_path, failed, interrupted: false })
 }
 
 #[cfg(test)]

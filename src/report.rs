@@ -42,6 +42,12 @@ pub struct Run {
     pub shard: Option<String>,
     pub threads: usize,
     pub seconds: f64,
+    /// `redact --resume`: files kept from the interrupted run (their outputs' sha256 checked).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub resumed: Option<usize>,
+    /// Stopped by Ctrl-C/SIGTERM: files not done are `pending`; continue with `--resume`.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub interrupted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -198,6 +204,9 @@ pub struct Summary {
     pub clean: usize,
     pub failed: usize,
     pub skipped: usize,
+    /// Not processed because the run was interrupted (`run.interrupted`).
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub pending: usize,
     pub regions: std::collections::BTreeMap<String, usize>,
     /// Of those regions, how many a reviewer drew; and how many model regions were marked false.
     #[serde(default)]
@@ -215,6 +224,7 @@ impl Summary {
                 "redacted" => s.redacted += 1,
                 "clean" => s.clean += 1,
                 "failed" => s.failed += 1,
+                "pending" => s.pending += 1,
                 _ => s.skipped += 1,
             }
             for r in &f.regions {
@@ -353,4 +363,8 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
         reviews,
         shards,
     })
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

@@ -140,8 +140,15 @@ pub fn walk(inputs: &[PathBuf], out: &Path, shard: Option<(u32, u32)>) -> Result
                     }
                     let rel = prefix.join(e.path().strip_prefix(input).unwrap_or(e.path()));
                     if ft.is_symlink() {
-                        // a link to a file is read (never written); links to folders are not followed
+                        // a link to a file inside the input is read (never written); links to
+                        // folders, and links leading outside the input, are not followed: a
+                        // delivery holds only what is under IN
                         match std::fs::metadata(e.path()) {
+                            Ok(m) if m.is_file() && !resolve(e.path()).starts_with(&in_abs) => {
+                                let status = if is_image_name(e.path()) { "failed" } else { "skipped" };
+                                issue(&mut w, WalkIssue { rel, input: e.path().into(), status, reason: "symbolic link to a file outside the input folder: not followed".into() }, shard);
+                                continue;
+                            }
                             Ok(m) if m.is_file() => {}
                             Ok(_) => {
                                 issue(&mut w, WalkIssue { rel, input: e.path().into(), status: "skipped", reason: "symbolic link to a folder: not followed".into() }, shard);
@@ -153,6 +160,12 @@ pub fn walk(inputs: &[PathBuf], out: &Path, shard: Option<(u32, u32)>) -> Result
                                 continue;
                             }
                         }
+                    }
+                    if !ft.is_file() && !ft.is_symlink() && is_image_name(e.path()) {
+                        // a FIFO, socket or device named like an image: never opened (a FIFO
+                        // would block the batch)
+                        issue(&mut w, WalkIssue { rel, input: e.path().into(), status: "failed", reason: "not a regular file (a FIFO, socket or device): not read".into() }, shard);
+                        continue;
                     }
                     push(&mut w, e.path().to_path_buf(), rel, out, shard);
                 }
@@ -171,6 +184,32 @@ pub fn walk(inputs: &[PathBuf], out: &Path, shard: Option<(u32, u32)>) -> Result
         }
     }
     Ok(w)
+}
+
+/// Check that writing `path` can only land inside `root` (the output folder): every
+/// existing folder on the way, symbolic links resolved, is inside the resolved root. Guards
+/// against an OUT that already holds a link (`OUT/sub -> /elsewhere`).
+pub fn check_inside(root: &Path, path: &Path) -> Result<(), String> {
+    let root_abs = resolve(root);
+    let parent = path.parent().unwrap_or(Path::new(""));
+    let outside = || format!("its output folder {} leads outside the output folder (through a symbolic link): nothing written there", parent.strip_prefix(root).unwrap_or(parent).display());
+    if !normalise(&resolve(parent)).starts_with(&root_abs) {
+        return Err(outside());
+    }
+    // a dangling link on the way is not resolved by `resolve`: refuse any link that does
+    // not resolve inside the root
+    for a in parent.ancestors() {
+        if a == root || a.as_os_str().is_empty() {
+            break;
+        }
+        if std::fs::symlink_metadata(a).map(|m| m.file_type().is_symlink()).unwrap_or(false) {
+            match a.canonicalize() {
+                Ok(c) if c.starts_with(&root_abs) => {}
+                _ => return Err(outside()),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn in_shard(rel: &Path, shard: Option<(u32, u32)>) -> bool {
@@ -218,6 +257,23 @@ mod tests {
         assert_eq!(w.jobs[0].output, out.join("a/b/x.JPG"));
         assert_eq!(w.issues.len(), 1);
         assert_eq!(w.issues[0].status, "skipped");
+    }
+
+    #[test]
+    fn check_inside_refuses_links_out_of_the_root() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir_all(out.join("real")).unwrap();
+        std::fs::create_dir_all(d.path().join("else")).unwrap();
+        std::os::unix::fs::symlink(d.path().join("else"), out.join("ln")).unwrap();
+        std::os::unix::fs::symlink(d.path().join("gone/x"), out.join("dangling")).unwrap();
+        std::os::unix::fs::symlink("real", out.join("inner")).unwrap();
+        assert!(check_inside(&out, &out.join("a.jpg")).is_ok());
+        assert!(check_inside(&out, &out.join("new/deeper/a.jpg")).is_ok());
+        assert!(check_inside(&out, &out.join("inner/a.jpg")).is_ok());
+        assert!(check_inside(&out, &out.join("ln/a.jpg")).is_err());
+        assert!(check_inside(&out, &out.join("ln/x/y/a.jpg")).is_err());
+        assert!(check_inside(&out, &out.join("dangling/a.jpg")).is_err());
     }
 
     #[test]

@@ -1,0 +1,526 @@
+//! The hostile-input corpus, generated here (no downloads): broken, tricky and unusual
+//! files and paths, each with its intended outcome — a per-file error with a clear reason
+//! and no output (the rest of the batch done, exit 1), or, for valid but unusual images
+//! (CMYK/grey JPEG, 16-bit/palette/alpha PNG, odd names), a correct redaction or clean copy
+//! with the pixel type kept. Run-level set-up errors (bad model, bad ONNX Runtime) exit 2.
+//! Nothing is ever written outside OUT. The table of case → outcome goes to
+//! `target/test-output/hostile.md` (and stdout with `--nocapture`).
+
+mod common;
+use common::*;
+use image::{DynamicImage, GenericImageView};
+use serde_json::Value;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone)]
+enum Expect {
+    /// failed, error contains the fragment, no output
+    Failed(&'static str),
+    /// skipped, error contains the fragment, no output
+    Skipped(&'static str),
+    /// redacted or clean, output written; optionally the output's colour type
+    Done(Option<image::ColorType>),
+}
+
+struct Case {
+    what: &'static str,
+    /// the report's input path
+    rel: String,
+    /// the output's path under OUT
+    out_rel: PathBuf,
+    expect: Expect,
+}
+
+fn enc(img: &DynamicImage, fmt: image::ImageFormat) -> Vec<u8> {
+    let mut c = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut c, fmt).unwrap();
+    c.into_inner()
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    // PNG chunk CRC (ISO 3309), bitwise: a few chunks per test
+    let mut c = 0xffff_ffffu32;
+    for &b in data {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+        }
+    }
+    !c
+}
+
+fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut v = (data.len() as u32).to_be_bytes().to_vec();
+    let mut body = kind.to_vec();
+    body.extend_from_slice(data);
+    v.extend_from_slice(&body);
+    v.extend_from_slice(&crc32(&body).to_be_bytes());
+    v
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn ihdr(w: u32, h: u32, depth: u8, ctype: u8) -> Vec<u8> {
+    let mut d = w.to_be_bytes().to_vec();
+    d.extend_from_slice(&h.to_be_bytes());
+    d.extend_from_slice(&[depth, ctype, 0, 0, 0]);
+    chunk(b"IHDR", &d)
+}
+
+const PNG_SIG: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// A palette PNG (3-3-2 bit colour cube) of `img`, written by hand: the image crate does not
+/// write palette PNGs.
+fn palette_png(img: &image::RgbImage) -> Vec<u8> {
+    let plte: Vec<u8> = (0..=255u8).flat_map(|i| [(i >> 5) * 36, ((i >> 2) & 7) * 36, (i & 3) * 85]).collect();
+    let mut raw = Vec::new();
+    for row in img.rows() {
+        raw.push(0);
+        raw.extend(row.map(|p| (p[0] & 0xe0) | ((p[1] >> 3) & 0x1c) | (p[2] >> 6)));
+    }
+    let mut v = PNG_SIG.to_vec();
+    v.extend(ihdr(img.width(), img.height(), 8, 3));
+    v.extend(chunk(b"PLTE", &plte));
+    v.extend(chunk(b"IDAT", &zlib(&raw)));
+    v.extend(chunk(b"IEND", b""));
+    v
+}
+
+/// An animated PNG: two frames (the default image is the first).
+fn apng(w: u32, h: u32) -> Vec<u8> {
+    let raw: Vec<u8> = (0..h).flat_map(|y| std::iter::once(0).chain((0..w * 3).map(move |x| (x + y) as u8))).collect();
+    let fctl = |seq: u32| {
+        let mut d = seq.to_be_bytes().to_vec();
+        for v in [w, h, 0, 0] {
+            d.extend_from_slice(&v.to_be_bytes());
+        }
+        d.extend_from_slice(&[0, 1, 0, 10, 0, 0]);
+        chunk(b"fcTL", &d)
+    };
+    let mut v = PNG_SIG.to_vec();
+    v.extend(ihdr(w, h, 8, 2));
+    v.extend(chunk(b"acTL", &[0, 0, 0, 2, 0, 0, 0, 0]));
+    v.extend(fctl(0));
+    v.extend(chunk(b"IDAT", &zlib(&raw)));
+    v.extend(fctl(1));
+    let mut fd = 2u32.to_be_bytes().to_vec();
+    fd.extend(zlib(&raw));
+    v.extend(chunk(b"fdAT", &fd));
+    v.extend(chunk(b"IEND", b""));
+    v
+}
+
+/// A little-endian uncompressed RGB TIFF, `pages` pages of `w`x`h` (the header may lie:
+/// `claim` overrides the size written in the tags).
+fn tiff(w: u32, h: u32, pages: usize, claim: Option<(u32, u32)>) -> Vec<u8> {
+    let data: Vec<u8> = (0..w * h * 3).map(|i| (i * 31) as u8).collect();
+    let (cw, ch) = claim.unwrap_or((w, h));
+    let mut out = b"II*\0\0\0\0\0".to_vec();
+    let mut ifds = vec![];
+    for _ in 0..pages {
+        let off = out.len() as u32;
+        out.extend_from_slice(&data);
+        if out.len() % 2 == 1 {
+            out.push(0);
+        }
+        ifds.push(out.len());
+        let tags: [(u16, u16, u32); 10] =
+            [(256, 4, cw), (257, 4, ch), (258, 3, 8), (259, 3, 1), (262, 3, 2), (273, 4, off), (277, 3, 3), (278, 4, ch), (279, 4, data.len() as u32), (284, 3, 1)];
+        out.extend_from_slice(&(tags.len() as u16).to_le_bytes());
+        for (t, typ, v) in tags {
+            out.extend_from_slice(&t.to_le_bytes());
+            out.extend_from_slice(&typ.to_le_bytes());
+            out.extend_from_slice(&1u32.to_le_bytes());
+            if typ == 3 {
+                out.extend_from_slice(&(v as u16).to_le_bytes());
+                out.extend_from_slice(&[0, 0]);
+            } else {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        out.extend_from_slice(&[0, 0, 0, 0]);
+    }
+    out[4..8].copy_from_slice(&(ifds[0] as u32).to_le_bytes());
+    for p in 1..ifds.len() {
+        let next_at = ifds[p - 1] + 2 + 12 * 10;
+        out[next_at..next_at + 4].copy_from_slice(&(ifds[p] as u32).to_le_bytes());
+    }
+    out
+}
+
+/// A JPEG whose frame header claims `w`x`h`.
+fn jpeg_claiming(src: &[u8], w: u16, h: u16) -> Vec<u8> {
+    let mut b = src.to_vec();
+    let mut i = 2;
+    while i + 9 < b.len() {
+        let m = b[i + 1];
+        let len = u16::from_be_bytes([b[i + 2], b[i + 3]]) as usize;
+        if (0xC0..=0xC2).contains(&m) {
+            b[i + 5..i + 7].copy_from_slice(&h.to_be_bytes());
+            b[i + 7..i + 9].copy_from_slice(&w.to_be_bytes());
+            return b;
+        }
+        i += 2 + len;
+    }
+    panic!("no SOF");
+}
+
+fn cmyk_jpeg(img: &image::RgbImage) -> Vec<u8> {
+    let data: Vec<u8> = img.pixels().flat_map(|p| {
+        let k = 255 - p[0].max(p[1]).max(p[2]);
+        let f = |c: u8| if k == 255 { 0 } else { ((255 - c - k) as u32 * 255 / (255 - k) as u32) as u8 };
+        [f(p[0]), f(p[1]), f(p[2]), k]
+    }).collect();
+    let mut out = Vec::new();
+    let e = jpeg_encoder::Encoder::new(&mut out, 90);
+    e.encode(&data, img.width() as u16, img.height() as u16, jpeg_encoder::ColorType::Cmyk).unwrap();
+    out
+}
+
+fn gif_anim() -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut e = image::codecs::gif::GifEncoder::new(&mut out);
+        for i in 0..2u8 {
+            let f = image::RgbaImage::from_pixel(16, 16, image::Rgba([i * 100, 50, 50, 255]));
+            e.encode_frame(image::Frame::new(f)).unwrap();
+        }
+    }
+    out
+}
+
+/// A tmpfs mounted at `at` (root with CAP_SYS_ADMIN only), unmounted on drop.
+struct Mount(PathBuf);
+impl Mount {
+    fn tmpfs(at: &Path, opts: &str) -> Option<Mount> {
+        std::fs::create_dir_all(at).ok()?;
+        let ok = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", opts, "tmpfs"]).arg(at).stderr(std::process::Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
+        ok.then(|| Mount(at.to_path_buf()))
+    }
+}
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn write(p: &Path, b: &[u8]) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, b).unwrap();
+}
+
+fn table_path() -> PathBuf {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-output");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn hostile_corpus_each_case_gets_its_intended_outcome() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = d.path().join("in");
+    let out = d.path().join("out");
+    std::fs::create_dir_all(&inp).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    let tiny = std::fs::read(shared("metadata/webodm_tiny_drone_image.jpg")).unwrap();
+    let people = image::open(shared("street/deface_city.jpg")).unwrap();
+    let people_rgb = people.to_rgb8();
+    let small = image::load_from_memory(&tiny).unwrap();
+    let png = enc(&small, image::ImageFormat::Png);
+    let tif = enc(&small, image::ImageFormat::Tiff);
+    let mut cases: Vec<Case> = Vec::new();
+    let mut add = |what: &'static str, rel: &str, bytes: Option<&[u8]>, expect: Expect| {
+        if let Some(b) = bytes {
+            write(&inp.join(rel), b);
+        }
+        cases.push(Case { what, rel: rel.to_string(), out_rel: PathBuf::from(rel), expect });
+    };
+    use Expect::*;
+    add("zero-byte file", "zero.jpg", Some(b""), Failed("empty file"));
+    add("truncated JPEG (cut in its metadata)", "trunc-meta.jpg", Some(&tiny[..tiny.len() / 2]), Failed("corrupt JPEG"));
+    add("truncated JPEG (cut in its scan data)", "trunc.jpg", Some(&tiny[..tiny.len() - 300]), Failed("truncated JPEG"));
+    add("truncated PNG (half)", "trunc.png", Some(&png[..png.len() / 2]), Failed("cannot decode"));
+    add("truncated TIFF (half)", "trunc.tif", Some(&tif[..tif.len() / 2]), Failed(""));
+    add("JPEG named .png", "wrong-ext.png", Some(&tiny), Failed("content is JPEG but the name says PNG"));
+    add("text named .jpg", "text.jpg", Some(b"hello, this is not a picture\n"), Failed("not a JPEG, PNG or TIFF"));
+    add("JPEG with broken marker structure", "garbage.jpg", Some(&[&[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10][..], &[0x13; 200]].concat()), Failed("corrupt JPEG"));
+    let mut huge_png = PNG_SIG.to_vec();
+    huge_png.extend(ihdr(65535, 65535, 8, 2));
+    huge_png.extend(chunk(b"IDAT", &zlib(&[0; 64])));
+    huge_png.extend(chunk(b"IEND", b""));
+    add("PNG header claiming 65535x65535", "huge.png", Some(&huge_png), Failed("over the limit"));
+    let mut big_png = PNG_SIG.to_vec();
+    big_png.extend(ihdr(1_000_000, 1_000_000, 16, 6));
+    big_png.extend(chunk(b"IEND", b""));
+    add("PNG header claiming 1000000x1000000 RGBA16", "huger.png", Some(&big_png), Failed(""));
+    add("JPEG header claiming 65535x65535", "huge.jpg", Some(&jpeg_claiming(&tiny, 65535, 65535)), Failed("over the limit"));
+    add("TIFF header claiming 100000x100000", "huge.tif", Some(&tiff(8, 8, 1, Some((100_000, 100_000)))), Failed("over the limit"));
+    let mut zero_png = PNG_SIG.to_vec();
+    zero_png.extend(ihdr(0, 10, 8, 2));
+    zero_png.extend(chunk(b"IEND", b""));
+    add("PNG header with zero width", "zero-width.png", Some(&zero_png), Failed(""));
+    let mut bad_crc = png.clone();
+    let n = bad_crc.len();
+    bad_crc[n - 20] ^= 0xff;
+    add("PNG with a corrupt chunk", "bad-crc.png", Some(&bad_crc), Failed(""));
+    add("multi-page TIFF", "pages.tif", Some(&tiff(16, 16, 2, None)), Failed("page"));
+    add("animated PNG (APNG)", "anim.png", Some(&apng(24, 24)), Failed("animated PNG"));
+    add("animated GIF (.gif)", "anim.gif", Some(&gif_anim()), Skipped("not an image by its extension"));
+    add("animated GIF named .jpg", "gif.jpg", Some(&gif_anim()), Failed("does not redact"));
+    add("1x1 PNG", "one.png", Some(&enc(&DynamicImage::ImageRgb8(image::RgbImage::new(1, 1)), image::ImageFormat::Png)), Done(Some(image::ColorType::Rgb8)));
+    // CMYK with people: fails closed (see encode::encode_jpeg); CMYK with nothing to hide is
+    // a byte copy (pixel type kept)
+    add("CMYK JPEG (people)", "cmyk.jpg", Some(&cmyk_jpeg(&people_rgb)), Failed("CMYK/YCCK JPEG with regions to hide"));
+    add("CMYK JPEG (nothing to hide)", "cmyk-empty.jpg", Some(&cmyk_jpeg(&image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, 90])))), Done(None));
+    add("greyscale JPEG (people)", "grey.jpg", Some(&enc(&DynamicImage::ImageLuma8(people.to_luma8()), image::ImageFormat::Jpeg)), Done(Some(image::ColorType::L8)));
+    add("16-bit RGB PNG (people)", "rgb16.png", Some(&enc(&DynamicImage::ImageRgb16(people.to_rgb16()), image::ImageFormat::Png)), Done(Some(image::ColorType::Rgb16)));
+    add("16-bit grey PNG (people)", "grey16.png", Some(&enc(&DynamicImage::ImageLuma16(people.to_luma16()), image::ImageFormat::Png)), Done(Some(image::ColorType::L16)));
+    add("palette PNG (people)", "palette.png", Some(&palette_png(&people_rgb)), Done(None));
+    let mut rgba = people.to_rgba8();
+    for (x, _, p) in rgba.enumerate_pixels_mut() {
+        p[3] = (128 + x % 128) as u8;
+    }
+    add("RGBA PNG (people, alpha)", "alpha.png", Some(&enc(&DynamicImage::ImageRgba8(rgba), image::ImageFormat::Png)), Done(Some(image::ColorType::Rgba8)));
+    add("grey+alpha PNG (people)", "grey-alpha.png", Some(&enc(&DynamicImage::ImageLumaA8(people.to_luma_alpha8()), image::ImageFormat::Png)), Done(Some(image::ColorType::La8)));
+    add("name with spaces", "with spaces.jpg", Some(&tiny), Done(None));
+    add("name with a newline", "new\nline.jpg", Some(&tiny), Done(None));
+    add("folder named like an image", "folder.jpg/inner.jpg", Some(&tiny), Done(None));
+    // links inside IN
+    let elsewhere = d.path().join("elsewhere");
+    write(&elsewhere.join("secret.jpg"), &tiny);
+    std::os::unix::fs::symlink(elsewhere.join("secret.jpg"), inp.join("outside.jpg")).unwrap();
+    add("symlink to a file outside IN", "outside.jpg", None, Failed("outside the input folder"));
+    write(&inp.join("target.jpg"), &tiny);
+    std::os::unix::fs::symlink("target.jpg", inp.join("inlink.jpg")).unwrap();
+    add("symlink to a file inside IN", "inlink.jpg", None, Done(None));
+    add("(target of that symlink)", "target.jpg", None, Done(None));
+    std::os::unix::fs::symlink("loop.jpg", inp.join("loop.jpg")).unwrap();
+    add("symlink loop (link to itself)", "loop.jpg", None, Failed("symbolic link"));
+    std::fs::create_dir_all(inp.join("sub")).unwrap();
+    std::os::unix::fs::symlink("..", inp.join("sub/up")).unwrap();
+    add("symlink loop (folder link to its parent)", "sub/up", None, Skipped("not followed"));
+    std::os::unix::fs::symlink(elsewhere.join("nothing.jpg"), inp.join("dangling.jpg")).unwrap();
+    add("dangling symlink", "dangling.jpg", None, Failed("broken symbolic link"));
+    let fifo = std::ffi::CString::new(inp.join("fifo.jpg").as_os_str().as_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    add("FIFO named .jpg (must not hang)", "fifo.jpg", None, Failed("not a regular file"));
+    // non-UTF-8 name: the report shows it lossily, the output keeps the bytes
+    let raw_name = OsStr::from_bytes(b"caf\xe9.jpg");
+    write(&inp.join(raw_name), &tiny);
+    cases.push(Case { what: "non-UTF-8 file name", rel: "caf\u{fffd}.jpg".into(), out_rel: PathBuf::from(raw_name), expect: Done(None) });
+    // OUT side: a file where a folder must go, links leading out of OUT, full and read-only disks
+    let mut add = |what: &'static str, rel: &str, bytes: &[u8], expect: Expect| {
+        write(&inp.join(rel), bytes);
+        cases.push(Case { what, rel: rel.to_string(), out_rel: PathBuf::from(rel), expect });
+    };
+    std::fs::write(out.join("blocked"), b"a file where a folder must go").unwrap();
+    add("output folder not creatable (a file is in the way)", "blocked/x.jpg", &tiny, Failed("cannot create folder"));
+    let escape_to = d.path().join("escape-target");
+    std::fs::create_dir_all(&escape_to).unwrap();
+    std::os::unix::fs::symlink(&escape_to, out.join("escape")).unwrap();
+    add("OUT/escape is a symlink out of OUT", "escape/x.jpg", &tiny, Failed("leads outside the output folder"));
+    std::os::unix::fs::symlink(d.path().join("nowhere/deeper"), out.join("dangle")).unwrap();
+    add("OUT/dangle is a dangling symlink out of OUT", "dangle/sub/x.jpg", &tiny, Failed("leads outside the output folder"));
+    let big = std::fs::read(shared("plates/nomeroff_10002_B8233XA.jpg")).unwrap();
+    let full = Mount::tmpfs(&out.join("full"), "size=64k");
+    let disk_full_how = if full.is_some() { "tmpfs size=64k" } else { "RLIMIT_FSIZE 300 kB (mount not allowed)" };
+    add("disk full", "full/big.jpg", &big, Failed(if full.is_some() { "No space left" } else { "too large" }));
+    let ro = Mount::tmpfs(&out.join("ro"), "ro,size=64k");
+    if ro.is_some() {
+        add("output folder on a read-only file system", "ro/x.jpg", &tiny, Failed("Read-only file system"));
+    }
+    add("a plain good file (the rest of the batch)", "good.jpg", &tiny, Done(None));
+
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("pixla"));
+    c.arg("redact").arg(&inp).arg("-o").arg(&out).args(["--quiet", "-j", "2"]).env_remove("PIXLA_OPERATOR");
+    if full.is_none() {
+        use std::os::unix::process::CommandExt;
+        unsafe {
+            c.pre_exec(|| {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let l = libc::rlimit { rlim_cur: 300_000, rlim_max: 300_000 };
+                libc::setrlimit(libc::RLIMIT_FSIZE, &l);
+                Ok(())
+            });
+        }
+    }
+    let t0 = std::time::Instant::now();
+    let child = c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let o = child.wait_with_output().unwrap();
+    let secs = t0.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let report: Value = serde_json::from_slice(&std::fs::read(out.join("pixla-report.json")).expect("report")).unwrap();
+    let mut table = String::from("| case | input | status | reason / output |\n|---|---|---|---|\n");
+    let mut problems = Vec::new();
+    for case in &cases {
+        let e = report["files"].as_array().unwrap().iter().find(|f| f["input"] == case.rel.as_str());
+        let Some(e) = e else {
+            problems.push(format!("{}: {:?} not in the report", case.what, case.rel));
+            continue;
+        };
+        let status = e["status"].as_str().unwrap_or("?");
+        let err = e["error"].as_str().unwrap_or("");
+        let outp = out.join(&case.out_rel);
+        let mut shown = err.to_string();
+        match &case.expect {
+            Failed(frag) | Skipped(frag) => {
+                let want = if matches!(case.expect, Failed(_)) { "failed" } else { "skipped" };
+                if status != want || !err.contains(frag) {
+                    problems.push(format!("{}: want {want} with {frag:?}, got {status}: {err}", case.what));
+                }
+                if std::fs::symlink_metadata(&outp).map(|m| m.is_file()).unwrap_or(false) || e.get("output").is_some() {
+                    problems.push(format!("{}: an output was written", case.what));
+                }
+            }
+            Done(ct) => {
+                if status != "redacted" && status != "clean" {
+                    problems.push(format!("{}: want redacted/clean, got {status}: {err}", case.what));
+                } else {
+                    match image::open(&outp) {
+                        Ok(img) => {
+                            shown = format!("{} {} regions, {:?} {}x{}", e["encoding"].as_str().unwrap_or(""), e["regions"].as_array().map(|r| r.len()).unwrap_or(0), img.color(), img.width(), img.height());
+                            if let Some(ct) = ct {
+                                if img.color() != *ct {
+                                    problems.push(format!("{}: output colour type {:?}, want {ct:?}", case.what, img.color()));
+                                }
+                            }
+                            if e["width"].as_u64() != Some(img.dimensions().0 as u64) {
+                                problems.push(format!("{}: output size differs", case.what));
+                            }
+                        }
+                        Err(er) => problems.push(format!("{}: output unreadable: {er}", case.what)),
+                    }
+                }
+            }
+        }
+        table.push_str(&format!("| {} | `{}` | {} | {} |\n", case.what, case.rel.escape_debug(), status, shown.replace('|', "\\|").replace('\n', " ")));
+    }
+    // people in the unusual pixel types were found and hidden
+    for rel in ["grey.jpg", "rgb16.png", "grey16.png", "alpha.png", "grey-alpha.png", "palette.png"] {
+        if file_entry(&report, rel)["status"] != "redacted" {
+            problems.push(format!("{rel}: the people were not redacted"));
+        }
+    }
+    // CMYK stays CMYK: four components in the output's frame header
+    if let Ok(b) = std::fs::read(out.join("cmyk-empty.jpg")) {
+        let sof = b.windows(2).position(|w| w[0] == 0xFF && (0xC0..=0xC2).contains(&w[1])).unwrap();
+        if b[sof + 9] != 4 {
+            problems.push(format!("cmyk-empty.jpg: output has {} components", b[sof + 9]));
+        }
+    } else {
+        problems.push("cmyk-empty.jpg: no output".into());
+    }
+    // nothing outside OUT, no temp file or journal left in it
+    if std::fs::read_dir(&escape_to).unwrap().count() != 0 || d.path().join("nowhere").exists() {
+        problems.push("something was written outside OUT".into());
+    }
+    let temps: Vec<_> = walkdir::WalkDir::new(&out).into_iter().flatten().filter(|e| e.file_name().to_string_lossy().starts_with(".pixla-")).map(|e| e.path().display().to_string()).collect();
+    if !temps.is_empty() {
+        problems.push(format!("temp/journal files left: {temps:?}"));
+    }
+    if o.status.code() != Some(1) {
+        problems.push(format!("exit {:?}, want 1: {stderr}", o.status.code()));
+    }
+    let ro_used = ro.is_some();
+    drop(full);
+    drop(ro);
+
+    // run-level set-up errors: exit 2, nothing processed, a message that says what to do
+    let one = d.path().join("one");
+    write(&one.join("a.jpg"), &tiny);
+    let models = pixla::models::models_dir(None);
+    let mut run_level = vec![];
+    for (what, how) in [("truncated model file", 0), ("model file with a wrong sha256", 1), ("ONNX Runtime library not loadable", 2)] {
+        let md = d.path().join(format!("models{how}"));
+        std::fs::create_dir_all(&md).unwrap();
+        for m in ["nanodet-m.onnx", "ppocrv4-det.onnx"] {
+            std::fs::copy(models.join(m), md.join(m)).unwrap();
+        }
+        let nano = md.join("nanodet-m.onnx");
+        let mut b = std::fs::read(&nano).unwrap();
+        match how {
+            0 => b.truncate(b.len() / 3),
+            1 => {
+                let n = b.len() / 2;
+                b[n] ^= 0x55
+            }
+            _ => {}
+        }
+        std::fs::write(&nano, &b).unwrap();
+        let o2 = d.path().join(format!("out-setup{how}"));
+        let mut c = pixla();
+        c.arg("redact").arg(&one).arg("-o").arg(&o2).arg("--models-dir").arg(&md).arg("--quiet");
+        if how == 2 {
+            let fake = d.path().join("libonnxruntime.so.1");
+            std::fs::write(&fake, b"not a shared library").unwrap();
+            c.env("ORT_DYLIB_PATH", &fake);
+        }
+        let r = c.output().unwrap();
+        let msg = String::from_utf8_lossy(&r.stderr).trim().replace('\n', " ");
+        let ok = r.status.code() == Some(2) && !o2.join("a.jpg").exists() && (if how == 2 { msg.contains("ORT_DYLIB_PATH") || msg.contains("ONNX Runtime") } else { msg.contains("sha256") && msg.contains("pixla models fetch") });
+        if !ok {
+            problems.push(format!("{what}: exit {:?}: {msg}", r.status.code()));
+        }
+        run_level.push(format!("| {what} | (run) | exit {} | {} |\n", r.status.code().unwrap_or(-1), msg.replace('|', "\\|")));
+    }
+    // unreadable file: root reads everything, so this run is done as `nobody` (setpriv),
+    // with readable copies of the models and the runtime
+    let mut unreadable = "| unreadable file (mode 000, run as uid 65534) | `secret.jpg` | not run: setpriv unavailable | |\n".to_string();
+    if std::process::Command::new("setpriv").arg("--help").output().map(|o| o.status.success()).unwrap_or(false) {
+        use std::os::unix::fs::PermissionsExt;
+        let base = d.path().join("nobody");
+        let (ui, uo, um) = (base.join("in"), base.join("out"), base.join("models"));
+        write(&ui.join("secret.jpg"), &tiny);
+        write(&ui.join("ok.jpg"), &tiny);
+        std::fs::set_permissions(ui.join("secret.jpg"), std::fs::Permissions::from_mode(0o000)).unwrap();
+        std::fs::create_dir_all(&uo).unwrap();
+        std::fs::create_dir_all(&um).unwrap();
+        for m in ["nanodet-m.onnx", "ppocrv4-det.onnx"] {
+            std::fs::copy(models.join(m), um.join(m)).unwrap();
+        }
+        let ort = pixla::runtime::locate().unwrap();
+        std::fs::copy(&ort, base.join("libonnxruntime.so")).unwrap();
+        for p in [d.path(), &base, &ui, &um] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::set_permissions(&uo, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let r = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(assert_cmd::cargo::cargo_bin("pixla"))
+            .arg("redact").arg(&ui).arg("-o").arg(&uo).arg("--models-dir").arg(&um).arg("--quiet")
+            .env("ORT_DYLIB_PATH", base.join("libonnxruntime.so"))
+            .env("PIXLA_HOME", &base)
+            .env_remove("PIXLA_OPERATOR")
+            .output()
+            .unwrap();
+        let rep: Option<Value> = std::fs::read(uo.join("pixla-report.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let entry = rep.as_ref().and_then(|r| r["files"].as_array().unwrap().iter().find(|f| f["input"] == "secret.jpg").cloned());
+        let err = entry.as_ref().and_then(|e| e["error"].as_str().map(str::to_string)).unwrap_or_default();
+        let ok = r.status.code() == Some(1)
+            && entry.as_ref().is_some_and(|e| e["status"] == "failed")
+            && err.contains("ermission denied")
+            && !uo.join("secret.jpg").exists()
+            && rep.as_ref().is_some_and(|r| file_entry(r, "ok.jpg")["status"] != "failed");
+        if !ok {
+            problems.push(format!("unreadable file: exit {:?}, {err}; {}", r.status.code(), String::from_utf8_lossy(&r.stderr)));
+        }
+        unreadable = format!("| unreadable file (mode 000, run as uid 65534) | `secret.jpg` | {} | {} |\n", entry.as_ref().map(|e| e["status"].as_str().unwrap_or("?").to_string()).unwrap_or("missing".into()), err.replace('|', "\\|"));
+    }
+    table.push_str(&unreadable);
+    for r in run_level {
+        table.push_str(&r);
+    }
+    let n = cases.len() + 4;
+    let text = format!("Hostile corpus: {n} cases; batch exit {:?} in {secs:.1} s; disk full via {disk_full_how}; read-only output: {}\n\n{table}", o.status.code(), if ro_used { "tmpfs ro" } else { "not run (mount not allowed)" });
+    std::fs::write(table_path().join("hostile.md"), &text).unwrap();
+    println!("{text}");
+    assert!(n >= 30);
+    assert!(problems.is_empty(), "{} problem(s):\n{}\n\n{text}", problems.len(), problems.join("\n"));
+}

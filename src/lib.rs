@@ -9,6 +9,7 @@
 //! [`pipeline::run_batch`] strings them together for a batch; the `pixla` binary only parses
 //! flags, calls it, and maps the outcome to an exit code.
 
+pub mod check;
 pub mod decode;
 pub mod detect;
 pub mod encode;
@@ -21,6 +22,7 @@ pub mod merge;
 pub mod models;
 pub mod pipeline;
 pub mod progress;
+pub mod purge;
 pub mod redact;
 pub mod report;
 pub mod review;
@@ -29,6 +31,7 @@ pub mod sidecar;
 pub mod tiffedit;
 pub mod tiffpath;
 pub mod tile;
+pub mod verify;
 pub mod walk;
 
 pub use error::SetupError;

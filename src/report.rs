@@ -434,3 +434,28 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
         accuracy: first.report.accuracy.clone(),
     })
 }
+
+#[cfg(test)]
+mod audit_tests {
+    use super::*;
+
+    #[test]
+    fn command_and_errors_carry_no_absolute_folders() {
+        let argv = ["/home/kberg/bin/pixla", "redact", "/home/kberg/flights/0412", "-o", "out", "--report=/home/kberg/r.json", "../../x/in", "-j", "2"].map(String::from);
+        assert_eq!(public_command(argv), ["pixla", "redact", "…/0412", "-o", "out", "--report=…/r.json", "…/in", "-j", "2"]);
+        let mut r = Report {
+            schema: SCHEMA.into(),
+            tool: Tool { name: "pixla".into(), version: "0".into(), onnxruntime: String::new() },
+            run: Run { started: String::new(), finished: String::new(), operator: String::new(), host: String::new(), command: vec![], shard: None, threads: 1, seconds: 0.0 },
+            config: serde_json::json!({}),
+            models: vec![],
+            files: vec![FileEntry { input: "a/b.jpg".into(), status: "failed".into(), error: Some("cannot read: IO error for operation on /home/kberg/flights/0412/a/b.jpg: denied".into()), ..Default::default() }],
+            summary: Summary::default(),
+            reviews: vec![],
+            shards: vec![],
+            accuracy: None,
+        };
+        scrub_paths(&mut r, &[std::path::PathBuf::from("/home/kberg/flights/0412"), std::path::PathBuf::from("relative")]);
+        assert_eq!(r.files[0].error.as_deref(), Some("cannot read: IO error for operation on a/b.jpg: denied"));
+    }
+}

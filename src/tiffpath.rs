@@ -362,32 +362,6 @@ fn fallback(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline::E
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pieces_pixelate_exactly_like_the_whole_region() {
-        let img = DynamicImage::ImageRgb8(RgbImage::from_fn(300, 200, |x, y| image::Rgb([(x * 7 + y) as u8, (x * y) as u8, (y * 3) as u8])));
-        let r = PixBox { x: 13, y: 7, w: 250, h: 180 };
-        let block = 23;
-        let mut whole = img.clone();
-        redact::apply_block(&mut whole, r, Method::Pixelate, block);
-        // small budgets force row bands and column groups
-        for budget in [23 * 23 * 3, 50 * 250 * 3, 1 << 30] {
-            let pieces = split(r, block, 3, budget);
-            assert_eq!(pieces.iter().map(|p| p.w as u64 * p.h as u64).sum::<u64>(), 250 * 180);
-            let mut parts = img.clone();
-            for p in &pieces {
-                let mut win = parts.crop_imm(p.x, p.y, p.w, p.h);
-                redact::apply_block(&mut win, PixBox { x: 0, y: 0, w: p.w, h: p.h }, Method::Pixelate, block);
-                image::imageops::replace(&mut parts, &win, p.x as i64, p.y as i64);
-            }
-            assert!(parts == whole, "budget {budget}: {} pieces differ from the whole-region result", pieces.len());
-        }
-    }
-}
-
 /// Detection on one TIFF without writing anything (`pixla check`): the same reading as
 /// [`process`] (whole in memory up to `--max-megapixels`, else tile by tile) and the same
 /// refusals (multi-page, over `--max-megapixels-tiled`). Returns the stored size, the
@@ -425,4 +399,30 @@ pub fn scan(path: &Path, cfg: &Config, models: &Models) -> anyhow::Result<(u32, 
         detect_raster(&TiffRaster::new(path, &info), cfg, models).context("detection failed")?
     };
     Ok((w, h, orientation, found))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_pixelate_exactly_like_the_whole_region() {
+        let img = DynamicImage::ImageRgb8(RgbImage::from_fn(300, 200, |x, y| image::Rgb([(x * 7 + y) as u8, (x * y) as u8, (y * 3) as u8])));
+        let r = PixBox { x: 13, y: 7, w: 250, h: 180 };
+        let block = 23;
+        let mut whole = img.clone();
+        redact::apply_block(&mut whole, r, Method::Pixelate, block);
+        // small budgets force row bands and column groups
+        for budget in [23 * 23 * 3, 50 * 250 * 3, 1 << 30] {
+            let pieces = split(r, block, 3, budget);
+            assert_eq!(pieces.iter().map(|p| p.w as u64 * p.h as u64).sum::<u64>(), 250 * 180);
+            let mut parts = img.clone();
+            for p in &pieces {
+                let mut win = parts.crop_imm(p.x, p.y, p.w, p.h);
+                redact::apply_block(&mut win, PixBox { x: 0, y: 0, w: p.w, h: p.h }, Method::Pixelate, block);
+                image::imageops::replace(&mut parts, &win, p.x as i64, p.y as i64);
+            }
+            assert!(parts == whole, "budget {budget}: {} pieces differ from the whole-region result", pieces.len());
+        }
+    }
 }

@@ -289,3 +289,28 @@ fn check_refuses_failed_files_and_purge_deletes_only_verified_originals() {
     assert!(changed["reason"].as_str().unwrap().contains("changed since the run"));
     assert!(lines.iter().find(|l| l["file"] == "linked.jpg").unwrap()["reason"].as_str().unwrap().contains("symbolic link"));
 }
+
+/// A TIFF is examined by the TIFF path of the pipeline (as `redact` reads it): the walkers
+/// are findings in the original, and the redacted TIFF passes with its report.
+#[test]
+fn check_reads_tiff_like_redact() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = d.path().join("in");
+    std::fs::create_dir_all(&inp).unwrap();
+    let img = image::open(shared("annotations/sahi_terrain1.jpg")).unwrap().to_rgb8();
+    let crop = image::imageops::crop_imm(&img, 400, 900, 1100, 420).to_image();
+    crop.save(inp.join("walkers.tif")).unwrap();
+    let o = pixla().args(["check", "-j", "2", "--json"]).arg(&inp).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let v = json_out(&o);
+    let persons = v["findings"].as_array().unwrap().iter().filter(|f| f["class"] == "person").count();
+    assert!(persons >= 5, "{v:#}");
+    let (code, report, out) = redact(&inp, &["-j", "2"]);
+    assert_eq!(code, 0);
+    assert_eq!(file_entry(&report, "walkers.tif")["format"], "tiff");
+    assert_valid(&report, "TIFF run");
+    let o = pixla().args(["check", "-j", "2", "--json"]).arg(&out).arg("--report").arg(out.join("pixla-report.json")).output().unwrap();
+    let v = json_out(&o);
+    assert_eq!(o.status.code(), Some(0), "{v:#}");
+    eprintln!("pixla-check on the redacted TIFF: {}", v["summary"]);
+}

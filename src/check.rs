@@ -7,7 +7,8 @@
 //! The delivered folder is the report's output root: its images are matched to the report's
 //! `output` paths (relative to that root), and the report's `regions[].box` of that file are
 //! the known redacted regions. A detection counts as covered when at least
-//! [`COVERED`] of its area lies inside the union of those regions.
+//! [`COVERED`] of its area lies inside the union of those regions. A detection inside a
+//! region a reviewer marked false (the report's `suppressed`) is accepted: the review decided.
 
 use crate::detect::Class;
 use crate::geom::BoxF;
@@ -62,6 +63,9 @@ pub struct CheckSummary {
     /// Detections of those classes inside the report's regions (the redaction itself seen
     /// again): not findings.
     pub covered: usize,
+    /// Detections inside a region a reviewer marked false (the report's `suppressed`): the
+    /// reviewer's decision stands, so they are not findings either.
+    pub accepted_by_review: usize,
     pub unreadable: usize,
     pub sha256_mismatch: usize,
     pub missing: usize,
@@ -146,6 +150,7 @@ pub fn check(inputs: &[PathBuf], report_path: Option<&Path>, cfg: &Config) -> Re
     let per: Vec<(String, anyhow::Result<pipeline::Scan>)> = pool.install(|| walked.jobs.par_iter().map(|j| (j.rel.to_string_lossy().into_owned(), pipeline::scan_file(&j.input, cfg, &models))).collect());
     let mut findings = Vec::new();
     let mut covered_n = 0;
+    let mut accepted_n = 0;
     let mut seen = std::collections::BTreeSet::new();
     for (rel, scan) in per {
         let entry = expected.get(&rel).copied();
@@ -168,10 +173,15 @@ pub fn check(inputs: &[PathBuf], report_path: Option<&Path>, cfg: &Config) -> Re
             }
         }
         let known: Vec<[u32; 4]> = entry.map(|e| e.regions.iter().map(|r| r.bbox).collect()).unwrap_or_default();
+        let accepted: Vec<[u32; 4]> = entry.map(|e| e.suppressed.iter().map(|s| s.region.bbox).collect()).unwrap_or_default();
         for f in scan.found.iter().filter(|f| classes.contains(&f.det.class)) {
             let covered = covered_fraction(&f.det.bbox, &known);
             if covered >= COVERED {
                 covered_n += 1;
+                continue;
+            }
+            if covered_fraction(&f.det.bbox, &accepted) >= COVERED {
+                accepted_n += 1;
                 continue;
             }
             let b = f.det.bbox;
@@ -195,6 +205,7 @@ pub fn check(inputs: &[PathBuf], report_path: Option<&Path>, cfg: &Config) -> Re
         files: walked.jobs.len(),
         findings: findings.len(),
         covered: covered_n,
+        accepted_by_review: accepted_n,
         unreadable: n("unreadable"),
         sha256_mismatch: n("sha256-mismatch"),
         missing: n("missing"),

@@ -80,6 +80,21 @@ fn gate_passes_the_delivery_and_refuses_originals_and_tampering() {
     let o = pixla().arg("verify").arg(&rp).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
 
+    // a reviewer marks one walker's region false: it is left visible, and the gate accepts it
+    let b = file_entry(&report, "sahi_terrain1.jpg")["regions"][0]["box"].clone();
+    let sidecar = d.path().join("pixla-regions.json");
+    let sc = serde_json::json!({"schema": "pixla-regions/1", "reviewer": "R. View", "files": {"sahi_terrain1.jpg": {"suppress": [{"box": b}]}}});
+    std::fs::write(&sidecar, serde_json::to_vec(&sc).unwrap()).unwrap();
+    let o = pixla().arg("redact").arg(&inp).arg("-o").arg(&out).args(["--quiet", "-j", "2", "--regions"]).arg(&sidecar).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let reviewed = read_json(&rp);
+    assert_eq!(file_entry(&reviewed, "sahi_terrain1.jpg")["suppressed"].as_array().unwrap().len(), 1);
+    assert_valid(&reviewed, "reviewed report with a suppressed region");
+    let o = pixla().args(["check", "--json", "-j", "2"]).arg(&out).arg("--report").arg(&rp).output().unwrap();
+    let v = json_out(&o);
+    assert_eq!(o.status.code(), Some(0), "{v:#}");
+    assert!(v["summary"]["accepted_by_review"].as_u64().unwrap() >= 1, "{v:#}");
+
     // the originals: refused, with the walkers listed one line each
     let o = pixla().args(["check", "-j", "2"]).arg(&inp).output().unwrap();
     assert_eq!(o.status.code(), Some(1));

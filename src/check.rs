@@ -29,6 +29,9 @@ pub const SCHEMA: &str = "pixla-check/1";
 /// half outside shows at least half a person, which is a finding.
 pub const COVERED: f32 = 0.5;
 
+/// The configuration keys that decide what is detected and hidden.
+const DETECTION_KEYS: &[&str] = &["tile", "overlap", "whole_image_pass", "pyramid", "thresholds", "methods", "margin", "margin_px", "blocks", "merge_ios", "plate_model", "plate_upscale"];
+
 /// One detection outside the known redacted regions.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
@@ -84,6 +87,9 @@ pub struct CheckResult {
     /// Classes that count as findings (method not `none`).
     pub classes: Vec<Class>,
     pub covered_threshold: f32,
+    /// Detection settings of this check that differ from the report's run (`key: report X,
+    /// now Y`): not a failure (a gate may use a stricter plate model), but said.
+    pub settings_differ: Vec<String>,
     pub summary: CheckSummary,
     pub findings: Vec<Finding>,
     pub problems: Vec<Problem>,
@@ -212,8 +218,20 @@ pub fn check(inputs: &[PathBuf], report_path: Option<&Path>, cfg: &Config) -> Re
         extra: n("extra"),
         failed: n("failed"),
     };
+    let mut settings_differ = Vec::new();
+    if let Some((r, _)) = &rep {
+        let ours = serde_json::to_value(cfg).unwrap_or_default();
+        for k in DETECTION_KEYS {
+            if let (Some(a), Some(b)) = (r.config.get(k), ours.get(k)) {
+                if a != b {
+                    settings_differ.push(format!("{k}: report {a}, now {b}"));
+                }
+            }
+        }
+    }
     Ok(CheckResult {
         schema: SCHEMA,
+        settings_differ,
         passed: findings.is_empty() && problems.is_empty(),
         report: report_path.and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()),
         report_sha256: rep.as_ref().map(|(_, s)| s.clone()),

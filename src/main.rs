@@ -482,6 +482,9 @@ fn print_json<T: serde::Serialize>(v: &T) -> Result<(), SetupError> {
 fn check(a: CheckArgs) -> Result<ExitCode, SetupError> {
     let cfg = a.detect.config()?;
     let r = pixla::check::check(&a.inputs, a.report.as_deref(), &cfg)?;
+    for d in r.settings_differ.iter().filter(|_| !a.quiet) {
+        eprintln!("pixla check: note: this check's settings differ from the report's run: {d}");
+    }
     if a.json {
         print_json(&r)?;
     } else {

@@ -76,6 +76,7 @@ fn gate_passes_the_delivery_and_refuses_originals_and_tampering() {
     assert_eq!(v["schema"], "pixla-check/1");
     assert_eq!(v["passed"], true);
     assert_eq!(v["summary"]["files"], 2);
+    assert_eq!(v["settings_differ"], serde_json::json!([]));
     eprintln!("pixla-check on the redacted set: {}", v["summary"]);
     let o = pixla().arg("verify").arg(&rp).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
@@ -328,4 +329,9 @@ fn check_reads_tiff_like_redact() {
     let v = json_out(&o);
     assert_eq!(o.status.code(), Some(0), "{v:#}");
     eprintln!("pixla-check on the redacted TIFF: {}", v["summary"]);
+    // other detection settings than the run's are said (not a failure by themselves)
+    let o = pixla().args(["check", "-j", "2", "--json", "--threshold", "person=0.9"]).arg(&out).arg("--report").arg(out.join("pixla-report.json")).output().unwrap();
+    let v = json_out(&o);
+    assert_eq!(o.status.code(), Some(0), "{v:#}");
+    assert!(v["settings_differ"].as_array().unwrap().iter().any(|d| d.as_str().unwrap().starts_with("thresholds:")), "{v:#}");
 }

@@ -546,7 +546,7 @@ fn purge(a: PurgeArgs) -> Result<ExitCode, SetupError> {
         let n = |k: &str| r.items.iter().filter(|i| i.action == k).count();
         eprintln!(
             "pixla purge: {}{} deleted, {} refused{}",
-            if r.dry_run { "dry run (nothing deleted; pass --yes): " } else { "" },
+            if r.dry_run { "dry run (nothing deleted; pass --yes): would be " } else { "" },
             if r.dry_run { n("delete") } else { n("deleted") },
             r.refused(),
             r.log.as_ref().map(|l| format!("; log: {}", l.display())).unwrap_or_default()

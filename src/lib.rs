@@ -9,6 +9,7 @@
 //! [`pipeline::run_batch`] strings them together for a batch; the `pixla` binary only parses
 //! flags, calls it, and maps the outcome to an exit code.
 
+pub mod check;
 pub mod decode;
 pub mod detect;
 pub mod encode;
@@ -23,6 +24,7 @@ pub mod merge;
 pub mod models;
 pub mod pipeline;
 pub mod progress;
+pub mod purge;
 pub mod redact;
 pub mod report;
 pub mod review;
@@ -33,6 +35,7 @@ pub mod signals;
 pub mod tiffedit;
 pub mod tiffpath;
 pub mod tile;
+pub mod verify;
 pub mod walk;
 
 pub use error::SetupError;

@@ -33,6 +33,16 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ReportCmd,
     },
+    /// CI gate: run the detectors on a delivered set (nothing is written); refuse it when a
+    /// person, plate or face is visible, or (with --report) when it is not what the report lists.
+    #[command(after_help = CHECK_HELP)]
+    Check(CheckArgs),
+    /// Check a report: its JSON Schema, every output's sha256 and size, the recorded models' sha256.
+    #[command(after_help = "Exit codes: 0 = all good; 1 = a schema error, a missing or changed output, or a model whose installed sha256 differs; 2 = the report cannot be read or is not JSON.")]
+    Verify(VerifyArgs),
+    /// Delete the originals of a verified delivery (a dry run unless --yes), with a purge log.
+    #[command(after_help = "Exit codes: 0 = every original deleted (or, dry run, deletable); 1 = some refused (kept; see the reasons and the log); 2 = usage error (unreadable report, no --input folder).")]
+    Purge(PurgeArgs),
     /// Install, list and verify models and the ONNX Runtime library.
     Models {
         #[command(subcommand)]
@@ -81,6 +91,65 @@ struct ReviewArgs {
     /// No summary line.
     #[arg(short, long)]
     quiet: bool,
+}
+
+const CHECK_HELP: &str = "Exit codes: 0 = pass (nothing visible, and with --report the set is exactly the report's); 1 = refused (a finding, an unreadable image, or with --report a sha256 mismatch, a missing or extra image, or a file the report says failed); 2 = usage or set-up error (nothing checked).";
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The delivered folder (the report's output root), or image files.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// The batch report of the delivery: its regions count as redacted, and the set must match it.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Print one JSON document (pixla-check/1) on stdout instead of lines.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    detect: DetectArgs,
+    /// No summary line (problems are still listed).
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The batch report (pixla-report.json).
+    report: PathBuf,
+    /// Folder the report's output paths are relative to (default: the report's folder).
+    #[arg(long, value_name = "DIR")]
+    outputs: Option<PathBuf>,
+    /// Models folder (default: $PIXLA_MODELS_DIR, else ~/.cache/pixla/models).
+    #[arg(long)]
+    models_dir: Option<PathBuf>,
+    /// Print one JSON document (pixla-verify/1) on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct PurgeArgs {
+    /// The batch report (pixla-report.json) of the verified delivery.
+    report: PathBuf,
+    /// The input root the report's input paths are relative to (the originals).
+    #[arg(long, value_name = "ROOT")]
+    input: PathBuf,
+    /// Folder the report's output paths are relative to (default: the report's folder).
+    #[arg(long, value_name = "DIR")]
+    outputs: Option<PathBuf>,
+    /// Delete for real (default: a dry run that lists what would be deleted).
+    #[arg(long)]
+    yes: bool,
+    /// Purge log, one JSON line per deletion or refusal (default: pixla-purge.log.jsonl beside the report).
+    #[arg(long)]
+    log: Option<PathBuf>,
+    /// Operator recorded in the log (default: $PIXLA_OPERATOR, else the OS user).
+    #[arg(long)]
+    operator: Option<String>,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -262,6 +331,10 @@ struct RedactArgs {
     /// Reviewer recorded for the sidecar's corrections, when the sidecar names none.
     #[arg(long, requires = "regions")]
     reviewer: Option<String>,
+    /// A `pixla eval --json` result (pixla-eval/1) whose summary is recorded in the report as
+    /// the measured accuracy of this configuration.
+    #[arg(long, value_name = "EVAL.json")]
+    accuracy: Option<PathBuf>,
     /// No progress bar and no summary line.
     #[arg(short, long)]
     quiet: bool,
@@ -309,10 +382,11 @@ fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
     let opts = RunOptions {
         report: a.report,
         operator: a.operator,
-        command: std::env::args().collect(),
+        command: pixla::report::public_command(std::env::args()),
         shard: a.shard.as_deref().map(parse_shard).transpose()?,
         progress: !a.quiet,
         resume: a.resume,
+        accuracy: a.accuracy.as_deref().map(pixla::report::read_accuracy).transpose().map_err(SetupError::Usage)?,
     };
     // Ctrl-C / SIGTERM: finish the files in flight, write the report, exit 130
     pixla::signals::install().map_err(|e| SetupError::Other(format!("cannot install the signal handlers: {e}")))?;
@@ -413,7 +487,7 @@ fn report_cmd(cmd: ReportCmd) -> Result<ExitCode, SetupError> {
                 finished: String::new(),
                 operator: pixla::pipeline::operator(operator.as_deref()),
                 host: hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
-                command: std::env::args().collect(),
+                command: pixla::report::public_command(std::env::args()),
                 shard: None,
                 threads: 0,
                 seconds: 0.0,
@@ -479,6 +553,87 @@ fn models_cmd(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
     }
 }
 
+fn print_json<T: serde::Serialize>(v: &T) -> Result<(), SetupError> {
+    println!("{}", serde_json::to_string_pretty(v).map_err(|e| SetupError::Other(e.to_string()))?);
+    Ok(())
+}
+
+fn check(a: CheckArgs) -> Result<ExitCode, SetupError> {
+    let cfg = a.detect.config()?;
+    let r = pixla::check::check(&a.inputs, a.report.as_deref(), &cfg)?;
+    for d in r.settings_differ.iter().filter(|_| !a.quiet) {
+        eprintln!("pixla check: note: this check's settings differ from the report's run: {d}");
+    }
+    if a.json {
+        print_json(&r)?;
+    } else {
+        for f in &r.findings {
+            let [x, y, w, h] = f.bbox;
+            println!("{}: {} {:.2} at [{x},{y},{w},{h}]", f.file, f.class.as_str(), f.score);
+        }
+        for p in &r.problems {
+            println!("{}: {}: {}", p.file, p.kind, p.detail);
+        }
+        if !a.quiet {
+            let s = &r.summary;
+            eprintln!(
+                "pixla check: {} ({} images: {} findings, {} unreadable, {} sha256 mismatches, {} missing, {} extra, {} failed in the report)",
+                if r.passed { "PASS" } else { "REFUSED" },
+                s.files,
+                s.findings,
+                s.unreadable,
+                s.sha256_mismatch,
+                s.missing,
+                s.extra,
+                s.failed
+            );
+        }
+    }
+    Ok(ExitCode::from(if r.passed { 0 } else { 1 }))
+}
+
+fn verify(a: VerifyArgs) -> Result<ExitCode, SetupError> {
+    let r = pixla::verify::verify(&a.report, &pixla::verify::VerifyOptions { outputs: a.outputs, models_dir: models::models_dir(a.models_dir.as_deref()) })?;
+    if a.json {
+        print_json(&r)?;
+    } else {
+        for e in &r.schema_errors {
+            println!("schema: {e}");
+        }
+        for p in &r.outputs {
+            println!("{}: {}: {}", p.file, p.kind, p.detail);
+        }
+        for m in &r.models {
+            println!("model {}: {}{}", m.name, m.status, if m.pinned == Some(false) { " (the recorded sha256 is not the one pixla pins for it)" } else { "" });
+        }
+        eprintln!("pixla verify: {} ({} schema errors, {} outputs checked, {} problems)", if r.passed { "OK" } else { "FAILED" }, r.schema_errors.len(), r.outputs_checked, r.outputs.len());
+    }
+    Ok(ExitCode::from(if r.passed { 0 } else { 1 }))
+}
+
+fn purge(a: PurgeArgs) -> Result<ExitCode, SetupError> {
+    let r = pixla::purge::purge(&a.report, &pixla::purge::PurgeOptions { input: a.input, outputs: a.outputs, yes: a.yes, log: a.log, operator: a.operator })?;
+    if a.json {
+        print_json(&r)?;
+    } else {
+        for p in &r.delivery_problems {
+            println!("delivery: {p}");
+        }
+        for i in r.items.iter().filter(|i| i.action != "skipped") {
+            println!("{}: {}: {}", i.file, i.action, i.reason);
+        }
+        let n = |k: &str| r.items.iter().filter(|i| i.action == k).count();
+        eprintln!(
+            "pixla purge: {}{} deleted, {} refused{}",
+            if r.dry_run { "dry run (nothing deleted; pass --yes): would be " } else { "" },
+            if r.dry_run { n("delete") } else { n("deleted") },
+            r.refused(),
+            r.log.as_ref().map(|l| format!("; log: {}", l.display())).unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::from(if r.refused() == 0 { 0 } else { 1 }))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.cmd {
@@ -487,6 +642,9 @@ fn main() -> ExitCode {
         Cmd::Review(a) => review(a),
         Cmd::Report { cmd } => report_cmd(cmd),
         Cmd::Models { cmd } => models_cmd(cmd),
+        Cmd::Check(a) => check(a),
+        Cmd::Verify(a) => verify(a),
+        Cmd::Purge(a) => purge(a),
     };
     match r {
         Ok(c) => c,

@@ -710,6 +710,45 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edits>
     Ok(())
 }
 
+/// What the detectors find in one file, read only (`pixla check`): nothing is written.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pub sha256: String,
+    pub bytes: u64,
+    /// Stored size (EXIF orientation not applied).
+    pub width: u32,
+    pub height: u32,
+    /// Each detection with its box mapped to stored pixels, before any margin.
+    pub found: Vec<Found>,
+}
+
+/// Decode and detect one file exactly as [`process`] does, without writing anything. An
+/// error means the file could not be examined (to a gate: a failure, never a pass).
+pub fn scan_file(path: &Path, cfg: &Config, models: &Models) -> anyhow::Result<Scan> {
+    use anyhow::Context;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> anyhow::Result<Scan> {
+        let (sha256, bytes, (w, h, orientation, found)) = if crate::tiffpath::is_tiff(path)? {
+            let sha = models::sha256_file(path).context("cannot read the file")?;
+            let len = std::fs::metadata(path).context("cannot read the file")?.len();
+            (sha, len, crate::tiffpath::scan(path, cfg, models)?)
+        } else {
+            let bytes = std::fs::read(path).context("cannot read the file")?;
+            let dec = decode::decode(&bytes, path, &cfg.limits)?;
+            let found = detect_image(&dec.upright_rgb(), cfg, models).context("detection failed")?;
+            (models::sha256_hex(&bytes), bytes.len() as u64, (dec.image.width(), dec.image.height(), dec.orientation, found))
+        };
+        let found = found
+            .into_iter()
+            .map(|mut f| {
+                f.det.bbox = decode::box_to_stored(f.det.bbox, orientation, w, h);
+                f
+            })
+            .collect();
+        Ok(Scan { sha256, bytes, width: w, height: h, found })
+    }))
+    .unwrap_or_else(|_| Err(anyhow::anyhow!("internal error while examining this file (please report it)")))
+}
+
 /// The MCU grid for the lossless JPEG path, `Ok(None)` when the path does not apply (not a
 /// JPEG, nothing to hide, or `--jpeg reencode`), `Err(reason)` when it applies but cannot be
 /// taken (the file is then re-encoded and the reason recorded).
@@ -737,6 +776,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// Continue the batch journaled in OUT (`--resume`), keeping every output whose hash checks.
     pub resume: bool,
+    /// Measured accuracy to record (`redact --accuracy`).
+    pub accuracy: Option<report::Accuracy>,
 }
 
 pub struct Outcome {
@@ -776,7 +817,8 @@ fn tool_record() -> report::Tool {
     report::Tool {
         name: "pixla".into(),
         version: crate::VERSION.into(),
-        onnxruntime: format!("{} ({})", crate::runtime::ORT_VERSION, ort.map(|p| p.display().to_string()).unwrap_or_default()),
+        // the library's file name only: its folder is usually under a user's home
+        onnxruntime: format!("{} ({})", crate::runtime::ORT_VERSION, ort.and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_default()),
     }
 }
 
@@ -917,13 +959,30 @@ pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions
         files,
         reviews: vec![],
         shards: vec![],
+        accuracy: opts.accuracy.clone(),
     };
+    let mut report = report;
+    report::scrub_paths(&mut report, &path_roots(inputs, out));
     let json = serde_json::to_vec_pretty(&report).map_err(|e| SetupError::Other(e.to_string()))?;
     encode::write_atomic(&report_path, &json, None).map_err(|e| SetupError::Other(format!("cannot write the report: {e:#}")))?;
     if !interrupted {
         let _ = journal.remove();
     }
     Ok(Outcome { failed: report.summary.failed, report, report_path, interrupted })
+}
+
+/// The absolute forms (as given and resolved) of the inputs' roots and the output root,
+/// to be cut from a report's free text ([`report::scrub_paths`]).
+fn path_roots(inputs: &[PathBuf], out: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for p in inputs.iter().map(PathBuf::as_path).chain([out]) {
+        // a file input's root is its folder
+        let root = if p.is_file() { p.parent().map(Path::to_path_buf).unwrap_or_default() } else { p.to_path_buf() };
+        let abs = if root.is_absolute() { root.clone() } else { std::env::current_dir().unwrap_or_default().join(&root) };
+        v.push(walk::resolve(&root));
+        v.push(abs);
+    }
+    v
 }
 
 /// The sidecar and reviewer of a `redact --regions` run.
@@ -1051,6 +1110,7 @@ pub fn run_regions(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptio
         files: touched,
         failed,
     });
+    report::scrub_paths(&mut rep, &path_roots(inputs, out));
     let json = serde_json::to_vec_pretty(&rep).map_err(|e| SetupError::Other(e.to_string()))?;
     encode::write_atomic(&report_path, &json, None).map_err(|e| SetupError::Other(format!("cannot write the report: {e:#}")))?;
     Ok(Outcome { report: rep, report_path, failed, interrupted: false })

@@ -23,6 +23,91 @@ pub struct Report {
     /// For a report made by `pixla report merge`: the shard reports it combines.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub shards: Vec<ShardRecord>,
+    /// Measured accuracy of this configuration (`redact --accuracy EVAL.json`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub accuracy: Option<Accuracy>,
+}
+
+/// The schema a `pixla eval --json` result carries.
+pub const EVAL_SCHEMA: &str = "pixla-eval/1";
+
+/// A summary of a `pixla eval --json` result embedded in a report: the eval file's name (no
+/// folder), the sha256 of its bytes, and its `summary` object verbatim.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Accuracy {
+    pub file: String,
+    pub sha256: String,
+    pub schema: String,
+    pub summary: serde_json::Value,
+}
+
+/// Read a `pixla eval --json` result for `redact --accuracy`; refuses a file that is not
+/// JSON, does not carry `"schema": "pixla-eval/1"`, or has no `summary` object.
+pub fn read_accuracy(path: &std::path::Path) -> Result<Accuracy, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the eval result {}: {e}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    if v.get("schema").and_then(|s| s.as_str()) != Some(EVAL_SCHEMA) {
+        return Err(format!("{} is not a `pixla eval --json` result (no \"schema\": \"{EVAL_SCHEMA}\")", path.display()));
+    }
+    let summary = v.get("summary").filter(|s| s.is_object()).cloned().ok_or_else(|| format!("{}: no `summary` object", path.display()))?;
+    Ok(Accuracy {
+        file: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        sha256: crate::models::sha256_hex(&bytes),
+        schema: EVAL_SCHEMA.into(),
+        summary,
+    })
+}
+
+/// The command line as recorded in a report: the program as `pixla`, and every absolute
+/// path or path with `..` (also as the value of `--flag=VALUE`) cut to `…/<file name>`, so a
+/// report never carries a home folder or a user name from a path. Relative paths are kept
+/// as typed (they say nothing about where the working folder is).
+pub fn public_command(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    fn cut(v: &str) -> String {
+        let p = std::path::Path::new(v);
+        if p.is_absolute() || p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+            format!("…/{}", p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+        } else {
+            v.to_string()
+        }
+    }
+    args.into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if i == 0 {
+                return "pixla".to_string();
+            }
+            match a.split_once('=') {
+                Some((k, v)) if k.starts_with("--") => format!("{k}={}", cut(v)),
+                _ => cut(&a),
+            }
+        })
+        .collect()
+}
+
+/// Remove absolute folders from a report's free text (per-file errors): every occurrence
+/// of one of `roots` (the absolute input and output roots, as given and resolved) followed
+/// by a separator is cut, leaving the path relative to its root. A safety net: messages
+/// should not name absolute paths in the first place.
+pub fn scrub_paths(r: &mut Report, roots: &[std::path::PathBuf]) {
+    let mut needles: Vec<String> = roots.iter().filter(|p| p.is_absolute()).map(|p| format!("{}/", p.display())).filter(|s| s.len() > 1).collect();
+    needles.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let fix = |s: &mut String| {
+        for n in &needles {
+            if s.contains(n.as_str()) {
+                *s = s.replace(n.as_str(), "");
+            }
+        }
+    };
+    for f in &mut r.files {
+        if let Some(e) = f.error.as_mut() {
+            fix(e);
+        }
+        if let Some(e) = f.fallback.as_mut() {
+            fix(e);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -362,9 +447,35 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
         files,
         reviews,
         shards,
+        accuracy: first.report.accuracy.clone(),
     })
 }
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+#[cfg(test)]
+mod audit_tests {
+    use super::*;
+
+    #[test]
+    fn command_and_errors_carry_no_absolute_folders() {
+        let argv = ["/home/kberg/bin/pixla", "redact", "/home/kberg/flights/0412", "-o", "out", "--report=/home/kberg/r.json", "../../x/in", "-j", "2"].map(String::from);
+        assert_eq!(public_command(argv), ["pixla", "redact", "…/0412", "-o", "out", "--report=…/r.json", "…/in", "-j", "2"]);
+        let mut r = Report {
+            schema: SCHEMA.into(),
+            tool: Tool { name: "pixla".into(), version: "0".into(), onnxruntime: String::new() },
+            run: Run { started: String::new(), finished: String::new(), operator: String::new(), host: String::new(), command: vec![], shard: None, threads: 1, seconds: 0.0, resumed: None, interrupted: false },
+            config: serde_json::json!({}),
+            models: vec![],
+            files: vec![FileEntry { input: "a/b.jpg".into(), status: "failed".into(), error: Some("cannot read: IO error for operation on /home/kberg/flights/0412/a/b.jpg: denied".into()), ..Default::default() }],
+            summary: Summary::default(),
+            reviews: vec![],
+            shards: vec![],
+            accuracy: None,
+        };
+        scrub_paths(&mut r, &[std::path::PathBuf::from("/home/kberg/flights/0412"), std::path::PathBuf::from("relative")]);
+        assert_eq!(r.files[0].error.as_deref(), Some("cannot read: IO error for operation on a/b.jpg: denied"));
+    }
 }

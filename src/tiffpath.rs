@@ -362,6 +362,45 @@ fn fallback(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline::E
     Ok(())
 }
 
+/// Detection on one TIFF without writing anything (`pixla check`): the same reading as
+/// [`process`] (whole in memory up to `--max-megapixels`, else tile by tile) and the same
+/// refusals (multi-page, over `--max-megapixels-tiled`). Returns the stored size, the
+/// orientation and what was found (upright coordinates).
+pub fn scan(path: &Path, cfg: &Config, models: &Models) -> anyhow::Result<(u32, u32, image::metadata::Orientation, Vec<pipeline::Found>)> {
+    decode::check_name(Format::Tiff, path)?;
+    let info = tiffedit::inspect(path).context("cannot read the TIFF structure")?;
+    let main = info.ifds.first().context("TIFF without an image")?;
+    if main.unsupported.is_some() {
+        let bytes = std::fs::read(path).context("cannot read the file")?;
+        let dec = decode::decode(&bytes, path, &cfg.limits)?;
+        let found = detect_raster(&MemRaster(&dec.upright_rgb()), cfg, models).context("detection failed")?;
+        return Ok((dec.image.width(), dec.image.height(), dec.orientation, found));
+    }
+    let pages = info.ifds.iter().skip(1).filter(|i| !i.is_overview() && !i.is_mask()).count();
+    if pages > 0 {
+        bail!("multi-page TIFF ({pages} more full-resolution images): pixla examines one image per file");
+    }
+    let (w, h) = (main.width, main.height);
+    let mp = w as f64 * h as f64 / 1e6;
+    if mp > cfg.limits.max_megapixels_tiled {
+        bail!("image is {w}x{h} ({mp:.0} MP), over the limit of {:.0} MP for tile-by-tile processing (--max-megapixels-tiled)", cfg.limits.max_megapixels_tiled);
+    }
+    let orientation = tiff_orientation(path);
+    let found = if mp <= cfg.limits.max_megapixels {
+        let mut img = tiffedit::read_window(path, 0, 0, 0, w, h)?.to_image()?;
+        img.apply_orientation(orientation);
+        let up = img.to_rgb8();
+        drop(img);
+        detect_raster(&MemRaster(&up), cfg, models).context("detection failed")?
+    } else {
+        if orientation != image::metadata::Orientation::NoTransforms {
+            bail!("TIFF over {:.0} MP with an Orientation tag other than 1: not supported tile by tile", cfg.limits.max_megapixels);
+        }
+        detect_raster(&TiffRaster::new(path, &info), cfg, models).context("detection failed")?
+    };
+    Ok((w, h, orientation, found))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,24 +96,35 @@ pub fn shard_of(rel: &Path, n: u32) -> u32 {
 
 /// Build the jobs for `inputs` mirrored under `out`. `shard` = (i, n), 0-based i.
 pub fn walk(inputs: &[PathBuf], out: &Path, shard: Option<(u32, u32)>) -> Result<Walk, SetupError> {
+    walk_impl(inputs, Some(out), shard)
+}
+
+/// Walk `inputs` for reading only (`pixla check`): no output tree, so no layout checks;
+/// each job's `output` is its relative path.
+pub fn walk_read(inputs: &[PathBuf]) -> Result<Walk, SetupError> {
+    walk_impl(inputs, None, None)
+}
+
+fn walk_impl(inputs: &[PathBuf], out: Option<&Path>, shard: Option<(u32, u32)>) -> Result<Walk, SetupError> {
     if inputs.is_empty() {
         return Err(SetupError::Usage("no input given".into()));
     }
-    let out_abs = resolve(out);
+    let out_abs = out.map(resolve);
+    let out = out.unwrap_or(Path::new(""));
     let mut w = Walk::default();
     let several = inputs.len() > 1;
     let mut roots_seen = HashSet::new();
     for input in inputs {
         let meta = std::fs::metadata(input).map_err(|e| SetupError::Usage(format!("cannot read input {}: {e}", input.display())))?;
         let in_abs = resolve(input);
-        if out_abs.starts_with(&in_abs) {
+        if out_abs.as_ref().is_some_and(|o| o.starts_with(&in_abs)) {
             return Err(SetupError::Usage(format!(
                 "the output folder {} is inside the input {}: pixla never writes into an input tree; choose an output folder outside it",
                 out.display(),
                 input.display()
             )));
         }
-        if in_abs.starts_with(&out_abs) {
+        if out_abs.as_ref().is_some_and(|o| in_abs.starts_with(o)) {
             return Err(SetupError::Usage(format!(
                 "the input {} is inside the output folder {}: outputs could overwrite originals; choose an output folder outside it",
                 input.display(),

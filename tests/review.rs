@@ -437,6 +437,7 @@ fn review_page_with_2000_outputs() {
         models: vec![],
         summary: Summary::of(&files),
         files,
+        accuracy: None,
         reviews: vec![],
         shards: vec![],
     };

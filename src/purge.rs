@@ -1,0 +1,176 @@
+//! `pixla purge REPORT --input ROOT`: after a verified delivery, delete the originals the
+//! report lists ("return the originals, then purge"). A dry run unless `yes`.
+//!
+//! Before anything is deleted the delivery is verified: every output the report lists must
+//! be present with its recorded sha256 (under the report's folder, or `outputs`); if one is
+//! not, nothing at all is deleted. Then per file: the original is deleted only when its path
+//! is plain relative, resolves inside ROOT without a symbolic link, and its sha256 is the
+//! report's `input_sha256`; an original whose file failed (no output) is kept. Each deletion
+//! and each refusal is appended to the purge log as one JSON line, fsynced before the file
+//! is deleted.
+
+use crate::report;
+use crate::{models, walk, SetupError};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const LOG_SCHEMA: &str = "pixla-purge/1";
+pub const DEFAULT_LOG: &str = "pixla-purge.log.jsonl";
+
+pub struct PurgeOptions {
+    /// The input root the report's `input` paths are relative to.
+    pub input: PathBuf,
+    /// Folder the report's `output` paths are relative to (default: the report's folder).
+    pub outputs: Option<PathBuf>,
+    /// Delete for real (else: a dry run that writes nothing).
+    pub yes: bool,
+    /// Purge log (default: `pixla-purge.log.jsonl` beside the report).
+    pub log: Option<PathBuf>,
+    pub operator: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PurgeItem {
+    /// Path relative to the input root.
+    pub file: String,
+    /// `delete` (dry run: would be deleted), `deleted`, `refused` (kept, see `reason`),
+    /// `skipped` (not an image pixla processed: not the purge's business).
+    pub action: &'static str,
+    pub reason: String,
+}
+
+/// One line of the purge log.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogLine<'a> {
+    pub schema: &'static str,
+    pub time: String,
+    pub operator: &'a str,
+    pub host: &'a str,
+    pub report: &'a str,
+    pub report_sha256: &'a str,
+    pub file: &'a str,
+    /// The original's sha256 as found (null when it could not be read).
+    pub sha256: Option<&'a str>,
+    /// `deleted`, `refused`, or `delete-failed` (logged as `deleted` first, then this).
+    pub action: &'a str,
+    pub reason: &'a str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PurgeResult {
+    pub dry_run: bool,
+    /// Every output of the report present with its recorded sha256.
+    pub delivery_verified: bool,
+    pub delivery_problems: Vec<String>,
+    pub items: Vec<PurgeItem>,
+    pub log: Option<PathBuf>,
+}
+
+impl PurgeResult {
+    pub fn refused(&self) -> usize {
+        self.items.iter().filter(|i| i.action == "refused").count()
+    }
+}
+
+/// Why `rel` under `root` may not be deleted, if it may not: not plain relative, a symbolic
+/// link on the way, or a real path outside `root`.
+fn unsafe_path(root: &Path, rel: &str) -> Option<String> {
+    if !walk::is_plain_relative(rel) {
+        return Some("not a plain relative path".into());
+    }
+    let mut p = root.to_path_buf();
+    for c in Path::new(rel).components() {
+        p.push(c);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => return Some(format!("{} is a symbolic link: not followed", p.strip_prefix(root).unwrap_or(&p).display())),
+            Ok(_) => {}
+            Err(_) => return Some("not found under the input root".into()),
+        }
+    }
+    match (p.canonicalize(), root.canonicalize()) {
+        (Ok(a), Ok(r)) if a.starts_with(&r) => None,
+        _ => Some("resolves outside the input root".into()),
+    }
+}
+
+pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupError> {
+    let (rep, report_sha) = report::read(report_path).map_err(SetupError::Usage)?;
+    if !o.input.is_dir() {
+        return Err(SetupError::Usage(format!("--input {} is not a folder (give the input root the report's paths are relative to)", o.input.display())));
+    }
+    let report_dir = report_path.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("."));
+    let out_root = o.outputs.clone().unwrap_or_else(|| report_dir.clone());
+    let (_, probs) = crate::verify::check_outputs(&rep, &out_root);
+    let delivery_problems: Vec<String> = probs.iter().map(|p| format!("{}: {} ({})", p.file, p.kind, p.detail)).collect();
+    let verified = probs.is_empty();
+    let log_path = o.log.clone().unwrap_or_else(|| report_dir.join(DEFAULT_LOG));
+    let mut log = None;
+    if o.yes {
+        let f = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(|e| SetupError::Usage(format!("cannot open the purge log {}: {e}", log_path.display())))?;
+        log = Some(f);
+    }
+    let operator = crate::pipeline::operator(o.operator.as_deref());
+    let host = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+    let report_name = report_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut items = Vec::new();
+    for f in &rep.files {
+        let mut sha: Option<String> = None;
+        let verdict: Result<(), String> = (|| {
+            if f.status == "skipped" {
+                return Err("skipped".into());
+            }
+            if f.status == "failed" || f.output.is_none() {
+                return Err(format!("no output was delivered for it ({}): the original is the only copy", f.error.as_deref().unwrap_or(&f.status)));
+            }
+            if let Some(p) = probs.iter().find(|p| Some(&p.file) == f.output.as_ref()) {
+                return Err(format!("its output {} is {}: the original is kept", p.file, p.kind));
+            }
+            if !verified {
+                return Err(format!("the delivery is not verified ({} output problem(s)): nothing is deleted", probs.len()));
+            }
+            let want = f.input_sha256.as_deref().ok_or("the report records no input sha256")?;
+            if let Some(why) = unsafe_path(&o.input, &f.input) {
+                return Err(why);
+            }
+            let h = models::sha256_file(&o.input.join(&f.input)).map_err(|e| format!("cannot read it: {e}"))?;
+            sha = Some(h.clone());
+            if h != want {
+                return Err(format!("sha256 {h} is not the report's input_sha256 {want}: it changed since the run"));
+            }
+            Ok(())
+        })();
+        let mut write_log = |action: &str, reason: &str| -> Result<(), SetupError> {
+            if let Some(l) = log.as_mut() {
+                let line = LogLine { schema: LOG_SCHEMA, time: report::now(), operator: &operator, host: &host, report: &report_name, report_sha256: &report_sha, file: &f.input, sha256: sha.as_deref(), action, reason };
+                let mut s = serde_json::to_string(&line).map_err(|e| SetupError::Other(e.to_string()))?;
+                s.push('\n');
+                l.write_all(s.as_bytes()).and_then(|_| l.sync_data()).map_err(|e| SetupError::Other(format!("cannot write the purge log {}: {e}; stopped before deleting {}", log_path.display(), f.input)))?;
+            }
+            Ok(())
+        };
+        let item = match verdict {
+            Err(r) if r == "skipped" => PurgeItem { file: f.input.clone(), action: "skipped", reason: "not an image pixla processed".into() },
+            Err(reason) => {
+                write_log("refused", &reason)?;
+                PurgeItem { file: f.input.clone(), action: "refused", reason }
+            }
+            Ok(()) if !o.yes => PurgeItem { file: f.input.clone(), action: "delete", reason: "verified: output delivered, original unchanged (dry run: not deleted; pass --yes)".into() },
+            Ok(()) => {
+                let reason = "verified: output delivered, original unchanged";
+                // the log line is on disk before the file goes
+                write_log("deleted", reason)?;
+                match std::fs::remove_file(o.input.join(&f.input)) {
+                    Ok(()) => PurgeItem { file: f.input.clone(), action: "deleted", reason: reason.into() },
+                    Err(e) => {
+                        let why = format!("could not delete it: {e}");
+                        write_log("delete-failed", &why)?;
+                        PurgeItem { file: f.input.clone(), action: "refused", reason: why }
+                    }
+                }
+            }
+        };
+        items.push(item);
+    }
+    Ok(PurgeResult { dry_run: !o.yes, delivery_verified: verified, delivery_problems, items, log: o.yes.then_some(log_path) })
+}

@@ -1,0 +1,150 @@
+//! `pixla verify REPORT`: is this report sound, and is the delivery it describes intact?
+//! (a) the report is valid against its JSON Schema (`fixtures/schema/pixla-report-1.schema.json`,
+//! embedded in the binary), (b) every output it lists exists with its recorded sha256 and
+//! size, (c) every recorded model's sha256 is the installed model file's.
+
+use crate::report::{self, Report};
+use crate::{models, walk, SetupError};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+pub const SCHEMA: &str = "pixla-verify/1";
+
+/// The JSON Schema of `pixla-report/1`, as in the repository.
+pub const REPORT_SCHEMA: &str = include_str!("../fixtures/schema/pixla-report-1.schema.json");
+
+/// Validate a report document against [`REPORT_SCHEMA`]; each error as `path: message`.
+pub fn schema_errors(doc: &serde_json::Value) -> Vec<String> {
+    let schema: serde_json::Value = match serde_json::from_str(REPORT_SCHEMA) {
+        Ok(s) => s,
+        Err(e) => return vec![format!("the embedded schema does not parse: {e}")],
+    };
+    let v = match jsonschema::validator_for(&schema) {
+        Ok(v) => v,
+        Err(e) => return vec![format!("the embedded schema is not valid: {e}")],
+    };
+    v.iter_errors(doc)
+        .map(|e| {
+            let at = e.instance_path().to_string();
+            format!("{}: {e}", if at.is_empty() { "/".to_string() } else { at })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputProblem {
+    /// The output path as the report gives it.
+    pub file: String,
+    /// `missing`, `sha256-mismatch`, `size-mismatch`, `unsafe-path`, `unreadable`.
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelCheck {
+    pub name: String,
+    pub recorded_sha256: String,
+    /// `ok` (installed file has the recorded sha256), `mismatch` (it has another),
+    /// `not-installed`, `unknown` (not a model pixla knows; nothing to compare with).
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub installed_sha256: Option<String>,
+    /// Whether the recorded sha256 is the one pixla pins for this model name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyResult {
+    pub schema: &'static str,
+    pub passed: bool,
+    pub report: String,
+    pub report_sha256: String,
+    pub schema_errors: Vec<String>,
+    pub outputs_checked: usize,
+    pub outputs: Vec<OutputProblem>,
+    pub models: Vec<ModelCheck>,
+}
+
+pub struct VerifyOptions {
+    /// Folder the report's `output` paths are relative to (default: the report's folder).
+    pub outputs: Option<PathBuf>,
+    pub models_dir: PathBuf,
+}
+
+/// Check the outputs a report lists under `root`: present, same size, same sha256. Returns
+/// how many were checked and the problems.
+pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
+    let mut n = 0;
+    let mut probs = Vec::new();
+    for f in &rep.files {
+        let Some(o) = &f.output else { continue };
+        n += 1;
+        let p = |kind, detail: String| OutputProblem { file: o.clone(), kind, detail };
+        if !walk::is_plain_relative(o) {
+            probs.push(p("unsafe-path", "not a plain relative path: not read".into()));
+            continue;
+        }
+        let path = root.join(o);
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(_) => {
+                probs.push(p("missing", "not found".into()));
+                continue;
+            }
+        };
+        if let Some(want) = f.output_bytes.filter(|b| *b != meta.len()) {
+            probs.push(p("size-mismatch", format!("{} bytes, the report lists {want}", meta.len())));
+        }
+        match models::sha256_file(&path) {
+            Ok(h) if Some(&h) == f.output_sha256.as_ref() => {}
+            Ok(h) => probs.push(p("sha256-mismatch", format!("sha256 {h}, the report lists {}", f.output_sha256.as_deref().unwrap_or("none")))),
+            Err(e) => probs.push(p("unreadable", e.to_string())),
+        }
+    }
+    (n, probs)
+}
+
+/// Verify `report_path` (see the module docs). A report that cannot be read or is not JSON
+/// is a usage error; everything else is in the result.
+pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, SetupError> {
+    let bytes = std::fs::read(report_path).map_err(|e| SetupError::Usage(format!("cannot read the report {}: {e}", report_path.display())))?;
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| SetupError::Usage(format!("{} is not JSON: {e}", report_path.display())))?;
+    let errors = schema_errors(&doc);
+    let mut res = VerifyResult {
+        schema: SCHEMA,
+        passed: false,
+        report: report_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        report_sha256: models::sha256_hex(&bytes),
+        schema_errors: errors,
+        outputs_checked: 0,
+        outputs: vec![],
+        models: vec![],
+    };
+    // the hashes are still checked when the schema fails, as far as the report can be read
+    if let Ok(rep) = serde_json::from_value::<Report>(doc) {
+        let root = o.outputs.clone().unwrap_or_else(|| report_path.parent().map(Path::to_path_buf).unwrap_or_default());
+        let root = if root.as_os_str().is_empty() { PathBuf::from(".") } else { root };
+        (res.outputs_checked, res.outputs) = check_outputs(&rep, &root);
+        for m in &rep.models {
+            let mut c = ModelCheck { name: m.name.clone(), recorded_sha256: m.sha256.clone(), status: "unknown", installed_sha256: None, pinned: None };
+            if let Some(spec) = models::find(&m.name) {
+                c.pinned = Some(spec.sha256 == m.sha256);
+                let path = spec.path(&o.models_dir);
+                c.status = match models::sha256_file(&path) {
+                    Err(_) => "not-installed",
+                    Ok(h) => {
+                        let st = if h == m.sha256 { "ok" } else { "mismatch" };
+                        c.installed_sha256 = Some(h);
+                        st
+                    }
+                };
+            }
+            res.models.push(c);
+        }
+    } else if res.schema_errors.is_empty() {
+        res.schema_errors.push(format!("not readable as a {} report", report::SCHEMA));
+    }
+    res.passed = res.schema_errors.is_empty() && res.outputs.is_empty() && res.models.iter().all(|m| m.status != "mismatch");
+    Ok(res)
+}

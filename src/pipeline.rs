@@ -310,7 +310,7 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
                 // small vehicles (drone height) are upscaled so a plate would span more pixels
                 let up = (640.0 / c.w.max(c.h) as f32).clamp(1.0, cfg.plate_upscale);
                 let input = if up > 1.01 {
-                    image::imageops::resize(&crop, (c.w as f32 * up).round() as u32, (c.h as f32 * up).round() as u32, image::imageops::FilterType::CatmullRom)
+                    crate::detect::resize_cubic(&crop, (c.w as f32 * up).round() as u32, (c.h as f32 * up).round() as u32)
                 } else {
                     crop
                 };

@@ -30,6 +30,24 @@ use image::{DynamicImage, RgbImage};
 use std::io::{Read, Write};
 use std::path::Path;
 
+/// Detection on a TIFF: decoded whole (orientation applied) when it is at most
+/// `--max-megapixels`, else read tile by tile from the file (orientation 1 only).
+fn detect_tiff(path: &Path, info: &TiffInfo, (w, h): (u32, u32), orientation: image::metadata::Orientation, cfg: &Config, models: &Models) -> anyhow::Result<Vec<pipeline::Found>> {
+    let mp = w as f64 * h as f64 / 1e6;
+    Ok(if mp <= cfg.limits.max_megapixels {
+        let mut img = tiffedit::read_window(path, 0, 0, 0, w, h)?.to_image()?;
+        img.apply_orientation(orientation);
+        let up = img.to_rgb8();
+        drop(img);
+        detect_raster(&MemRaster(&up), cfg, models).context("detection failed")?
+    } else {
+        if orientation != image::metadata::Orientation::NoTransforms {
+            bail!("TIFF over {:.0} MP with an Orientation tag other than 1: not supported tile by tile", cfg.limits.max_megapixels);
+        }
+        detect_raster(&TiffRaster::new(path, info), cfg, models).context("detection failed")?
+    })
+}
+
 /// Does the file start like a TIFF (classic or BigTIFF, either byte order)?
 pub fn is_tiff(path: &Path) -> anyhow::Result<bool> {
     let mut f = std::fs::File::open(path).context("cannot read the file")?;
@@ -162,18 +180,7 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline
     // (BigTIFF headers are not read by the image crate: orientation 1 is assumed for them)
     let orientation = tiff_orientation(&job.input);
     e.metadata_kept = vec!["tiff-tags".into()];
-    let found = if mp <= cfg.limits.max_megapixels {
-        let mut img = tiffedit::read_window(&job.input, 0, 0, 0, w, h)?.to_image()?;
-        img.apply_orientation(orientation);
-        let up = img.to_rgb8();
-        drop(img);
-        detect_raster(&MemRaster(&up), cfg, models).context("detection failed")?
-    } else {
-        if orientation != image::metadata::Orientation::NoTransforms {
-            bail!("TIFF over {:.0} MP with an Orientation tag other than 1: not supported tile by tile", cfg.limits.max_megapixels);
-        }
-        detect_raster(&TiffRaster::new(&job.input, &info), cfg, models).context("detection failed")?
-    };
+    let found = detect_tiff(&job.input, &info, (w, h), orientation, cfg, models)?;
     e.orientation = Some(pipeline::orientation_code(orientation));
     let (mut regions, not_hidden) = pipeline::plan_regions(w, h, &found, orientation, cfg);
     if let Some(ed) = edits {
@@ -386,18 +393,7 @@ pub fn scan(path: &Path, cfg: &Config, models: &Models) -> anyhow::Result<(u32, 
         bail!("image is {w}x{h} ({mp:.0} MP), over the limit of {:.0} MP for tile-by-tile processing (--max-megapixels-tiled)", cfg.limits.max_megapixels_tiled);
     }
     let orientation = tiff_orientation(path);
-    let found = if mp <= cfg.limits.max_megapixels {
-        let mut img = tiffedit::read_window(path, 0, 0, 0, w, h)?.to_image()?;
-        img.apply_orientation(orientation);
-        let up = img.to_rgb8();
-        drop(img);
-        detect_raster(&MemRaster(&up), cfg, models).context("detection failed")?
-    } else {
-        if orientation != image::metadata::Orientation::NoTransforms {
-            bail!("TIFF over {:.0} MP with an Orientation tag other than 1: not supported tile by tile", cfg.limits.max_megapixels);
-        }
-        detect_raster(&TiffRaster::new(path, &info), cfg, models).context("detection failed")?
-    };
+    let found = detect_tiff(path, &info, (w, h), orientation, cfg, models)?;
     Ok((w, h, orientation, found))
 }
 

@@ -51,7 +51,7 @@ impl Detector for PpOcrDet {
         let src = if (tw, th) == (iw, ih) {
             img
         } else {
-            resized = image::imageops::resize(img, tw, th, image::imageops::FilterType::Triangle);
+            resized = super::resize(img, tw, th);
             &resized
         };
         let mut t = Array4::<f32>::zeros((1, 3, th as usize, tw as usize));

@@ -70,7 +70,7 @@ pub struct Yolo {
 fn input(img: &RgbImage, w: u32, h: u32, stretch: bool) -> (Array4<f32>, (f32, f32, f32, f32)) {
     let mut t = Array4::<f32>::from_elem((1, 3, h as usize, w as usize), 114.0 / 255.0);
     let (small, sx, sy, ox, oy) = if stretch {
-        let r = image::imageops::resize(img, w, h, image::imageops::FilterType::Triangle);
+        let r = super::resize(img, w, h);
         (std::borrow::Cow::Owned(r), w as f32 / img.width() as f32, h as f32 / img.height() as f32, 0, 0)
     } else {
         let (small, s) = super::fit(img, w, h);

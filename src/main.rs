@@ -9,7 +9,7 @@ use pixla::{fetch, models, SetupError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const EXIT_HELP: &str = "Exit codes: 0 = every image redacted or clean; 1 = some files failed (listed in the report, no output written for them); 2 = usage or set-up error (nothing processed).";
+const EXIT_HELP: &str = "Exit codes (redact): 0 = every image redacted or clean; 1 = some files failed (listed in the report, no output written for them); 2 = usage or set-up error (nothing processed); 130 = interrupted by SIGINT/SIGTERM (the report lists the files not done as pending; continue with --resume). check, verify, purge and eval list their own in their --help.";
 
 #[derive(Parser)]
 #[command(name = "pixla", version, about = "Hide people and licence plates in drone and aerial photos, with an audit report.", after_help = EXIT_HELP)]
@@ -21,6 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Redact images and folders into a mirrored output tree, with one JSON report.
+    #[command(after_help = EXIT_HELP)]
     Redact(RedactArgs),
     /// Score the redact pipeline against ground-truth labels (COCO JSON or YOLO txt): recall,
     /// precision and coverage per class and size bucket.

@@ -69,6 +69,15 @@ impl Decoded {
         up.apply_orientation(self.orientation);
         up.into_rgb8()
     }
+
+    /// [`Decoded::upright_rgb`] without a copy when the decoded picture already is upright
+    /// RGB8 (most camera JPEGs): what the detectors read.
+    pub fn upright(&self) -> std::borrow::Cow<'_, image::RgbImage> {
+        match (&self.image, self.orientation) {
+            (DynamicImage::ImageRgb8(rgb), Orientation::NoTransforms) => std::borrow::Cow::Borrowed(rgb),
+            _ => std::borrow::Cow::Owned(self.upright_rgb()),
+        }
+    }
 }
 
 /// Refuse a file whose extension names another format than its content.

@@ -101,7 +101,7 @@ pub fn read_coco(path: &Path) -> Result<Labels, String> {
             return Err(bad(&format!("annotation {k}: `bbox` is not [x, y, w, h]")));
         }
         match Class::from_label(cat) {
-            Some(class) => l.images.get_mut(img).expect("listed").push(GtBox { class, bbox: BoxF::new(b[0] as f32, b[1] as f32, (b[0] + b[2]) as f32, (b[1] + b[3]) as f32) }),
+            Some(class) => l.images.entry(img.clone()).or_default().push(GtBox { class, bbox: BoxF::new(b[0] as f32, b[1] as f32, (b[0] + b[2]) as f32, (b[1] + b[3]) as f32) }),
             None => *l.ignored.entry(cat.clone()).or_default() += 1,
         }
     }
@@ -584,7 +584,7 @@ fn eval_image(it: &Item, yolo: Option<&Path>, names: &BTreeMap<usize, String>, i
         }
         (None, None) => vec![],
     };
-    let found = match pipeline::detect_image(&dec.upright_rgb(), cfg, models) {
+    let found = match pipeline::detect_image(&dec.upright(), cfg, models) {
         Ok(f) => f,
         Err(e) => {
             r.error = Some(format!("detection failed: {e:#}"));

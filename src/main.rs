@@ -446,7 +446,7 @@ fn eval(a: EvalArgs) -> Result<ExitCode, SetupError> {
         eprintln!("pixla: failed: {}: {}", i.image, i.error.as_deref().unwrap_or("?"));
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&r).map_err(|e| SetupError::Other(e.to_string()))?);
+        print_json(&r)?;
     } else {
         print!("{}", pixla::eval::table(&r));
     }
@@ -487,7 +487,7 @@ fn report_cmd(cmd: ReportCmd) -> Result<ExitCode, SetupError> {
                 started: String::new(),
                 finished: String::new(),
                 operator: pixla::pipeline::operator(operator.as_deref()),
-                host: hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
+                host: pixla::pipeline::host(),
                 command: pixla::report::public_command(std::env::args()),
                 shard: None,
                 threads: 0,

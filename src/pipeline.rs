@@ -607,18 +607,10 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edits>
     e.width = Some(dec.image.width());
     e.height = Some(dec.image.height());
     e.orientation = Some(orientation_code(dec.orientation));
-    // the detectors see the upright RGB8 picture: the decoded one itself when it already is
-    // (most camera JPEGs), else a converted copy
-    let converted;
-    let upright: &RgbImage = match (&dec.image, dec.orientation) {
-        (DynamicImage::ImageRgb8(rgb), image::metadata::Orientation::NoTransforms) => rgb,
-        _ => {
-            converted = dec.upright_rgb();
-            &converted
-        }
-    };
+    let upright = dec.upright();
     stats::add(Stage::Decode, t_stage.elapsed().as_nanos() as u64);
-    let found = detect_image(upright, cfg, models).context("detection failed")?;
+    let found = detect_image(&upright, cfg, models).context("detection failed")?;
+    drop(upright);
     let t_stage = Instant::now();
     let (w, h) = (dec.image.width(), dec.image.height());
     // the lossless JPEG path, when the file and the methods allow it; else the reason why not
@@ -734,7 +726,7 @@ pub fn scan_file(path: &Path, cfg: &Config, models: &Models) -> anyhow::Result<S
         } else {
             let bytes = std::fs::read(path).context("cannot read the file")?;
             let dec = decode::decode(&bytes, path, &cfg.limits)?;
-            let found = detect_image(&dec.upright_rgb(), cfg, models).context("detection failed")?;
+            let found = detect_image(&dec.upright(), cfg, models).context("detection failed")?;
             (models::sha256_hex(&bytes), bytes.len() as u64, (dec.image.width(), dec.image.height(), dec.orientation, found))
         };
         let found = found
@@ -838,7 +830,8 @@ pub fn model_entries(models: &Models) -> Vec<ModelEntry> {
         .collect()
 }
 
-fn host() -> String {
+/// This machine's name, as the report and the purge log record it.
+pub fn host() -> String {
     hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
 }
 

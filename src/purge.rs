@@ -99,7 +99,7 @@ pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupE
     if !o.input.is_dir() {
         return Err(SetupError::Usage(format!("--input {} is not a folder (give the input root the report's paths are relative to)", o.input.display())));
     }
-    let report_dir = report_path.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("."));
+    let report_dir = report::folder(report_path);
     let out_root = o.outputs.clone().unwrap_or_else(|| report_dir.clone());
     let (_, probs) = crate::verify::check_outputs(&rep, &out_root);
     let delivery_problems: Vec<String> = probs.iter().map(|p| format!("{}: {} ({})", p.file, p.kind, p.detail)).collect();
@@ -111,7 +111,7 @@ pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupE
         log = Some(f);
     }
     let operator = crate::pipeline::operator(o.operator.as_deref());
-    let host = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+    let host = crate::pipeline::host();
     let report_name = report_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut items = Vec::new();
     for f in &rep.files {

@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 
 pub const SCHEMA: &str = "pixla-report/1";
 
+/// The folder a report lives in (`.` for a bare file name): by default its `output` paths
+/// are relative to it, and the review page and purge log go beside it.
+pub fn folder(report_path: &std::path::Path) -> std::path::PathBuf {
+    report_path.parent().filter(|p| !p.as_os_str().is_empty()).map(std::path::Path::to_path_buf).unwrap_or_else(|| std::path::PathBuf::from("."))
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub schema: String,

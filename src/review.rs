@@ -161,8 +161,8 @@ fn render(out_root: &Path, e: &FileEntry, view: &Path, thumb: &Path, opts: &Revi
 /// Write the review bundle for the report at `report_path`.
 pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, SetupError> {
     let (rep, sha) = report::read(report_path).map_err(SetupError::Usage)?;
-    let parent = report_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let out_root = opts.outputs.clone().unwrap_or_else(|| parent.to_path_buf());
+    let parent = report::folder(report_path);
+    let out_root = opts.outputs.clone().unwrap_or_else(|| parent.clone());
     let dir = opts.dir.clone().unwrap_or_else(|| parent.join("review"));
     if dir.exists() {
         let mut entries = std::fs::read_dir(&dir).map_err(|e| SetupError::Usage(format!("cannot read {}: {e}", dir.display())))?;

@@ -335,7 +335,7 @@ fn fallback(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline::E
     e.width = Some(dec.image.width());
     e.height = Some(dec.image.height());
     e.orientation = Some(pipeline::orientation_code(dec.orientation));
-    let up = dec.upright_rgb();
+    let up = dec.upright();
     let found = detect_raster(&MemRaster(&up), cfg, models).context("detection failed")?;
     drop(up);
     let mut img = dec.image.clone();
@@ -380,7 +380,7 @@ pub fn scan(path: &Path, cfg: &Config, models: &Models) -> anyhow::Result<(u32, 
     if main.unsupported.is_some() {
         let bytes = std::fs::read(path).context("cannot read the file")?;
         let dec = decode::decode(&bytes, path, &cfg.limits)?;
-        let found = detect_raster(&MemRaster(&dec.upright_rgb()), cfg, models).context("detection failed")?;
+        let found = detect_raster(&MemRaster(&dec.upright()), cfg, models).context("detection failed")?;
         return Ok((dec.image.width(), dec.image.height(), dec.orientation, found));
     }
     let pages = info.ifds.iter().skip(1).filter(|i| !i.is_overview() && !i.is_mask()).count();

@@ -123,8 +123,7 @@ pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, Set
     };
     // the hashes are still checked when the schema fails, as far as the report can be read
     if let Ok(rep) = serde_json::from_value::<Report>(doc) {
-        let root = o.outputs.clone().unwrap_or_else(|| report_path.parent().map(Path::to_path_buf).unwrap_or_default());
-        let root = if root.as_os_str().is_empty() { PathBuf::from(".") } else { root };
+        let root = o.outputs.clone().unwrap_or_else(|| report::folder(report_path));
         (res.outputs_checked, res.outputs) = check_outputs(&rep, &root);
         for m in &rep.models {
             let mut c = ModelCheck { name: m.name.clone(), recorded_sha256: m.sha256.clone(), status: "unknown", installed_sha256: None, pinned: None };

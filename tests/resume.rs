@@ -89,11 +89,49 @@ fn verified(out: &Path) -> BTreeMap<String, (u64, std::time::SystemTime)> {
     m
 }
 
+/// A kill moment: once the journal holds `after_files` file lines, wait `then`, then SIGKILL.
+struct Kill {
+    after_files: usize,
+    then: Duration,
+}
+
+/// File lines in the journal that parse (the header and a torn last line are not counted).
+fn journaled(out: &Path) -> usize {
+    let Ok(text) = std::fs::read_to_string(out.join(".pixla-journal.jsonl")) else { return 0 };
+    text.lines().skip(1).filter(|l| serde_json::from_str::<Value>(l).is_ok()).count()
+}
+
+/// Wait for the kill moment and SIGKILL the child: `Err(time since the start)`; or the
+/// child's exit status if it finished first.
+fn kill_when(child: &mut std::process::Child, out: &Path, k: &Kill) -> Result<std::process::ExitStatus, Duration> {
+    let t0 = Instant::now();
+    let mut armed: Option<Instant> = None;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Ok(s);
+        }
+        if armed.is_none() && journaled(out) >= k.after_files {
+            armed = Some(Instant::now());
+        }
+        if armed.is_some_and(|a| a.elapsed() >= k.then) {
+            child.kill().unwrap();
+            let s = child.wait().unwrap();
+            // it may have exited on its own just before the kill
+            return if s.code().is_some() { Ok(s) } else { Err(t0.elapsed()) };
+        }
+        // a hang guard only: no run of this 10-file batch comes near it
+        assert!(t0.elapsed() < Duration::from_secs(900), "a run did not finish in 900 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 #[test]
 fn sigkill_at_random_moments_then_resume_equals_a_clean_run() {
     let (d, inp) = batch();
     let clean = d.path().join("clean");
+    let t0 = Instant::now();
     let o = cmd(&inp, &clean, false).output().unwrap();
+    let clean_wall = t0.elapsed();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let want_tree = tree(&clean);
     let want = comparable(report(&clean));
@@ -111,42 +149,49 @@ fn sigkill_at_random_moments_then_resume_equals_a_clean_run() {
     loop {
         runs += 1;
         let before = verified(&out);
-        let mut child = cmd(&inp, &out, runs > 1).spawn().unwrap();
-        // the first kills come early (set-up, first files), later ones later, so that every
-        // kind of moment is hit and the batch makes progress
-        let delay = if kills < 5 { Duration::from_secs_f64(0.3 + kills as f64 * 0.5 + rand() * 2.2) } else { Duration::from_secs(600) };
-        let t0 = Instant::now();
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            if t0.elapsed() >= delay {
-                child.kill().unwrap();
-                kills += 1;
-                break child.wait().unwrap();
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        // When to kill, from the batch's own progress, so a fast idle machine and a slow
+        // loaded one both get every kill: the first during set-up or the first files (a
+        // random fraction of the clean run's own wall time), the next ones once the journal
+        // holds 1 or 2 more files than it started with, plus up to a tenth of the clean run
+        // (about one file) at random, so the kill lands anywhere in a file's life.
+        let plan = match kills {
+            0 => Some(Kill { after_files: 0, then: clean_wall.mul_f64(0.05 + 0.35 * rand()) }),
+            1..=4 => Some(Kill { after_files: before.len() + 1 + (rand() * 2.0) as usize, then: clean_wall.mul_f64(0.1 * rand()) }),
+            _ => None,
         };
-        let code = status.code();
-        log.push(format!("run {runs}: {}, {} verified outputs before", code.map(|c| format!("exit {c}")).unwrap_or(format!("killed after {:.2} s", delay.as_secs_f64())), before.len()));
-        if code.is_some() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-            assert_eq!(code, Some(0), "run {runs}: {err}");
-            let r = report(&out);
-            if runs > 1 {
-                // nothing verified by hash was redone: counted as resumed, files untouched
-                assert_eq!(r["run"]["resumed"].as_u64(), Some(before.len() as u64), "{log:?}");
-                for (o, (ino, mtime)) in &before {
-                    let md = std::fs::metadata(out.join(o)).unwrap();
-                    assert_eq!((std::os::unix::fs::MetadataExt::ino(&md), md.modified().unwrap()), (*ino, *mtime), "{o} was rewritten");
+        let mut child = cmd(&inp, &out, runs > 1).spawn().unwrap();
+        let status = match &plan {
+            Some(k) => kill_when(&mut child, &out, k),
+            None => Ok(child.wait().unwrap()),
+        };
+        let what = match (&status, &plan) {
+            (Err(at), Some(k)) => format!("killed {:.2} s in, {} files journaled (aimed: {} files + {:.2} s)", at.as_secs_f64(), journaled(&out), k.after_files, k.then.as_secs_f64()),
+            (Ok(s), _) => format!("exit {:?}", s.code()),
+            (Err(_), None) => unreachable!(),
+        };
+        log.push(format!("run {runs}: {what}, {} verified outputs before", before.len()));
+        match status {
+            Err(_) => kills += 1,
+            Ok(status) => {
+                let code = status.code();
+                let mut err = String::new();
+                std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+                assert_eq!(code, Some(0), "run {runs}: {err}");
+                let r = report(&out);
+                if runs > 1 {
+                    // nothing verified by hash was redone: counted as resumed, files untouched
+                    assert_eq!(r["run"]["resumed"].as_u64(), Some(before.len() as u64), "{log:?}");
+                    for (o, (ino, mtime)) in &before {
+                        let md = std::fs::metadata(out.join(o)).unwrap();
+                        assert_eq!((std::os::unix::fs::MetadataExt::ino(&md), md.modified().unwrap()), (*ino, *mtime), "{o} was rewritten");
+                    }
                 }
+                if kills >= 4 {
+                    break;
+                }
+                // finished before the kill: start over to get the kills in
+                std::fs::remove_dir_all(&out).unwrap();
             }
-            if kills >= 4 {
-                break;
-            }
-            // finished before the kill: start over to get the kills in
-            std::fs::remove_dir_all(&out).unwrap();
         }
         assert!(runs < 40, "{log:?}");
     }

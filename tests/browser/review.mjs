@@ -28,6 +28,8 @@ const result = { mode, requests: { total: 0, other: [] }, console_errors: [] };
 try {
   await context.grantPermissions(["clipboard-read", "clipboard-write"]).catch(() => {});
   const page = context.pages()[0] || (await context.newPage());
+  // waits are for events; this long default only guards against a hang on a loaded machine
+  page.setDefaultTimeout(300000);
   page.on("request", (r) => {
     result.requests.total++;
     if (!/^(file|blob|data):/.test(r.url())) result.requests.other.push(r.url());
@@ -143,7 +145,7 @@ async function roundtrip(page, url) {
   // export: the reviewer's name first, then download (and the copy path)
   await page.fill("#reviewer", plan.reviewer);
   await page.keyboard.press("Escape");
-  const dlp = page.waitForEvent("download", { timeout: 8000 }).catch(async (e) => { throw new Error(`no download; status: ${await page.textContent("#status")}; ${e}`); });
+  const dlp = page.waitForEvent("download", { timeout: 300000 }).catch(async (e) => { throw new Error(`no download; status: ${await page.textContent("#status")}; ${e}`); });
   await page.click("#export");
   const dl = await dlp;
   result.download_name = dl.suggestedFilename();
@@ -151,7 +153,8 @@ async function roundtrip(page, url) {
   await dl.saveAs(saved);
   result.sidecar = saved;
   await page.click("#copy");
-  await page.waitForTimeout(300);
+  // the page says which way it went: the clipboard, or the dialog to copy from
+  await page.waitForFunction(() => document.getElementById("dlg").open || /copied to the clipboard/.test(document.getElementById("status").textContent), null, { timeout: 300000 });
   result.copy = (await page.locator("#dlg").getAttribute("open")) !== null
     ? { via: "dialog", text: await page.inputValue("#json") }
     : { via: "clipboard", text: await page.evaluate(() => navigator.clipboard.readText()).catch((e) => String(e)) };

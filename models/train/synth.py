@@ -51,7 +51,7 @@ def render(rng, long_side):
     ppm = long_side / extent * SS  # supersampled pixels per metre
     sun = rng.uniform(0, 2 * np.pi)
     shadow_len = rng.uniform(0.15, 1.4)
-    pad = int(ppm * (shadow_len + 0.6)) + 4
+    pad = int(ppm * 0.75) + 4  # the body only; the shadow is added at the final scale
     H = W = 2 * pad
     cy, cx = pad, pad
     rot = rng.uniform(0, 2 * np.pi) if tilt < 0.3 else rng.normal(0, 0.15)
@@ -99,13 +99,6 @@ def render(rng, long_side):
     draw(ellipse(H, W, y0, x0, head / 2 * ppm, head / 2 * ppm * 0.9, rot), CLOTHES[rng.integers(len(CLOTHES))] if hat else hair)
     if tilt > 0.3 and not hat:  # a face
         draw(ellipse(H, W, y0 + head * 0.12 * ppm, x0, head * 0.3 * ppm, head * 0.3 * ppm, rot), skin)
-    # shadow: the alpha smeared along the sun direction
-    sh = np.zeros_like(alpha)
-    dy, dx = np.sin(sun + np.pi), np.cos(sun + np.pi)
-    steps = max(int(shadow_len * ppm / 2), 1)
-    for k in range(0, steps * 2, 2):
-        sy, sx = int(round(dy * k)), int(round(dx * k))
-        sh = np.maximum(sh, np.roll(np.roll(alpha, sy, 0), sx, 1) * (1 - 0.3 * k / (2 * steps)))
     # down to the final scale (box filter)
     h, w = H // SS, W // SS
 
@@ -113,8 +106,19 @@ def render(rng, long_side):
         a = a[: h * SS, : w * SS]
         return a.reshape(h, SS, w, SS, *a.shape[2:]).mean(axis=(1, 3))
 
-    rgb, alpha, sh = down(rgb * alpha[..., None]), down(alpha), down(sh)
+    rgb, alpha = down(rgb * alpha[..., None]), down(alpha)
     rgb = rgb / np.maximum(alpha[..., None], 1e-3)
+    # shadow: the alpha smeared along the direction away from the sun, on a canvas with room
+    # for it (at most 16 steps)
+    m = int(shadow_len * ppm / SS) + 2
+    big = lambda a: np.pad(a, ((m, m), (m, m)) + ((0, 0),) * (a.ndim - 2))
+    rgb, alpha = big(rgb), big(alpha)
+    sh = np.zeros_like(alpha)
+    dy, dx = np.sin(sun + np.pi), np.cos(sun + np.pi)
+    n = max(min(m, 16), 1)
+    for k in range(n + 1):
+        d = (m - 2) * k / n
+        sh = np.maximum(sh, np.roll(np.roll(alpha, int(round(dy * d)), 0), int(round(dx * d)), 1) * (1 - 0.3 * k / n))
     ys, xs = np.where(alpha > 0.3)
     if len(ys) == 0:
         return None

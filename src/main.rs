@@ -39,10 +39,10 @@ enum Cmd {
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
     /// Check a report: its JSON Schema, every output's sha256 and size, the recorded models' sha256.
-    #[command(after_help = "Exit codes: 0 = all good; 1 = a schema error, a missing or changed output, or a model whose installed sha256 differs; 2 = the report cannot be read or is not JSON.")]
+    #[command(after_help = "Exit codes: 0 = all good; 1 = a schema error, a missing, changed or linked output (an output must be a regular file, not a link), or a model whose installed sha256 differs; 2 = the report cannot be read or is not JSON.")]
     Verify(VerifyArgs),
     /// Delete the originals of a verified delivery (a dry run unless --yes), with a purge log.
-    #[command(after_help = "Exit codes: 0 = every original deleted (or, dry run, deletable); 1 = some refused (kept; see the reasons and the log); 2 = usage error (unreadable report, no --input folder).")]
+    #[command(after_help = "Exit codes: 0 = every original deleted (or, dry run, deletable); 1 = some refused (kept; see the reasons and the log); 2 = usage error (unreadable report, no --input folder, --input and the delivery folder overlap: nothing deleted).")]
     Purge(PurgeArgs),
     /// Install, list and verify models and the ONNX Runtime library.
     Models {

@@ -590,6 +590,9 @@ pub fn process_with(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edi
 
 fn process_inner(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edits>, e: &mut FileEntry) -> anyhow::Result<()> {
     use anyhow::Context;
+    // the output can only land inside OUT: no link on the way (every write path, a review's
+    // re-run included, comes through here)
+    job.check_output().map_err(anyhow::Error::msg)?;
     // a FIFO or device put in place after the walk is never opened (it could block)
     if !std::fs::metadata(&job.input).with_context(|| "cannot read the file")?.is_file() {
         anyhow::bail!("not a regular file (a FIFO, socket, device or folder): not read");
@@ -885,7 +888,7 @@ pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions
             }
             let by_rel: BTreeMap<String, &Job> = walked.jobs.iter().map(|j| (rel_string(&j.rel), j)).collect();
             let kept: Vec<FileEntry> = pool.install(|| {
-                entries.into_par_iter().filter(|e| by_rel.get(&e.input).is_some_and(|j| walk::check_inside(out, &j.output).is_ok() && crate::journal::still_valid(e, j))).collect()
+                entries.into_par_iter().filter(|e| by_rel.get(&e.input).is_some_and(|j| j.check_output().is_ok() && crate::journal::still_valid(e, j))).collect()
             });
             reused = kept.into_iter().map(|e| (e.input.clone(), e)).collect();
         }
@@ -912,10 +915,7 @@ pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions
                 if crate::signals::stop_requested() {
                     return FileEntry { input: rel, status: "pending".into(), error: Some("interrupted before processing: continue with --resume".into()), ..Default::default() };
                 }
-                let e = match walk::check_inside(out, &job.output) {
-                    Ok(()) => process(job, cfg, &models),
-                    Err(why) => FileEntry { input: rel, status: "failed".into(), error: Some(why), ..Default::default() },
-                };
+                let e = process(job, cfg, &models);
                 if e.output.is_some() {
                     // best effort: a file missing from the journal is only done again
                     let _ = journal.append(&e);
@@ -992,7 +992,8 @@ pub struct RegionsOptions {
 /// The run must use the report's configuration and models (set-up error otherwise). A file
 /// that fails (unknown path, stale review, an edit that cannot be carried out, unreadable
 /// original) gets a per-file error, and its previous output is removed: it did not reflect
-/// the review, and the report and the output tree must agree.
+/// the review, and the report and the output tree must agree. Outputs are written and
+/// removed only inside OUT, through real folders ([`walk::inside`]).
 pub fn run_regions(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions, ro: &RegionsOptions) -> Result<Outcome, SetupError> {
     let started = report::now();
     if opts.shard.is_some() {
@@ -1067,12 +1068,16 @@ pub fn run_regions(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptio
                 e.reviewed_by = Some(reviewer.clone());
                 if e.status == "failed" {
                     // the earlier output did not reflect this review: remove it (fail closed)
-                    let stale = prior.get(rel).and_then(|o| o.output.as_ref()).filter(|o| walk::is_plain_relative(o)).map(|o| out.join(o));
-                    if let Some(p) = stale.filter(|p| p.exists()) {
-                        let note = match std::fs::remove_file(&p) {
+                    // only inside OUT, through real folders: a link on the way is not followed
+                    let note = prior.get(rel).and_then(|o| o.output.as_deref()).and_then(|o| match walk::inside(out, Path::new(o), walk::Leaf::Replace, "the output folder") {
+                        Err(r) => Some(format!("; its earlier output {o} was NOT removed ({}): do not deliver it", r.detail)),
+                        Ok(p) if std::fs::symlink_metadata(&p).is_err() => None,
+                        Ok(p) => Some(match std::fs::remove_file(&p) {
                             Ok(()) => "; its earlier output was removed".to_string(),
                             Err(err) => format!("; its earlier output could NOT be removed ({err}): do not deliver it"),
-                        };
+                        }),
+                    });
+                    if let Some(note) = note {
                         e.error = Some(format!("{}{note}", e.error.as_deref().unwrap_or("failed")));
                     }
                 }

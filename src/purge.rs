@@ -1,13 +1,15 @@
 //! `pixla purge REPORT --input ROOT`: after a verified delivery, delete the originals the
 //! report lists ("return the originals, then purge"). A dry run unless `yes`.
 //!
-//! Before anything is deleted the delivery is verified: every output the report lists must
-//! be present with its recorded sha256 (under the report's folder, or `outputs`); if one is
-//! not, nothing at all is deleted. Then per file: the original is deleted only when its path
-//! is plain relative, resolves inside ROOT without a symbolic link, and its sha256 is the
-//! report's `input_sha256`; an original whose file failed (no output) is kept. Each deletion
-//! and each refusal is appended to the purge log as one JSON line, fsynced before the file
-//! is deleted.
+//! ROOT and the delivery folder must be different trees (resolved, neither inside the
+//! other), or nothing at all is deleted (a usage error). Before anything is deleted the
+//! delivery is verified: every output the report lists must be a regular file (not through a
+//! symbolic link) with its recorded sha256 (under the report's folder, or `outputs`); if one
+//! is not, nothing at all is deleted. Then per file: the original is deleted only when its
+//! path is plain relative, resolves inside ROOT without a symbolic link, it is not the same
+//! file as its output (device and inode), and its sha256 is the report's `input_sha256`; an
+//! original whose file failed (no output) is kept. Each deletion and each refusal is
+//! appended to the purge log as one JSON line, fsynced before the file is deleted.
 
 use crate::report;
 use crate::{models, walk, SetupError};
@@ -73,27 +75,6 @@ impl PurgeResult {
     }
 }
 
-/// Why `rel` under `root` may not be deleted, if it may not: not plain relative, a symbolic
-/// link on the way, or a real path outside `root`.
-fn unsafe_path(root: &Path, rel: &str) -> Option<String> {
-    if !walk::is_plain_relative(rel) {
-        return Some("not a plain relative path".into());
-    }
-    let mut p = root.to_path_buf();
-    for c in Path::new(rel).components() {
-        p.push(c);
-        match std::fs::symlink_metadata(&p) {
-            Ok(m) if m.file_type().is_symlink() => return Some(format!("{} is a symbolic link: not followed", p.strip_prefix(root).unwrap_or(&p).display())),
-            Ok(_) => {}
-            Err(_) => return Some("not found under the input root".into()),
-        }
-    }
-    match (p.canonicalize(), root.canonicalize()) {
-        (Ok(a), Ok(r)) if a.starts_with(&r) => None,
-        _ => Some("resolves outside the input root".into()),
-    }
-}
-
 pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupError> {
     let (rep, report_sha) = report::read(report_path).map_err(SetupError::Usage)?;
     if !o.input.is_dir() {
@@ -101,6 +82,18 @@ pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupE
     }
     let report_dir = report::folder(report_path);
     let out_root = o.outputs.clone().unwrap_or_else(|| report_dir.clone());
+    // the originals and the delivery are different trees, or nothing is deleted at all
+    let (in_abs, out_abs) = (walk::resolve(&o.input), walk::resolve(&out_root));
+    if in_abs.starts_with(&out_abs) || out_abs.starts_with(&in_abs) {
+        let how = if in_abs == out_abs { "is the delivery folder" } else if in_abs.starts_with(&out_abs) { "is inside the delivery folder" } else { "holds the delivery folder" };
+        return Err(SetupError::Usage(format!(
+            "--input {} {how} {} (resolved: {} and {}): the originals and the delivery must be different trees, so nothing is deleted; give the input root of the run",
+            o.input.display(),
+            out_root.display(),
+            in_abs.display(),
+            out_abs.display()
+        )));
+    }
     let (_, probs) = crate::verify::check_outputs(&rep, &out_root);
     let delivery_problems: Vec<String> = probs.iter().map(|p| format!("{}: {} ({})", p.file, p.kind, p.detail)).collect();
     let verified = probs.is_empty();
@@ -130,10 +123,18 @@ pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupE
                 return Err(format!("the delivery is not verified ({} output problem(s)): nothing is deleted", probs.len()));
             }
             let want = f.input_sha256.as_deref().ok_or("the report records no input sha256")?;
-            if let Some(why) = unsafe_path(&o.input, &f.input) {
-                return Err(why);
+            let orig = walk::inside(&o.input, Path::new(&f.input), walk::Leaf::File, "the input root").map_err(|r| r.detail)?;
+            // the output must be another file than the original (a hard link is the same file)
+            if let Some(out) = f.output.as_deref().and_then(|r| walk::inside(&out_root, Path::new(r), walk::Leaf::File, "the delivery folder").ok()) {
+                use std::os::unix::fs::MetadataExt;
+                let id = |p: &Path| std::fs::symlink_metadata(p).map(|m| (m.dev(), m.ino()));
+                match (id(&orig), id(&out)) {
+                    (Ok(a), Ok(b)) if a != b => {}
+                    (Ok(_), Ok(_)) => return Err(format!("its output {} is the same file as the original (same device and inode): deleting it would delete the delivery", f.output.as_deref().unwrap_or(""))),
+                    (Err(e), _) | (_, Err(e)) => return Err(format!("cannot examine it or its output: {e}")),
+                }
             }
-            let h = models::sha256_file(&o.input.join(&f.input)).map_err(|e| format!("cannot read it: {e}"))?;
+            let h = models::sha256_file(&orig).map_err(|e| format!("cannot read it: {e}"))?;
             sha = Some(h.clone());
             if h != want {
                 return Err(format!("sha256 {h} is not the report's input_sha256 {want}: it changed since the run"));

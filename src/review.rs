@@ -136,10 +136,8 @@ fn write_jpeg(img: &image::RgbImage, quality: u8, path: &Path) -> anyhow::Result
 fn render(out_root: &Path, e: &FileEntry, view: &Path, thumb: &Path, opts: &ReviewOptions) -> anyhow::Result<Rendered> {
     use anyhow::Context;
     let rel = e.output.as_deref().context("no output")?;
-    if !crate::walk::is_plain_relative(rel) {
-        anyhow::bail!("output path `{rel}` is not a plain relative path: not read");
-    }
-    let path = out_root.join(rel);
+    // a regular file of the delivery, not through a link, as `verify` reads it
+    let path = crate::walk::inside(out_root, Path::new(rel), crate::walk::Leaf::File, "the delivery folder").map_err(|r| anyhow::anyhow!("output {rel}: {}", r.detail))?;
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read the output {}", path.display()))?;
     let sha = crate::models::sha256_hex(&bytes);
     if e.output_sha256.as_deref() != Some(sha.as_str()) {

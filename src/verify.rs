@@ -1,7 +1,8 @@
 //! `pixla verify REPORT`: is this report sound, and is the delivery it describes intact?
 //! (a) the report is valid against its JSON Schema (`fixtures/schema/pixla-report-1.schema.json`,
-//! embedded in the binary), (b) every output it lists exists with its recorded sha256 and
-//! size, (c) every recorded model's sha256 is the installed model file's.
+//! embedded in the binary), (b) every output it lists exists, as a regular file and not
+//! through a symbolic link, with its recorded sha256 and size, (c) every recorded model's
+//! sha256 is the installed model file's.
 
 use crate::report::{self, Report};
 use crate::{models, walk, SetupError};
@@ -35,7 +36,9 @@ pub fn schema_errors(doc: &serde_json::Value) -> Vec<String> {
 pub struct OutputProblem {
     /// The output path as the report gives it.
     pub file: String,
-    /// `missing`, `sha256-mismatch`, `size-mismatch`, `unsafe-path`, `unreadable`.
+    /// `missing`, `sha256-mismatch`, `size-mismatch`, `unsafe-path` (not a plain relative
+    /// path), `symbolic-link` (the output, or a folder on its way, is a link: an output must be
+    /// a regular file in the delivery's own folders), `not-a-file`, `unreadable`.
     pub kind: &'static str,
     pub detail: String,
 }
@@ -72,8 +75,9 @@ pub struct VerifyOptions {
     pub models_dir: PathBuf,
 }
 
-/// Check the outputs a report lists under `root`: present, same size, same sha256. Returns
-/// how many were checked and the problems.
+/// Check the outputs a report lists under `root`: regular files reached without a symbolic
+/// link ([`walk::inside`]), same size, same sha256. Returns how many were checked and the
+/// problems.
 pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
     let mut n = 0;
     let mut probs = Vec::new();
@@ -81,12 +85,15 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
         let Some(o) = &f.output else { continue };
         n += 1;
         let p = |kind, detail: String| OutputProblem { file: o.clone(), kind, detail };
-        if !walk::is_plain_relative(o) {
-            probs.push(p("unsafe-path", "not a plain relative path: not read".into()));
-            continue;
-        }
-        let path = root.join(o);
-        let meta = match std::fs::metadata(&path) {
+        // a regular file under real folders of the delivery: a link is not followed
+        let path = match walk::inside(root, Path::new(o), walk::Leaf::File, "the delivery folder") {
+            Ok(path) => path,
+            Err(r) => {
+                probs.push(p(r.kind, r.detail));
+                continue;
+            }
+        };
+        let meta = match std::fs::symlink_metadata(&path) {
             Ok(m) => m,
             Err(_) => {
                 probs.push(p("missing", "not found".into()));

@@ -197,30 +197,114 @@ fn walk_impl(inputs: &[PathBuf], out: Option<&Path>, shard: Option<(u32, u32)>) 
     Ok(w)
 }
 
-/// Check that writing `path` can only land inside `root` (the output folder): every
-/// existing folder on the way, symbolic links resolved, is inside the resolved root. Guards
-/// against an OUT that already holds a link (`OUT/sub -> /elsewhere`).
-pub fn check_inside(root: &Path, path: &Path) -> Result<(), String> {
-    let root_abs = resolve(root);
-    let parent = path.parent().unwrap_or(Path::new(""));
-    let outside = || format!("its output folder {} leads outside the output folder (through a symbolic link): nothing written there", parent.strip_prefix(root).unwrap_or(parent).display());
-    if !normalise(&resolve(parent)).starts_with(&root_abs) {
-        return Err(outside());
+/// What must be at the end of a path checked by [`inside`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leaf {
+    /// An entry pixla replaces (renames a temp file onto) or removes (unlinks): absent, or
+    /// anything, a link included, since a rename or an unlink acts on the entry itself and
+    /// never follows it.
+    Replace,
+    /// A file pixla reads as a delivered output, or deletes as an original: it must exist and
+    /// be a regular file, not a link.
+    File,
+}
+
+/// Why a path was refused by [`inside`]. `kind` is one of `unsafe-path` (not a plain
+/// relative path, or resolves outside the folder), `symbolic-link`, `missing`, `not-a-file`,
+/// `unreadable`; `detail` says which part and why.
+#[derive(Clone, Debug)]
+pub struct PathRefused {
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+/// The one check for every path pixla writes or deletes under OUT (outputs, the review
+/// re-run's stale outputs, the report; the journal sits directly in OUT and is opened without
+/// following a link), every original `purge` deletes under its ROOT, and every output
+/// `verify`, `purge` and `review` read: `root/rel` is returned only when
+/// `rel` is a plain relative path, no part of it between `root` and the file is a symbolic
+/// link (not even one that leads back inside `root`: a delivery is real folders and regular
+/// files), and it resolves inside the resolved `root`. `root` itself may be a link (the user
+/// named it). For [`Leaf::File`] the file must exist and be a regular file; for
+/// [`Leaf::Replace`] a missing part is fine (it is created fresh) and the last entry may be
+/// anything. `what` names `root` in the messages ("the output folder", "the input root").
+pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf, PathRefused> {
+    let refused = |kind, detail: String| Err(PathRefused { kind, detail });
+    if rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+        return refused("unsafe-path", format!("`{}` is not a plain relative path: not followed", rel.display()));
     }
-    // a dangling link on the way is not resolved by `resolve`: refuse any link that does
-    // not resolve inside the root
-    for a in parent.ancestors() {
-        if a == root || a.as_os_str().is_empty() {
-            break;
-        }
-        if std::fs::symlink_metadata(a).map(|m| m.file_type().is_symlink()).unwrap_or(false) {
-            match a.canonicalize() {
-                Ok(c) if c.starts_with(&root_abs) => {}
-                _ => return Err(outside()),
+    let n = rel.components().count();
+    let mut p = root.to_path_buf();
+    for (i, c) in rel.components().enumerate() {
+        p.push(c);
+        let last = i + 1 == n;
+        let shown = || p.strip_prefix(root).unwrap_or(&p).display().to_string();
+        match std::fs::symlink_metadata(&p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return match leaf {
+                    Leaf::Replace => Ok(root.join(rel)),
+                    Leaf::File => refused("missing", "not found".into()),
+                };
             }
+            Err(e) => return refused("unreadable", format!("cannot examine {}: {e}", shown())),
+            Ok(m) if m.file_type().is_symlink() => {
+                if last && leaf == Leaf::Replace {
+                    break;
+                }
+                let stays = matches!((p.canonicalize(), root.canonicalize()), (Ok(c), Ok(r)) if c.starts_with(&r));
+                let how = if stays { format!(": not followed ({what} is used only through real folders and files)") } else { format!(" and leads outside {what}: not followed") };
+                return refused("symbolic-link", format!("{} is a symbolic link{how}", shown()));
+            }
+            // a file where a folder must go: writing fails at creating the folder, with its reason
+            Ok(m) if !last && !m.is_dir() => {
+                return match leaf {
+                    Leaf::Replace => Ok(root.join(rel)),
+                    Leaf::File => refused("missing", format!("not found ({} is not a folder)", shown())),
+                };
+            }
+            Ok(m) if last && leaf == Leaf::File && !m.is_file() => return refused("not-a-file", "not a regular file (a folder, FIFO, socket or device): not read".into()),
+            Ok(_) => {}
         }
     }
-    Ok(())
+    // every part is real; resolved, the folder holding it is inside the resolved root
+    let parent = p.parent().unwrap_or(Path::new(""));
+    if resolve(parent).starts_with(resolve(root)) {
+        Ok(p)
+    } else {
+        refused("unsafe-path", format!("{} resolves outside {what}: not followed", rel.display()))
+    }
+}
+
+/// Check that writing `path` (under `root`, the output folder) can only land inside `root`:
+/// [`inside`] with [`Leaf::Replace`], for a path given whole (the report's). Guards against an
+/// OUT that already holds a link (`OUT/sub -> /elsewhere`).
+pub fn check_inside(root: &Path, path: &Path) -> Result<(), String> {
+    let abs = |p: &Path| normalise(&if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(p) });
+    // as written; else reached by another way into OUT: then its resolved form, which has no link
+    let (root, rel) = match abs(path).strip_prefix(abs(root)) {
+        Ok(r) => (root.to_path_buf(), r.to_path_buf()),
+        Err(_) => match resolve(path).strip_prefix(resolve(root)) {
+            Ok(r) => (resolve(root), r.to_path_buf()),
+            Err(_) => return Err(format!("{} is not inside the output folder {}", path.display(), root.display())),
+        },
+    };
+    inside(&root, &rel, Leaf::Replace, "the output folder").map(|_| ()).map_err(|r| format!("{}; nothing written there", r.detail))
+}
+
+impl Job {
+    /// The output folder: `output` less `rel`.
+    pub fn out_root(&self) -> &Path {
+        let mut r = self.output.as_path();
+        for _ in self.rel.components() {
+            r = r.parent().unwrap_or(Path::new(""));
+        }
+        r
+    }
+
+    /// Can this job's output be written (renamed into place) only inside OUT? ([`inside`])
+    pub fn check_output(&self) -> Result<(), String> {
+        inside(self.out_root(), &self.rel, Leaf::Replace, "the output folder").map(|_| ()).map_err(|r| format!("{}; nothing written there", r.detail))
+    }
 }
 
 fn in_shard(rel: &Path, shard: Option<(u32, u32)>) -> bool {
@@ -281,10 +365,42 @@ mod tests {
         std::os::unix::fs::symlink("real", out.join("inner")).unwrap();
         assert!(check_inside(&out, &out.join("a.jpg")).is_ok());
         assert!(check_inside(&out, &out.join("new/deeper/a.jpg")).is_ok());
-        assert!(check_inside(&out, &out.join("inner/a.jpg")).is_ok());
-        assert!(check_inside(&out, &out.join("ln/a.jpg")).is_err());
+        // no link on the way, not even one that stays inside OUT
+        assert!(check_inside(&out, &out.join("inner/a.jpg")).is_err());
+        assert!(check_inside(&out, &out.join("ln/a.jpg")).unwrap_err().contains("leads outside the output folder"));
         assert!(check_inside(&out, &out.join("ln/x/y/a.jpg")).is_err());
         assert!(check_inside(&out, &out.join("dangling/a.jpg")).is_err());
+        // the entry itself may be a link: a rename replaces it, never follows it
+        std::os::unix::fs::symlink(d.path().join("else/t.jpg"), out.join("real/t.jpg")).unwrap();
+        assert!(check_inside(&out, &out.join("real/t.jpg")).is_ok());
+    }
+
+    #[test]
+    fn inside_wants_real_folders_and_a_regular_file() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("root");
+        std::fs::create_dir_all(root.join("real")).unwrap();
+        std::fs::create_dir_all(d.path().join("else")).unwrap();
+        std::fs::write(root.join("real/a.jpg"), b"x").unwrap();
+        std::fs::write(d.path().join("else/a.jpg"), b"x").unwrap();
+        std::os::unix::fs::symlink(d.path().join("else"), root.join("ln")).unwrap();
+        std::os::unix::fs::symlink("real", root.join("inner")).unwrap();
+        std::os::unix::fs::symlink("a.jpg", root.join("real/b.jpg")).unwrap();
+        let kind = |rel: &str, leaf| inside(&root, Path::new(rel), leaf, "the root").map(|_| "ok").unwrap_or_else(|r| r.kind);
+        assert_eq!(kind("real/a.jpg", Leaf::File), "ok");
+        assert_eq!(kind("real/b.jpg", Leaf::File), "symbolic-link");
+        assert_eq!(kind("real/b.jpg", Leaf::Replace), "ok");
+        assert_eq!(kind("inner/a.jpg", Leaf::File), "symbolic-link");
+        assert_eq!(kind("ln/a.jpg", Leaf::File), "symbolic-link");
+        assert_eq!(kind("ln/a.jpg", Leaf::Replace), "symbolic-link");
+        assert_eq!(kind("real/none.jpg", Leaf::File), "missing");
+        assert_eq!(kind("real/a.jpg/x.jpg", Leaf::File), "missing");
+        assert_eq!(kind("real", Leaf::File), "not-a-file");
+        assert_eq!(kind("../root/real/a.jpg", Leaf::File), "unsafe-path");
+        assert_eq!(kind("", Leaf::Replace), "unsafe-path");
+        // the root itself may be reached through a link
+        std::os::unix::fs::symlink(&root, d.path().join("via")).unwrap();
+        assert!(inside(&d.path().join("via"), Path::new("real/a.jpg"), Leaf::File, "the root").is_ok());
     }
 
     #[test]

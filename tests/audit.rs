@@ -335,3 +335,103 @@ fn check_reads_tiff_like_redact() {
     assert_eq!(o.status.code(), Some(0), "{v:#}");
     assert!(v["settings_differ"].as_array().unwrap().iter().any(|d| d.as_str().unwrap().starts_with("thresholds:")), "{v:#}");
 }
+
+/// Two images with nothing to hide under `d/raw` (outputs are byte-for-byte copies, so an
+/// output has the sha256 of its original), redacted into `d/out`; returns (raw, out).
+fn clean_delivery(d: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let raw = d.join("raw");
+    std::fs::create_dir_all(&raw).unwrap();
+    for (i, n) in ["a.png", "b.png"].iter().enumerate() {
+        image::RgbImage::from_fn(160, 120, |x, y| image::Rgb([(x + 40 * i as u32) as u8, y as u8, 128])).save(raw.join(n)).unwrap();
+    }
+    let (code, report, out) = redact(&raw, &["-j", "2"]);
+    assert_eq!(code, 0);
+    for n in ["a.png", "b.png"] {
+        assert_eq!(file_entry(&report, n)["status"], "clean", "{n}: pick an image with nothing to hide");
+        assert_eq!(sha256(&out.join(n)), sha256(&raw.join(n)));
+    }
+    (raw, out)
+}
+
+/// `purge --input` naming the delivery itself (or a folder holding it, or one inside it,
+/// also through a link) is refused as a whole: exit 2, nothing deleted, no log written.
+#[test]
+fn purge_refuses_when_root_and_delivery_overlap() {
+    let d = tempfile::tempdir().unwrap();
+    let (raw, out) = clean_delivery(d.path());
+    let rp = out.join("pixla-report.json");
+    std::fs::create_dir_all(out.join("sub")).unwrap();
+    std::os::unix::fs::symlink(&out, d.path().join("alias")).unwrap();
+    for root in [out.clone(), d.path().join("alias"), d.path().to_path_buf(), out.join("sub")] {
+        let o = pixla().arg("purge").arg(&rp).arg("--input").arg(&root).args(["--yes"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "--input {}: {stderr}", root.display());
+        assert!(stderr.contains("different trees") && stderr.contains("nothing is deleted"), "{stderr}");
+        for n in ["a.png", "b.png"] {
+            assert!(out.join(n).is_file() && raw.join(n).is_file(), "--input {}: {n} was deleted", root.display());
+        }
+        assert!(!out.join("pixla-purge.log.jsonl").exists());
+    }
+    // the right root still purges
+    pixla().arg("purge").arg(&rp).arg("--input").arg(&raw).args(["--yes"]).assert().code(0);
+    assert!(!raw.join("a.png").exists() && out.join("a.png").is_file());
+}
+
+/// An output that is a link to its original is a problem of the delivery (`verify` exit 1,
+/// `purge` deletes nothing); one that is the original's hard link (same device and inode)
+/// is refused per file by `purge`, the others deleted.
+#[test]
+fn purge_and_verify_refuse_an_output_that_is_its_original() {
+    let d = tempfile::tempdir().unwrap();
+    let (raw, out) = clean_delivery(d.path());
+    let rp = out.join("pixla-report.json");
+    std::fs::remove_file(out.join("a.png")).unwrap();
+    std::os::unix::fs::symlink("../raw/a.png", out.join("a.png")).unwrap();
+    let o = pixla().args(["verify", "--json"]).arg(&rp).output().unwrap();
+    let v = json_out(&o);
+    assert_eq!(o.status.code(), Some(1), "{v:#}");
+    assert_eq!(kinds(&v, "outputs"), vec![("a.png", "symbolic-link")], "{v:#}");
+    let o = pixla().arg("purge").arg(&rp).arg("--input").arg(&raw).args(["--yes", "--json"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(json_out(&o)["delivery_verified"], false);
+    assert!(raw.join("a.png").is_file() && raw.join("b.png").is_file(), "an original was deleted");
+    assert!(out.join("a.png").is_file(), "the delivered link dangles");
+
+    // a hard link: a regular file with the right sha256 (verify passes), but the same file
+    std::fs::remove_file(out.join("a.png")).unwrap();
+    std::fs::hard_link(raw.join("a.png"), out.join("a.png")).unwrap();
+    pixla().arg("verify").arg(&rp).assert().code(0);
+    let o = pixla().arg("purge").arg(&rp).arg("--input").arg(&raw).args(["--yes", "--json"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let v = json_out(&o);
+    let item = |n: &str| v["items"].as_array().unwrap().iter().find(|i| i["file"] == n).unwrap().clone();
+    assert_eq!(item("a.png")["action"], "refused", "{v:#}");
+    assert!(item("a.png")["reason"].as_str().unwrap().contains("same file"), "{v:#}");
+    assert_eq!(item("b.png")["action"], "deleted", "{v:#}");
+    assert!(raw.join("a.png").is_file() && !raw.join("b.png").exists());
+}
+
+/// `verify` judges the delivery on disk: an output reached through a linked folder is a
+/// problem (exit 1), whether the link leads outside OUT or to another folder inside it.
+#[test]
+fn verify_refuses_outputs_behind_a_linked_folder() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = d.path().join("in");
+    std::fs::create_dir_all(inp.join("sub")).unwrap();
+    std::fs::copy(shared("metadata/webodm_tiny_drone_image.jpg"), inp.join("sub/t.jpg")).unwrap();
+    let (code, _, out) = redact(&inp, &["-j", "2"]);
+    assert_eq!(code, 0);
+    let rp = out.join("pixla-report.json");
+    pixla().arg("verify").arg(&rp).assert().code(0);
+    for target in [d.path().join("X"), out.join("real")] {
+        std::fs::rename(out.join("sub"), &target).unwrap();
+        std::os::unix::fs::symlink(&target, out.join("sub")).unwrap();
+        let o = pixla().args(["verify", "--json"]).arg(&rp).output().unwrap();
+        let v = json_out(&o);
+        assert_eq!(o.status.code(), Some(1), "through a link to {}: {v:#}", target.display());
+        assert_eq!(kinds(&v, "outputs"), vec![("sub/t.jpg", "symbolic-link")], "{v:#}");
+        std::fs::remove_file(out.join("sub")).unwrap();
+        std::fs::rename(&target, out.join("sub")).unwrap();
+    }
+    pixla().arg("verify").arg(&rp).assert().code(0);
+}

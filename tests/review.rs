@@ -377,6 +377,42 @@ fn regions_sidecar_failures_are_closed_and_explained() {
     assert_eq!(r["run"], before["run"]);
 }
 
+/// A review re-run writes and removes only inside OUT: with `OUT/sub` a link to a folder
+/// outside, a failing file's earlier output there is not removed and a good one is not
+/// written there; both fail with the reason.
+#[test]
+fn regions_rerun_never_writes_or_removes_through_a_link() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = d.path().join("in");
+    std::fs::create_dir_all(inp.join("sub")).unwrap();
+    std::fs::copy(shared("plates/nomeroff_example1.jpeg"), inp.join("sub/t.jpg")).unwrap();
+    let (code, _, out) = redact(&inp, &["-j", "2"]);
+    assert_eq!(code, 0);
+    let x = d.path().join("X");
+    std::fs::rename(out.join("sub"), &x).unwrap();
+    std::os::unix::fs::symlink(&x, out.join("sub")).unwrap();
+    let before = sha256(&x.join("t.jpg"));
+    let run = |side: &Path| pixla().arg("redact").arg(&inp).arg("-o").arg(&out).arg("--regions").arg(side).arg("--quiet").output().unwrap();
+    // a box the file cannot take: the file fails, its earlier output (behind the link) stays
+    let bad = sidecar_file(d.path(), "bad.json", serde_json::json!({"schema": "pixla-regions/1", "reviewer": "p", "files": {"sub/t.jpg": {"add": [{"class": "person", "box": [100000, 100000, 5, 5]}]}}}));
+    let o = run(&bad);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = read_json(&out.join("pixla-report.json"));
+    let err = file_entry(&r, "sub/t.jpg")["error"].as_str().unwrap_or("").to_string();
+    assert!(x.join("t.jpg").is_file(), "a file outside OUT was deleted: {err}");
+    assert!(err.contains("NOT removed") && err.contains("symbolic link"), "{err}");
+    // a good box: nothing is written through the link
+    let good = sidecar_file(d.path(), "good.json", serde_json::json!({"schema": "pixla-regions/1", "reviewer": "p", "files": {"sub/t.jpg": {"add": [{"class": "person", "box": [2, 2, 20, 20]}]}}}));
+    let o = run(&good);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = read_json(&out.join("pixla-report.json"));
+    let e = file_entry(&r, "sub/t.jpg");
+    assert_eq!(e["status"], "failed", "{e:#}");
+    assert!(e["error"].as_str().unwrap().contains("leads outside the output folder"), "{e:#}");
+    assert_eq!(sha256(&x.join("t.jpg")), before, "an output was written outside OUT");
+    assert_eq!(std::fs::read_dir(&x).unwrap().count(), 1, "a file was left outside OUT");
+}
+
 /// 2,000 outputs: the page opens, the grid fills lazily, the last thumbnail loads after a
 /// jump to the end, and the keyboard steps through the detail view. The timings are
 /// written to target/test-output/review-2000.json (figures, not pass/fail).

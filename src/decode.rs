@@ -65,7 +65,10 @@ impl Decoded {
     /// The picture as the camera meant it to be seen (orientation applied), as RGB8: what
     /// the detectors look at.
     pub fn upright_rgb(&self) -> image::RgbImage {
-        let mut up = DynamicImage::ImageRgb8(self.image.to_rgb8());
+        let mut up = DynamicImage::ImageRgb8(match &self.image {
+            DynamicImage::ImageRgb32F(_) | DynamicImage::ImageRgba32F(_) => float_to_rgb8(&self.image),
+            other => other.to_rgb8(),
+        });
         up.apply_orientation(self.orientation);
         up.into_rgb8()
     }
@@ -78,6 +81,18 @@ impl Decoded {
             _ => std::borrow::Cow::Owned(self.upright_rgb()),
         }
     }
+}
+
+/// A float picture as RGB8 for the detectors: samples in [0, 1] (the usual range) as the
+/// image crate converts them; any other range (reflectance, radiance, HDR) stretched from
+/// its smallest to its largest finite sample, so the picture is not clipped to white.
+fn float_to_rgb8(img: &DynamicImage) -> image::RgbImage {
+    let rgb = img.to_rgb32f();
+    let (lo, hi) = rgb.as_raw().iter().filter(|v| v.is_finite()).fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = if lo >= 0.0 && hi <= 1.0 || lo > hi { (0.0, 1.0) } else { (lo, hi) };
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let px = rgb.as_raw().iter().map(|&v| if v.is_finite() { ((v - lo) / span * 255.0).round().clamp(0.0, 255.0) as u8 } else { 0 }).collect();
+    image::RgbImage::from_raw(rgb.width(), rgb.height(), px).unwrap_or_default()
 }
 
 /// Refuse a file whose extension names another format than its content.
@@ -107,7 +122,25 @@ pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Deco
         check_jpeg_complete(bytes)?;
     }
     if format == Format::Png {
-        check_png_still(bytes)?;
+        check_png_chunks(bytes)?;
+    }
+    let over = |w: u32, h: u32| -> anyhow::Result<()> {
+        if w == 0 || h == 0 {
+            bail!("image has zero width or height");
+        }
+        let mp = w as f64 * h as f64 / 1e6;
+        if mp > limits.max_megapixels {
+            bail!("image is {w}x{h} ({mp:.0} MP), over the limit of {:.0} MP (--max-megapixels): refused before decoding", limits.max_megapixels);
+        }
+        Ok(())
+    };
+    if format == Format::Jpeg && jpeg_arithmetic(bytes) {
+        // the image crate's decoder does not read arithmetic coding: libjpeg does (built
+        // with its arithmetic decoder); the lossless path refuses these files, so a file
+        // with something to hide takes the re-encode path
+        let image = crate::jpeg_lossless::decode_pixels(bytes, over).context("cannot decode the arithmetic-coded JPEG")?;
+        let orientation = exif_orientation(bytes).unwrap_or(Orientation::NoTransforms);
+        return Ok(Decoded { image, format, orientation, metadata: metadata_kinds(bytes, format) });
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), fmt);
     let mut lim = image::Limits::default();
@@ -116,13 +149,7 @@ pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Deco
     reader.limits(lim);
     let mut decoder = reader.into_decoder().context("cannot read the image header")?;
     let (w, h) = decoder.dimensions();
-    if w == 0 || h == 0 {
-        bail!("image has zero width or height");
-    }
-    let mp = w as f64 * h as f64 / 1e6;
-    if mp > limits.max_megapixels {
-        bail!("image is {w}x{h} ({mp:.0} MP), over the limit of {:.0} MP (--max-megapixels): refused before decoding", limits.max_megapixels);
-    }
+    over(w, h)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let image = DynamicImage::from_decoder(decoder).context("cannot decode the image data (truncated or corrupt?)")?;
     let image = match image {
@@ -133,7 +160,11 @@ pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Deco
         | DynamicImage::ImageLuma16(_)
         | DynamicImage::ImageLumaA16(_)
         | DynamicImage::ImageRgb16(_)
-        | DynamicImage::ImageRgba16(_) => image,
+        | DynamicImage::ImageRgba16(_)
+        // float RGB(A) TIFF: redacted and re-encoded in its own float format; the detectors
+        // see it scaled to 8 bits ([`Decoded::upright_rgb`])
+        | DynamicImage::ImageRgb32F(_)
+        | DynamicImage::ImageRgba32F(_) => image,
         other => bail!("unsupported pixel type {:?}", other.color()),
     };
     Ok(Decoded { image, format, orientation, metadata: metadata_kinds(bytes, format) })
@@ -166,24 +197,102 @@ fn check_jpeg_complete(bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An animated PNG (APNG: an `acTL` chunk before the image data) decodes as its first frame
-/// only; redacting that frame would leave the others unexamined. Refused, like a multi-page
-/// TIFF (fail closed).
-fn check_png_still(bytes: &[u8]) -> anyhow::Result<()> {
+/// Largest size one compressed metadata stream (a PNG `iCCP`, `zTXt` or `iTXt` chunk) may
+/// inflate to. ICC profiles and text are a few hundred kB at most; a small chunk that
+/// inflates to gigabytes is a decompression bomb, and a decoder would hold all of it.
+pub const MAX_INFLATED_BYTES: u64 = 16 << 20;
+
+/// Inflate the zlib stream `z` into nothing, stopping past `limit` bytes (bounded work and
+/// memory): an error naming the limit when it inflates to more. Corrupt data is not an
+/// error here (the decoder judges it).
+pub fn check_inflated(z: &[u8], limit: u64, what: &str) -> anyhow::Result<()> {
+    use std::io::Read;
+    let mut d = flate2::read::ZlibDecoder::new(z).take(limit + 1);
+    let n = std::io::copy(&mut d, &mut std::io::sink()).unwrap_or(0);
+    if n > limit {
+        bail!("{what} inflates to more than {} MB, the limit for compressed metadata (a decompression bomb?): refused", limit >> 20);
+    }
+    Ok(())
+}
+
+/// The PNG chunk walk before decoding: an animated PNG (APNG: an `acTL` chunk before the
+/// image data) decodes as its first frame only, and redacting that frame would leave the
+/// others unexamined: refused, like a multi-page TIFF (fail closed). Every compressed
+/// metadata chunk (`iCCP`, `zTXt`, compressed `iTXt`) must inflate to at most
+/// [`MAX_INFLATED_BYTES`]: the decoder inflates the ICC profile whole.
+fn check_png_chunks(bytes: &[u8]) -> anyhow::Result<()> {
     let mut i = 8;
+    let mut idat = false;
     while i + 8 <= bytes.len() {
         let len = u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]) as usize;
-        match &bytes[i + 4..i + 8] {
-            b"acTL" => {
+        let kind = &bytes[i + 4..i + 8];
+        let body = bytes.get(i + 8..(i + 8).saturating_add(len)).unwrap_or(&bytes[(i + 8).min(bytes.len())..]);
+        // keyword\0, then what follows it
+        let rest = body.iter().position(|&b| b == 0).map(|k| &body[k + 1..]).unwrap_or(&[]);
+        let name = String::from_utf8_lossy(kind).into_owned();
+        match kind {
+            b"acTL" if !idat => {
                 let frames = bytes.get(i + 8..i + 12).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
                 bail!("animated PNG (APNG, {frames} frames): pixla would redact only the first frame and leave the others unexamined; export the frames as separate images");
             }
-            b"IDAT" | b"IEND" => return Ok(()),
+            b"IDAT" => idat = true,
+            b"IEND" => return Ok(()),
+            // method byte, then the zlib stream
+            b"iCCP" | b"zTXt" if !rest.is_empty() => check_inflated(&rest[1..], MAX_INFLATED_BYTES, &format!("PNG {name} chunk"))?,
+            b"iTXt" if rest.first() == Some(&1) => {
+                // flag, method, language\0, translated keyword\0, text
+                let after = |b: &[u8]| b.iter().position(|&x| x == 0).map(|k| k + 1);
+                let text = rest.get(2..).and_then(|r| after(r).and_then(|l| after(&r[l..]).map(|t| &r[l + t..])));
+                if let Some(t) = text {
+                    check_inflated(t, MAX_INFLATED_BYTES, "PNG iTXt chunk")?;
+                }
+            }
             _ => {}
         }
         i = i.saturating_add(12).saturating_add(len);
     }
     Ok(())
+}
+
+/// Where a PNG's `IEND` chunk ends: what follows it is no part of the image.
+pub fn png_end(bytes: &[u8]) -> Option<usize> {
+    let mut i = 8;
+    while i + 12 <= bytes.len() {
+        let len = u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]) as usize;
+        let end = i.checked_add(12)?.checked_add(len)?;
+        if &bytes[i + 4..i + 8] == b"IEND" {
+            return (end <= bytes.len()).then_some(end);
+        }
+        i = end;
+    }
+    None
+}
+
+/// Is this JPEG's frame arithmetic-coded (SOF9–SOF11, SOF13–SOF15)?
+fn jpeg_arithmetic(bytes: &[u8]) -> bool {
+    let mut i = 2;
+    while i + 4 <= bytes.len() && bytes[i] == 0xFF {
+        let m = bytes[i + 1];
+        if m == 0xFF {
+            i += 1;
+            continue;
+        }
+        if m == 0xDA || m == 0xD9 {
+            return false;
+        }
+        if matches!(m, 0xC0..=0xCF) && !matches!(m, 0xC4 | 0xC8 | 0xCC) {
+            return m >= 0xC9;
+        }
+        i += 2 + u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+    }
+    false
+}
+
+/// The EXIF Orientation of a JPEG (its APP1 `Exif` segment).
+fn exif_orientation(bytes: &[u8]) -> Option<Orientation> {
+    let j = img_parts::jpeg::Jpeg::from_bytes(img_parts::Bytes::copy_from_slice(bytes)).ok()?;
+    let seg = j.segments().iter().find(|s| s.marker() == 0xE1 && s.contents().starts_with(b"Exif\0\0"))?;
+    Orientation::from_exif_chunk(&seg.contents()[6..])
 }
 
 /// Which metadata a file carries, by segment/chunk/tag.

@@ -8,8 +8,9 @@
 //!   removed) and, on request, GPS or all metadata. (A lossless path that rewrites only the
 //!   DCT blocks under a redaction is planned; see the README.)
 //! - PNG: same bit depth and colour type; colour, text, EXIF and XMP chunks copied.
-//! - TIFF: pixels, bit depth and colour type kept; tags beyond the basic image structure are
-//!   not yet carried (see the README); the report says so per file.
+//! - TIFF: pixels, bit depth and colour type kept (32-bit float RGB(A) too); tags beyond the
+//!   basic image structure are not yet carried (see the README); the report says so per file.
+//! - An image with nothing to hide: [`clean`].
 
 use crate::decode::{Decoded, Format};
 use crate::jpegmeta::{self, MetaOptions};
@@ -101,22 +102,67 @@ pub fn encode_jpeg_lossless(src: &[u8], edits: &[crate::jpeg_lossless::Edit], im
     Ok(Encoded { bytes, metadata_kept: ch.kept, metadata_dropped: vec![], metadata_removed: ch.removed, metadata_regenerated: ch.regenerated, quality: None, blocks_changed: Some(r.blocks_changed) })
 }
 
-/// For an image with nothing to hide: its previews show nothing to hide either, so
-/// `regenerate` becomes `keep` (GPS rules still apply inside them); `remove` stays.
-pub fn keep_previews(meta: &MetaOptions) -> MetaOptions {
-    let mut m = meta.clone();
-    if m.previews == jpegmeta::Previews::Regenerate {
-        m.previews = jpegmeta::Previews::Keep;
-    }
-    m
+/// The output for an image with nothing to hide: only what the detectors examined, with
+/// the source's metadata. `None`: the file is exactly that already, and the output is the
+/// input byte for byte. Else the metadata is rewritten around the untouched image data
+/// (JPEG scans, PNG IDAT): what follows the image (a JPEG's EOI, a PNG's IEND) is dropped,
+/// and previews, which no detector looked at and which may show another picture than the
+/// main image, are re-rendered from the examined pixels (or removed with `--previews
+/// remove`), as for a redacted image; with `--strip-gps`/`--strip-metadata` the metadata
+/// is stripped too (a PNG is then re-encoded losslessly).
+pub fn clean(dec: &Decoded, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Option<Encoded>> {
+    let enc = match dec.format {
+        Format::Jpeg => {
+            let (bytes, ch) = jpegmeta::assemble(src, src, &dec.image, meta).context("rewriting the metadata")?;
+            if !meta.strips() && ch.removed.is_empty() && ch.regenerated.is_empty() {
+                return Ok(None);
+            }
+            Encoded { bytes, metadata_kept: ch.kept, metadata_removed: ch.removed, metadata_regenerated: ch.regenerated, ..Default::default() }
+        }
+        Format::Png if meta.strips() => encode(&dec.image, dec, src, meta)?,
+        Format::Png => match clean_png(&dec.image, src, meta)? {
+            Some(e) => Encoded { metadata_kept: crate::decode::metadata_kinds(&e.bytes, Format::Png), ..e },
+            None => return Ok(None),
+        },
+        Format::Tiff => bail!("TIFF files are not rewritten here (see tiffpath)"),
+    };
+    Ok(Some(enc))
 }
 
-/// Rewrite a JPEG with nothing to hide when metadata must be stripped: its scans are kept
-/// untouched, only the segments change. Its previews show nothing to hide either, so they
-/// are kept as they are (less GPS), or removed with `--previews remove`.
-pub fn restrip_jpeg(dec: &Decoded, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Encoded> {
-    let (bytes, ch) = jpegmeta::assemble(src, src, &dec.image, &keep_previews(meta)).context("rewriting the metadata")?;
-    Ok(Encoded { bytes, metadata_kept: ch.kept, metadata_dropped: vec![], metadata_removed: ch.removed, metadata_regenerated: ch.regenerated, quality: None, blocks_changed: None })
+/// A clean PNG's chunks up to IEND, the carried ones through [`png_chunk`] (previews
+/// re-rendered from `img`); `None` when that changes nothing and nothing follows IEND.
+fn clean_png(img: &DynamicImage, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Option<Encoded>> {
+    let end = crate::decode::png_end(src).context("the PNG has no IEND chunk")?;
+    let mut png = Png::from_bytes(Bytes::copy_from_slice(&src[..end])).context("reading the source PNG's chunks")?;
+    let (mut removed, mut regenerated) = (Vec::new(), Vec::new());
+    let mut changed = false;
+    let chunks = png.chunks_mut();
+    let mut i = 0;
+    while i < chunks.len() {
+        if PNG_CARRY.contains(&&chunks[i].kind()) {
+            match png_chunk(&chunks[i], img, meta, &mut removed, &mut regenerated)? {
+                Some(c) if c.contents() == chunks[i].contents() => {}
+                Some(c) => {
+                    chunks[i] = c;
+                    changed = true;
+                }
+                None => {
+                    chunks.remove(i);
+                    changed = true;
+                    continue;
+                }
+            }
+        }
+        i += 1;
+    }
+    if end < src.len() {
+        removed.push(format!("data after the image ({} bytes)", src.len() - end));
+    } else if !changed && removed.is_empty() && regenerated.is_empty() {
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    png.encoder().write_to(&mut bytes)?;
+    Ok(Some(Encoded { bytes, metadata_removed: removed, metadata_regenerated: regenerated, ..Default::default() }))
 }
 
 /// PNG chunks copied from the source: colour space, physical size, text, EXIF, XMP, time.
@@ -142,6 +188,9 @@ fn encode_png(img: &DynamicImage, dec: &Decoded, src: &[u8], meta: &MetaOptions)
     let at = chunks.iter().position(|c| &c.kind() == b"IHDR").map(|i| i + 1).unwrap_or(0);
     for (i, c) in carried.into_iter().enumerate() {
         chunks.insert(at + i, c);
+    }
+    if let Some(end) = crate::decode::png_end(src).filter(|&e| e < src.len()) {
+        removed.push(format!("data after the image ({} bytes)", src.len() - end));
     }
     let mut bytes = Vec::new();
     out.encoder().write_to(&mut bytes)?;
@@ -213,7 +262,9 @@ fn encode_tiff(img: &DynamicImage, dec: &Decoded) -> anyhow::Result<Encoded> {
         | DynamicImage::ImageRgba8(_)
         | DynamicImage::ImageLuma16(_)
         | DynamicImage::ImageRgb16(_)
-        | DynamicImage::ImageRgba16(_) => img.write_to(&mut raw, image::ImageFormat::Tiff)?,
+        | DynamicImage::ImageRgba16(_)
+        | DynamicImage::ImageRgb32F(_)
+        | DynamicImage::ImageRgba32F(_) => img.write_to(&mut raw, image::ImageFormat::Tiff)?,
         other => bail!("cannot write {:?} as TIFF", other.color()),
     }
     let dropped = dec.metadata.iter().filter(|m| *m == "tiff-tags").cloned().collect();

@@ -481,6 +481,50 @@ pub fn decode_rgb_plain(src: &[u8]) -> anyhow::Result<image::RgbImage> {
     })
 }
 
+/// Decode a JPEG the `image` crate's decoder does not read (arithmetic coding, SOF9–SOF11)
+/// with libjpeg: grey as L8, YCbCr/RGB as RGB8. `check(w, h)` sees the frame size before any
+/// pixel buffer is allocated (the size limits); corrupt scan data is an error, as a truncated
+/// scan is for the other decoder.
+pub fn decode_pixels(src: &[u8], check: impl FnOnce(u32, u32) -> anyhow::Result<()>) -> anyhow::Result<image::DynamicImage> {
+    guarded(|| {
+        let mut r = Reader::header(src)?;
+        let (w, h, n) = (r.cinfo.image_width, r.cinfo.image_height, r.cinfo.num_components);
+        check(w, h)?;
+        let grey = match (n, r.cinfo.jpeg_color_space) {
+            (1, _) => true,
+            (3, J_COLOR_SPACE::JCS_YCbCr | J_COLOR_SPACE::JCS_RGB) => false,
+            (n, cs) => bail!("{n}-component {cs:?} JPEG in this coding is not supported"),
+        };
+        if r.frame.precision != 8 {
+            bail!("{}-bit JPEG is not supported", r.frame.precision);
+        }
+        let ch = if grey { 1 } else { 3 };
+        unsafe {
+            r.cinfo.out_color_space = if grey { J_COLOR_SPACE::JCS_GRAYSCALE } else { J_COLOR_SPACE::JCS_RGB };
+            jpeg_start_decompress(&mut r.cinfo);
+            let (w, h) = (r.cinfo.output_width, r.cinfo.output_height);
+            let mut buf = vec![0u8; w as usize * h as usize * ch];
+            while r.cinfo.output_scanline < h {
+                let line = r.cinfo.output_scanline as usize;
+                let mut row = buf[line * w as usize * ch..].as_mut_ptr();
+                if jpeg_read_scanlines(&mut r.cinfo, &mut row, 1) != 1 {
+                    bail!("truncated JPEG: the scan data ends early");
+                }
+            }
+            jpeg_finish_decompress(&mut r.cinfo);
+            if let Some(w) = r.warning.as_ref() {
+                bail!("corrupt JPEG scan data ({w})");
+            }
+            let img = if grey {
+                image::GrayImage::from_raw(w, h, buf).map(image::DynamicImage::ImageLuma8)
+            } else {
+                image::RgbImage::from_raw(w, h, buf).map(image::DynamicImage::ImageRgb8)
+            };
+            img.ok_or_else(|| anyhow!("bad decoded size"))
+        }
+    })
+}
+
 /// How two JPEGs of the same grid differ, relative to a set of rectangles.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Comparison {

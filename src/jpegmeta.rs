@@ -38,11 +38,6 @@ pub enum Previews {
     Regenerate,
     /// Remove every preview.
     Remove,
-    /// Keep previews as they are (GPS rules still apply inside them). Only for an image with
-    /// nothing to hide, whose previews show nothing that needs hiding: the pipeline uses it
-    /// when it rewrites such an image's metadata. Not a command-line choice.
-    #[value(skip)]
-    Keep,
 }
 
 #[derive(Clone, Debug, Serialize, Default, PartialEq, Eq)]
@@ -166,7 +161,7 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
             }
             Kind::Xmp => {
                 let sig = XMP_SIG.len();
-                match edit_xmp(&body[sig..], opts.strip_gps, opts.previews != Previews::Keep, &mut ch).context("XMP")? {
+                match edit_xmp(&body[sig..], opts.strip_gps, true, &mut ch).context("XMP")? {
                     Some(x) => {
                         let mut b = XMP_SIG.to_vec();
                         b.extend(x);
@@ -176,11 +171,11 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
                 }
                 ch.keep("xmp");
             }
-            Kind::XmpExt if opts.previews != Previews::Keep => {
+            Kind::XmpExt => {
                 has_ext_xmp = true;
             }
             Kind::Mpf if primary => match opts.previews {
-                Previews::Regenerate | Previews::Keep => {
+                Previews::Regenerate => {
                     mpf_at = Some((head.len(), s.start + 4 + 4));
                     head.push((s.marker, body.to_vec()));
                 }
@@ -191,7 +186,7 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
                     mpf_covered = covered;
                 }
             },
-            Kind::Jfif if opts.previews != Previews::Keep => {
+            Kind::Jfif => {
                 // a JFIF APP0 may carry an uncompressed thumbnail (Xthumbnail, Ythumbnail)
                 let (tw, th) = (body.get(12).copied().unwrap_or(0), body.get(13).copied().unwrap_or(0));
                 if body.len() > 14 || tw != 0 || th != 0 {
@@ -207,7 +202,7 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
                 }
                 ch.keep("jfif");
             }
-            Kind::Photoshop if opts.previews != Previews::Keep => {
+            Kind::Photoshop => {
                 let b = edit_photoshop(body, opts.previews, r, &mut ch).context("Photoshop APP13")?;
                 head.push((s.marker, b));
                 ch.keep("photoshop-irb");
@@ -217,7 +212,7 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
                 head.push((s.marker, body.to_vec()));
             }
             Kind::Adobe => {}
-            k @ (Kind::Jfxx | Kind::FlashPix) if opts.previews != Previews::Keep => ch.removed.push(k.label()),
+            k @ (Kind::Jfxx | Kind::FlashPix) => ch.removed.push(k.label()),
             Kind::Mpf => {
                 // an MPF image's own MP attributes: no offsets to fix
                 ch.keep("mpf");
@@ -264,11 +259,7 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
             }
             ch.keep("mpf");
             for im in &images {
-                if opts.previews == Previews::Keep {
-                    ch.keep(&im.label);
-                } else {
-                    ch.regenerated.push(im.label.clone());
-                }
+                ch.regenerated.push(im.label.clone());
             }
             for im in &images {
                 ch.absorb(&im.label, im.changes.clone());
@@ -341,7 +332,7 @@ fn regenerate_mpf(source: &[u8], src: &Layout, mpf_tiff: &[u8], tiff_src: usize,
         let old = &source[start..end];
         let (w, h) = jpeg_dims(old).with_context(|| format!("MP image {}", i + 1))?;
         let q = crate::encode::jpeg_quality(old).unwrap_or(85);
-        let new_main = if opts.previews == Previews::Keep { old.to_vec() } else { r.jpeg(w, h, q)? };
+        let new_main = r.jpeg(w, h, q)?;
         let (bytes, changes) = assemble_at(&new_main, old, r, opts, false).with_context(|| format!("MP image {}", i + 1))?;
         out.push(MpImage { entry_pos: e.pos, bytes, src_len: e.size as usize, label: format!("mpf-image {} ({w}x{h})", i + 1), changes });
     }
@@ -421,7 +412,7 @@ pub fn edit_exif_tiff(tiff: &[u8], redacted: &DynamicImage, opts: &MetaOptions) 
 /// location properties cut when `strip_gps`. `None` when nothing changed.
 pub fn edit_xmp_packet(packet: &[u8], opts: &MetaOptions) -> Result<(Option<Vec<u8>>, MetaChanges)> {
     let mut ch = MetaChanges::default();
-    let r = edit_xmp(packet, opts.strip_gps, opts.previews != Previews::Keep, &mut ch)?;
+    let r = edit_xmp(packet, opts.strip_gps, true, &mut ch)?;
     Ok((r, ch))
 }
 
@@ -861,7 +852,7 @@ fn edit_exif(tiff: &[u8], opts: &MetaOptions, r: &mut Renderer, ch: &mut MetaCha
         }
     }
 
-    if let Some(i1) = ifd1.as_ref().filter(|_| opts.previews != Previews::Keep) {
+    if let Some(i1) = ifd1.as_ref() {
         let jpeg = match (i1.get(0x0201), i1.get(0x0202)) {
             (Some(o), Some(l)) => {
                 if o.typ != 4 || o.count != 1 || l.typ != 4 || l.count != 1 {

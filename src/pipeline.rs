@@ -656,23 +656,24 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edits>
         e.metadata_regenerated = enc.metadata_regenerated;
         enc.bytes
     };
-    let out_bytes = if regions.is_empty() && !cfg.meta.strips() {
-        // nothing to hide: the output is the input, byte for byte
-        e.status = "clean".into();
-        e.encoding = Some("copy".into());
-        e.metadata_kept = dec.metadata.clone();
-        bytes
-    } else if regions.is_empty() {
-        // nothing to hide, but metadata to strip: a JPEG keeps its scans, other formats are
+    let out_bytes = if regions.is_empty() {
+        // nothing to hide: the input byte for byte when it holds only the examined image,
+        // else its metadata rewritten around the untouched image data (previews re-rendered,
+        // data after the image dropped, or stripping asked for); a PNG that is stripped is
         // re-encoded losslessly
         e.status = "clean".into();
-        let enc = match dec.format {
-            decode::Format::Jpeg => encode::restrip_jpeg(&dec, &bytes, &cfg.meta),
-            _ => encode::encode(&dec.image, &dec, &bytes, &encode::keep_previews(&cfg.meta)),
+        match encode::clean(&dec, &bytes, &cfg.meta).context("rewriting the metadata failed")? {
+            None => {
+                e.encoding = Some("copy".into());
+                e.metadata_kept = dec.metadata.clone();
+                bytes
+            }
+            Some(enc) => {
+                let png_stripped = dec.format == decode::Format::Png && cfg.meta.strips();
+                e.encoding = Some(if png_stripped { "lossless" } else { "metadata-only" }.into());
+                put(e, enc)
+            }
         }
-        .context("rewriting the metadata failed")?;
-        e.encoding = Some(if dec.format == decode::Format::Jpeg { "metadata-only" } else { "lossless" }.into());
-        put(e, enc)
     } else {
         let mut enc = None;
         if let Some(g) = &grid {

@@ -89,10 +89,15 @@ fn clip<P: Pixel>(img: &ImageBuffer<P, Vec<P::Subpixel>>, r: PixBox) -> Option<(
     (r.x < x2 && r.y < y2).then_some((r.x, r.y, x2, y2))
 }
 
+/// Float samples (f32): kept as they are, not rounded to whole numbers.
+fn is_float<S: Primitive>() -> bool {
+    <S as NumCast>::from(0.5f64).and_then(|v: S| v.to_f64()) == Some(0.5)
+}
+
 fn cast<S: Primitive>(v: f64) -> S {
     let max = <S as Bounded>::max_value().to_f64().unwrap_or(f64::MAX);
     let min = <S as Bounded>::min_value().to_f64().unwrap_or(f64::MIN);
-    let v = if max > 1.0 { v.round() } else { v };
+    let v = if is_float::<S>() { v } else { v.round() };
     NumCast::from(v.clamp(min, max)).unwrap_or_else(S::zero)
 }
 
@@ -131,11 +136,8 @@ pub fn fill<P: Pixel>(img: &mut ImageBuffer<P, Vec<P::Subpixel>>, r: PixBox) {
     let Some((x1, y1, x2, y2)) = clip(img, r) else { return };
     let n = P::CHANNEL_COUNT as usize;
     let has_alpha = n == 2 || n == 4;
-    let opaque: P::Subpixel = if <P::Subpixel as Bounded>::max_value().to_f64().unwrap_or(1.0) > 1.0 {
-        <P::Subpixel as Bounded>::max_value()
-    } else {
-        cast(1.0)
-    };
+    // integers: the largest value; float: 1.0
+    let opaque: P::Subpixel = if is_float::<P::Subpixel>() { cast(1.0) } else { <P::Subpixel as Bounded>::max_value() };
     for y in y1..y2 {
         for x in x1..x2 {
             let px = img.get_pixel_mut(x, y).channels_mut();
@@ -224,6 +226,17 @@ mod tests {
         let b = img.as_rgba16().unwrap();
         assert_eq!(b.get_pixel(3, 3).0, [0, 0, 0, 65535]);
         assert_eq!(b.get_pixel(0, 0).0, [1000, 2000, 3000, 0]);
+    }
+
+    #[test]
+    fn float_pixels_keep_their_float_values() {
+        let mut img = DynamicImage::ImageRgba32F(ImageBuffer::from_fn(8, 8, |x, _| Rgba([0.1 + x as f32 * 0.01, 0.5, 2.5, 0.25])));
+        apply_block(&mut img, PixBox { x: 0, y: 0, w: 2, h: 2 }, Method::Pixelate, 2);
+        apply(&mut img, PixBox { x: 4, y: 4, w: 2, h: 2 }, Method::Fill, 4);
+        let b = img.as_rgba32f().unwrap();
+        // the mean of 0.10 and 0.11, not rounded to 0; values over 1 kept
+        assert!((b.get_pixel(0, 0).0[0] - 0.105).abs() < 1e-6 && b.get_pixel(1, 1).0[2] == 2.5, "{:?}", b.get_pixel(0, 0));
+        assert_eq!(b.get_pixel(4, 4).0, [0.0, 0.0, 0.0, 1.0]);
     }
 
     #[test]

@@ -239,8 +239,9 @@ pub struct FileEntry {
     /// EXIF orientation (1–8) the detectors saw the image in.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub orientation: Option<u8>,
-    /// `redacted` (regions hidden), `clean` (nothing found; output is a byte copy, or with
-    /// `--strip-gps`/`--strip-metadata` the same pixels with the metadata rewritten),
+    /// `redacted` (regions hidden), `clean` (nothing found; output is a byte copy, or the same
+    /// image data with the metadata rewritten: previews re-rendered, data after the image
+    /// dropped, `--strip-gps`/`--strip-metadata`),
     /// `failed` (no output; see `error`) or `skipped` (not an image).
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -268,8 +269,8 @@ pub struct FileEntry {
     /// Previews re-rendered from the redacted pixels (EXIF thumbnail, MPF images, …).
     #[serde(default)]
     pub metadata_regenerated: Vec<String>,
-    /// How pixels were written: `copy` (unchanged), `metadata-only` (JPEG scans unchanged,
-    /// segments rewritten), `lossless` (only the pixels under the regions changed; for JPEG
+    /// How pixels were written: `copy` (unchanged), `metadata-only` (image data unchanged,
+    /// metadata rewritten around it), `lossless` (only the pixels under the regions changed; for JPEG
     /// only the DCT blocks under them, boxes widened to the MCU grid), `reencode` (JPEG
     /// re-encoded at `jpeg_quality`, see `fallback`).
     #[serde(skip_serializing_if = "Option::is_none", default)]

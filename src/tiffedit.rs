@@ -7,7 +7,8 @@
 //! 1. [`inspect`]s the file: header and IFD chain only (classic TIFF and BigTIFF, `II` and
 //!    `MM`), every offset and count checked against the file length, IFD loops refused;
 //! 2. [`read_window`]s: decodes only the strips or tiles that intersect a window, one at a time;
-//! 3. [`rewrite`]s: copies the source byte for byte into the caller's (temporary) output file,
+//! 3. [`rewrite`]s: copies the source into the caller's (temporary) output file (byte for
+//!    byte, except bytes no IFD references, which are zeroed or cut: [`copy_examined`]),
 //!    then decodes each strip or tile that intersects a patch, writes the patch pixels over it,
 //!    re-encodes it with the same compression and predictor, and puts it back: in its old slot
 //!    if it fits (the rest of the slot zero-filled), else appended at the end of the file with
@@ -29,6 +30,9 @@
 //! - strips or tiles, partial edge chunks, sparse chunks (offset 0 and byte count 0, read as
 //!   the GDAL_NODATA value or 0);
 //! - any number of IFDs in the main chain (GDAL internal overviews, masks, page chains);
+//! - every strip or tile with bytes of its own: chunks that share bytes, or overlap the TIFF
+//!   structure, are refused by [`inspect`] (so the work of reading a file is bounded by its
+//!   size: at most one non-empty chunk per byte);
 //! - GDAL's COG "ghost" layout: the 4-byte size leader and 4-byte trailer of each tile are
 //!   kept consistent; if a tile has to be appended, the ghost's
 //!   `KNOWN_INCOMPATIBLE_EDITION=NO` is switched to `YES` in place, as GDAL itself does.
@@ -71,6 +75,10 @@ const T_TILE_BYTE_COUNTS: u16 = 325;
 const T_EXTRA_SAMPLES: u16 = 338;
 const T_SAMPLE_FORMAT: u16 = 339;
 const T_GDAL_NODATA: u16 = 42113;
+const T_SUB_IFDS: u16 = 330;
+const T_EXIF_IFD: u16 = 34665;
+const T_GPS_IFD: u16 = 34853;
+const T_INTEROP_IFD: u16 = 40965;
 
 /// How an IFD's pixels are cut into separately compressed chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +109,8 @@ pub struct IfdInfo {
     pub extra_samples: Vec<u16>,
     /// Number of strips or tiles (all planes).
     pub chunk_count: usize,
+    /// Images in SubIFDs (tag 330), which pixla does not read.
+    pub sub_ifds: usize,
     /// Why this IFD cannot be edited; `None` when [`read_window`] and [`rewrite`] accept it.
     pub unsupported: Option<String>,
 }
@@ -213,6 +223,39 @@ pub struct RewriteStats {
     pub bytes_zeroed: u64,
     /// A COG's `KNOWN_INCOMPATIBLE_EDITION` was switched to `YES` (tiles appended).
     pub cog_layout_invalidated: bool,
+    /// Bytes no IFD references, dropped from the copy ([`copy_examined`]).
+    pub unreferenced: Trim,
+}
+
+/// What [`copy_examined`] left out of the copy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Trim {
+    /// Non-zero bytes that no IFD references, set to zero.
+    pub zeroed: u64,
+    /// Unreferenced bytes cut from the end (they held something).
+    pub cut: u64,
+    /// The copy's length.
+    pub len: u64,
+}
+
+impl Trim {
+    /// For the report: `None` when the copy is the source byte for byte.
+    pub fn describe(&self) -> Option<String> {
+        (self.zeroed > 0 || self.cut > 0).then(|| format!("data no IFD references ({} bytes zeroed, {} bytes cut from the end)", self.zeroed, self.cut))
+    }
+}
+
+/// Copy the TIFF `src` into `dst` (a fresh file, truncated first) with only what its IFDs
+/// reference: header, IFDs, tag values, strips and tiles. Any other byte (data appended
+/// after the image, or hidden between its parts) was never read by pixla and does not reach
+/// the output: set to zero, or cut off at the end. Offsets stay valid; a file without such
+/// bytes is copied byte for byte.
+pub fn copy_examined(src: &Path, dst: &mut File) -> Result<Trim> {
+    let mut p = Parsed::open(src)?;
+    same_file_guard(&p.src.f, dst)?;
+    let t = p.write_examined(dst)?;
+    dst.flush()?;
+    Ok(t)
 }
 
 /// Scale a rectangle of IFD `from` onto IFD `to` (e.g. full image → overview), rounding
@@ -321,14 +364,9 @@ pub fn rewrite(src: &Path, dst: &mut File, patches: &[(usize, Window)]) -> Resul
     }
     let shared = p.shared_slots(&plan)?;
 
-    dst.set_len(0)?;
-    dst.seek(SeekFrom::Start(0))?;
-    p.src.f.seek(SeekFrom::Start(0))?;
-    let copied = std::io::copy(&mut (&p.src.f).take(p.src.len), dst).context("copying the source")?;
-    ensure!(copied == p.src.len, "source changed while copying ({copied} of {} bytes)", p.src.len);
-
-    let mut st = RewriteStats::default();
-    let mut end = p.src.len;
+    let trim = p.write_examined(dst)?;
+    let mut st = RewriteStats { unreferenced: trim, ..Default::default() };
+    let mut end = trim.len;
     let mut updates: Vec<(usize, usize, u64, u64)> = Vec::new();
     for (&(ifd, idx), ks) in &plan {
         let lay = &p.ifds[ifd];
@@ -368,7 +406,7 @@ pub fn rewrite(src: &Path, dst: &mut File, patches: &[(usize, Window)]) -> Resul
                 end = pos + new_len;
             }
             new_off = pos;
-            st.bytes_appended = end - p.src.len;
+            st.bytes_appended = end - trim.len;
             if !is_shared && old_len > 0 {
                 let stop = old_off + old_len + if ghost { 4 } else { 0 };
                 st.bytes_zeroed += zero_at(dst, old_off, stop - old_off)?;
@@ -604,10 +642,138 @@ impl Parsed {
             next = n;
         }
         ensure!(!raw_ifds.is_empty(), "no IFD");
+        // the EXIF, GPS and Interoperability IFDs are structure too (their entries and
+        // values are kept); best effort: what cannot be read is not referenced
+        let mut private: Vec<u64> = Vec::new();
+        for (_, entries) in &raw_ifds {
+            private.extend(entries.iter().filter(|e| matches!(e.tag, T_EXIF_IFD | T_GPS_IFD) && e.count == 1).map(|e| self.field_u(e)));
+        }
+        while let Some(off) = private.pop() {
+            if off == 0 || !seen.insert(off) || seen.len() > MAX_IFDS * 2 {
+                continue;
+            }
+            if let Ok((entries, _)) = self.read_ifd(off) {
+                private.extend(entries.iter().filter(|e| e.tag == T_INTEROP_IFD && e.count == 1).map(|e| self.field_u(e)));
+            }
+        }
         for (i, (off, entries)) in raw_ifds.iter().enumerate() {
             self.build(i, *off, entries).with_context(|| format!("IFD {i}"))?;
         }
+        self.check_slots()
+    }
+
+    /// The value of a one-element inline integer entry (an IFD offset).
+    fn field_u(&self, e: &Entry) -> u64 {
+        match (e.typ, self.big) {
+            (3, _) => rd16(self.src.le, &e.field) as u64,
+            (16 | 18, true) => rd64(self.src.le, &e.field),
+            _ => rd32(self.src.le, &e.field) as u64,
+        }
+    }
+
+    /// Every strip and tile has bytes of its own, outside the TIFF structure. A file whose
+    /// chunks share bytes (a million strips at one offset) would make the work of reading it
+    /// unbounded by its size; with this rule there are at most as many non-empty chunks as
+    /// the file has bytes. Refused otherwise.
+    fn check_slots(&self) -> Result<()> {
+        let mut slots: Vec<(u64, u64, u32, u32)> = Vec::new();
+        for (i, lay) in self.ifds.iter().enumerate() {
+            slots.extend(lay.offsets.iter().zip(&lay.counts).enumerate().filter(|(_, (_, &c))| c > 0).map(|(j, (&o, &c))| (o, o + c, i as u32, j as u32)));
+        }
+        slots.sort_unstable();
+        let mut max: Option<(u64, u32, u32)> = None;
+        for &(o, e, i, j) in &slots {
+            if let Some((end, pi, pj)) = max.filter(|m| o < m.0) {
+                bail!("IFD {pi} chunk {pj} and IFD {i} chunk {j} share bytes (at offset {o}, up to {end}): every strip or tile must have bytes of its own; refused");
+            }
+            if max.is_none_or(|m| e > m.0) {
+                max = Some((e, i, j));
+            }
+        }
+        let mut st = self.structure.clone();
+        st.sort_unstable();
+        let mut k = 0;
+        for &(o, e, i, j) in &slots {
+            while k < st.len() && st[k].1 <= o {
+                k += 1;
+            }
+            // st is sorted by start, not merged: look at every range that starts before e
+            if let Some(s) = st[k..].iter().take_while(|s| s.0 < e).find(|s| s.1 > o) {
+                bail!("IFD {i} chunk {j} ({} bytes at {o}) overlaps TIFF structure at {}..{}; refused", e - o, s.0, s.1);
+            }
+        }
         Ok(())
+    }
+
+    /// The byte ranges `[start, end)` that the file's IFDs reference, sorted and merged: the
+    /// header, the IFDs and their tag values (EXIF and GPS IFDs included), every strip and
+    /// tile, and a COG's tile leaders and trailers. Everything else is no part of the image.
+    fn referenced(&self) -> Vec<(u64, u64)> {
+        let mut r = self.structure.clone();
+        let (lead, trail) = self.ghost.as_ref().map_or((false, false), |g| (g.leader, g.trailer));
+        for lay in &self.ifds {
+            for (&o, &c) in lay.offsets.iter().zip(&lay.counts).filter(|(_, &c)| c > 0) {
+                r.push((if lead { o.saturating_sub(4) } else { o }, (o + c + if trail { 4 } else { 0 }).min(self.src.len)));
+            }
+        }
+        r.sort_unstable();
+        let mut out: Vec<(u64, u64)> = Vec::with_capacity(r.len());
+        for (a, b) in r {
+            match out.last_mut() {
+                Some(l) if a <= l.1 => l.1 = l.1.max(b),
+                _ => out.push((a, b)),
+            }
+        }
+        out
+    }
+
+    /// Copy the source into `dst` (truncated first), with every byte that no IFD references
+    /// set to zero, and the unreferenced bytes after the last referenced one cut off when
+    /// any of them is not zero: the output holds nothing but the image(s) pixla read.
+    fn write_examined(&mut self, dst: &mut File) -> Result<Trim> {
+        let refs = self.referenced();
+        let len = self.src.len;
+        let last = refs.last().map_or(0, |r| r.1);
+        dst.set_len(0)?;
+        dst.seek(SeekFrom::Start(0))?;
+        self.src.f.seek(SeekFrom::Start(0))?;
+        let mut buf = vec![0u8; 1 << 20];
+        let (mut pos, mut k) = (0u64, 0usize);
+        let (mut zeroed, mut tail_nonzero) = (0u64, 0u64);
+        while pos < len {
+            let n = (len - pos).min(buf.len() as u64) as usize;
+            (&self.src.f).read_exact(&mut buf[..n]).context("copying the source")?;
+            let mut p = pos;
+            let stop = pos + n as u64;
+            while p < stop {
+                while k < refs.len() && refs[k].1 <= p {
+                    k += 1;
+                }
+                let gap_end = refs.get(k).map_or(u64::MAX, |r| r.0);
+                if gap_end <= p {
+                    p = refs[k].1.min(stop);
+                    continue;
+                }
+                let e = gap_end.min(stop);
+                for b in &mut buf[(p - pos) as usize..(e - pos) as usize] {
+                    if *b != 0 {
+                        *b = 0;
+                        if p >= last { tail_nonzero += 1 } else { zeroed += 1 }
+                    }
+                }
+                p = e;
+            }
+            dst.write_all(&buf[..n]).context("writing the output")?;
+            pos = stop;
+        }
+        let mut t = Trim { zeroed, cut: 0, len };
+        if tail_nonzero > 0 {
+            dst.set_len(last)?;
+            t.cut = len - last;
+            t.len = last;
+        }
+        dst.seek(SeekFrom::Start(t.len))?;
+        Ok(t)
     }
 
     fn parse_ghost(&mut self, hl: u64) -> Result<()> {
@@ -853,6 +1019,7 @@ impl Parsed {
             subfile_type,
             extra_samples,
             chunk_count: offsets.len(),
+            sub_ifds: get(T_SUB_IFDS).map_or(0, |e| e.count as usize),
             unsupported: if why.is_empty() { None } else { Some(why.join("; ")) },
         };
         let loc = |e: &Entry| ArrayLoc { typ: e.typ, pos: e.value_pos };

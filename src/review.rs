@@ -161,22 +161,40 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
     let (rep, sha) = report::read(report_path).map_err(SetupError::Usage)?;
     let parent = report::folder(report_path);
     let out_root = opts.outputs.clone().unwrap_or_else(|| parent.clone());
-    let dir = opts.dir.clone().unwrap_or_else(|| parent.join("review"));
+    // every path the bundle writes or removes goes through walk::inside first, so a refusal
+    // touches nothing: no link below the bundle folder (the folder itself may be one only
+    // when named with -o), or a marker in a folder outside would have it emptied
+    let (base, sub, what) = match &opts.dir {
+        Some(d) => (d.clone(), PathBuf::new(), "the review folder"),
+        None => (parent.clone(), PathBuf::from("review"), "the report's folder"),
+    };
+    let dir = base.join(&sub);
+    let refuse = |r: crate::walk::PathRefused| {
+        SetupError::Usage(format!("cannot write the review bundle in {}: {}; nothing removed or written\n  fix: remove the link, or choose another folder with -o", dir.display(), r.detail))
+    };
+    let place = |rel: &str| crate::walk::inside(&base, &sub.join(rel), crate::walk::Leaf::Replace, what).map_err(refuse);
+    let shown: Vec<&FileEntry> = rep.files.iter().filter(|f| f.status != "skipped").collect();
+    let (marker, index, img) = (place(MARKER)?, place("index.html")?, place("img")?);
+    let (v_dir, t_dir) = (place("img/v")?, place("img/t")?);
+    let pics = (0..shown.len()).map(|i| Ok((place(&format!("img/v/{i:05}.jpg"))?, place(&format!("img/t/{i:05}.jpg"))?))).collect::<Result<Vec<_>, SetupError>>()?;
     if dir.exists() {
         let mut entries = std::fs::read_dir(&dir).map_err(|e| SetupError::Usage(format!("cannot read {}: {e}", dir.display())))?;
-        if entries.next().is_some() && !dir.join(MARKER).exists() {
-            return Err(SetupError::Usage(format!("{} exists and was not made by `pixla review`: choose another folder with -o", dir.display())));
+        if entries.next().is_some() {
+            // pixla's marker is a regular file; a link is not one
+            match crate::walk::inside(&base, &sub.join(MARKER), crate::walk::Leaf::File, what) {
+                Ok(_) => {}
+                Err(r) if r.kind == "missing" => return Err(SetupError::Usage(format!("{} exists and was not made by `pixla review`: choose another folder with -o", dir.display()))),
+                Err(r) => return Err(refuse(r)),
+            }
         }
         // a bundle of an earlier review: its pictures go, so none of another report lingers
-        let _ = std::fs::remove_dir_all(dir.join("img"));
+        let _ = std::fs::remove_dir_all(&img);
     }
-    let img = dir.join("img");
-    for d in [img.join("v"), img.join("t")] {
-        std::fs::create_dir_all(&d).map_err(|e| SetupError::Usage(format!("cannot create {}: {e}", d.display())))?;
+    for d in [&v_dir, &t_dir] {
+        std::fs::create_dir_all(d).map_err(|e| SetupError::Usage(format!("cannot create {}: {e}", d.display())))?;
     }
-    std::fs::write(dir.join(MARKER), b"made by pixla review; the folder is rewritten on the next run\n").map_err(|e| SetupError::Other(e.to_string()))?;
+    crate::encode::write_atomic(&marker, b"made by pixla review; the folder is rewritten on the next run\n", None).map_err(|e| SetupError::Other(format!("{e:#}")))?;
 
-    let shown: Vec<&FileEntry> = rep.files.iter().filter(|f| f.status != "skipped").collect();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.threads.max(1)).build().map_err(|e| SetupError::Other(e.to_string()))?;
     let rendered: Vec<Option<anyhow::Result<Rendered>>> = pool.install(|| {
         shown
@@ -184,8 +202,8 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
             .enumerate()
             .map(|(i, e)| {
                 e.output.as_ref()?;
-                let (v, t) = (img.join("v").join(format!("{i:05}.jpg")), img.join("t").join(format!("{i:05}.jpg")));
-                Some(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(&out_root, e, &v, &t, opts))).unwrap_or_else(|_| Err(anyhow::anyhow!("internal error while rendering"))))
+                let (v, t) = &pics[i];
+                Some(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(&out_root, e, v, t, opts))).unwrap_or_else(|_| Err(anyhow::anyhow!("internal error while rendering"))))
             })
             .collect()
     });
@@ -243,7 +261,6 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
     // JSON inside <script>: no `<` may appear, or `</script>` in a file name would end it
     let json = serde_json::to_string(&data).map_err(|e| SetupError::Other(e.to_string()))?.replace('<', "\\u003c");
     let html = TEMPLATE.replacen(DATA_MARK, &json, 1);
-    let index = dir.join("index.html");
     crate::encode::write_atomic(&index, html.as_bytes(), None).map_err(|e| SetupError::Other(format!("{e:#}")))?;
     let n = data.files.len();
     Ok(ReviewOutcome { dir, index, files: n, rendered: n - problems.len() - data.files.iter().filter(|f| f.output.is_none()).count(), problems })

@@ -413,6 +413,68 @@ fn regions_rerun_never_writes_or_removes_through_a_link() {
     assert_eq!(std::fs::read_dir(&x).unwrap().count(), 1, "a file was left outside OUT");
 }
 
+/// The review bundle is written and emptied only through real folders: with `OUT/review/img`,
+/// or `OUT/review` itself, a link to a folder outside (holding a file and the marker), or the
+/// marker a link to a file outside, `pixla review` refuses as a set-up error (exit 2), removes
+/// nothing and writes nothing there.
+#[test]
+fn review_bundle_never_writes_or_removes_through_a_link() {
+    let (d, inp) = input_dir(&["annotations/sahi_terrain4.png"]);
+    let (code, _, out) = redact(&inp, &[]);
+    assert_eq!(code, 0);
+    let report = out.join("pixla-report.json");
+    let outside = |name: &str| {
+        let x = d.path().join(name);
+        std::fs::create_dir_all(x.join("img")).unwrap();
+        for f in [".pixla-review", "keep.jpg", "img/keep.jpg"] {
+            std::fs::write(x.join(f), b"not pixla's").unwrap();
+        }
+        x
+    };
+    let refused = |what: &str, x: &Path| {
+        let o = pixla().arg("review").arg(&report).arg("--quiet").output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+        assert!(err.contains("symbolic link") && err.contains("fix:"), "{what}: {err}");
+        for f in [".pixla-review", "keep.jpg", "img/keep.jpg"] {
+            assert_eq!(std::fs::read(x.join(f)).unwrap(), b"not pixla's", "{what}: {f} outside OUT was changed or removed");
+        }
+        let mut left: Vec<_> = walkdir::WalkDir::new(x).into_iter().map(|e| e.unwrap().path().strip_prefix(x).unwrap().to_path_buf()).collect();
+        left.sort();
+        assert_eq!(left.len(), 5, "{what}: written outside OUT: {left:?}");
+    };
+    // OUT/review a real bundle folder, its img a link out
+    std::fs::create_dir_all(out.join("review")).unwrap();
+    std::fs::write(out.join("review/.pixla-review"), b"made by pixla review\n").unwrap();
+    let x = outside("X");
+    std::os::unix::fs::symlink(&x, out.join("review/img")).unwrap();
+    refused("OUT/review/img -> outside", &x);
+    assert!(!out.join("review/index.html").exists());
+    // its marker a link to a file outside: not pixla's marker, and not written through
+    std::fs::remove_file(out.join("review/img")).unwrap();
+    let z = outside("Z");
+    std::fs::remove_file(out.join("review/.pixla-review")).unwrap();
+    std::os::unix::fs::symlink(z.join(".pixla-review"), out.join("review/.pixla-review")).unwrap();
+    refused("OUT/review/.pixla-review -> outside", &z);
+    // OUT/review itself a link out
+    std::fs::remove_dir_all(out.join("review")).unwrap();
+    let y = outside("Y");
+    std::os::unix::fs::symlink(&y, out.join("review")).unwrap();
+    refused("OUT/review -> outside", &y);
+    // without the link, the same call works: a real folder
+    std::fs::remove_file(out.join("review")).unwrap();
+    let o = pixla().arg("review").arg(&report).arg("--quiet").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("review/index.html").is_file() && out.join("review/img/v/00000.jpg").is_file());
+    // a folder named with -o may itself be a link (the user chose it); nothing below it may
+    let r = d.path().join("R");
+    std::fs::create_dir_all(&r).unwrap();
+    std::os::unix::fs::symlink(&r, d.path().join("rv")).unwrap();
+    let o = pixla().arg("review").arg(&report).arg("-o").arg(d.path().join("rv")).arg("--quiet").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(r.join("index.html").is_file() && r.join("img/t/00000.jpg").is_file());
+}
+
 /// 2,000 outputs: the page opens, the grid fills lazily, the last thumbnail loads after a
 /// jump to the end, and the keyboard steps through the detail view. The timings are
 /// written to target/test-output/review-2000.json (figures, not pass/fail).

@@ -516,6 +516,7 @@ fn models_cmd(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
             }
             match pixla::runtime::locate() {
                 Ok(p) => println!("onnxruntime {}: {}", pixla::runtime::ORT_VERSION, p.display()),
+                Err(e @ SetupError::OrtUnusable { .. }) => println!("onnxruntime {}: {e}", pixla::runtime::ORT_VERSION),
                 Err(_) => println!("onnxruntime {}: missing (run `pixla models fetch`)", pixla::runtime::ORT_VERSION),
             }
             Ok(ExitCode::SUCCESS)

@@ -184,9 +184,56 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// sha256 of a file, streamed.
+/// What a file that is not a regular file is, for messages: `a folder`, `a FIFO`, ...
+pub fn file_kind(ft: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_file() {
+        "a regular file"
+    } else if ft.is_dir() {
+        "a folder"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_char_device() || ft.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Open `path` for reading only when it is a regular file (symbolic links resolved): a
+/// FIFO, socket or device could block the open or the read forever, a folder reads as
+/// nothing. Opened without blocking and checked again on the open file, so a file swapped
+/// after the check is refused too. The error for anything else is `InvalidInput`, with
+/// what the path is.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let refuse = |ft: std::fs::FileType| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{} is {}, not a regular file", path.display(), file_kind(ft)));
+    let m = std::fs::metadata(path)?;
+    if !m.is_file() {
+        return Err(refuse(m.file_type()));
+    }
+    let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let m = f.metadata()?;
+    if !m.is_file() {
+        return Err(refuse(m.file_type()));
+    }
+    Ok(f)
+}
+
+/// Read a whole regular file (see [`open_regular`]).
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = open_regular(path)?;
+    let mut v = Vec::new();
+    f.read_to_end(&mut v)?;
+    Ok(v)
+}
+
+/// sha256 of a regular file, streamed (anything else is refused, see [`open_regular`]).
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
+    let mut f = open_regular(path)?;
     let mut h = Sha256::new();
     std::io::copy(&mut f, &mut h)?;
     Ok(hex::encode(h.finalize()))
@@ -201,7 +248,11 @@ impl ModelSpec {
     /// nothing can change between the check and the load.
     pub fn verified_bytes(&self, dir: &Path) -> Result<Vec<u8>, SetupError> {
         let path = self.path(dir);
-        let bytes = std::fs::read(&path).map_err(|_| SetupError::ModelMissing { name: self.name.into(), path: path.clone() })?;
+        let bytes = read_regular(&path).map_err(|e| match std::fs::metadata(&path) {
+            Ok(m) if !m.is_file() => SetupError::ModelNotFile { name: self.name.into(), path: path.clone(), what: file_kind(m.file_type()) },
+            Ok(_) => SetupError::ModelUnreadable { name: self.name.into(), path: path.clone(), reason: e.to_string() },
+            Err(_) => SetupError::ModelMissing { name: self.name.into(), path: path.clone() },
+        })?;
         let actual = sha256_hex(&bytes);
         if actual != self.sha256 {
             return Err(SetupError::ModelHash { name: self.name.into(), path, expected: self.sha256.into(), actual });
@@ -212,8 +263,10 @@ impl ModelSpec {
     /// Present and hash-correct?
     pub fn status(&self, dir: &Path) -> &'static str {
         let path = self.path(dir);
-        if !path.exists() {
-            return "missing";
+        match std::fs::metadata(&path) {
+            Err(_) => return "missing",
+            Ok(m) if !m.is_file() => return "not a file",
+            Ok(_) => {}
         }
         match sha256_file(&path) {
             Ok(h) if h == self.sha256 => "ok",

@@ -2,7 +2,10 @@
 //!
 //! The library is loaded at run time (`ort`'s `load-dynamic`), so pixla builds without it and
 //! `pixla models fetch` can install it. Lookup order: `$ORT_DYLIB_PATH`, the executable's own
-//! folder, `$PIXLA_HOME/lib` (or its default), then the path baked in at build time.
+//! folder, `$PIXLA_HOME/lib` (or its default), then the path baked in at build time. An
+//! `$ORT_DYLIB_PATH` that is set is the only candidate: when it is not a regular file (links
+//! resolved) the run stops with a set-up error rather than quietly loading another library.
+//! Only a regular file is ever handed to the loader (a FIFO or device could block it).
 
 use crate::SetupError;
 use ort::session::{builder::GraphOptimizationLevel, Session};
@@ -32,8 +35,21 @@ pub fn candidates() -> Vec<PathBuf> {
     v
 }
 
-/// The library that would be loaded, if any.
+/// `$ORT_DYLIB_PATH`, when set and not empty.
+fn explicit() -> Option<PathBuf> {
+    std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()).map(PathBuf::from)
+}
+
+/// The library that would be loaded, if any: `$ORT_DYLIB_PATH` when it is set (an error
+/// when it is not a regular file), else the first candidate that is a regular file.
 pub fn locate() -> Result<PathBuf, SetupError> {
+    if let Some(p) = explicit() {
+        return match std::fs::metadata(&p) {
+            Ok(m) if m.is_file() => Ok(p),
+            Ok(m) => Err(SetupError::OrtUnusable { path: p, why: format!("it is {}, not the library file", crate::models::file_kind(m.file_type())) }),
+            Err(e) => Err(SetupError::OrtUnusable { path: p, why: format!("it cannot be read: {e}") }),
+        };
+    }
     let c = candidates();
     c.iter().find(|p| p.is_file()).cloned().ok_or(SetupError::OrtMissing { searched: c })
 }
@@ -42,7 +58,11 @@ pub fn locate() -> Result<PathBuf, SetupError> {
 pub fn init() -> Result<&'static Path, SetupError> {
     let r = ENV.get_or_init(|| {
         let path = locate().map_err(|e| e.to_string())?;
-        let env = ort::init_from(&path)
+        // the loader opens the file itself: only a regular file reaches it (checked again
+        // here, on the file the path now resolves to)
+        let real = path.canonicalize().map_err(|e| format!("cannot resolve {}: {e}", path.display()))?;
+        crate::models::open_regular(&real).map_err(|e| e.to_string())?;
+        let env = ort::init_from(&real)
             .map_err(|e| format!("could not load {}: {e}", path.display()))?
             .with_name("pixla")
             .with_telemetry(false)

@@ -110,3 +110,76 @@ fn review_and_merge_commands_are_documented() {
     pixla().arg("redact").arg(&inp).arg("-o").arg(d.path().join("o")).args(["--reviewer", "x"]).assert().code(2);
     pixla().arg("review").arg(inp.join("sahi_terrain4.png")).assert().code(2).stderr(predicate::str::contains("not JSON"));
 }
+
+/// Run `c` to its end, or kill it after `bound` and fail: a guard against a hang (a child
+/// blocked for ever), not a timing assertion.
+fn run_guarded(mut c: std::process::Command, bound: std::time::Duration) -> std::process::Output {
+    let child = c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let pid = child.id() as libc::pid_t;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(bound) {
+        Ok(o) => o.unwrap(),
+        Err(_) => {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("{c:?} did not return within {bound:?}: killed (it hangs)");
+        }
+    }
+}
+
+/// A FIFO in place of a model (or of the ONNX Runtime library) is never opened: opening or
+/// reading one blocks for ever. The run stops with a set-up error and a fix.
+#[test]
+fn fifo_in_place_of_a_model_is_a_setup_error_not_a_hang() {
+    let (d, inp) = input_dir(&["annotations/sahi_terrain4.png"]);
+    let m = d.path().join("m");
+    std::fs::create_dir_all(&m).unwrap();
+    // a copy of the installed models (~/.cache/pixla is never touched)
+    std::fs::copy(pixla::models::models_dir(None).join("ppocrv4-det.onnx"), m.join("ppocrv4-det.onnx")).unwrap();
+    let fifo = std::ffi::CString::new(m.join("nanodet-m.onnx").into_os_string().into_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0, "mkfifo");
+    let bin = assert_cmd::cargo::cargo_bin("pixla");
+    let bound = std::time::Duration::from_secs(120);
+    let out = d.path().join("o");
+    let mut c = std::process::Command::new(&bin);
+    c.arg("redact").arg(&inp).arg("-o").arg(&out).arg("--models-dir").arg(&m).arg("--quiet").env_remove("PIXLA_OPERATOR");
+    let o = run_guarded(c, bound);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("nanodet-m") && err.contains("FIFO") && err.contains("fix:"), "{err}");
+    assert!(!out.join("sahi_terrain4.png").exists());
+    // the model listing and `models verify` say so too, without opening it
+    let mut c = std::process::Command::new(&bin);
+    c.args(["models", "verify"]).env("PIXLA_MODELS_DIR", &m);
+    let o = run_guarded(c, bound);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("not a file"), "{}", String::from_utf8_lossy(&o.stdout));
+    // a FIFO named as the ONNX Runtime library
+    let lib = std::ffi::CString::new(d.path().join("libonnxruntime.so").into_os_string().into_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(lib.as_ptr(), 0o644) }, 0, "mkfifo");
+    let mut c = std::process::Command::new(&bin);
+    c.arg("redact").arg(&inp).arg("-o").arg(&out).arg("--quiet").env("ORT_DYLIB_PATH", d.path().join("libonnxruntime.so")).env_remove("PIXLA_OPERATOR");
+    let o = run_guarded(c, bound);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("ORT_DYLIB_PATH") && err.contains("FIFO") && err.contains("fix:"), "{err}");
+}
+
+/// An ORT_DYLIB_PATH that is set but cannot be used (a folder, a device, nothing there) is
+/// a set-up error with the fix, never silently replaced by the installed runtime.
+#[test]
+fn unusable_ort_dylib_path_is_a_setup_error() {
+    let (d, inp) = input_dir(&["annotations/sahi_terrain4.png"]);
+    let dir = d.path().join("lib");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (what, p) in [("a folder", dir.clone()), ("a device", std::path::PathBuf::from("/dev/zero")), ("nothing", d.path().join("gone.so"))] {
+        let out = d.path().join("out");
+        let o = pixla().env("ORT_DYLIB_PATH", &p).arg("redact").arg(&inp).arg("-o").arg(&out).arg("--quiet").output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "ORT_DYLIB_PATH = {what}: {err}");
+        assert!(err.contains("ORT_DYLIB_PATH") && err.contains(p.to_str().unwrap()) && err.contains("fix:"), "ORT_DYLIB_PATH = {what}: {err}");
+        assert!(!out.join("sahi_terrain4.png").exists(), "ORT_DYLIB_PATH = {what}: the run went on");
+    }
+}

@@ -169,7 +169,7 @@ impl Yolo {
         if map.is_empty() {
             return Err(bad("--classes is needed, e.g. --classes person=0,car=2".into()));
         }
-        let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+        let bytes = crate::models::read_regular(path).map_err(|e| bad(format!("cannot read: {e}")))?;
         let sha = crate::models::sha256_hex(&bytes);
         let pool = SessionPool::from_bytes(&name, &bytes, sessions)?;
         drop(bytes);

@@ -37,33 +37,50 @@ pub struct Header {
     pub config: serde_json::Value,
     pub models: Vec<(String, String)>,
     pub shard: Option<String>,
-    /// Number of images and the sha256 of their relative paths (sorted, NUL-separated).
+    /// The whole batch (every shard's images, [`crate::walk::Walk::batch`]): the number of
+    /// images and the sha256 of their relative paths ([`inputs_digest`]).
     pub inputs: usize,
     pub inputs_sha256: String,
 }
 
+/// The number of `rels` and the sha256 of them sorted, each followed by a NUL byte: what
+/// names the input files of a batch (the journal header, the report's `run.batch`).
+pub fn inputs_digest(rels: &[PathBuf]) -> (usize, String) {
+    let mut sorted: Vec<&[u8]> = rels.iter().map(|r| r.as_os_str().as_encoded_bytes()).collect();
+    sorted.sort();
+    let mut all = Vec::new();
+    for r in sorted {
+        all.extend_from_slice(r);
+        all.push(0);
+    }
+    (rels.len(), crate::models::sha256_hex(&all))
+}
+
 impl Header {
-    pub fn new(cfg: &Config, models: &Models, shard: Option<(u32, u32)>, jobs: &[Job]) -> Header {
+    /// The header of a batch: `batch` is every image of the whole batch before sharding
+    /// ([`crate::walk::Walk::batch`]), so the shards of one batch share everything but `shard`.
+    pub fn new(cfg: &Config, models: &Models, shard: Option<(u32, u32)>, batch: &[PathBuf]) -> Header {
         let mut config = serde_json::to_value(cfg).unwrap_or_default();
         if let Some(o) = config.as_object_mut() {
             o.remove("threads");
         }
-        let mut rels: Vec<&[u8]> = jobs.iter().map(|j| j.rel.as_os_str().as_encoded_bytes()).collect();
-        rels.sort();
-        let mut all = Vec::new();
-        for r in rels {
-            all.extend_from_slice(r);
-            all.push(0);
-        }
+        let (inputs, inputs_sha256) = inputs_digest(batch);
         Header {
             journal: SCHEMA.into(),
             tool_version: crate::VERSION.into(),
             config,
             models: models.specs().iter().map(|m| (m.name.to_string(), m.sha256.to_string())).collect(),
             shard: shard.map(|(i, n)| format!("{}/{}", i + 1, n)),
-            inputs: jobs.len(),
-            inputs_sha256: crate::models::sha256_hex(&all),
+            inputs,
+            inputs_sha256,
         }
+    }
+
+    /// The batch this header names, as the report records it (`run.batch`): every shard of
+    /// one batch has the same (the header less its shard, hashed).
+    pub fn batch(&self) -> crate::report::Batch {
+        let whole = Header { shard: None, ..self.clone() };
+        crate::report::Batch { id: crate::models::sha256_hex(&serde_json::to_vec(&whole).unwrap_or_default()), inputs: self.inputs, inputs_sha256: self.inputs_sha256.clone() }
     }
 
     /// Which parts differ from `other`, for the refusal message.

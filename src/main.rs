@@ -494,6 +494,7 @@ fn report_cmd(cmd: ReportCmd) -> Result<ExitCode, SetupError> {
                 seconds: 0.0,
                 resumed: None,
                 interrupted: false,
+                batch: None,
             };
             let merged = pixla::report::merge_shards(parts, run).map_err(|e| SetupError::Usage(format!("cannot merge: {e}")))?;
             let json = serde_json::to_vec_pretty(&merged).map_err(|e| SetupError::Other(e.to_string()))?;

@@ -867,7 +867,7 @@ pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions
     }
     // the journal: continue it (--resume), or refuse to overwrite an unfinished batch
     let jpath = crate::journal::path(out, opts.shard);
-    let header = crate::journal::Header::new(cfg, &models, opts.shard, &walked.jobs);
+    let header = crate::journal::Header::new(cfg, &models, opts.shard, &walked.batch);
     let earlier = crate::journal::read(&jpath).map_err(|e| SetupError::Usage(format!("{e:#}; delete it to start the batch over")))?;
     let mut reused: BTreeMap<String, FileEntry> = BTreeMap::new();
     match earlier {
@@ -946,6 +946,7 @@ pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions
             seconds: (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
             resumed: opts.resume.then_some(reused.len()),
             interrupted,
+            batch: Some(header.batch()),
         },
         config: serde_json::to_value(cfg).unwrap_or_default(),
         models: model_entries(&models),

@@ -139,6 +139,24 @@ pub struct Run {
     /// Stopped by Ctrl-C/SIGTERM: files not done are `pending`; continue with `--resume`.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub interrupted: bool,
+    /// The batch this run belongs to; the same in every shard of one batch, which is what
+    /// `pixla report merge` checks. Absent in reports of older versions.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub batch: Option<Batch>,
+}
+
+/// What a batch is, whatever shard of it a run did: its input files (every shard's, before
+/// sharding) and an identity over them, the pixla version, the settings and the models.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// sha256 of the batch's journal header less its shard ([`crate::journal::Header::batch`]).
+    pub id: String,
+    /// Number of images in the whole batch.
+    pub inputs: usize,
+    /// sha256 of their relative paths, sorted, each followed by a NUL byte
+    /// ([`crate::journal::inputs_digest`]).
+    pub inputs_sha256: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -410,6 +428,19 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
         if ids(r) != ids(&first.report) {
             return Err(format!("{}: its models differ from {}'s", p.name, first.name));
         }
+        // the same batch: the same input files (all shards', before sharding) and identity
+        let no_batch = |name: &str| format!("{name}: shard without a batch identity (run.batch): it cannot be shown to belong to this batch; run that shard again with this pixla");
+        let b = r.run.batch.as_ref().ok_or_else(|| no_batch(&p.name))?;
+        let fb = first.report.run.batch.as_ref().ok_or_else(|| no_batch(&first.name))?;
+        if (b.inputs, &b.inputs_sha256) != (fb.inputs, &fb.inputs_sha256) {
+            return Err(format!(
+                "{}: shard {spec} is of another batch than {}: its batch has {} input images (paths sha256 {}), {}'s has {} (sha256 {}); run every shard on the same inputs",
+                p.name, first.name, b.inputs, b.inputs_sha256, first.name, fb.inputs, fb.inputs_sha256
+            ));
+        }
+        if b.id != fb.id {
+            return Err(format!("{}: shard {spec} is of another batch than {}: batch id {}, {}'s is {}", p.name, first.name, b.id, first.name, fb.id));
+        }
         for f in &r.files {
             // the path hash must put the file in this shard (a report renamed or edited by hand)
             if !f.input.contains('\u{FFFD}') && crate::walk::shard_of(std::path::Path::new(&f.input), n) != i - 1 {
@@ -437,6 +468,7 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
     run.seconds = seconds_between(&run.started, &run.finished);
     run.threads = parts.iter().map(|p| p.report.run.threads).sum();
     run.shard = None;
+    run.batch = first.report.run.batch.clone();
     let mut shards: Vec<ShardRecord> = parts
         .iter()
         .map(|p| ShardRecord { shard: p.report.run.shard.clone().unwrap_or_default(), report: p.name.clone(), report_sha256: p.sha256.clone(), run: p.report.run.clone(), files: p.report.files.len() })
@@ -473,7 +505,7 @@ mod audit_tests {
         let mut r = Report {
             schema: SCHEMA.into(),
             tool: Tool { name: "pixla".into(), version: "0".into(), onnxruntime: String::new() },
-            run: Run { started: String::new(), finished: String::new(), operator: String::new(), host: String::new(), command: vec![], shard: None, threads: 1, seconds: 0.0, resumed: None, interrupted: false },
+            run: Run { started: String::new(), finished: String::new(), operator: String::new(), host: String::new(), command: vec![], shard: None, threads: 1, seconds: 0.0, resumed: None, interrupted: false, batch: None },
             config: serde_json::json!({}),
             models: vec![],
             files: vec![FileEntry { input: "a/b.jpg".into(), status: "failed".into(), error: Some("cannot read: IO error for operation on /home/kberg/flights/0412/a/b.jpg: denied".into()), ..Default::default() }],

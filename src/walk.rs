@@ -33,6 +33,9 @@ pub struct WalkIssue {
 pub struct Walk {
     pub jobs: Vec<Job>,
     pub issues: Vec<WalkIssue>,
+    /// The relative paths of every image of the whole batch, before sharding (what the jobs
+    /// would be without `--shard`): the shards of one batch agree on it.
+    pub batch: Vec<PathBuf>,
 }
 
 pub fn is_image_name(p: &Path) -> bool {
@@ -320,6 +323,9 @@ fn issue(w: &mut Walk, i: WalkIssue, shard: Option<(u32, u32)>) {
 }
 
 fn push(w: &mut Walk, input: PathBuf, rel: PathBuf, out: &Path, shard: Option<(u32, u32)>) {
+    if is_image_name(&input) {
+        w.batch.push(rel.clone());
+    }
     if !in_shard(&rel, shard) {
         return;
     }

@@ -526,7 +526,7 @@ fn review_page_with_2000_outputs() {
         e.orientation = Some(1);
         files.push(e);
     }
-    let run = Run { started: "2026-01-01T00:00:00Z".into(), finished: "2026-01-01T01:00:00Z".into(), operator: "gen".into(), host: "gen".into(), command: vec![], shard: None, threads: 1, seconds: 3600.0, resumed: None, interrupted: false };
+    let run = Run { started: "2026-01-01T00:00:00Z".into(), finished: "2026-01-01T01:00:00Z".into(), operator: "gen".into(), host: "gen".into(), command: vec![], shard: None, threads: 1, seconds: 3600.0, resumed: None, interrupted: false, batch: None };
     let rep = Report {
         schema: "pixla-report/1".into(),
         tool: Tool { name: "pixla".into(), version: pixla::VERSION.into(), onnxruntime: String::new() },

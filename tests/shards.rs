@@ -189,3 +189,68 @@ fn merge_refuses_shards_that_do_not_belong_together() {
     refused_to(&[m.clone(), reports[1].clone(), reports[2].clone()], "not a shard report", &d.path().join("again.json"));
     refused_to(&reports, "is one of the shard reports", &reports[0]);
 }
+
+/// Shards must prove they belong to one batch, not only share the settings: every shard
+/// report records the batch (`run.batch`: the number and sha256 of the whole batch's input
+/// paths, before sharding, and an identity over them, the version, settings and models), and
+/// merge refuses shards whose batches differ, or a shard without one.
+#[test]
+fn merge_refuses_shards_of_two_batches() {
+    let d = tempfile::tempdir().unwrap();
+    let (inp, other) = (d.path().join("in"), d.path().join("other"));
+    for (dir, names) in [(&inp, ["a.jpg", "b.jpg", "c.jpg"]), (&other, ["d.jpg", "e.jpg", "f.jpg"])] {
+        std::fs::create_dir_all(dir).unwrap();
+        for n in names {
+            std::fs::copy(shared("metadata/webodm_tiny_drone_image.jpg"), dir.join(n)).unwrap();
+        }
+    }
+    let shard = |input: &Path, out: &Path, spec: &str, report: &Path| {
+        let o = pixla().arg("redact").arg(input).arg("-o").arg(out).args(["--quiet", "--shard", spec, "--report"]).arg(report).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{spec}: {}", String::from_utf8_lossy(&o.stderr));
+        read(report)
+    };
+    let (out, out2) = (d.path().join("out"), d.path().join("out2"));
+    let s1 = out.join("reports/s1.json");
+    let s2_other = out2.join("reports/s2.json");
+    let r1 = shard(&inp, &out, "1/2", &s1);
+    let r2 = shard(&other, &out2, "2/2", &s2_other);
+    let m = d.path().join("m.json");
+    let o = merge(&[s1.clone(), s2_other.clone()], &m);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "two batches merged: {err}");
+    assert!(err.contains("s2.json") && err.contains("another batch") && err.contains("3 input images"), "{err}");
+    assert!(!m.exists());
+    assert_eq!(r1["run"]["batch"]["inputs"], 3, "{}", r1["run"]);
+    assert_ne!(r1["run"]["batch"]["inputs_sha256"], r2["run"]["batch"]["inputs_sha256"]);
+
+    // shard 2/2 of the same batch: the same batch, and the merge goes through
+    let s2 = out.join("reports/s2.json");
+    let r2 = shard(&inp, &out, "2/2", &s2);
+    assert_eq!(r1["run"]["batch"], r2["run"]["batch"]);
+    let o = merge(&[s1.clone(), s2.clone()], &m);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let merged = read(&m);
+    assert_eq!(merged["summary"]["files"], 3);
+    assert_eq!(merged["run"]["batch"], r1["run"]["batch"]);
+    std::fs::remove_file(&m).unwrap();
+
+    // a shard without the identity (an older pixla's, or edited), or with another one
+    let edit = |name: &str, f: &dyn Fn(&mut Value)| {
+        let mut v = r2.clone();
+        f(&mut v);
+        let p = d.path().join(name);
+        std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+        p
+    };
+    for (name, why, f) in [
+        ("no-batch.json", "without a batch identity", &(|v: &mut Value| drop(v["run"].as_object_mut().unwrap().remove("batch"))) as &dyn Fn(&mut Value)),
+        ("other-id.json", "batch id", &|v: &mut Value| v["run"]["batch"]["id"] = "0".repeat(64).into()),
+        ("other-inputs.json", "another batch", &|v: &mut Value| v["run"]["batch"]["inputs"] = 4.into()),
+    ] {
+        let o = merge(&[s1.clone(), edit(name, f)], &m);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(name) && err.contains(why), "{name}: expected `{why}` in: {err}");
+        assert!(!m.exists());
+    }
+}

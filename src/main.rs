@@ -580,7 +580,7 @@ fn check(a: CheckArgs) -> Result<ExitCode, SetupError> {
         if !a.quiet {
             let s = &r.summary;
             eprintln!(
-                "pixla check: {} ({} images: {} findings, {} unreadable, {} sha256 mismatches, {} missing, {} extra, {} failed in the report)",
+                "pixla check: {} ({} images: {} findings, {} unreadable, {} sha256 mismatches, {} missing, {} extra, {} failed in the report, {} regions not hidden)",
                 if r.passed { "PASS" } else { "REFUSED" },
                 s.files,
                 s.findings,
@@ -588,7 +588,8 @@ fn check(a: CheckArgs) -> Result<ExitCode, SetupError> {
                 s.sha256_mismatch,
                 s.missing,
                 s.extra,
-                s.failed
+                s.failed,
+                s.regions_not_hidden
             );
         }
     }

@@ -1,8 +1,9 @@
 //! `pixla verify REPORT`: is this report sound, and is the delivery it describes intact?
 //! (a) the report is valid against its JSON Schema (`fixtures/schema/pixla-report-1.schema.json`,
 //! embedded in the binary), (b) every output it lists exists, as a regular file and not
-//! through a symbolic link, with its recorded sha256 and size, (c) every recorded model's
-//! sha256 is the installed model file's.
+//! through a symbolic link, with its recorded sha256 and size, and shows every region the
+//! report says is hidden as hidden in its pixels (decoded, see [`crate::check::unhidden`]),
+//! (c) every recorded model's sha256 is the installed model file's.
 
 use crate::report::{self, Report};
 use crate::{models, walk, SetupError};
@@ -38,7 +39,8 @@ pub struct OutputProblem {
     pub file: String,
     /// `missing`, `sha256-mismatch`, `size-mismatch`, `unsafe-path` (not a plain relative
     /// path), `symbolic-link` (the output, or a folder on its way, is a link: an output must be
-    /// a regular file in the delivery's own folders), `not-a-file`, `unreadable`.
+    /// a regular file in the delivery's own folders), `not-a-file`, `unreadable`,
+    /// `region-not-hidden` (a region the report says is hidden shows detail in the pixels).
     pub kind: &'static str,
     pub detail: String,
 }
@@ -76,11 +78,23 @@ pub struct VerifyOptions {
 }
 
 /// Check the outputs a report lists under `root`: regular files reached without a symbolic
-/// link ([`walk::inside`]), same size, same sha256. Returns how many were checked and the
-/// problems.
+/// link ([`walk::inside`]), same size, same sha256, and every region the report says is
+/// hidden hidden in the pixels ([`crate::check::unhidden`]: each redacted output is decoded,
+/// no model is run). Returns how many were checked and the problems.
 pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
+    // the decoding limits of the run (an output is as big as its input)
+    let mut limits = crate::decode::Limits::default();
+    if let Some(l) = rep.config.get("limits") {
+        if let Some(v) = l.get("max_megapixels").and_then(|v| v.as_f64()) {
+            limits.max_megapixels = v;
+        }
+        if let Some(v) = l.get("max_megapixels_tiled").and_then(|v| v.as_f64()) {
+            limits.max_megapixels_tiled = v;
+        }
+    }
     let mut n = 0;
     let mut probs = Vec::new();
+    let mut judge = Vec::new();
     for f in &rep.files {
         let Some(o) = &f.output else { continue };
         n += 1;
@@ -106,9 +120,29 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
         match models::sha256_file(&path) {
             Ok(h) if Some(&h) == f.output_sha256.as_ref() => {}
             Ok(h) => probs.push(p("sha256-mismatch", format!("sha256 {h}, the report lists {}", f.output_sha256.as_deref().unwrap_or("none")))),
-            Err(e) => probs.push(p("unreadable", e.to_string())),
+            Err(e) => {
+                probs.push(p("unreadable", e.to_string()));
+                continue;
+            }
+        }
+        if f.regions.iter().any(|r| r.method != crate::redact::Method::None) {
+            judge.push((o, path, &f.regions));
         }
     }
+    // the pixels, not the report's word: every region it says is hidden must be (decoding
+    // is the cost, so the files are judged in parallel)
+    use rayon::prelude::*;
+    let judged: Vec<Vec<OutputProblem>> = judge
+        .par_iter()
+        .map(|(o, path, regions)| {
+            let p = |kind, detail: String| OutputProblem { file: o.to_string(), kind, detail };
+            match crate::check::unhidden(path, regions, &limits) {
+                Ok(v) => v.into_iter().map(|(_, d)| p("region-not-hidden", d)).collect(),
+                Err(e) => vec![p("unreadable", format!("its regions' pixels cannot be examined: {e:#}"))],
+            }
+        })
+        .collect();
+    probs.extend(judged.into_iter().flatten());
     (n, probs)
 }
 

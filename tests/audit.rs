@@ -435,3 +435,48 @@ fn verify_refuses_outputs_behind_a_linked_folder() {
     }
     pixla().arg("verify").arg(&rp).assert().code(0);
 }
+
+/// Checks judge the pixels on disk, not the report: the original put in place of its redacted
+/// output, with the report's `output_sha256` and `output_bytes` edited to match, is refused by
+/// verify and by check (every region `region-not-hidden`, and the people it shows are findings
+/// again), while pixla's own output passes both.
+#[test]
+fn an_original_behind_a_matching_report_is_refused_by_its_pixels() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = d.path().join("in");
+    std::fs::create_dir_all(&inp).unwrap();
+    let original = shared("street/deface_city.jpg");
+    std::fs::copy(&original, inp.join("city.jpg")).unwrap();
+    let (code, report, out) = redact(&inp, &["-j", "2"]);
+    assert_eq!(code, 0);
+    let rp = out.join("pixla-report.json");
+    let n = file_entry(&report, "city.jpg")["regions"].as_array().unwrap().len();
+    assert!(n >= 5, "{n} regions");
+    let check = || pixla().args(["check", "--json", "-j", "2"]).arg(&out).arg("--report").arg(&rp).output().unwrap();
+    let verify = || pixla().args(["verify", "--json"]).arg(&rp).output().unwrap();
+    let o = check();
+    let v = json_out(&o);
+    assert_eq!(o.status.code(), Some(0), "pixla's own output: {v:#}");
+    let o = verify();
+    assert_eq!(o.status.code(), Some(0), "pixla's own output: {}", String::from_utf8_lossy(&o.stdout));
+
+    // the original over the output, the report edited to its sha256 and size
+    std::fs::copy(&original, out.join("city.jpg")).unwrap();
+    let mut edited = report.clone();
+    let e = edited["files"].as_array_mut().unwrap().iter_mut().find(|f| f["input"] == "city.jpg").unwrap();
+    e["output_sha256"] = sha256(&original).into();
+    e["output_bytes"] = std::fs::metadata(&original).unwrap().len().into();
+    std::fs::write(&rp, serde_json::to_vec_pretty(&edited).unwrap()).unwrap();
+
+    let o = verify();
+    assert_eq!(o.status.code(), Some(1), "verify passed an original: {}", String::from_utf8_lossy(&o.stdout));
+    let v = json_out(&o);
+    assert_eq!(kinds(&v, "outputs"), vec![("city.jpg", "region-not-hidden"); n], "{v:#}");
+    let o = check();
+    let v = json_out(&o);
+    assert_eq!(o.status.code(), Some(1), "check passed an original: {v:#}");
+    assert_eq!(kinds(&v, "problems"), vec![("city.jpg", "region-not-hidden"); n], "{v:#}");
+    assert_eq!(v["summary"]["regions_not_hidden"], n);
+    assert_eq!(v["summary"]["covered"], 0, "a region that shows its pixels covers nothing: {v:#}");
+    assert!(v["findings"].as_array().unwrap().iter().filter(|f| f["class"] == "person").count() >= 5, "{v:#}");
+}

@@ -59,10 +59,9 @@ pub fn init() -> Result<&'static Path, SetupError> {
     let r = ENV.get_or_init(|| {
         let path = locate().map_err(|e| e.to_string())?;
         // the loader opens the file itself: only a regular file reaches it (checked again
-        // here, on the file the path now resolves to)
-        let real = path.canonicalize().map_err(|e| format!("cannot resolve {}: {e}", path.display()))?;
-        crate::models::open_regular(&real).map_err(|e| e.to_string())?;
-        let env = ort::init_from(&real)
+        // here, on the open file the path now resolves to)
+        crate::models::open_regular(&path).map_err(|e| e.to_string())?;
+        let env = ort::init_from(&path)
             .map_err(|e| format!("could not load {}: {e}", path.display()))?
             .with_name("pixla")
             .with_telemetry(false)

@@ -25,7 +25,7 @@ def main():
         (d / "labels").mkdir(parents=True, exist_ok=True)
         (d / "labels/classes.txt").write_text("person\ncar\n")
         src = (a.data / r["file"]).resolve()
-        stem = Path(r["file"]).stem
+        stem = Path(r["file"]).stem.replace(".", "_")  # pixla eval takes the stem up to the first dot
         link = d / "images" / (stem + src.suffix)
         if not link.exists():
             link.symlink_to(src)

@@ -134,7 +134,7 @@ pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Deco
         }
         Ok(())
     };
-    if format == Format::Jpeg && jpeg_arithmetic(bytes) {
+    if format == Format::Jpeg && crate::jpeg_lossless::is_arithmetic(bytes) {
         // the image crate's decoder does not read arithmetic coding: libjpeg does (built
         // with its arithmetic decoder); the lossless path refuses these files, so a file
         // with something to hide takes the re-encode path
@@ -268,27 +268,6 @@ pub fn png_end(bytes: &[u8]) -> Option<usize> {
     None
 }
 
-/// Is this JPEG's frame arithmetic-coded (SOF9–SOF11, SOF13–SOF15)?
-fn jpeg_arithmetic(bytes: &[u8]) -> bool {
-    let mut i = 2;
-    while i + 4 <= bytes.len() && bytes[i] == 0xFF {
-        let m = bytes[i + 1];
-        if m == 0xFF {
-            i += 1;
-            continue;
-        }
-        if m == 0xDA || m == 0xD9 {
-            return false;
-        }
-        if matches!(m, 0xC0..=0xCF) && !matches!(m, 0xC4 | 0xC8 | 0xCC) {
-            return m >= 0xC9;
-        }
-        i += 2 + u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
-    }
-    false
-}
-
-/// The EXIF Orientation of a JPEG (its APP1 `Exif` segment).
 fn exif_orientation(bytes: &[u8]) -> Option<Orientation> {
     let j = img_parts::jpeg::Jpeg::from_bytes(img_parts::Bytes::copy_from_slice(bytes)).ok()?;
     let seg = j.segments().iter().find(|s| s.marker() == 0xE1 && s.contents().starts_with(b"Exif\0\0"))?;

@@ -170,6 +170,12 @@ struct Frame {
     restart_interval: u16,
 }
 
+/// Is this JPEG's frame arithmetic-coded (SOF9–SOF11, SOF13–SOF15)? The same marker walk as
+/// the lossless path's own ([`frame_of`]), so both agree on which files are arithmetic.
+pub fn is_arithmetic(src: &[u8]) -> bool {
+    frame_of(src).arithmetic
+}
+
 /// Read SOFn and DRI from the markers before the first scan.
 fn frame_of(src: &[u8]) -> Frame {
     let mut f = Frame { precision: 8, ..Default::default() };

@@ -18,15 +18,14 @@ test splits are for the final figures only; `train.py` never reads them.
 """
 
 import argparse
+import dataclasses
 import collections
 import hashlib
-import io
 import json
+import struct
 import subprocess
 import tarfile
 from pathlib import Path
-
-from PIL import Image
 
 import sources as S
 
@@ -68,12 +67,32 @@ def extract(gd: Path, commit: str, paths: list, dest: Path):
 
 
 def size_of(b: bytes):
-    with Image.open(io.BytesIO(b)) as im:
-        return im.size
+    """(width, height) of a PNG or JPEG from its header (IHDR; the first SOFn frame header),
+    so this step needs nothing beyond Python's standard library."""
+    if b[:8] == b"\x89PNG\r\n\x1a\n" and b[12:16] == b"IHDR":
+        return struct.unpack(">II", b[16:24])
+    if b[:2] == b"\xff\xd8":
+        i = 2
+        while i + 4 <= len(b):
+            if b[i] != 0xFF:
+                raise ValueError("JPEG: marker expected")
+            m = b[i + 1]
+            if m == 0xFF:  # fill byte
+                i += 1
+                continue
+            if m in (0xD8, 0x01) or 0xD0 <= m <= 0xD7:  # no length
+                i += 2
+                continue
+            n = struct.unpack(">H", b[i + 2 : i + 4])[0]
+            if 0xC0 <= m <= 0xCF and m not in (0xC4, 0xC8, 0xCC):  # SOFn
+                h, w = struct.unpack(">HH", b[i + 5 : i + 9])
+                return w, h
+            i += 2 + n
+        raise ValueError("JPEG: no frame header")
+    raise ValueError("neither PNG nor JPEG")
 
 
-def human_rpi(mirrors: Path, out: Path):
-    src = S.HUMAN_RPI
+def human_rpi(mirrors: Path, out: Path, src: S.Source = S.HUMAN_RPI):
     files = extract(git_dir(mirrors, src), src.commit, ["train", "valid", "test", "README.dataset.txt"], out / src.name)
     rows = []
     for name in sorted(files):
@@ -99,8 +118,7 @@ def human_rpi(mirrors: Path, out: Path):
     return rows
 
 
-def hit_uav(mirrors: Path, out: Path):
-    src = S.HIT_UAV
+def hit_uav(mirrors: Path, out: Path, src: S.Source = S.HIT_UAV):
     gd = git_dir(mirrors, src)
     files = extract(gd, src.commit, ["normal_json", "LICENSE"], out / src.name)
     rows = []
@@ -130,8 +148,7 @@ def hit_uav(mirrors: Path, out: Path):
     return rows
 
 
-def kit_ais(mirrors: Path, out: Path):
-    src = S.KIT_AIS
+def kit_ais(mirrors: Path, out: Path, src: S.Source = S.KIT_AIS):
     gd = git_dir(mirrors, src)
     names = subprocess.run(["git", f"--git-dir={gd}", "ls-tree", "--name-only", src.commit], check=True, capture_output=True, text=True).stdout.split()
     keep = sorted(n for n in names if (n.startswith("MOS") or n.startswith("MunichStreet02-")) and n.endswith((".png", ".txt")))
@@ -169,13 +186,16 @@ def main():
     ap.add_argument("--mirrors", type=Path, required=True, help="folder of fetched snapshots (<owner>+<name>/repo)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "data")
     ap.add_argument("--only", nargs="*", help="source names (default: all)")
+    ap.add_argument("--at", help="read every snapshot at this revision instead of its pinned commit (for tests)")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for src, fn in ((S.HUMAN_RPI, human_rpi), (S.HIT_UAV, hit_uav), (S.KIT_AIS, kit_ais)):
         if a.only and src.name not in a.only:
             continue
-        got = fn(a.mirrors, a.out)
+        if a.at:
+            src = dataclasses.replace(src, commit=a.at)
+        got = fn(a.mirrors, a.out, src)
         print(f"{src.name}: {len(got)} images, {sum(len(r['boxes']) for r in got)} boxes")
         rows += got
     for r in rows:

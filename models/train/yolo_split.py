@@ -1,4 +1,4 @@
-"""Write one split of the prepared data as `pixla eval` input: per source, images/ (links to
+"""Write one split of the prepared data as `pixla eval` input: per source, images/ (copies of
 the prepared files) and labels/ (YOLO txt, classes.txt: person, car).
 
     python yolo_split.py --data data --split val --out /tmp/val [--min-angle 60]
@@ -6,6 +6,7 @@ the prepared files) and labels/ (YOLO txt, classes.txt: person, car).
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 
@@ -26,9 +27,9 @@ def main():
         (d / "labels/classes.txt").write_text("person\ncar\n")
         src = (a.data / r["file"]).resolve()
         stem = Path(r["file"]).stem.replace(".", "_")  # pixla eval takes the stem up to the first dot
-        link = d / "images" / (stem + src.suffix)
-        if not link.exists():
-            link.symlink_to(src)
+        dst = d / "images" / (stem + src.suffix)
+        if not dst.exists():  # a copy: pixla refuses symbolic links as input
+            shutil.copyfile(src, dst)
         w, h = r["w"], r["h"]
         lines = ["# labelled: person,car"] + [f"{c} {(x + bw / 2) / w:.6f} {(y + bh / 2) / h:.6f} {bw / w:.6f} {bh / h:.6f}" for c, x, y, bw, bh in r["boxes"]]
         (d / "labels" / (stem + ".txt")).write_text("\n".join(lines) + "\n")

@@ -2,6 +2,7 @@
 //! post-processing. A detector takes an RGB image (a tile, a downscaled whole image or a
 //! vehicle crop) and returns boxes in that image's pixel coordinates.
 
+pub mod aerial;
 pub mod nanodet;
 pub mod ppocr;
 pub mod yolo;

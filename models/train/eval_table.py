@@ -1,0 +1,54 @@
+"""Summarise `pixla eval --json` output for the model card: persons by box height (the
+issue's buckets: < 12, 12-16, 16-32, 32-64, >= 64 px tall), with hit rate (>= 50 % of the box
+hidden), recall at IoU 0.5, and precision over all person detections. Standard library only.
+
+    pixla eval IMAGES LABELS --json > e.json && python3 eval_table.py e.json [--class person]
+"""
+
+import argparse
+import json
+
+BUCKETS = [(0, 12, "<12"), (12, 16, "12-16"), (16, 32, "16-32"), (32, 64, "32-64"), (64, 1e9, ">=64")]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("json", nargs="+")
+    ap.add_argument("--class", dest="cls", default="person")
+    a = ap.parse_args()
+    for path in a.json:
+        v = json.load(open(path))
+        rows = {b[2]: [0, 0, 0] for b in BUCKETS}  # gt, hit, found
+        dets = matched = 0
+        for im in v["images"]:
+            for g in im["gt"]:
+                if g["class"] != a.cls:
+                    continue
+                h = g["box"][3]
+                k = next(name for lo, hi, name in BUCKETS if lo <= h < hi)
+                rows[k][0] += 1
+                rows[k][1] += bool(g["hit"])
+                rows[k][2] += bool(g["found"])
+            for d in im["detections"]:
+                if d["class"] == a.cls and d.get("labelled", True):
+                    dets += 1
+                    matched += bool(d["matched"])
+        s = v["summary"].get(a.cls, {})
+        print(f"{path}: {len(v['images'])} images, area redacted {v['area_redacted'] * 100:.2f} %, precision {s.get('precision')}, {dets} detections")
+        print("| height | labelled | hit rate | recall (IoU 0.5) |")
+        print("|---|---|---|---|")
+        tot = [0, 0, 0]
+        for _, _, name in BUCKETS:
+            g, h, f = rows[name]
+            tot = [tot[0] + g, tot[1] + h, tot[2] + f]
+            if g:
+                print(f"| {name} px | {g} | {h / g:.3f} | {f / g:.3f} |")
+        ge12 = [sum(rows[n][i] for _, _, n in BUCKETS[1:]) for i in range(3)]
+        if ge12[0]:
+            print(f"| >= 12 px | {ge12[0]} | {ge12[1] / ge12[0]:.3f} | {ge12[2] / ge12[0]:.3f} |")
+        if tot[0]:
+            print(f"| all | {tot[0]} | {tot[1] / tot[0]:.3f} | {tot[2] / tot[0]:.3f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -53,9 +53,7 @@ fn stages(c: &mut Criterion) {
     let path = Path::new(FIXTURE);
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("stages bench: cannot read the fixture {}: {e}", path.display()));
 
-    let mut cfg = Config::default();
-    cfg.threads = 1;
-    cfg.models_dir = pixla::models::models_dir(None);
+    let cfg = Config { threads: 1, models_dir: pixla::models::models_dir(None), ..Config::default() };
     // detect_image parallelises with rayon: run it in a 1-thread pool, as run_batch does with
     // --threads 1, so that tile_detect is per core too
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("1-thread rayon pool");

@@ -178,9 +178,8 @@ fn encode_png(img: &DynamicImage, dec: &Decoded, src: &[u8], meta: &MetaOptions)
     let mut regenerated = Vec::new();
     let mut carried = Vec::new();
     for c in source.chunks().iter().filter(|c| PNG_CARRY.contains(&&c.kind())) {
-        match png_chunk(c, img, meta, &mut removed, &mut regenerated)? {
-            Some(c) => carried.push(c),
-            None => {}
+        if let Some(c) = png_chunk(c, img, meta, &mut removed, &mut regenerated)? {
+            carried.push(c);
         }
     }
     let chunks = out.chunks_mut();

@@ -445,7 +445,10 @@ unsafe fn write(r: &mut Reader) -> anyhow::Result<Vec<u8>> {
 /// The quantised DCT coefficients of every component, row-major blocks of the visible
 /// (unpadded) block grid: `(width_in_blocks, height_in_blocks, blocks)` per component.
 /// For checking that a rewrite left the other blocks alone.
-pub fn coefficients(src: &[u8]) -> anyhow::Result<Vec<(u32, u32, Vec<[i16; 64]>)>> {
+/// One component's DCT coefficients: (width in blocks, height in blocks, the blocks).
+pub type Coefficients = (u32, u32, Vec<[i16; 64]>);
+
+pub fn coefficients(src: &[u8]) -> anyhow::Result<Vec<Coefficients>> {
     guarded(|| {
         let mut r = Reader::header(src)?;
         r.read_coefficients()?;

@@ -808,7 +808,7 @@ fn edit_exif(tiff: &[u8], opts: &MetaOptions, r: &mut Renderer, ch: &mut MetaCha
         }
     }
     // what must not be touched: the tables and values of the IFDs that stay
-    let mut keep: Vec<Range<usize>> = vec![0..8];
+    let mut keep: Vec<Range<usize>> = std::iter::once(0..8).collect();
     for ifd in [Some(&ifd0), exif_ifd.as_ref(), interop.as_ref()].into_iter().flatten() {
         keep.push(ifd.table());
         for e in &ifd.entries {
@@ -1014,7 +1014,8 @@ pub fn xmp_is_location(ns: &str, local: &str) -> bool {
 /// Cut the matching properties out of an XMP packet. `None` when nothing changed.
 fn edit_xmp(packet: &[u8], strip_gps: bool, cut_images: bool, ch: &mut MetaChanges) -> Result<Option<Vec<u8>>> {
     let needles: &[&[u8]] = &[b"Thumbnails", b"GImage", b"GDepth", b"HasExtendedXMP"];
-    if !strip_gps && !(cut_images && needles.iter().any(|n| packet.windows(n.len()).any(|w| w == *n))) {
+    let has_images = cut_images && needles.iter().any(|n| packet.windows(n.len()).any(|w| w == *n));
+    if !strip_gps && !has_images {
         return Ok(None);
     }
     let text = std::str::from_utf8(packet).map_err(|_| anyhow!("XMP packet is not UTF-8"))?;

@@ -147,6 +147,9 @@ impl Config {
     }
 }
 
+/// The person and vehicle detectors: the tile model and, beside it, the overview model.
+type ObjectDetectors = (Box<dyn Detector>, Option<Box<dyn Detector>>);
+
 /// The loaded detectors, once per process; every load checks the model's sha256.
 pub struct Models {
     /// Persons and vehicles on full-resolution tiles (and the pyramid levels).
@@ -165,7 +168,7 @@ impl Models {
         // the two models load side by side
         let (pt, vt) = (cfg.threshold(Class::Person), cfg.threshold(Class::Vehicle));
         let (objects, plates) = rayon::join(
-            || -> Result<(Box<dyn Detector>, Option<Box<dyn Detector>>), SetupError> {
+            || -> Result<ObjectDetectors, SetupError> {
                 Ok(match (&cfg.model, cfg.detector) {
                     (Some(m), _) => (Box::new(Yolo::user(&m.path, &m.format, &m.classes, m.size, Class::ALL.iter().map(|c| (*c, cfg.threshold(*c))).collect(), n)?), None),
                     (None, ObjectModels::Aerial) => (Box::new(Aerial::load(dir, n, pt, vt)?), Some(Box::new(NanoDet::load(dir, n, pt, vt)?))),
@@ -506,7 +509,7 @@ pub fn plan_regions(w: u32, h: u32, found: &[Found], dec_orientation: image::met
             note: None,
         });
     }
-    regions.sort_by(|a, b| (a.class, a.bbox).cmp(&(b.class, b.bbox)));
+    regions.sort_by_key(|a| (a.class, a.bbox));
     (regions, not_hidden)
 }
 
@@ -1069,6 +1072,10 @@ pub struct RegionsOptions {
     pub reviewer: Option<String>,
 }
 
+
+/// A file of a review re-run: its job and corrections, or why it cannot be re-run.
+type ReRun<'a> = Result<(&'a Job, Edits), String>;
+
 /// Apply a regions sidecar: re-process, from the originals under `inputs`, only the files
 /// the sidecar names, with detection as usual plus the corrections (this sidecar's and
 /// those of earlier reviews in the report), and update the batch report at OUT in place.
@@ -1120,7 +1127,7 @@ pub fn run_regions(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptio
     let jobs: BTreeMap<String, &Job> = walked.jobs.iter().map(|j| (rel_string(&j.rel), j)).collect();
     let prior: BTreeMap<String, FileEntry> = rep.files.iter().map(|f| (f.input.clone(), f.clone())).collect();
     // (rel, job and edits) or (rel, error)
-    let mut todo: Vec<(String, Result<(&Job, Edits), String>)> = Vec::new();
+    let mut todo: Vec<(String, ReRun)> = Vec::new();
     for (rel, fe) in &sidecar.files {
         let old = prior.get(rel);
         let r = match jobs.get(rel) {

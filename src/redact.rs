@@ -197,7 +197,7 @@ mod tests {
     type Rgba16 = Rgba<u16>;
 
     fn noise(w: u32, h: u32) -> RgbImage {
-        RgbImage::from_fn(w, h, |x, y| Rgb([(x * 37 + y * 11) as u8, (x * 7 ^ y * 13) as u8, (x + y * 3) as u8]))
+        RgbImage::from_fn(w, h, |x, y| Rgb([(x * 37 + y * 11) as u8, ((x * 7) ^ (y * 13)) as u8, (x + y * 3) as u8]))
     }
 
     #[test]

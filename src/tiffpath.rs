@@ -312,13 +312,11 @@ fn copy_clean(job: &Job, e: &mut FileEntry) -> anyhow::Result<()> {
 /// later patches overwrite earlier ones where they overlap.
 fn expected(patches: &[(usize, Window)]) -> Vec<(usize, Window)> {
     let mut out: Vec<(usize, Window)> = patches.to_vec();
-    for i in 0..out.len() {
-        for j in i + 1..patches.len() {
-            let (ifd, later) = (&patches[j].0, &patches[j].1);
-            if *ifd != out[i].0 {
+    for (i, (own, dst)) in out.iter_mut().enumerate() {
+        for (ifd, later) in &patches[i + 1..] {
+            if ifd != own {
                 continue;
             }
-            let dst = &mut out[i].1;
             let (x0, y0) = (dst.x.max(later.x), dst.y.max(later.y));
             let (x1, y1) = ((dst.x + dst.w).min(later.x + later.w), (dst.y + dst.h).min(later.y + later.h));
             if x1 <= x0 || y1 <= y0 || dst.spp != later.spp {

@@ -349,10 +349,10 @@ mod tests {
         std::fs::write(inp.join("a/b/x.JPG"), b"x").unwrap();
         std::fs::write(inp.join("a/notes.txt"), b"x").unwrap();
         std::fs::write(inp.join("y.png"), b"x").unwrap();
-        assert!(matches!(walk(&[inp.clone()], &inp.join("out"), None), Err(SetupError::Usage(_))));
+        assert!(matches!(walk(std::slice::from_ref(&inp), &inp.join("out"), None), Err(SetupError::Usage(_))));
         assert!(matches!(walk(&[inp.join("a")], &inp, None), Err(SetupError::Usage(_))));
         let out = d.path().join("out");
-        let w = walk(&[inp.clone()], &out, None).unwrap();
+        let w = walk(std::slice::from_ref(&inp), &out, None).unwrap();
         let rels: Vec<_> = w.jobs.iter().map(|j| j.rel.clone()).collect();
         assert_eq!(rels, vec![PathBuf::from("a/b/x.JPG"), PathBuf::from("y.png")]);
         assert_eq!(w.jobs[0].output, out.join("a/b/x.JPG"));

@@ -158,7 +158,10 @@ fn tiff(w: u32, h: u32, pages: usize, claim: Option<(u32, u32)>) -> Vec<u8> {
 /// A little-endian TIFF of the given IFDs, each a tag list `(tag, type, values)` and its
 /// pixel data, written just before the IFD; the StripOffsets (273) values are offsets into
 /// that data. Values over 4 bytes follow their IFD.
-fn tiff_ifds(ifds: &[(Vec<(u16, u16, Vec<u32>)>, Vec<u8>)]) -> Vec<u8> {
+/// An IFD to write: its entries (tag, type, values) and its strip's bytes.
+type TestIfd = (Vec<(u16, u16, Vec<u32>)>, Vec<u8>);
+
+fn tiff_ifds(ifds: &[TestIfd]) -> Vec<u8> {
     let mut out = b"II*\0\0\0\0\0".to_vec();
     let mut next_at = 4;
     for (tags, data) in ifds {

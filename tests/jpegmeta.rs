@@ -55,7 +55,7 @@ fn strs(v: &Value) -> Vec<String> {
     v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect()
 }
 
-/// 1. Through the real CLI, both DJI photos: exiftool reads the same tags from the output
+/// Test 1, through the real CLI, both DJI photos: exiftool reads the same tags from the output
 /// as from the input, except the previews (their data, lengths and positions); and it
 /// warns about nothing new.
 #[test]
@@ -118,7 +118,7 @@ fn fit(full: &image::RgbImage, w: u32, h: u32) -> (image::RgbImage, f64, u32, u3
     (c, s, ox, oy)
 }
 
-/// 2. No preview of the original survives: in the output's EXIF thumbnail and MPF preview,
+/// Test 2: no preview of the original survives: in the output's EXIF thumbnail and MPF preview,
 /// the largest redacted box looks like the redacted image downscaled, not like the original;
 /// and the original previews' bytes occur nowhere in the output.
 #[test]

@@ -76,7 +76,7 @@ fn only_blocks_under_regions_change_on_camera_jpegs() {
         assert_eq!(c.blocks_outside, 0, "{name}: {c:?}");
         assert_eq!(c.pixels_outside, 0, "{name}: {c:?}");
         assert!(c.blocks_inside > 0 && c.pixels_inside > 0, "{name}: nothing changed inside the regions: {c:?}");
-        assert_eq!(e["blocks_changed"].as_u64().unwrap() as usize >= c.blocks_inside, true);
+        assert!(e["blocks_changed"].as_u64().unwrap() as usize >= c.blocks_inside);
         // the coding parameters: quantisation tables, sampling factors, restart interval
         assert_eq!(critical_segments(&src), critical_segments(&dst), "{name}: DQT/SOF/DRI differ");
         assert_eq!(g.progressive, jpeg_lossless::grid(&dst).unwrap().progressive);

@@ -24,6 +24,9 @@ const BINS: usize = 11;
 /// COCO class 0.
 const VEHICLE_IDS: [usize; 4] = [2, 3, 5, 7];
 
+/// One stride's raw outputs: (stride, class scores `[g², 80]`, box distributions `[g², 44]`).
+pub type RawStride = (usize, Vec<f32>, Vec<f32>);
+
 pub struct NanoDet {
     pool: SessionPool,
     /// Minimum score for persons.
@@ -64,7 +67,7 @@ impl NanoDet {
     }
 
     /// Raw outputs as (stride, scores, distributions), ordered by stride.
-    pub fn run(&self, input: Array4<f32>) -> anyhow::Result<Vec<(usize, Vec<f32>, Vec<f32>)>> {
+    pub fn run(&self, input: Array4<f32>) -> anyhow::Result<Vec<RawStride>> {
         self.pool.with(|s| {
             let tensor = ort::value::Tensor::from_array(input)?;
             let outputs = stats::time(Stage::Inference, || s.run(ort::inputs![tensor]))?;
@@ -101,7 +104,7 @@ impl NanoDet {
     }
 
     /// Decode raw outputs into boxes in model-input pixels.
-    pub fn decode(&self, raw: &[(usize, Vec<f32>, Vec<f32>)]) -> Vec<Detection> {
+    pub fn decode(&self, raw: &[RawStride]) -> Vec<Detection> {
         let mut dets = Vec::new();
         for (stride, cls, reg) in raw {
             let g = SIZE as usize / stride;

@@ -6,7 +6,9 @@ fn main() {
     } else if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|h| !h.is_empty()) {
         std::path::PathBuf::from(x).join("pixla")
     } else {
-        std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache").join("pixla")
+        std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".cache")
+            .join("pixla")
     };
     let lib = home.join("lib").join("libonnxruntime.so.1.31.1");
     println!("cargo:rustc-env=PIXLA_BAKED_ORT={}", lib.display());

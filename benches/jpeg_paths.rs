@@ -23,17 +23,40 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
 
-const DJI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/metadata/storyweb_DJI_0002.JPG");
+const DJI: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/fixtures/metadata/storyweb_DJI_0002.JPG"
+);
 
 fn regions(w: u32, h: u32) -> Vec<Found> {
     let mut v = Vec::new();
     for i in 0..12u32 {
-        let (x, y) = ((i % 4 + 1) as f32 * w as f32 / 5.0 + 13.0 * i as f32, (i / 4 + 1) as f32 * h as f32 / 4.0 - 48.0);
-        v.push(Found { det: Detection { class: Class::Person, score: 0.9, bbox: BoxF::new(x, y, x + 48.0, y + 96.0) }, model: "bench" });
+        let (x, y) = (
+            (i % 4 + 1) as f32 * w as f32 / 5.0 + 13.0 * i as f32,
+            (i / 4 + 1) as f32 * h as f32 / 4.0 - 48.0,
+        );
+        v.push(Found {
+            det: Detection {
+                class: Class::Person,
+                score: 0.9,
+                bbox: BoxF::new(x, y, x + 48.0, y + 96.0),
+            },
+            model: "bench",
+        });
     }
     for i in 0..4u32 {
-        let (x, y) = ((i + 1) as f32 * w as f32 / 5.0 + 200.0, h as f32 * 0.85 + 7.0 * i as f32);
-        v.push(Found { det: Detection { class: Class::Plate, score: 0.9, bbox: BoxF::new(x, y, x + 40.0, y + 16.0) }, model: "bench" });
+        let (x, y) = (
+            (i + 1) as f32 * w as f32 / 5.0 + 200.0,
+            h as f32 * 0.85 + 7.0 * i as f32,
+        );
+        v.push(Found {
+            det: Detection {
+                class: Class::Plate,
+                score: 0.9,
+                bbox: BoxF::new(x, y, x + 40.0, y + 16.0),
+            },
+            model: "bench",
+        });
     }
     v
 }
@@ -42,7 +65,10 @@ fn make_20mp() -> Vec<u8> {
     let src = image::open(DJI).expect("the DJI fixture");
     let big = src.resize_exact(5472, 3648, image::imageops::FilterType::CatmullRom);
     let mut out = Vec::new();
-    big.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92)).unwrap();
+    big.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+        &mut out, 92,
+    ))
+    .unwrap();
     out
 }
 
@@ -56,15 +82,29 @@ struct Case {
 fn report(case: &Case, cfg: &Config) {
     let g = jpeg_lossless::grid(&case.bytes).unwrap();
     let mut a = case.dec.image.clone();
-    let (ra, _, edits) = pipeline::redact_regions(&mut a, &case.found, case.dec.orientation, cfg, Some(&g));
-    let lossless = pixla::encode::encode_jpeg_lossless(&case.bytes, &edits, &a, &Default::default()).unwrap();
+    let (ra, _, edits) =
+        pipeline::redact_regions(&mut a, &case.found, case.dec.orientation, cfg, Some(&g));
+    let lossless =
+        pixla::encode::encode_jpeg_lossless(&case.bytes, &edits, &a, &Default::default()).unwrap();
     let mut b = case.dec.image.clone();
     let (rb, _, _) = pipeline::redact_regions(&mut b, &case.found, case.dec.orientation, cfg, None);
     let reenc = pixla::encode::encode(&b, &case.dec, &case.bytes, &Default::default()).unwrap();
-    let rects = |rs: &[pixla::report::Region]| rs.iter().map(|r| PixBox { x: r.bbox[0], y: r.bbox[1], w: r.bbox[2], h: r.bbox[3] }).collect::<Vec<_>>();
+    let rects = |rs: &[pixla::report::Region]| {
+        rs.iter()
+            .map(|r| PixBox {
+                x: r.bbox[0],
+                y: r.bbox[1],
+                w: r.bbox[2],
+                h: r.bbox[3],
+            })
+            .collect::<Vec<_>>()
+    };
     let decoded = |x: &[u8]| jpeg_lossless::decode_rgb_plain(x).unwrap().into_raw();
     let orig = decoded(&case.bytes);
-    for (path, out, rs) in [("lossless", &lossless.bytes, &ra), ("reencode", &reenc.bytes, &rb)] {
+    for (path, out, rs) in [
+        ("lossless", &lossless.bytes, &ra),
+        ("reencode", &reenc.bytes, &rb),
+    ] {
         let c = jpeg_lossless::compare(&case.bytes, out, &rects(rs)).unwrap();
         let new = decoded(out);
         let bytes_changed = orig.iter().zip(&new).filter(|(p, q)| p != q).count();
@@ -89,25 +129,56 @@ fn report(case: &Case, cfg: &Config) {
 fn jpeg_paths(c: &mut Criterion) {
     let cfg = Config::default();
     let mut cases = Vec::new();
-    for (name, bytes) in [("dji-9mp", std::fs::read(DJI).expect("the DJI fixture")), ("gen-20mp", make_20mp())] {
+    for (name, bytes) in [
+        ("dji-9mp", std::fs::read(DJI).expect("the DJI fixture")),
+        ("gen-20mp", make_20mp()),
+    ] {
         let dec = decode::decode(&bytes, Path::new("x.jpg"), &cfg.limits).unwrap();
         let found = regions(dec.image.width(), dec.image.height());
-        cases.push(Case { name, bytes, dec, found });
+        cases.push(Case {
+            name,
+            bytes,
+            dec,
+            found,
+        });
     }
     for case in &cases {
         report(case, &cfg);
     }
     let mut g = c.benchmark_group("jpeg_paths");
-    g.sample_size(10).sampling_mode(SamplingMode::Flat).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(8));
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8));
     for case in &cases {
         let grid = jpeg_lossless::grid(&case.bytes).unwrap();
         let mut a = case.dec.image.clone();
-        let (_, _, edits) = pipeline::redact_regions(&mut a, &case.found, case.dec.orientation, &cfg, Some(&grid));
+        let (_, _, edits) =
+            pipeline::redact_regions(&mut a, &case.found, case.dec.orientation, &cfg, Some(&grid));
         let mut b = case.dec.image.clone();
         pipeline::redact_regions(&mut b, &case.found, case.dec.orientation, &cfg, None);
-        g.bench_function(format!("{}/lossless", case.name), |bch| bch.iter(|| pixla::encode::encode_jpeg_lossless(black_box(&case.bytes), &edits, &a, &Default::default()).unwrap()));
-        g.bench_function(format!("{}/reencode", case.name), |bch| bch.iter(|| pixla::encode::encode(black_box(&b), &case.dec, &case.bytes, &Default::default()).unwrap()));
-        g.bench_function(format!("{}/decode", case.name), |bch| bch.iter(|| decode::decode(black_box(&case.bytes), Path::new("x.jpg"), &cfg.limits).unwrap()));
+        g.bench_function(format!("{}/lossless", case.name), |bch| {
+            bch.iter(|| {
+                pixla::encode::encode_jpeg_lossless(
+                    black_box(&case.bytes),
+                    &edits,
+                    &a,
+                    &Default::default(),
+                )
+                .unwrap()
+            })
+        });
+        g.bench_function(format!("{}/reencode", case.name), |bch| {
+            bch.iter(|| {
+                pixla::encode::encode(black_box(&b), &case.dec, &case.bytes, &Default::default())
+                    .unwrap()
+            })
+        });
+        g.bench_function(format!("{}/decode", case.name), |bch| {
+            bch.iter(|| {
+                decode::decode(black_box(&case.bytes), Path::new("x.jpg"), &cfg.limits).unwrap()
+            })
+        });
     }
     g.finish();
 }

@@ -18,7 +18,10 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/annotations/sahi_terrain1.jpg");
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/fixtures/annotations/sahi_terrain1.jpg"
+);
 
 /// Side of the square NanoDet tile benchmarked alone (the default `--tile`).
 const TILE: u32 = 640;
@@ -30,10 +33,16 @@ fn load_models(cfg: &Config) -> Models {
     match Models::load(cfg) {
         Ok(m) => m,
         Err(e @ (SetupError::ModelMissing { .. } | SetupError::ModelHash { .. })) => {
-            panic!("stages bench: models not set up in {}: {e}\n  fix: {fix}", cfg.models_dir.display())
+            panic!(
+                "stages bench: models not set up in {}: {e}\n  fix: {fix}",
+                cfg.models_dir.display()
+            )
         }
         Err(e @ SetupError::OrtMissing { .. }) => panic!("stages bench: {e}\n  fix: {fix}"),
-        Err(e) => panic!("stages bench: cannot load the models from {}: {e}", cfg.models_dir.display()),
+        Err(e) => panic!(
+            "stages bench: cannot load the models from {}: {e}",
+            cfg.models_dir.display()
+        ),
     }
 }
 
@@ -44,25 +53,46 @@ fn upright(dec: &Decoded) -> RgbImage {
 
 /// Top-left corner of a `w x h` window centred on (cx, cy), kept inside the image.
 fn window_at(img: &RgbImage, cx: f32, cy: f32, w: u32, h: u32) -> (u32, u32) {
-    let x = (cx - w as f32 / 2.0).round().clamp(0.0, (img.width() - w) as f32) as u32;
-    let y = (cy - h as f32 / 2.0).round().clamp(0.0, (img.height() - h) as f32) as u32;
+    let x = (cx - w as f32 / 2.0)
+        .round()
+        .clamp(0.0, (img.width() - w) as f32) as u32;
+    let y = (cy - h as f32 / 2.0)
+        .round()
+        .clamp(0.0, (img.height() - h) as f32) as u32;
     (x, y)
 }
 
 fn stages(c: &mut Criterion) {
     let path = Path::new(FIXTURE);
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("stages bench: cannot read the fixture {}: {e}", path.display()));
+    let bytes = std::fs::read(path).unwrap_or_else(|e| {
+        panic!(
+            "stages bench: cannot read the fixture {}: {e}",
+            path.display()
+        )
+    });
 
-    let cfg = Config { threads: 1, models_dir: pixla::models::models_dir(None), ..Config::default() };
+    let cfg = Config {
+        threads: 1,
+        models_dir: pixla::models::models_dir(None),
+        ..Config::default()
+    };
     // detect_image parallelises with rayon: run it in a 1-thread pool, as run_batch does with
     // --threads 1, so that tile_detect is per core too
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("1-thread rayon pool");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("1-thread rayon pool");
     let models = pool.install(|| load_models(&cfg));
-    let plates = models.plates.as_ref().expect("the default config has a plate model (ppocrv4-det)");
+    let plates = models
+        .plates
+        .as_ref()
+        .expect("the default config has a plate model (ppocrv4-det)");
 
     let dec = decode::decode(&bytes, path, &cfg.limits).expect("decode the fixture");
     let rgb = upright(&dec);
-    let found: Vec<Found> = pool.install(|| pipeline::detect_image(&rgb, &cfg, &models)).expect("detect on the fixture");
+    let found: Vec<Found> = pool
+        .install(|| pipeline::detect_image(&rgb, &cfg, &models))
+        .expect("detect on the fixture");
     let tiles = pixla::tile::tiles(rgb.width(), rgb.height(), cfg.tile, cfg.overlap);
     eprintln!(
         "stages: {} {}x{}, {} tiles of {} + whole-image pass, {} regions found ({} person), models from {}",
@@ -80,7 +110,12 @@ fn stages(c: &mut Criterion) {
     // detectors see real content
     let (cx, cy) = found
         .first()
-        .map(|f| ((f.det.bbox.x1 + f.det.bbox.x2) / 2.0, (f.det.bbox.y1 + f.det.bbox.y2) / 2.0))
+        .map(|f| {
+            (
+                (f.det.bbox.x1 + f.det.bbox.x2) / 2.0,
+                (f.det.bbox.y1 + f.det.bbox.y2) / 2.0,
+            )
+        })
         .unwrap_or((rgb.width() as f32 / 2.0, rgb.height() as f32 / 2.0));
     let (tx, ty) = window_at(&rgb, cx, cy, TILE, TILE);
     let tile = image::imageops::crop_imm(&rgb, tx, ty, TILE, TILE).to_image();
@@ -88,25 +123,43 @@ fn stages(c: &mut Criterion) {
     let crop = image::imageops::crop_imm(&rgb, px, py, CROP.0, CROP.1).to_image();
 
     let mut redacted = dec.image.clone();
-    let (regions, _, _) = pipeline::redact_regions(&mut redacted, &found, dec.orientation, &cfg, None);
-    assert!(!regions.is_empty(), "stages bench: nothing to redact in the fixture, encode would not run in the pipeline");
+    let (regions, _, _) =
+        pipeline::redact_regions(&mut redacted, &found, dec.orientation, &cfg, None);
+    assert!(
+        !regions.is_empty(),
+        "stages bench: nothing to redact in the fixture, encode would not run in the pipeline"
+    );
 
     let mut g = c.benchmark_group("stages");
-    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
 
-    g.bench_function("decode", |b| b.iter(|| decode::decode(black_box(&bytes), path, &cfg.limits).unwrap()));
+    g.bench_function("decode", |b| {
+        b.iter(|| decode::decode(black_box(&bytes), path, &cfg.limits).unwrap())
+    });
 
     // 12 tiles + 1 whole-image pass (+ plate crops in vehicles): ~0.75 s an iteration on one
     // core, so flat sampling and a little more time for 10 samples
-    g.sampling_mode(SamplingMode::Flat).measurement_time(Duration::from_secs(9));
-    g.bench_function("tile_detect", |b| b.iter(|| pool.install(|| pipeline::detect_image(black_box(&rgb), &cfg, &models).unwrap())));
-    g.sampling_mode(SamplingMode::Auto).measurement_time(Duration::from_secs(5));
+    g.sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(9));
+    g.bench_function("tile_detect", |b| {
+        b.iter(|| pool.install(|| pipeline::detect_image(black_box(&rgb), &cfg, &models).unwrap()))
+    });
+    g.sampling_mode(SamplingMode::Auto)
+        .measurement_time(Duration::from_secs(5));
 
-    g.bench_function("detect_one_tile_nanodet", |b| b.iter(|| pool.install(|| models.objects.detect(black_box(&tile)).unwrap())));
+    g.bench_function("detect_one_tile_nanodet", |b| {
+        b.iter(|| pool.install(|| models.objects.detect(black_box(&tile)).unwrap()))
+    });
     // the part of a tile that is pixla's own: resize to the model input and fill the tensor
     g.bench_function("preprocess_one_tile", |b| {
         b.iter(|| {
-            let (small, _) = pixla::detect::fit(black_box(&tile), pixla::detect::nanodet::SIZE, pixla::detect::nanodet::SIZE);
+            let (small, _) = pixla::detect::fit(
+                black_box(&tile),
+                pixla::detect::nanodet::SIZE,
+                pixla::detect::nanodet::SIZE,
+            );
             pixla::detect::nanodet::NanoDet::input_tensor(&small)
         })
     });
@@ -116,15 +169,28 @@ fn stages(c: &mut Criterion) {
             .iter()
             .flat_map(|t| {
                 let crop = image::imageops::crop_imm(&rgb, t.x, t.y, t.w, t.h).to_image();
-                models.objects.detect(&crop).unwrap().into_iter().map(move |mut d| {
-                    d.bbox = d.bbox.translate(t.x as f32, t.y as f32);
-                    d
-                })
+                models
+                    .objects
+                    .detect(&crop)
+                    .unwrap()
+                    .into_iter()
+                    .map(move |mut d| {
+                        d.bbox = d.bbox.translate(t.x as f32, t.y as f32);
+                        d
+                    })
             })
             .collect()
     });
-    g.bench_function("merge", |b| b.iter_batched(|| raw.clone(), |r| pixla::merge::greedy_nmm(black_box(r), cfg.merge_ios), BatchSize::SmallInput));
-    g.bench_function("detect_one_crop_ppocr", |b| b.iter(|| pool.install(|| plates.detect(black_box(&crop)).unwrap())));
+    g.bench_function("merge", |b| {
+        b.iter_batched(
+            || raw.clone(),
+            |r| pixla::merge::greedy_nmm(black_box(r), cfg.merge_ios),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("detect_one_crop_ppocr", |b| {
+        b.iter(|| pool.install(|| plates.detect(black_box(&crop)).unwrap()))
+    });
 
     g.bench_function("redact", |b| {
         b.iter_batched_ref(
@@ -135,12 +201,27 @@ fn stages(c: &mut Criterion) {
     });
 
     g.sampling_mode(SamplingMode::Flat);
-    g.bench_function("encode", |b| b.iter(|| pixla::encode::encode(black_box(&redacted), &dec, &bytes, &Default::default()).unwrap()));
+    g.bench_function("encode", |b| {
+        b.iter(|| {
+            pixla::encode::encode(black_box(&redacted), &dec, &bytes, &Default::default()).unwrap()
+        })
+    });
     // the default JPEG path: only the DCT blocks under the regions are rewritten
     let grid = pixla::jpeg_lossless::grid(&bytes).expect("the fixture's MCU grid");
     let mut aligned = dec.image.clone();
-    let (_, _, edits) = pipeline::redact_regions(&mut aligned, &found, dec.orientation, &cfg, Some(&grid));
-    g.bench_function("encode_lossless", |b| b.iter(|| pixla::encode::encode_jpeg_lossless(black_box(&bytes), &edits, &aligned, &Default::default()).unwrap()));
+    let (_, _, edits) =
+        pipeline::redact_regions(&mut aligned, &found, dec.orientation, &cfg, Some(&grid));
+    g.bench_function("encode_lossless", |b| {
+        b.iter(|| {
+            pixla::encode::encode_jpeg_lossless(
+                black_box(&bytes),
+                &edits,
+                &aligned,
+                &Default::default(),
+            )
+            .unwrap()
+        })
+    });
     g.finish();
 }
 

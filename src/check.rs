@@ -19,8 +19,8 @@ use crate::geom::{BoxF, PixBox};
 use crate::pipeline::{self, Config, Models};
 use crate::redact::{self, Method};
 use crate::report::{self, FileEntry, Region};
-use image::DynamicImage;
 use crate::{walk, SetupError};
+use image::DynamicImage;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -35,7 +35,21 @@ pub const SCHEMA: &str = "pixla-check/1";
 pub const COVERED: f32 = 0.5;
 
 /// The configuration keys that decide what is detected and hidden.
-const DETECTION_KEYS: &[&str] = &["tile", "overlap", "whole_image_pass", "pyramid", "thresholds", "methods", "margin", "margin_px", "blocks", "merge_ios", "detector", "plate_model", "plate_upscale"];
+const DETECTION_KEYS: &[&str] = &[
+    "tile",
+    "overlap",
+    "whole_image_pass",
+    "pyramid",
+    "thresholds",
+    "methods",
+    "margin",
+    "margin_px",
+    "blocks",
+    "merge_ios",
+    "detector",
+    "plate_model",
+    "plate_upscale",
+];
 
 /// One detection outside the known redacted regions.
 #[derive(Debug, Clone, Serialize)]
@@ -112,8 +126,22 @@ pub fn covered_fraction(b: &BoxF, regions: &[[u32; 4]]) -> f32 {
     }
     let rs: Vec<BoxF> = regions
         .iter()
-        .map(|r| BoxF::new(r[0] as f32, r[1] as f32, r[0] as f32 + r[2] as f32, r[1] as f32 + r[3] as f32))
-        .map(|r| BoxF::new(r.x1.max(b.x1), r.y1.max(b.y1), r.x2.min(b.x2), r.y2.min(b.y2)))
+        .map(|r| {
+            BoxF::new(
+                r[0] as f32,
+                r[1] as f32,
+                r[0] as f32 + r[2] as f32,
+                r[1] as f32 + r[3] as f32,
+            )
+        })
+        .map(|r| {
+            BoxF::new(
+                r.x1.max(b.x1),
+                r.y1.max(b.y1),
+                r.x2.min(b.x2),
+                r.y2.min(b.y2),
+            )
+        })
         .filter(|r| r.x2 > r.x1 && r.y2 > r.y1)
         .collect();
     let mut xs: Vec<f32> = rs.iter().flat_map(|r| [r.x1, r.x2]).collect();
@@ -126,7 +154,10 @@ pub fn covered_fraction(b: &BoxF, regions: &[[u32; 4]]) -> f32 {
     for xw in xs.windows(2) {
         for yw in ys.windows(2) {
             let (cx, cy) = ((xw[0] + xw[1]) / 2.0, (yw[0] + yw[1]) / 2.0);
-            if rs.iter().any(|r| cx >= r.x1 && cx < r.x2 && cy >= r.y1 && cy < r.y2) {
+            if rs
+                .iter()
+                .any(|r| cx >= r.x1 && cx < r.x2 && cy >= r.y1 && cy < r.y2)
+            {
                 inside += ((xw[1] - xw[0]) * (yw[1] - yw[0])) as f64;
             }
         }
@@ -176,7 +207,8 @@ impl Pixels {
     /// overwrote is hidden by that one (judged on its own).
     pub fn hidden(&self) -> bool {
         let (w, b) = (self.within as f64, self.between as f64);
-        let flat = self.within <= FLAT_RMS || (self.method == Method::Pixelate && w * w <= FLAT_SHARE as f64 * (w * w + b * b));
+        let flat = self.within <= FLAT_RMS
+            || (self.method == Method::Pixelate && w * w <= FLAT_SHARE as f64 * (w * w + b * b));
         !self.outside && (self.pixels == 0 || (flat && self.worst <= TILE_RMS))
     }
 }
@@ -192,42 +224,78 @@ fn priority(m: Method) -> u8 {
 fn clip_box(b: [u32; 4], w: u32, h: u32) -> Option<PixBox> {
     let x1 = b[0].saturating_add(b[2]).min(w);
     let y1 = b[1].saturating_add(b[3]).min(h);
-    (b[0] < x1 && b[1] < y1).then(|| PixBox { x: b[0], y: b[1], w: x1 - b[0], h: y1 - b[1] })
+    (b[0] < x1 && b[1] < y1).then(|| PixBox {
+        x: b[0],
+        y: b[1],
+        w: x1 - b[0],
+        h: y1 - b[1],
+    })
 }
 
 /// Measure every hiding region of `regions` (a report entry's, in its order) on a `width`×
 /// `height` stored picture whose pixels `window` reads (a rectangle of stored pixels).
 /// Returns, per region, `None` for a region that hides nothing (method `none`) and else what
 /// was measured.
-pub fn measure(regions: &[Region], width: u32, height: u32, mut window: impl FnMut(PixBox) -> anyhow::Result<DynamicImage>) -> anyhow::Result<Vec<Option<Pixels>>> {
+pub fn measure(
+    regions: &[Region],
+    width: u32,
+    height: u32,
+    mut window: impl FnMut(PixBox) -> anyhow::Result<DynamicImage>,
+) -> anyhow::Result<Vec<Option<Pixels>>> {
     // application order: by method (blur, pixelate, fill), stable over the report's order
-    let mut order: Vec<usize> = (0..regions.len()).filter(|&i| regions[i].method != Method::None).collect();
+    let mut order: Vec<usize> = (0..regions.len())
+        .filter(|&i| regions[i].method != Method::None)
+        .collect();
     order.sort_by_key(|&i| priority(regions[i].method));
     let mut out = vec![None; regions.len()];
     for (k, &i) in order.iter().enumerate() {
         let r = &regions[i];
         let Some(b) = clip_box(r.bbox, width, height) else {
-            out[i] = Some(Pixels { method: r.method, pixels: 0, within: 0.0, between: 0.0, worst: 0.0, outside: true });
+            out[i] = Some(Pixels {
+                method: r.method,
+                pixels: 0,
+                within: 0.0,
+                between: 0.0,
+                worst: 0.0,
+                outside: true,
+            });
             continue;
         };
-        let later: Vec<PixBox> = order[k + 1..].iter().filter_map(|&j| clip_box(regions[j].bbox, width, height)).filter(|o| o.x < b.x + b.w && b.x < o.x + o.w && o.y < b.y + b.h && b.y < o.y + o.h).collect();
+        let later: Vec<PixBox> = order[k + 1..]
+            .iter()
+            .filter_map(|&j| clip_box(regions[j].bbox, width, height))
+            .filter(|o| o.x < b.x + b.w && b.x < o.x + o.w && o.y < b.y + b.h && b.y < o.y + o.h)
+            .collect();
         let img = window(b)?.to_rgb32f();
         // luma (BT.601, 8-bit levels): what shows a face, a body or a plate's text
-        let luma: Vec<f32> = img.pixels().map(|p| 255.0 * (0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2])).collect();
+        let luma: Vec<f32> = img
+            .pixels()
+            .map(|p| 255.0 * (0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]))
+            .collect();
         drop(img);
         let luma = |i: usize| luma[i] as f64;
-        let owned: Vec<bool> = (0..b.h).flat_map(|y| (0..b.w).map(move |x| (x, y))).map(|(x, y)| !later.iter().any(|o| o.contains(b.x + x, b.y + y))).collect();
+        let owned: Vec<bool> = (0..b.h)
+            .flat_map(|y| (0..b.w).map(move |x| (x, y)))
+            .map(|(x, y)| !later.iter().any(|o| o.contains(b.x + x, b.y + y)))
+            .collect();
         // cells: pixelation blocks anchored at the region's corner; the whole region for
         // fill; for blur, cells of an eighth of the short side, each a plane (a blurred
         // picture is smooth at that scale)
         let (cell, plane) = match r.method {
-            Method::Pixelate => (r.block.unwrap_or_else(|| redact::block_size(&b, 4)).max(1), false),
+            Method::Pixelate => (
+                r.block.unwrap_or_else(|| redact::block_size(&b, 4)).max(1),
+                false,
+            ),
             Method::Blur => ((b.w.min(b.h) / 8).max(4), true),
             _ => (b.w.max(b.h), false),
         };
         let idx = |x: u32, y: u32| y as usize * b.w as usize + x as usize;
         let count = owned.iter().filter(|o| **o).count();
-        let grand = (0..owned.len()).filter(|&i| owned[i]).map(luma).sum::<f64>() / count.max(1) as f64;
+        let grand = (0..owned.len())
+            .filter(|&i| owned[i])
+            .map(luma)
+            .sum::<f64>()
+            / count.max(1) as f64;
         let (mut within, mut between) = (0f64, 0f64);
         // residuals per tile of TILE x TILE px (anchored at the region's corner): detail put
         // back into a small part of a large region shows in its tile
@@ -237,12 +305,22 @@ pub fn measure(regions: &[Region], width: u32, height: u32, mut window: impl FnM
         for cy in (0..b.h).step_by(cell as usize) {
             for cx in (0..b.w).step_by(cell as usize) {
                 let (x1, y1) = ((cx + cell).min(b.w), (cy + cell).min(b.h));
-                let pts = || (cy..y1).flat_map(move |y| (cx..x1).map(move |x| (x, y))).filter(|&(x, y)| owned[idx(x, y)]);
+                let pts = || {
+                    (cy..y1)
+                        .flat_map(move |y| (cx..x1).map(move |x| (x, y)))
+                        .filter(|&(x, y)| owned[idx(x, y)])
+                };
                 let n = pts().count() as f64;
                 if n == 0.0 {
                     continue;
                 }
-                let (mx, my, mv) = pts().fold((0.0, 0.0, 0.0), |a, (x, y)| (a.0 + x as f64 / n, a.1 + y as f64 / n, a.2 + luma(idx(x, y)) / n));
+                let (mx, my, mv) = pts().fold((0.0, 0.0, 0.0), |a, (x, y)| {
+                    (
+                        a.0 + x as f64 / n,
+                        a.1 + y as f64 / n,
+                        a.2 + luma(idx(x, y)) / n,
+                    )
+                });
                 // least-squares plane through the cell's pixels (centred), for blur
                 let (mut gx, mut gy) = (0.0, 0.0);
                 if plane {
@@ -273,8 +351,19 @@ pub fn measure(regions: &[Region], width: u32, height: u32, mut window: impl FnM
             }
         }
         let per = |v: f64| (v / count.max(1) as f64).sqrt() as f32;
-        let worst = tiles.iter().filter(|t| t.1 >= 16).map(|t| (t.0 / t.1 as f64).sqrt()).fold(0.0, f64::max);
-        out[i] = Some(Pixels { method: r.method, pixels: count, within: per(within), between: per(between), worst: worst as f32, outside: false });
+        let worst = tiles
+            .iter()
+            .filter(|t| t.1 >= 16)
+            .map(|t| (t.0 / t.1 as f64).sqrt())
+            .fold(0.0, f64::max);
+        out[i] = Some(Pixels {
+            method: r.method,
+            pixels: count,
+            within: per(within),
+            between: per(between),
+            worst: worst as f32,
+            outside: false,
+        });
     }
     Ok(out)
 }
@@ -282,22 +371,35 @@ pub fn measure(regions: &[Region], width: u32, height: u32, mut window: impl FnM
 /// The regions of `regions` the pixels at `path` do not hide, each with why (see
 /// [`FLAT_RMS`]). A JPEG or PNG is decoded whole (within `limits`); a TIFF is read region by
 /// region from the file.
-pub fn unhidden(path: &Path, regions: &[Region], limits: &decode::Limits) -> anyhow::Result<Vec<(usize, String)>> {
+pub fn unhidden(
+    path: &Path,
+    regions: &[Region],
+    limits: &decode::Limits,
+) -> anyhow::Result<Vec<(usize, String)>> {
     if regions.iter().all(|r| r.method == Method::None) {
         return Ok(vec![]);
     }
     // a regular file only (a FIFO would block the read)
     crate::models::open_regular(path)?;
-    let measured = if crate::tiffpath::is_tiff(path)? && crate::tiffedit::inspect(path).ok().and_then(|i| i.ifds.first().map(|m| m.unsupported.is_none())).unwrap_or(false) {
+    let measured = if crate::tiffpath::is_tiff(path)?
+        && crate::tiffedit::inspect(path)
+            .ok()
+            .and_then(|i| i.ifds.first().map(|m| m.unsupported.is_none()))
+            .unwrap_or(false)
+    {
         // window by window from the file, as redact writes a TIFF
         let mut rd = crate::tiffedit::TiffReader::open(path)?;
         let main = rd.info().ifds[0].clone();
-        measure(regions, main.width, main.height, |b| rd.read_window(0, b.x, b.y, b.w, b.h)?.to_image())?
+        measure(regions, main.width, main.height, |b| {
+            rd.read_window(0, b.x, b.y, b.w, b.h)?.to_image()
+        })?
     } else {
         let bytes = crate::models::read_regular(path)?;
         let dec = decode::decode(&bytes, path, limits)?;
         let img = &dec.image;
-        measure(regions, img.width(), img.height(), |b| Ok(img.crop_imm(b.x, b.y, b.w, b.h)))?
+        measure(regions, img.width(), img.height(), |b| {
+            Ok(img.crop_imm(b.x, b.y, b.w, b.h))
+        })?
     };
     Ok(regions
         .iter()
@@ -326,12 +428,24 @@ pub fn unhidden(path: &Path, regions: &[Region], limits: &decode::Limits) -> any
 /// Check the images under `inputs` (one delivered folder, or files), against `report` when
 /// given. Set-up problems (no models, unreadable report) are errors; everything about the
 /// images is in the result.
-pub fn check(inputs: &[PathBuf], report_path: Option<&Path>, cfg: &Config) -> Result<CheckResult, SetupError> {
+pub fn check(
+    inputs: &[PathBuf],
+    report_path: Option<&Path>,
+    cfg: &Config,
+) -> Result<CheckResult, SetupError> {
     let walked = walk::walk_read(inputs)?;
-    let rep = report_path.map(|p| report::read(p).map_err(SetupError::Usage)).transpose()?;
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads.max(1)).build().map_err(|e| SetupError::Other(e.to_string()))?;
+    let rep = report_path
+        .map(|p| report::read(p).map_err(SetupError::Usage))
+        .transpose()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads.max(1))
+        .build()
+        .map_err(|e| SetupError::Other(e.to_string()))?;
     let models = pool.install(|| Models::load(cfg))?;
-    let classes: Vec<Class> = Class::ALL.into_iter().filter(|c| cfg.method(*c) != Method::None).collect();
+    let classes: Vec<Class> = Class::ALL
+        .into_iter()
+        .filter(|c| cfg.method(*c) != Method::None)
+        .collect();
 
     let mut problems = Vec::new();
     // the report's entries by output path (relative to the delivered folder)
@@ -339,7 +453,14 @@ pub fn check(inputs: &[PathBuf], report_path: Option<&Path>, cfg: &Config) -> Re
     if let Some((r, _)) = &rep {
         for f in &r.files {
             match (f.status.as_str(), &f.output) {
-                ("failed", _) => problems.push(Problem { file: f.input.clone(), kind: "failed", detail: format!("the report says this file failed: {}", f.error.as_deref().unwrap_or("?")) }),
+                ("failed", _) => problems.push(Problem {
+                    file: f.input.clone(),
+                    kind: "failed",
+                    detail: format!(
+                        "the report says this file failed: {}",
+                        f.error.as_deref().unwrap_or("?")
+                    ),
+                }),
                 (_, Some(o)) => {
                     expected.insert(o.clone(), f);
                 }
@@ -348,7 +469,11 @@ pub fn check(inputs: &[PathBuf], report_path: Option<&Path>, cfg: &Config) -> Re
         }
     }
     for i in walked.issues.iter().filter(|i| i.status == "failed") {
-        problems.push(Problem { file: i.rel.to_string_lossy().into_owned(), kind: "unreadable", detail: i.reason.clone() });
+        problems.push(Problem {
+            file: i.rel.to_string_lossy().into_owned(),
+            kind: "unreadable",
+            detail: i.reason.clone(),
+        });
     }
     // each file: its detections, and the pixel test of the regions its report entry hides
     type Judged = anyhow::Result<Vec<(usize, String)>>;
@@ -375,20 +500,32 @@ pub fn check(inputs: &[PathBuf], report_path: Option<&Path>, cfg: &Config) -> Re
         let entry = expected.get(&rel).copied();
         if rep.is_some() {
             if entry.is_none() {
-                problems.push(Problem { file: rel.clone(), kind: "extra", detail: "not in the report: this image was not delivered by that run".into() });
+                problems.push(Problem {
+                    file: rel.clone(),
+                    kind: "extra",
+                    detail: "not in the report: this image was not delivered by that run".into(),
+                });
             }
             seen.insert(rel.clone());
         }
         let scan = match scan {
             Ok(s) => s,
             Err(e) => {
-                problems.push(Problem { file: rel.clone(), kind: "unreadable", detail: format!("{e:#}") });
+                problems.push(Problem {
+                    file: rel.clone(),
+                    kind: "unreadable",
+                    detail: format!("{e:#}"),
+                });
                 continue;
             }
         };
         if let Some(want) = entry.and_then(|e| e.output_sha256.as_ref()) {
             if *want != scan.sha256 {
-                problems.push(Problem { file: rel.clone(), kind: "sha256-mismatch", detail: format!("sha256 {} but the report lists {want}", scan.sha256) });
+                problems.push(Problem {
+                    file: rel.clone(),
+                    kind: "sha256-mismatch",
+                    detail: format!("sha256 {} but the report lists {want}", scan.sha256),
+                });
             }
         }
         // a region counts as redacted only when its pixels are hidden
@@ -396,17 +533,38 @@ pub fn check(inputs: &[PathBuf], report_path: Option<&Path>, cfg: &Config) -> Re
             Ok(v) => v
                 .into_iter()
                 .map(|(i, detail)| {
-                    problems.push(Problem { file: rel.clone(), kind: "region-not-hidden", detail });
+                    problems.push(Problem {
+                        file: rel.clone(),
+                        kind: "region-not-hidden",
+                        detail,
+                    });
                     i
                 })
                 .collect(),
             Err(e) => {
-                problems.push(Problem { file: rel.clone(), kind: "unreadable", detail: format!("its regions' pixels cannot be examined: {e:#}") });
-                entry.map(|e| (0..e.regions.len()).collect()).unwrap_or_default()
+                problems.push(Problem {
+                    file: rel.clone(),
+                    kind: "unreadable",
+                    detail: format!("its regions' pixels cannot be examined: {e:#}"),
+                });
+                entry
+                    .map(|e| (0..e.regions.len()).collect())
+                    .unwrap_or_default()
             }
         };
-        let known: Vec<[u32; 4]> = entry.map(|e| e.regions.iter().enumerate().filter(|(i, r)| r.method != Method::None && !not_hidden.contains(i)).map(|(_, r)| r.bbox).collect()).unwrap_or_default();
-        let accepted: Vec<[u32; 4]> = entry.map(|e| e.suppressed.iter().map(|s| s.region.bbox).collect()).unwrap_or_default();
+        let known: Vec<[u32; 4]> = entry
+            .map(|e| {
+                e.regions
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, r)| r.method != Method::None && !not_hidden.contains(i))
+                    .map(|(_, r)| r.bbox)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let accepted: Vec<[u32; 4]> = entry
+            .map(|e| e.suppressed.iter().map(|s| s.region.bbox).collect())
+            .unwrap_or_default();
         for f in scan.found.iter().filter(|f| classes.contains(&f.det.class)) {
             let covered = covered_fraction(&f.det.bbox, &known);
             if covered >= COVERED {
@@ -422,14 +580,23 @@ pub fn check(inputs: &[PathBuf], report_path: Option<&Path>, cfg: &Config) -> Re
                 file: rel.clone(),
                 class: f.det.class,
                 score: (f.det.score * 1000.0).round() / 1000.0,
-                bbox: [b.x1.max(0.0).round() as u32, b.y1.max(0.0).round() as u32, b.w().max(0.0).round() as u32, b.h().max(0.0).round() as u32],
+                bbox: [
+                    b.x1.max(0.0).round() as u32,
+                    b.y1.max(0.0).round() as u32,
+                    b.w().max(0.0).round() as u32,
+                    b.h().max(0.0).round() as u32,
+                ],
                 covered: (covered * 1000.0).round() / 1000.0,
                 source: format!("model:{}", f.model),
             });
         }
     }
     for (o, _) in expected.iter().filter(|(o, _)| !seen.contains(*o)) {
-        problems.push(Problem { file: o.clone(), kind: "missing", detail: "listed in the report, not in the delivered folder".into() });
+        problems.push(Problem {
+            file: o.clone(),
+            kind: "missing",
+            detail: "listed in the report, not in the delivered folder".into(),
+        });
     }
     findings.sort_by(|a, b| (&a.file, a.bbox).cmp(&(&b.file, b.bbox)));
     problems.sort_by(|a, b| (&a.file, a.kind).cmp(&(&b.file, b.kind)));
@@ -461,7 +628,9 @@ pub fn check(inputs: &[PathBuf], report_path: Option<&Path>, cfg: &Config) -> Re
         schema: SCHEMA,
         settings_differ,
         passed: findings.is_empty() && problems.is_empty(),
-        report: report_path.and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()),
+        report: report_path
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned()),
         report_sha256: rep.as_ref().map(|(_, s)| s.clone()),
         classes,
         covered_threshold: COVERED,
@@ -477,7 +646,16 @@ mod tests {
     use image::{Rgb, RgbImage};
 
     fn region(method: Method, bbox: [u32; 4], block: Option<u32>) -> Region {
-        Region { class: Class::Person, score: Some(0.9), bbox, detected: [0.0; 4], method, block, source: "model:x".into(), note: None }
+        Region {
+            class: Class::Person,
+            score: Some(0.9),
+            bbox,
+            detected: [0.0; 4],
+            method,
+            block,
+            source: "model:x".into(),
+            note: None,
+        }
     }
 
     /// Textured like a photo: every pixel differs from its neighbours.
@@ -489,15 +667,34 @@ mod tests {
     }
 
     fn judge(img: &DynamicImage, regions: &[Region]) -> Vec<bool> {
-        measure(regions, img.width(), img.height(), |b| Ok(img.crop_imm(b.x, b.y, b.w, b.h))).unwrap().into_iter().map(|m| m.unwrap().hidden()).collect()
+        measure(regions, img.width(), img.height(), |b| {
+            Ok(img.crop_imm(b.x, b.y, b.w, b.h))
+        })
+        .unwrap()
+        .into_iter()
+        .map(|m| m.unwrap().hidden())
+        .collect()
     }
 
     #[test]
     fn pixels_tell_hidden_regions_from_shown_ones() {
         let orig = photo();
-        let p = PixBox { x: 10, y: 10, w: 60, h: 80 };
-        let f = PixBox { x: 90, y: 20, w: 40, h: 30 };
-        let regions = [region(Method::Pixelate, [p.x, p.y, p.w, p.h], Some(15)), region(Method::Fill, [f.x, f.y, f.w, f.h], None)];
+        let p = PixBox {
+            x: 10,
+            y: 10,
+            w: 60,
+            h: 80,
+        };
+        let f = PixBox {
+            x: 90,
+            y: 20,
+            w: 40,
+            h: 30,
+        };
+        let regions = [
+            region(Method::Pixelate, [p.x, p.y, p.w, p.h], Some(15)),
+            region(Method::Fill, [f.x, f.y, f.w, f.h], None),
+        ];
         // the original under the report's boxes: nothing hidden
         assert_eq!(judge(&orig, &regions), [false, false]);
         // redacted as redact does: both hidden
@@ -507,20 +704,47 @@ mod tests {
         assert_eq!(judge(&red, &regions), [true, true]);
         // detail put back into one 16x16 corner of the pixelated region (a face, say)
         let mut part = red.clone();
-        image::imageops::replace(&mut part, &orig.crop_imm(p.x, p.y, 16, 16), p.x as i64, p.y as i64);
+        image::imageops::replace(
+            &mut part,
+            &orig.crop_imm(p.x, p.y, 16, 16),
+            p.x as i64,
+            p.y as i64,
+        );
         assert_eq!(judge(&part, &regions), [false, true]);
         // a region outside the picture hides nothing
-        assert_eq!(judge(&red, &[region(Method::Fill, [500, 500, 10, 10], None)]), [false]);
+        assert_eq!(
+            judge(&red, &[region(Method::Fill, [500, 500, 10, 10], None)]),
+            [false]
+        );
     }
 
     #[test]
     fn overlapping_regions_are_judged_on_the_pixels_they_own() {
         let orig = photo();
         // pixelation, then a fill over part of it, and a second pixelation over the rest
-        let a = PixBox { x: 10, y: 10, w: 80, h: 80 };
-        let b = PixBox { x: 50, y: 30, w: 60, h: 40 };
-        let c = PixBox { x: 20, y: 60, w: 50, h: 50 };
-        let regions = [region(Method::Fill, [b.x, b.y, b.w, b.h], None), region(Method::Pixelate, [a.x, a.y, a.w, a.h], Some(20)), region(Method::Pixelate, [c.x, c.y, c.w, c.h], Some(13))];
+        let a = PixBox {
+            x: 10,
+            y: 10,
+            w: 80,
+            h: 80,
+        };
+        let b = PixBox {
+            x: 50,
+            y: 30,
+            w: 60,
+            h: 40,
+        };
+        let c = PixBox {
+            x: 20,
+            y: 60,
+            w: 50,
+            h: 50,
+        };
+        let regions = [
+            region(Method::Fill, [b.x, b.y, b.w, b.h], None),
+            region(Method::Pixelate, [a.x, a.y, a.w, a.h], Some(20)),
+            region(Method::Pixelate, [c.x, c.y, c.w, c.h], Some(13)),
+        ];
         let mut red = orig.clone();
         // as apply_regions orders them: pixelation in the report's order, then fill
         redact::apply_block(&mut red, a, Method::Pixelate, 20);
@@ -528,14 +752,22 @@ mod tests {
         redact::apply_block(&mut red, b, Method::Fill, 4);
         assert_eq!(judge(&red, &regions), [true, true, true]);
         // a region wholly under a later one is judged by that one
-        let inner = [region(Method::Pixelate, [60, 35, 20, 20], Some(5)), region(Method::Fill, [b.x, b.y, b.w, b.h], None)];
+        let inner = [
+            region(Method::Pixelate, [60, 35, 20, 20], Some(5)),
+            region(Method::Fill, [b.x, b.y, b.w, b.h], None),
+        ];
         assert_eq!(judge(&red, &inner), [true, true]);
     }
 
     #[test]
     fn blur_is_smooth_and_the_original_is_not() {
         let orig = photo();
-        let r = PixBox { x: 20, y: 20, w: 90, h: 70 };
+        let r = PixBox {
+            x: 20,
+            y: 20,
+            w: 90,
+            h: 70,
+        };
         let regions = [region(Method::Blur, [r.x, r.y, r.w, r.h], None)];
         assert_eq!(judge(&orig, &regions), [false]);
         let mut red = orig.clone();

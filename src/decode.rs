@@ -46,7 +46,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_megapixels: 300.0, max_megapixels_tiled: 5000.0 }
+        Limits {
+            max_megapixels: 300.0,
+            max_megapixels_tiled: 5000.0,
+        }
     }
 }
 
@@ -66,7 +69,9 @@ impl Decoded {
     /// the detectors look at.
     pub fn upright_rgb(&self) -> image::RgbImage {
         let mut up = DynamicImage::ImageRgb8(match &self.image {
-            DynamicImage::ImageRgb32F(_) | DynamicImage::ImageRgba32F(_) => float_to_rgb8(&self.image),
+            DynamicImage::ImageRgb32F(_) | DynamicImage::ImageRgba32F(_) => {
+                float_to_rgb8(&self.image)
+            }
             other => other.to_rgb8(),
         });
         up.apply_orientation(self.orientation);
@@ -77,7 +82,9 @@ impl Decoded {
     /// RGB8 (most camera JPEGs): what the detectors read.
     pub fn upright(&self) -> std::borrow::Cow<'_, image::RgbImage> {
         match (&self.image, self.orientation) {
-            (DynamicImage::ImageRgb8(rgb), Orientation::NoTransforms) => std::borrow::Cow::Borrowed(rgb),
+            (DynamicImage::ImageRgb8(rgb), Orientation::NoTransforms) => {
+                std::borrow::Cow::Borrowed(rgb)
+            }
             _ => std::borrow::Cow::Owned(self.upright_rgb()),
         }
     }
@@ -88,10 +95,28 @@ impl Decoded {
 /// its smallest to its largest finite sample, so the picture is not clipped to white.
 fn float_to_rgb8(img: &DynamicImage) -> image::RgbImage {
     let rgb = img.to_rgb32f();
-    let (lo, hi) = rgb.as_raw().iter().filter(|v| v.is_finite()).fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-    let (lo, hi) = if lo >= 0.0 && hi <= 1.0 || lo > hi { (0.0, 1.0) } else { (lo, hi) };
+    let (lo, hi) = rgb
+        .as_raw()
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = if lo >= 0.0 && hi <= 1.0 || lo > hi {
+        (0.0, 1.0)
+    } else {
+        (lo, hi)
+    };
     let span = if hi > lo { hi - lo } else { 1.0 };
-    let px = rgb.as_raw().iter().map(|&v| if v.is_finite() { ((v - lo) / span * 255.0).round().clamp(0.0, 255.0) as u8 } else { 0 }).collect();
+    let px = rgb
+        .as_raw()
+        .iter()
+        .map(|&v| {
+            if v.is_finite() {
+                ((v - lo) / span * 255.0).round().clamp(0.0, 255.0) as u8
+            } else {
+                0
+            }
+        })
+        .collect();
     image::RgbImage::from_raw(rgb.width(), rgb.height(), px).unwrap_or_default()
 }
 
@@ -99,7 +124,11 @@ fn float_to_rgb8(img: &DynamicImage) -> image::RgbImage {
 pub fn check_name(format: Format, name: &Path) -> anyhow::Result<()> {
     if let Some(named) = Format::of_name(name) {
         if named != format {
-            bail!("content is {} but the name says {}: rename the file so its extension matches", format.as_str().to_uppercase(), named.as_str().to_uppercase());
+            bail!(
+                "content is {} but the name says {}: rename the file so its extension matches",
+                format.as_str().to_uppercase(),
+                named.as_str().to_uppercase()
+            );
         }
     }
     Ok(())
@@ -110,7 +139,8 @@ pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Deco
     if bytes.is_empty() {
         bail!("empty file (0 bytes)");
     }
-    let fmt = image::guess_format(bytes).map_err(|_| anyhow!("not a JPEG, PNG or TIFF image (unrecognised content)"))?;
+    let fmt = image::guess_format(bytes)
+        .map_err(|_| anyhow!("not a JPEG, PNG or TIFF image (unrecognised content)"))?;
     let format = match fmt {
         ImageFormat::Jpeg => Format::Jpeg,
         ImageFormat::Png => Format::Png,
@@ -138,20 +168,29 @@ pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Deco
         // the image crate's decoder does not read arithmetic coding: libjpeg does (built
         // with its arithmetic decoder); the lossless path refuses these files, so a file
         // with something to hide takes the re-encode path
-        let image = crate::jpeg_lossless::decode_pixels(bytes, over).context("cannot decode the arithmetic-coded JPEG")?;
+        let image = crate::jpeg_lossless::decode_pixels(bytes, over)
+            .context("cannot decode the arithmetic-coded JPEG")?;
         let orientation = exif_orientation(bytes).unwrap_or(Orientation::NoTransforms);
-        return Ok(Decoded { image, format, orientation, metadata: metadata_kinds(bytes, format) });
+        return Ok(Decoded {
+            image,
+            format,
+            orientation,
+            metadata: metadata_kinds(bytes, format),
+        });
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), fmt);
     let mut lim = image::Limits::default();
     let max_px = (limits.max_megapixels * 1e6) as u64;
     lim.max_alloc = Some(max_px.saturating_mul(8).max(64 << 20));
     reader.limits(lim);
-    let mut decoder = reader.into_decoder().context("cannot read the image header")?;
+    let mut decoder = reader
+        .into_decoder()
+        .context("cannot read the image header")?;
     let (w, h) = decoder.dimensions();
     over(w, h)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let image = DynamicImage::from_decoder(decoder).context("cannot decode the image data (truncated or corrupt?)")?;
+    let image = DynamicImage::from_decoder(decoder)
+        .context("cannot decode the image data (truncated or corrupt?)")?;
     let image = match image {
         DynamicImage::ImageLuma8(_)
         | DynamicImage::ImageLumaA8(_)
@@ -167,7 +206,12 @@ pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Deco
         | DynamicImage::ImageRgba32F(_) => image,
         other => bail!("unsupported pixel type {:?}", other.color()),
     };
-    Ok(Decoded { image, format, orientation, metadata: metadata_kinds(bytes, format) })
+    Ok(Decoded {
+        image,
+        format,
+        orientation,
+        metadata: metadata_kinds(bytes, format),
+    })
 }
 
 /// JPEG decoders fill a truncated scan with grey and report success; a file cut short would
@@ -226,23 +270,36 @@ fn check_png_chunks(bytes: &[u8]) -> anyhow::Result<()> {
     while i + 8 <= bytes.len() {
         let len = u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]) as usize;
         let kind = &bytes[i + 4..i + 8];
-        let body = bytes.get(i + 8..(i + 8).saturating_add(len)).unwrap_or(&bytes[(i + 8).min(bytes.len())..]);
+        let body = bytes
+            .get(i + 8..(i + 8).saturating_add(len))
+            .unwrap_or(&bytes[(i + 8).min(bytes.len())..]);
         // keyword\0, then what follows it
-        let rest = body.iter().position(|&b| b == 0).map(|k| &body[k + 1..]).unwrap_or(&[]);
+        let rest = body
+            .iter()
+            .position(|&b| b == 0)
+            .map(|k| &body[k + 1..])
+            .unwrap_or(&[]);
         let name = String::from_utf8_lossy(kind).into_owned();
         match kind {
             b"acTL" if !idat => {
-                let frames = bytes.get(i + 8..i + 12).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
+                let frames = bytes
+                    .get(i + 8..i + 12)
+                    .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+                    .unwrap_or(0);
                 bail!("animated PNG (APNG, {frames} frames): pixla would redact only the first frame and leave the others unexamined; export the frames as separate images");
             }
             b"IDAT" => idat = true,
             b"IEND" => return Ok(()),
             // method byte, then the zlib stream
-            b"iCCP" | b"zTXt" if !rest.is_empty() => check_inflated(&rest[1..], MAX_INFLATED_BYTES, &format!("PNG {name} chunk"))?,
+            b"iCCP" | b"zTXt" if !rest.is_empty() => {
+                check_inflated(&rest[1..], MAX_INFLATED_BYTES, &format!("PNG {name} chunk"))?
+            }
             b"iTXt" if rest.first() == Some(&1) => {
                 // flag, method, language\0, translated keyword\0, text
                 let after = |b: &[u8]| b.iter().position(|&x| x == 0).map(|k| k + 1);
-                let text = rest.get(2..).and_then(|r| after(r).and_then(|l| after(&r[l..]).map(|t| &r[l + t..])));
+                let text = rest
+                    .get(2..)
+                    .and_then(|r| after(r).and_then(|l| after(&r[l..]).map(|t| &r[l + t..])));
                 if let Some(t) = text {
                     check_inflated(t, MAX_INFLATED_BYTES, "PNG iTXt chunk")?;
                 }
@@ -270,7 +327,10 @@ pub fn png_end(bytes: &[u8]) -> Option<usize> {
 
 fn exif_orientation(bytes: &[u8]) -> Option<Orientation> {
     let j = img_parts::jpeg::Jpeg::from_bytes(img_parts::Bytes::copy_from_slice(bytes)).ok()?;
-    let seg = j.segments().iter().find(|s| s.marker() == 0xE1 && s.contents().starts_with(b"Exif\0\0"))?;
+    let seg = j
+        .segments()
+        .iter()
+        .find(|s| s.marker() == 0xE1 && s.contents().starts_with(b"Exif\0\0"))?;
     Orientation::from_exif_chunk(&seg.contents()[6..])
 }
 
@@ -284,13 +344,17 @@ pub fn metadata_kinds(bytes: &[u8], format: Format) -> Vec<String> {
     };
     match format {
         Format::Jpeg => {
-            if let Ok(j) = img_parts::jpeg::Jpeg::from_bytes(img_parts::Bytes::copy_from_slice(bytes)) {
+            if let Ok(j) =
+                img_parts::jpeg::Jpeg::from_bytes(img_parts::Bytes::copy_from_slice(bytes))
+            {
                 for s in j.segments() {
                     let c = s.contents();
                     match s.marker() {
                         0xE1 if c.starts_with(b"Exif\0") => add("exif"),
                         0xE1 if c.starts_with(b"http://ns.adobe.com/xap/1.0/") => add("xmp"),
-                        0xE1 if c.starts_with(b"http://ns.adobe.com/xmp/extension/") => add("xmp-extended"),
+                        0xE1 if c.starts_with(b"http://ns.adobe.com/xmp/extension/") => {
+                            add("xmp-extended")
+                        }
                         0xE2 if c.starts_with(b"ICC_PROFILE") => add("icc"),
                         0xE2 if c.starts_with(b"MPF") => add("mpf"),
                         0xED => add("iptc"),
@@ -301,7 +365,8 @@ pub fn metadata_kinds(bytes: &[u8], format: Format) -> Vec<String> {
             }
         }
         Format::Png => {
-            if let Ok(p) = img_parts::png::Png::from_bytes(img_parts::Bytes::copy_from_slice(bytes)) {
+            if let Ok(p) = img_parts::png::Png::from_bytes(img_parts::Bytes::copy_from_slice(bytes))
+            {
                 for c in p.chunks() {
                     match &c.kind() {
                         b"eXIf" => add("exif"),
@@ -357,7 +422,13 @@ mod tests {
     fn boxes_map_back_for_all_eight_orientations() {
         let (w, h) = (40u32, 24u32);
         let (bx, by, bw, bh) = (5u32, 3u32, 7u32, 4u32);
-        let stored = RgbImage::from_fn(w, h, |x, y| if x >= bx && x < bx + bw && y >= by && y < by + bh { Rgb([255, 0, 0]) } else { Rgb([0, 0, 0]) });
+        let stored = RgbImage::from_fn(w, h, |x, y| {
+            if x >= bx && x < bx + bw && y >= by && y < by + bh {
+                Rgb([255, 0, 0])
+            } else {
+                Rgb([0, 0, 0])
+            }
+        });
         for o in [
             Orientation::NoTransforms,
             Orientation::Rotate90,
@@ -371,24 +442,40 @@ mod tests {
             let mut d = DynamicImage::ImageRgb8(stored.clone());
             d.apply_orientation(o);
             let d = d.to_rgb8();
-            let red: Vec<(u32, u32)> = d.enumerate_pixels().filter(|p| p.2[0] == 255).map(|p| (p.0, p.1)).collect();
+            let red: Vec<(u32, u32)> = d
+                .enumerate_pixels()
+                .filter(|p| p.2[0] == 255)
+                .map(|p| (p.0, p.1))
+                .collect();
             let x1 = red.iter().map(|p| p.0).min().unwrap() as f32;
             let y1 = red.iter().map(|p| p.1).min().unwrap() as f32;
             let x2 = red.iter().map(|p| p.0).max().unwrap() as f32 + 1.0;
             let y2 = red.iter().map(|p| p.1).max().unwrap() as f32 + 1.0;
             let back = box_to_stored(BoxF::new(x1, y1, x2, y2), o, w, h);
-            assert_eq!(back, BoxF::new(bx as f32, by as f32, (bx + bw) as f32, (by + bh) as f32), "{o:?}");
+            assert_eq!(
+                back,
+                BoxF::new(bx as f32, by as f32, (bx + bw) as f32, (by + bh) as f32),
+                "{o:?}"
+            );
         }
     }
 
     #[test]
     fn refuses_empty_text_and_mismatched_files() {
         let l = Limits::default();
-        assert!(decode(b"", Path::new("a.jpg"), &l).unwrap_err().to_string().contains("empty"));
+        assert!(decode(b"", Path::new("a.jpg"), &l)
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
         assert!(decode(b"hello, I am text", Path::new("a.jpg"), &l).is_err());
         let mut png = Vec::new();
-        RgbImage::new(4, 4).write_to(&mut Cursor::new(&mut png), ImageFormat::Png).unwrap();
-        assert!(decode(&png, Path::new("a.jpg"), &l).unwrap_err().to_string().contains("extension"));
+        RgbImage::new(4, 4)
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        assert!(decode(&png, Path::new("a.jpg"), &l)
+            .unwrap_err()
+            .to_string()
+            .contains("extension"));
         assert!(decode(&png, Path::new("a.png"), &l).is_ok());
     }
 }

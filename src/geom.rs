@@ -32,7 +32,11 @@ impl BoxF {
     pub fn iou(&self, o: &BoxF) -> f32 {
         let i = self.intersection(o);
         let u = self.area() + o.area() - i;
-        if u <= 0.0 { 0.0 } else { i / u }
+        if u <= 0.0 {
+            0.0
+        } else {
+            i / u
+        }
     }
     /// Intersection over the smaller box's area (SAHI's "IOS"): 1.0 when one box lies
     /// inside the other, whatever their sizes.
@@ -46,10 +50,19 @@ impl BoxF {
     /// ```
     pub fn ios(&self, o: &BoxF) -> f32 {
         let s = self.area().min(o.area());
-        if s <= 0.0 { 0.0 } else { self.intersection(o) / s }
+        if s <= 0.0 {
+            0.0
+        } else {
+            self.intersection(o) / s
+        }
     }
     pub fn union(&self, o: &BoxF) -> BoxF {
-        BoxF::new(self.x1.min(o.x1), self.y1.min(o.y1), self.x2.max(o.x2), self.y2.max(o.y2))
+        BoxF::new(
+            self.x1.min(o.x1),
+            self.y1.min(o.y1),
+            self.x2.max(o.x2),
+            self.y2.max(o.y2),
+        )
     }
     pub fn translate(&self, dx: f32, dy: f32) -> BoxF {
         BoxF::new(self.x1 + dx, self.y1 + dy, self.x2 + dx, self.y2 + dy)
@@ -69,7 +82,12 @@ impl BoxF {
         let y1 = self.y1.floor().max(0.0) as u32;
         let x2 = (self.x2.ceil().max(0.0) as u32).min(w);
         let y2 = (self.y2.ceil().max(0.0) as u32).min(h);
-        (x2 > x1 && y2 > y1).then_some(PixBox { x: x1, y: y1, w: x2 - x1, h: y2 - y1 })
+        (x2 > x1 && y2 > y1).then_some(PixBox {
+            x: x1,
+            y: y1,
+            w: x2 - x1,
+            h: y2 - y1,
+        })
     }
 }
 
@@ -84,7 +102,12 @@ pub struct PixBox {
 
 impl PixBox {
     pub fn to_f(&self) -> BoxF {
-        BoxF::new(self.x as f32, self.y as f32, (self.x + self.w) as f32, (self.y + self.h) as f32)
+        BoxF::new(
+            self.x as f32,
+            self.y as f32,
+            (self.x + self.w) as f32,
+            (self.y + self.h) as f32,
+        )
     }
     pub fn contains(&self, x: u32, y: u32) -> bool {
         x >= self.x && y >= self.y && x < self.x + self.w && y < self.y + self.h
@@ -105,7 +128,15 @@ mod tests {
     #[test]
     fn to_pixels_clips_and_rounds_out() {
         let b = BoxF::new(-3.2, 1.5, 9.1, 12.0);
-        assert_eq!(b.to_pixels(8, 10), Some(PixBox { x: 0, y: 1, w: 8, h: 9 }));
+        assert_eq!(
+            b.to_pixels(8, 10),
+            Some(PixBox {
+                x: 0,
+                y: 1,
+                w: 8,
+                h: 9
+            })
+        );
         assert_eq!(BoxF::new(20.0, 20.0, 30.0, 30.0).to_pixels(8, 10), None);
     }
 }

@@ -46,7 +46,10 @@ pub struct Header {
 /// The number of `rels` and the sha256 of them sorted, each followed by a NUL byte: what
 /// names the input files of a batch (the journal header, the report's `run.batch`).
 pub fn inputs_digest(rels: &[PathBuf]) -> (usize, String) {
-    let mut sorted: Vec<&[u8]> = rels.iter().map(|r| r.as_os_str().as_encoded_bytes()).collect();
+    let mut sorted: Vec<&[u8]> = rels
+        .iter()
+        .map(|r| r.as_os_str().as_encoded_bytes())
+        .collect();
     sorted.sort();
     let mut all = Vec::new();
     for r in sorted {
@@ -59,7 +62,12 @@ pub fn inputs_digest(rels: &[PathBuf]) -> (usize, String) {
 impl Header {
     /// The header of a batch: `batch` is every image of the whole batch before sharding
     /// ([`crate::walk::Walk::batch`]), so the shards of one batch share everything but `shard`.
-    pub fn new(cfg: &Config, models: &Models, shard: Option<(u32, u32)>, batch: &[PathBuf]) -> Header {
+    pub fn new(
+        cfg: &Config,
+        models: &Models,
+        shard: Option<(u32, u32)>,
+        batch: &[PathBuf],
+    ) -> Header {
         let mut config = serde_json::to_value(cfg).unwrap_or_default();
         if let Some(o) = config.as_object_mut() {
             o.remove("threads");
@@ -69,7 +77,11 @@ impl Header {
             journal: SCHEMA.into(),
             tool_version: crate::VERSION.into(),
             config,
-            models: models.specs().iter().map(|m| (m.name.to_string(), m.sha256.to_string())).collect(),
+            models: models
+                .specs()
+                .iter()
+                .map(|m| (m.name.to_string(), m.sha256.to_string()))
+                .collect(),
             shard: shard.map(|(i, n)| format!("{}/{}", i + 1, n)),
             inputs,
             inputs_sha256,
@@ -79,8 +91,15 @@ impl Header {
     /// The batch this header names, as the report records it (`run.batch`): every shard of
     /// one batch has the same (the header less its shard, hashed).
     pub fn batch(&self) -> crate::report::Batch {
-        let whole = Header { shard: None, ..self.clone() };
-        crate::report::Batch { id: crate::models::sha256_hex(&serde_json::to_vec(&whole).unwrap_or_default()), inputs: self.inputs, inputs_sha256: self.inputs_sha256.clone() }
+        let whole = Header {
+            shard: None,
+            ..self.clone()
+        };
+        crate::report::Batch {
+            id: crate::models::sha256_hex(&serde_json::to_vec(&whole).unwrap_or_default()),
+            inputs: self.inputs,
+            inputs_sha256: self.inputs_sha256.clone(),
+        }
     }
 
     /// Which parts differ from `other`, for the refusal message.
@@ -111,14 +130,19 @@ pub fn read(path: &Path) -> anyhow::Result<Option<(Header, Vec<FileEntry>)>> {
     let f = match open_nofollow(path, false) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read the journal {}", path.display())),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read the journal {}", path.display()))
+        }
     };
     let mut lines = std::io::BufReader::new(f).split(b'\n');
     let first = lines.next().transpose()?.unwrap_or_default();
-    let header: Header = serde_json::from_slice(&first).with_context(|| format!("the journal {} has no valid header line", path.display()))?;
+    let header: Header = serde_json::from_slice(&first)
+        .with_context(|| format!("the journal {} has no valid header line", path.display()))?;
     let mut entries: Vec<FileEntry> = Vec::new();
     for l in lines {
-        let Ok(e) = serde_json::from_slice::<FileEntry>(&l?) else { continue };
+        let Ok(e) = serde_json::from_slice::<FileEntry>(&l?) else {
+            continue;
+        };
         entries.retain(|x| x.input != e.input);
         entries.push(e);
     }
@@ -134,13 +158,16 @@ fn open_nofollow(path: &Path, append: bool) -> std::io::Result<std::fs::File> {
         o.read(true);
     }
     // never through a symbolic link planted in OUT; never block on a FIFO
-    o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)
+    o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
 }
 
 /// Is the journaled `e` still true of the disk: its output at `job.output` with the recorded
 /// sha256, and the input with the recorded sha256?
 pub fn still_valid(e: &FileEntry, job: &Job) -> bool {
-    let (Some(out_sha), Some(in_sha)) = (&e.output_sha256, &e.input_sha256) else { return false };
+    let (Some(out_sha), Some(in_sha)) = (&e.output_sha256, &e.input_sha256) else {
+        return false;
+    };
     if !matches!(e.status.as_str(), "redacted" | "clean") || e.output.is_none() {
         return false;
     }
@@ -151,7 +178,10 @@ pub fn still_valid(e: &FileEntry, job: &Job) -> bool {
         }
         crate::models::sha256_file(p).ok()
     };
-    let input_ok = std::fs::metadata(&job.input).map(|m| m.is_file()).unwrap_or(false) && crate::models::sha256_file(&job.input).ok().as_ref() == Some(in_sha);
+    let input_ok = std::fs::metadata(&job.input)
+        .map(|m| m.is_file())
+        .unwrap_or(false)
+        && crate::models::sha256_file(&job.input).ok().as_ref() == Some(in_sha);
     input_ok && hash(&job.output).as_ref() == Some(out_sha)
 }
 
@@ -164,7 +194,11 @@ pub struct Journal {
 impl Journal {
     /// Start the journal at `path` with `header` and the entries kept from an earlier run
     /// (written whole, atomically, replacing any earlier journal).
-    pub fn create<'a>(path: &Path, header: &Header, keep: impl IntoIterator<Item = &'a FileEntry>) -> anyhow::Result<Journal> {
+    pub fn create<'a>(
+        path: &Path,
+        header: &Header,
+        keep: impl IntoIterator<Item = &'a FileEntry>,
+    ) -> anyhow::Result<Journal> {
         let mut text = serde_json::to_vec(header)?;
         text.push(b'\n');
         for e in keep {
@@ -172,8 +206,12 @@ impl Journal {
             text.push(b'\n');
         }
         crate::encode::write_atomic(path, &text, None).context("cannot write the journal")?;
-        let file = open_nofollow(path, true).with_context(|| format!("cannot open the journal {}", path.display()))?;
-        Ok(Journal { path: path.to_path_buf(), file: Mutex::new(file) })
+        let file = open_nofollow(path, true)
+            .with_context(|| format!("cannot open the journal {}", path.display()))?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+        })
     }
 
     /// Record a file whose output is in place: one line, fsynced.
@@ -201,9 +239,17 @@ impl Journal {
 /// without following symbolic links; returns how many were removed.
 pub fn clean_temps(out: &Path) -> usize {
     let mut n = 0;
-    for e in walkdir::WalkDir::new(out).follow_links(false).into_iter().flatten() {
+    for e in walkdir::WalkDir::new(out)
+        .follow_links(false)
+        .into_iter()
+        .flatten()
+    {
         let name = e.file_name().to_string_lossy();
-        if e.file_type().is_file() && name.starts_with(".pixla-") && name.ends_with(".tmp") && std::fs::remove_file(e.path()).is_ok() {
+        if e.file_type().is_file()
+            && name.starts_with(".pixla-")
+            && name.ends_with(".tmp")
+            && std::fs::remove_file(e.path()).is_ok()
+        {
             n += 1;
         }
     }
@@ -218,10 +264,27 @@ mod tests {
     fn torn_last_line_is_ignored_and_last_entry_wins() {
         let d = tempfile::tempdir().unwrap();
         let p = path(d.path(), None);
-        let h = Header { journal: SCHEMA.into(), tool_version: "x".into(), config: serde_json::json!({"a": 1}), models: vec![], shard: None, inputs: 2, inputs_sha256: "s".into() };
-        let e1 = FileEntry { input: "a.jpg".into(), status: "clean".into(), millis: 1, ..Default::default() };
+        let h = Header {
+            journal: SCHEMA.into(),
+            tool_version: "x".into(),
+            config: serde_json::json!({"a": 1}),
+            models: vec![],
+            shard: None,
+            inputs: 2,
+            inputs_sha256: "s".into(),
+        };
+        let e1 = FileEntry {
+            input: "a.jpg".into(),
+            status: "clean".into(),
+            millis: 1,
+            ..Default::default()
+        };
         let j = Journal::create(&p, &h, [&e1]).unwrap();
-        j.append(&FileEntry { millis: 2, ..e1.clone() }).unwrap();
+        j.append(&FileEntry {
+            millis: 2,
+            ..e1.clone()
+        })
+        .unwrap();
         drop(j);
         let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
         f.write_all(b"{\"input\":\"b.jpg\",\"sta").unwrap();
@@ -236,10 +299,17 @@ mod tests {
     fn clean_temps_removes_only_pixla_temp_files() {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(d.path().join("a")).unwrap();
-        for n in ["a/.pixla-x1.tmp", ".pixla-y.tmp", "a/keep.tmp", "a/.pixla-keep.jpg"] {
+        for n in [
+            "a/.pixla-x1.tmp",
+            ".pixla-y.tmp",
+            "a/keep.tmp",
+            "a/.pixla-keep.jpg",
+        ] {
             std::fs::write(d.path().join(n), b"x").unwrap();
         }
         assert_eq!(clean_temps(d.path()), 2);
-        assert!(d.path().join("a/keep.tmp").exists() && d.path().join("a/.pixla-keep.jpg").exists());
+        assert!(
+            d.path().join("a/keep.tmp").exists() && d.path().join("a/.pixla-keep.jpg").exists()
+        );
     }
 }

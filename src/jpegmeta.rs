@@ -71,8 +71,10 @@ impl MetaChanges {
         }
     }
     fn absorb(&mut self, prefix: &str, o: MetaChanges) {
-        self.removed.extend(o.removed.into_iter().map(|s| format!("{prefix}: {s}")));
-        self.regenerated.extend(o.regenerated.into_iter().map(|s| format!("{prefix}: {s}")));
+        self.removed
+            .extend(o.removed.into_iter().map(|s| format!("{prefix}: {s}")));
+        self.regenerated
+            .extend(o.regenerated.into_iter().map(|s| format!("{prefix}: {s}")));
     }
 }
 
@@ -89,20 +91,43 @@ const MAX_PREVIEW_PIXELS: u64 = 40_000_000;
 /// file's bytes. `redacted`: the redacted image in stored orientation, the only pixels
 /// previews are rendered from. For an image with nothing to hide, `main` may be `source`
 /// itself (its scans are then kept untouched).
-pub fn assemble(main: &[u8], source: &[u8], redacted: &DynamicImage, opts: &MetaOptions) -> Result<(Vec<u8>, MetaChanges)> {
-    let mut r = Renderer { src: redacted, rgb: None };
+pub fn assemble(
+    main: &[u8],
+    source: &[u8],
+    redacted: &DynamicImage,
+    opts: &MetaOptions,
+) -> Result<(Vec<u8>, MetaChanges)> {
+    let mut r = Renderer {
+        src: redacted,
+        rgb: None,
+    };
     assemble_at(main, source, &mut r, opts, true)
 }
 
-fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions, primary: bool) -> Result<(Vec<u8>, MetaChanges)> {
+fn assemble_at(
+    main: &[u8],
+    source: &[u8],
+    r: &mut Renderer,
+    opts: &MetaOptions,
+    primary: bool,
+) -> Result<(Vec<u8>, MetaChanges)> {
     let src = layout(source).context("reading the source JPEG's structure")?;
     let tail = main_tail(main).context("reading the new main image")?;
     // the source's Adobe APP14 says how the old scans coded colour: it stays only where it
     // is also true of main (main has none of its own, and YCbCr or grey)
     let adobe_fits = |body: &[u8]| {
         let ml = layout(main).ok();
-        let own = ml.as_ref().is_some_and(|l| l.segs.iter().any(|s| s.marker == 0xEE && s.body(main).starts_with(b"Adobe")));
-        let comps = ml.as_ref().and_then(|l| l.segs.iter().find(|s| is_sof(s.marker)).and_then(|s| s.body(main).get(5).copied()));
+        let own = ml.as_ref().is_some_and(|l| {
+            l.segs
+                .iter()
+                .any(|s| s.marker == 0xEE && s.body(main).starts_with(b"Adobe"))
+        });
+        let comps = ml.as_ref().and_then(|l| {
+            l.segs
+                .iter()
+                .find(|s| is_sof(s.marker))
+                .and_then(|s| s.body(main).get(5).copied())
+        });
         !own && (comps == Some(1) || (comps == Some(3) && body.get(11) == Some(&1)))
     };
     let mut ch = MetaChanges::default();
@@ -112,7 +137,11 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
     let mut has_ext_xmp = false;
     // bytes after the main image that belong to MPF images listed as removed
     let mut mpf_covered = 0usize;
-    let app: Vec<&Seg> = src.segs.iter().filter(|s| is_app_or_com(s.marker)).collect();
+    let app: Vec<&Seg> = src
+        .segs
+        .iter()
+        .filter(|s| is_app_or_com(s.marker))
+        .collect();
 
     if opts.strip_metadata {
         for s in &app {
@@ -125,7 +154,9 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
                 Kind::Adobe if adobe_fits(body) => head.push((s.marker, body.to_vec())),
                 Kind::Adobe => {}
                 Kind::Exif => {
-                    let o = Tiff::new(&body[6..]).and_then(|t| t.orientation()).context("reading EXIF")?;
+                    let o = Tiff::new(&body[6..])
+                        .and_then(|t| t.orientation())
+                        .context("reading EXIF")?;
                     if let Some(o) = o {
                         let mut b = b"Exif\0\0".to_vec();
                         b.extend(minimal_exif(o, body.get(6..8) == Some(b"II"))?);
@@ -144,7 +175,10 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
             }
         }
         if primary && source.len() - src.end > mpf_covered {
-            ch.removed.push(format!("data after the image ({} bytes)", source.len() - src.end - mpf_covered));
+            ch.removed.push(format!(
+                "data after the image ({} bytes)",
+                source.len() - src.end - mpf_covered
+            ));
         }
         return Ok((write_jpeg(&head, &tail, &[])?, ch));
     }
@@ -153,7 +187,8 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
         let body = s.body(source);
         match kind(s.marker, body) {
             Kind::Exif => {
-                let tiff = edit_exif(&body[6..], opts, r, &mut ch, MAX_SEGMENT - 6).context("EXIF")?;
+                let tiff =
+                    edit_exif(&body[6..], opts, r, &mut ch, MAX_SEGMENT - 6).context("EXIF")?;
                 let mut b = b"Exif\0\0".to_vec();
                 b.extend(tiff);
                 head.push((s.marker, b));
@@ -188,7 +223,10 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
             },
             Kind::Jfif => {
                 // a JFIF APP0 may carry an uncompressed thumbnail (Xthumbnail, Ythumbnail)
-                let (tw, th) = (body.get(12).copied().unwrap_or(0), body.get(13).copied().unwrap_or(0));
+                let (tw, th) = (
+                    body.get(12).copied().unwrap_or(0),
+                    body.get(13).copied().unwrap_or(0),
+                );
                 if body.len() > 14 || tw != 0 || th != 0 {
                     let mut b = body[..body.len().min(14)].to_vec();
                     if b.len() == 14 {
@@ -203,7 +241,8 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
                 ch.keep("jfif");
             }
             Kind::Photoshop => {
-                let b = edit_photoshop(body, opts.previews, r, &mut ch).context("Photoshop APP13")?;
+                let b =
+                    edit_photoshop(body, opts.previews, r, &mut ch).context("Photoshop APP13")?;
                 head.push((s.marker, b));
                 ch.keep("photoshop-irb");
             }
@@ -226,13 +265,17 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
     }
     if has_ext_xmp {
         // extended XMP exists to hold large values: mostly embedded images and depth maps
-        ch.removed.push("xmp-extended (may hold embedded images)".into());
+        ch.removed
+            .push("xmp-extended (may hold embedded images)".into());
     }
 
     let trailing = if primary { source.len() - src.end } else { 0 };
     if mpf_at.is_none() {
         if trailing > mpf_covered {
-            ch.removed.push(format!("data after the image ({} bytes)", trailing - mpf_covered));
+            ch.removed.push(format!(
+                "data after the image ({} bytes)",
+                trailing - mpf_covered
+            ));
         }
         return Ok((write_jpeg(&head, &tail, &[])?, ch));
     }
@@ -247,7 +290,8 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
             let mut pos = main_len;
             let mut patch: Vec<(usize, u32, u32)> = vec![(entries[0], u32::try_from(main_len)?, 0)];
             for im in &images {
-                let off = u32::try_from(pos - tiff_out).map_err(|_| anyhow!("output too large for MPF offsets"))?;
+                let off = u32::try_from(pos - tiff_out)
+                    .map_err(|_| anyhow!("output too large for MPF offsets"))?;
                 patch.push((im.entry_pos, u32::try_from(im.bytes.len())?, off));
                 pos += im.bytes.len();
             }
@@ -265,16 +309,19 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
                 ch.absorb(&im.label, im.changes.clone());
             }
             if trailing > used {
-                ch.removed.push(format!("data after the image ({} bytes)", trailing - used));
+                ch.removed
+                    .push(format!("data after the image ({} bytes)", trailing - used));
             }
             let extra: Vec<&[u8]> = images.iter().map(|i| i.bytes.as_slice()).collect();
             Ok((write_jpeg(&head, &tail, &extra)?, ch))
         }
         Err(e) => {
             head.remove(idx);
-            ch.removed.push(format!("mpf index and images (cannot regenerate: {e:#})"));
+            ch.removed
+                .push(format!("mpf index and images (cannot regenerate: {e:#})"));
             if trailing > 0 {
-                ch.removed.push(format!("data after the image ({trailing} bytes)"));
+                ch.removed
+                    .push(format!("data after the image ({trailing} bytes)"));
             }
             Ok((write_jpeg(&head, &tail, &[])?, ch))
         }
@@ -283,13 +330,25 @@ fn assemble_at(main: &[u8], source: &[u8], r: &mut Renderer, opts: &MetaOptions,
 
 /// Names of the images an MPF index lists after the main image, for the report, and how
 /// many bytes after the main image they cover (best effort: a broken index lists nothing).
-fn list_mp_images(source: &[u8], src: &Layout, mpf_tiff: &[u8], tiff_src: usize) -> (Vec<String>, usize) {
-    let Ok(entries) = mp_entries(mpf_tiff) else { return (vec![], 0) };
+fn list_mp_images(
+    source: &[u8],
+    src: &Layout,
+    mpf_tiff: &[u8],
+    tiff_src: usize,
+) -> (Vec<String>, usize) {
+    let Ok(entries) = mp_entries(mpf_tiff) else {
+        return (vec![], 0);
+    };
     let mut names = Vec::new();
     let mut covered = 0;
     for (i, e) in entries.iter().enumerate().skip(1) {
         let start = tiff_src.saturating_add(e.offset as usize);
-        let Some(img) = source.get(start..start.saturating_add(e.size as usize)).filter(|_| e.offset != 0 && start >= src.end) else { continue };
+        let Some(img) = source
+            .get(start..start.saturating_add(e.size as usize))
+            .filter(|_| e.offset != 0 && start >= src.end)
+        else {
+            continue;
+        };
         covered += img.len();
         names.push(match jpeg_dims(img) {
             Ok((w, h)) => format!("mpf-image {} ({w}x{h})", i + 1),
@@ -309,7 +368,14 @@ struct MpImage {
 
 /// Re-render every secondary image listed in an MPF index. Returns the position of the
 /// first MP Entry (in the MPF TIFF data) and the new images in entry order.
-fn regenerate_mpf(source: &[u8], src: &Layout, mpf_tiff: &[u8], tiff_src: usize, r: &mut Renderer, opts: &MetaOptions) -> Result<(Vec<usize>, Vec<MpImage>)> {
+fn regenerate_mpf(
+    source: &[u8],
+    src: &Layout,
+    mpf_tiff: &[u8],
+    tiff_src: usize,
+    r: &mut Renderer,
+    opts: &MetaOptions,
+) -> Result<(Vec<usize>, Vec<MpImage>)> {
     let entries = mp_entries(mpf_tiff)?;
     if entries[0].offset != 0 {
         bail!("the first MP Entry is not the main image");
@@ -320,10 +386,17 @@ fn regenerate_mpf(source: &[u8], src: &Layout, mpf_tiff: &[u8], tiff_src: usize,
         if e.offset == 0 || e.size == 0 {
             bail!("MP Entry {} has no image data", i + 1);
         }
-        let start = tiff_src.checked_add(e.offset as usize).ok_or_else(|| anyhow!("offset overflow"))?;
-        let end = start.checked_add(e.size as usize).ok_or_else(|| anyhow!("size overflow"))?;
+        let start = tiff_src
+            .checked_add(e.offset as usize)
+            .ok_or_else(|| anyhow!("offset overflow"))?;
+        let end = start
+            .checked_add(e.size as usize)
+            .ok_or_else(|| anyhow!("size overflow"))?;
         if start < src.end || end > source.len() {
-            bail!("MP Entry {} points outside the data after the main image", i + 1);
+            bail!(
+                "MP Entry {} points outside the data after the main image",
+                i + 1
+            );
         }
         if seen.iter().any(|r| ranges_overlap(r, &(start..end))) {
             bail!("MP Entries overlap");
@@ -333,8 +406,15 @@ fn regenerate_mpf(source: &[u8], src: &Layout, mpf_tiff: &[u8], tiff_src: usize,
         let (w, h) = jpeg_dims(old).with_context(|| format!("MP image {}", i + 1))?;
         let q = crate::encode::jpeg_quality(old).unwrap_or(85);
         let new_main = r.jpeg(w, h, q)?;
-        let (bytes, changes) = assemble_at(&new_main, old, r, opts, false).with_context(|| format!("MP image {}", i + 1))?;
-        out.push(MpImage { entry_pos: e.pos, bytes, src_len: e.size as usize, label: format!("mpf-image {} ({w}x{h})", i + 1), changes });
+        let (bytes, changes) = assemble_at(&new_main, old, r, opts, false)
+            .with_context(|| format!("MP image {}", i + 1))?;
+        out.push(MpImage {
+            entry_pos: e.pos,
+            bytes,
+            src_len: e.size as usize,
+            label: format!("mpf-image {} ({w}x{h})", i + 1),
+            changes,
+        });
     }
     Ok((vec![entries[0].pos], out))
 }
@@ -349,21 +429,32 @@ struct MpEntry {
 fn mp_entries(tiff: &[u8]) -> Result<Vec<MpEntry>> {
     let t = Tiff::new(tiff)?;
     let ifd = t.ifd(t.u32(4)?)?;
-    let e = ifd.get(0xB002).ok_or_else(|| anyhow!("MPF index without MP Entries"))?;
+    let e = ifd
+        .get(0xB002)
+        .ok_or_else(|| anyhow!("MPF index without MP Entries"))?;
     if e.typ != 7 || e.count % 16 != 0 || e.count == 0 || e.count > 16 * 64 {
         bail!("malformed MP Entry tag");
     }
     let n = (e.count / 16) as usize;
     if let Some(num) = ifd.get(0xB001) {
         if num.val as usize != n {
-            bail!("NumberOfImages ({}) does not match the MP Entries ({n})", num.val);
+            bail!(
+                "NumberOfImages ({}) does not match the MP Entries ({n})",
+                num.val
+            );
         }
     }
-    let range = t.value_range(e)?.ok_or_else(|| anyhow!("malformed MP Entry tag"))?;
+    let range = t
+        .value_range(e)?
+        .ok_or_else(|| anyhow!("malformed MP Entry tag"))?;
     (0..n)
         .map(|i| {
             let pos = range.start + 16 * i;
-            Ok(MpEntry { pos, size: t.u32(pos + 4)?, offset: t.u32(pos + 8)? })
+            Ok(MpEntry {
+                pos,
+                size: t.u32(pos + 4)?,
+                offset: t.u32(pos + 8)?,
+            })
         })
         .collect()
 }
@@ -373,11 +464,18 @@ fn ranges_overlap(a: &Range<usize>, b: &Range<usize>) -> bool {
 }
 
 fn write_jpeg(head: &[(u8, Vec<u8>)], tail: &[u8], extra: &[&[u8]]) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(2 + head.iter().map(|s| s.1.len() + 4).sum::<usize>() + tail.len() + extra.iter().map(|e| e.len()).sum::<usize>());
+    let mut out = Vec::with_capacity(
+        2 + head.iter().map(|s| s.1.len() + 4).sum::<usize>()
+            + tail.len()
+            + extra.iter().map(|e| e.len()).sum::<usize>(),
+    );
     out.extend([0xFF, 0xD8]);
     for (m, b) in head {
         if b.len() > MAX_SEGMENT {
-            bail!("APP segment {m:#04x} would be {} bytes, over the 64 KiB limit", b.len());
+            bail!(
+                "APP segment {m:#04x} would be {} bytes, over the 64 KiB limit",
+                b.len()
+            );
         }
         out.extend([0xFF, *m]);
         out.extend(((b.len() + 2) as u16).to_be_bytes());
@@ -393,7 +491,11 @@ fn write_jpeg(head: &[(u8, Vec<u8>)], tail: &[u8], extra: &[&[u8]]) -> Result<Ve
 /// The same rules on a bare EXIF TIFF (a PNG eXIf chunk): thumbnail regenerated from
 /// `redacted` or removed, GPS stripped; with `strip_metadata`, an EXIF holding only the
 /// Orientation (or `None` when there is none).
-pub fn edit_exif_tiff(tiff: &[u8], redacted: &DynamicImage, opts: &MetaOptions) -> Result<(Option<Vec<u8>>, MetaChanges)> {
+pub fn edit_exif_tiff(
+    tiff: &[u8],
+    redacted: &DynamicImage,
+    opts: &MetaOptions,
+) -> Result<(Option<Vec<u8>>, MetaChanges)> {
     let mut ch = MetaChanges::default();
     if opts.strip_metadata {
         let t = Tiff::new(tiff)?;
@@ -403,14 +505,20 @@ pub fn edit_exif_tiff(tiff: &[u8], redacted: &DynamicImage, opts: &MetaOptions) 
             None => Ok((None, ch)),
         };
     }
-    let mut r = Renderer { src: redacted, rgb: None };
+    let mut r = Renderer {
+        src: redacted,
+        rgb: None,
+    };
     let d = edit_exif(tiff, opts, &mut r, &mut ch, usize::MAX)?;
     Ok((Some(d), ch))
 }
 
 /// The XMP rules on a bare packet: embedded images cut (unless previews are kept),
 /// location properties cut when `strip_gps`. `None` when nothing changed.
-pub fn edit_xmp_packet(packet: &[u8], opts: &MetaOptions) -> Result<(Option<Vec<u8>>, MetaChanges)> {
+pub fn edit_xmp_packet(
+    packet: &[u8],
+    opts: &MetaOptions,
+) -> Result<(Option<Vec<u8>>, MetaChanges)> {
     let mut ch = MetaChanges::default();
     let r = edit_xmp(packet, opts.strip_gps, true, &mut ch)?;
     Ok((r, ch))
@@ -458,12 +566,16 @@ fn marker_at(b: &[u8], mut i: usize) -> Result<(u8, usize)> {
     while b.get(i + 1) == Some(&0xFF) {
         i += 1;
     }
-    let m = *b.get(i + 1).ok_or_else(|| anyhow!("truncated JPEG at byte {i}"))?;
+    let m = *b
+        .get(i + 1)
+        .ok_or_else(|| anyhow!("truncated JPEG at byte {i}"))?;
     Ok((m, i))
 }
 
 fn segment_end(b: &[u8], i: usize) -> Result<usize> {
-    let len = b.get(i + 2..i + 4).ok_or_else(|| anyhow!("truncated segment at byte {i}"))?;
+    let len = b
+        .get(i + 2..i + 4)
+        .ok_or_else(|| anyhow!("truncated segment at byte {i}"))?;
     let len = u16::from_be_bytes([len[0], len[1]]) as usize;
     if len < 2 || i + 2 + len > b.len() {
         bail!("segment at byte {i} runs past the end of the data");
@@ -486,7 +598,11 @@ fn layout(b: &[u8]) -> Result<Layout> {
             _ => {}
         }
         let end = segment_end(b, at)?;
-        segs.push(Seg { marker: m, start: at, end });
+        segs.push(Seg {
+            marker: m,
+            start: at,
+            end,
+        });
         i = end;
     };
     // scans and the segments between them, up to EOI
@@ -494,7 +610,13 @@ fn layout(b: &[u8]) -> Result<Layout> {
     loop {
         let (m, at) = marker_at(b, i)?;
         match m {
-            0xD9 => return Ok(Layout { segs, sos, end: at + 2 }),
+            0xD9 => {
+                return Ok(Layout {
+                    segs,
+                    sos,
+                    end: at + 2,
+                })
+            }
             0x00 | 0x01 | 0xD0..=0xD8 => bail!("unexpected marker {m:#04x} at byte {at}"),
             _ => {}
         }
@@ -502,7 +624,10 @@ fn layout(b: &[u8]) -> Result<Layout> {
         if m == 0xDA {
             // entropy-coded data: skip stuffed zeros and restart markers
             loop {
-                let j = i + b[i..].iter().position(|&x| x == 0xFF).ok_or_else(|| anyhow!("truncated JPEG: no end-of-image marker"))?;
+                let j = i + b[i..]
+                    .iter()
+                    .position(|&x| x == 0xFF)
+                    .ok_or_else(|| anyhow!("truncated JPEG: no end-of-image marker"))?;
                 match b.get(j + 1) {
                     None => bail!("truncated JPEG: no end-of-image marker"),
                     Some(0x00) | Some(0xD0..=0xD7) => i = j + 2,
@@ -539,12 +664,19 @@ fn is_sof(m: u8) -> bool {
 /// Width and height from a JPEG's frame header.
 fn jpeg_dims(b: &[u8]) -> Result<(u32, u32)> {
     let l = layout(b)?;
-    let sof = l.segs.iter().find(|s| is_sof(s.marker)).ok_or_else(|| anyhow!("no frame header"))?;
+    let sof = l
+        .segs
+        .iter()
+        .find(|s| is_sof(s.marker))
+        .ok_or_else(|| anyhow!("no frame header"))?;
     let c = sof.body(b);
     if c.len() < 5 {
         bail!("short frame header");
     }
-    let (h, w) = (u16::from_be_bytes([c[1], c[2]]) as u32, u16::from_be_bytes([c[3], c[4]]) as u32);
+    let (h, w) = (
+        u16::from_be_bytes([c[1], c[2]]) as u32,
+        u16::from_be_bytes([c[3], c[4]]) as u32,
+    );
     if w == 0 || h == 0 {
         bail!("frame header with zero size");
     }
@@ -631,11 +763,17 @@ impl Renderer<'_> {
         } else {
             let inner = image::imageops::thumbnail(full, iw, ih);
             let mut canvas = RgbImage::new(w, h);
-            image::imageops::overlay(&mut canvas, &inner, ((w - iw) / 2) as i64, ((h - ih) / 2) as i64);
+            image::imageops::overlay(
+                &mut canvas,
+                &inner,
+                ((w - iw) / 2) as i64,
+                ((h - ih) / 2) as i64,
+            );
             canvas
         };
         let mut raw = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut raw, quality.clamp(1, 100)).encode_image(&img)?;
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut raw, quality.clamp(1, 100))
+            .encode_image(&img)?;
         let mut out = vec![0xFF, 0xD8];
         out.extend(main_tail(&raw)?);
         Ok(out)
@@ -700,18 +838,43 @@ impl<'a> Tiff<'a> {
         Ok(Tiff { d, be })
     }
     fn u16(&self, at: usize) -> Result<u16> {
-        let b = self.d.get(at..at.checked_add(2).ok_or_else(|| anyhow!("offset overflow"))?).ok_or_else(|| anyhow!("read past the end of the TIFF data at {at}"))?;
-        Ok(if self.be { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) })
+        let b = self
+            .d
+            .get(
+                at..at
+                    .checked_add(2)
+                    .ok_or_else(|| anyhow!("offset overflow"))?,
+            )
+            .ok_or_else(|| anyhow!("read past the end of the TIFF data at {at}"))?;
+        Ok(if self.be {
+            u16::from_be_bytes([b[0], b[1]])
+        } else {
+            u16::from_le_bytes([b[0], b[1]])
+        })
     }
     fn u32(&self, at: usize) -> Result<u32> {
-        let b = self.d.get(at..at.checked_add(4).ok_or_else(|| anyhow!("offset overflow"))?).ok_or_else(|| anyhow!("read past the end of the TIFF data at {at}"))?;
+        let b = self
+            .d
+            .get(
+                at..at
+                    .checked_add(4)
+                    .ok_or_else(|| anyhow!("offset overflow"))?,
+            )
+            .ok_or_else(|| anyhow!("read past the end of the TIFF data at {at}"))?;
         let b = [b[0], b[1], b[2], b[3]];
-        Ok(if self.be { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+        Ok(if self.be {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
     }
     fn ifd(&self, off: u32) -> Result<Ifd> {
         let off = off as usize;
         if off < 8 || off >= self.d.len() {
-            bail!("IFD offset {off} outside the TIFF data ({} bytes)", self.d.len());
+            bail!(
+                "IFD offset {off} outside the TIFF data ({} bytes)",
+                self.d.len()
+            );
         }
         let n = self.u16(off)? as usize;
         if n > 1000 {
@@ -724,21 +887,41 @@ impl<'a> Tiff<'a> {
         let entries = (0..n)
             .map(|i| {
                 let p = off + 2 + 12 * i;
-                Ok(Entry { pos: p, tag: self.u16(p)?, typ: self.u16(p + 2)?, count: self.u32(p + 4)?, val: self.u32(p + 8)? })
+                Ok(Entry {
+                    pos: p,
+                    tag: self.u16(p)?,
+                    typ: self.u16(p + 2)?,
+                    count: self.u32(p + 4)?,
+                    val: self.u32(p + 8)?,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Ifd { off, entries, next_pos, next: self.u32(next_pos)? })
+        Ok(Ifd {
+            off,
+            entries,
+            next_pos,
+            next: self.u32(next_pos)?,
+        })
     }
     /// The out-of-line bytes of an entry's value, if it has any.
     fn value_range(&self, e: &Entry) -> Result<Option<Range<usize>>> {
-        let size = type_size(e.typ).ok_or_else(|| anyhow!("tag {:#06x} has unknown type {}", e.tag, e.typ))?.checked_mul(e.count as usize).ok_or_else(|| anyhow!("tag {:#06x}: size overflow", e.tag))?;
+        let size = type_size(e.typ)
+            .ok_or_else(|| anyhow!("tag {:#06x} has unknown type {}", e.tag, e.typ))?
+            .checked_mul(e.count as usize)
+            .ok_or_else(|| anyhow!("tag {:#06x}: size overflow", e.tag))?;
         if size <= 4 {
             return Ok(None);
         }
         let start = e.val as usize;
-        let end = start.checked_add(size).ok_or_else(|| anyhow!("tag {:#06x}: size overflow", e.tag))?;
+        let end = start
+            .checked_add(size)
+            .ok_or_else(|| anyhow!("tag {:#06x}: size overflow", e.tag))?;
         if start < 8 || end > self.d.len() {
-            bail!("tag {:#06x}: value at {start}..{end} outside the TIFF data ({} bytes)", e.tag, self.d.len());
+            bail!(
+                "tag {:#06x}: value at {start}..{end} outside the TIFF data ({} bytes)",
+                e.tag,
+                self.d.len()
+            );
         }
         Ok(Some(start..end))
     }
@@ -746,13 +929,26 @@ impl<'a> Tiff<'a> {
     fn sub(&self, ifd: &Ifd, tag: u16) -> Result<Option<Ifd>> {
         match ifd.get(tag) {
             None => Ok(None),
-            Some(e) if (e.typ == 4 || e.typ == 13) && e.count == 1 => Ok(Some(self.ifd(e.val).with_context(|| format!("sub-IFD {tag:#06x}"))?)),
+            Some(e) if (e.typ == 4 || e.typ == 13) && e.count == 1 => Ok(Some(
+                self.ifd(e.val)
+                    .with_context(|| format!("sub-IFD {tag:#06x}"))?,
+            )),
             Some(_) => bail!("malformed sub-IFD pointer {tag:#06x}"),
         }
     }
     fn orientation(&self) -> Result<Option<u16>> {
         let ifd0 = self.ifd(self.u32(4)?)?;
-        Ok(ifd0.get(0x0112).filter(|e| e.typ == 3 && e.count == 1).map(|e| if self.be { (e.val >> 16) as u16 } else { (e.val & 0xFFFF) as u16 }).filter(|o| (1..=8).contains(o)))
+        Ok(ifd0
+            .get(0x0112)
+            .filter(|e| e.typ == 3 && e.count == 1)
+            .map(|e| {
+                if self.be {
+                    (e.val >> 16) as u16
+                } else {
+                    (e.val & 0xFFFF) as u16
+                }
+            })
+            .filter(|o| (1..=8).contains(o)))
     }
     /// Table and out-of-line values of an IFD (values must lie inside the data).
     fn ifd_ranges(&self, ifd: &Ifd) -> Result<Vec<Range<usize>>> {
@@ -766,24 +962,37 @@ impl<'a> Tiff<'a> {
 
 fn put_u32(d: &mut [u8], at: usize, v: u32, be: bool) -> Result<()> {
     let b = if be { v.to_be_bytes() } else { v.to_le_bytes() };
-    d.get_mut(at..at + 4).ok_or_else(|| anyhow!("write past the end at {at}"))?.copy_from_slice(&b);
+    d.get_mut(at..at + 4)
+        .ok_or_else(|| anyhow!("write past the end at {at}"))?
+        .copy_from_slice(&b);
     Ok(())
 }
 
 /// An EXIF TIFF with only IFD0 and its Orientation.
 fn minimal_exif(orientation: u16, little_endian: bool) -> Result<Vec<u8>> {
-    let f = exif::Field { tag: exif::Tag::Orientation, ifd_num: exif::In::PRIMARY, value: exif::Value::Short(vec![orientation]) };
+    let f = exif::Field {
+        tag: exif::Tag::Orientation,
+        ifd_num: exif::In::PRIMARY,
+        value: exif::Value::Short(vec![orientation]),
+    };
     let mut w = exif::experimental::Writer::new();
     w.push_field(&f);
     let mut out = std::io::Cursor::new(Vec::new());
-    w.write(&mut out, little_endian).map_err(|e| anyhow!("writing the minimal EXIF: {e}"))?;
+    w.write(&mut out, little_endian)
+        .map_err(|e| anyhow!("writing the minimal EXIF: {e}"))?;
     Ok(out.into_inner())
 }
 
 /// Apply the GPS and preview rules to an EXIF TIFF. Never moves a byte that stays: removed
 /// parts are zeroed in place and cut off where they end the data; a regenerated thumbnail
 /// goes at the end.
-fn edit_exif(tiff: &[u8], opts: &MetaOptions, r: &mut Renderer, ch: &mut MetaChanges, max_len: usize) -> Result<Vec<u8>> {
+fn edit_exif(
+    tiff: &[u8],
+    opts: &MetaOptions,
+    r: &mut Renderer,
+    ch: &mut MetaChanges,
+    max_len: usize,
+) -> Result<Vec<u8>> {
     let t = Tiff::new(tiff)?;
     let ifd0 = t.ifd(t.u32(4)?).context("IFD0")?;
     let exif_ifd = t.sub(&ifd0, 0x8769)?;
@@ -792,9 +1001,22 @@ fn edit_exif(tiff: &[u8], opts: &MetaOptions, r: &mut Renderer, ch: &mut MetaCha
         None => None,
     };
     let gps = t.sub(&ifd0, 0x8825)?;
-    let ifd1 = if ifd0.next != 0 { Some(t.ifd(ifd0.next).context("IFD1")?) } else { None };
+    let ifd1 = if ifd0.next != 0 {
+        Some(t.ifd(ifd0.next).context("IFD1")?)
+    } else {
+        None
+    };
     // every IFD must have its own bytes: a loop or an overlap is a hostile structure
-    let all: Vec<&Ifd> = [Some(&ifd0), exif_ifd.as_ref(), interop.as_ref(), gps.as_ref(), ifd1.as_ref()].into_iter().flatten().collect();
+    let all: Vec<&Ifd> = [
+        Some(&ifd0),
+        exif_ifd.as_ref(),
+        interop.as_ref(),
+        gps.as_ref(),
+        ifd1.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     for (i, a) in all.iter().enumerate() {
         for b in &all[i + 1..] {
             if ranges_overlap(&a.table(), &b.table()) {
@@ -804,12 +1026,18 @@ fn edit_exif(tiff: &[u8], opts: &MetaOptions, r: &mut Renderer, ch: &mut MetaCha
     }
     if let Some(i1) = &ifd1 {
         if i1.next != 0 {
-            bail!("IFD1 links to a further IFD at {} (IFD loop or unsupported IFD chain)", i1.next);
+            bail!(
+                "IFD1 links to a further IFD at {} (IFD loop or unsupported IFD chain)",
+                i1.next
+            );
         }
     }
     // what must not be touched: the tables and values of the IFDs that stay
     let mut keep: Vec<Range<usize>> = std::iter::once(0..8).collect();
-    for ifd in [Some(&ifd0), exif_ifd.as_ref(), interop.as_ref()].into_iter().flatten() {
+    for ifd in [Some(&ifd0), exif_ifd.as_ref(), interop.as_ref()]
+        .into_iter()
+        .flatten()
+    {
         keep.push(ifd.table());
         for e in &ifd.entries {
             if let Ok(Some(r)) = t.value_range(e) {
@@ -848,7 +1076,8 @@ fn edit_exif(tiff: &[u8], opts: &MetaOptions, r: &mut Renderer, ch: &mut MetaCha
             let nb = if be { n.to_be_bytes() } else { n.to_le_bytes() };
             d[ifd0.off..ifd0.off + 2].copy_from_slice(&nb);
             ifd0_next_pos -= 12;
-            ch.removed.push(format!("gps (exif GPS IFD, {} tags)", g.entries.len()));
+            ch.removed
+                .push(format!("gps (exif GPS IFD, {} tags)", g.entries.len()));
         }
     }
 
@@ -859,9 +1088,14 @@ fn edit_exif(tiff: &[u8], opts: &MetaOptions, r: &mut Renderer, ch: &mut MetaCha
                     bail!("malformed thumbnail offset/length tags");
                 }
                 let start = o.val as usize;
-                let end = start.checked_add(l.val as usize).ok_or_else(|| anyhow!("thumbnail size overflow"))?;
+                let end = start
+                    .checked_add(l.val as usize)
+                    .ok_or_else(|| anyhow!("thumbnail size overflow"))?;
                 if start < 8 || end > tiff.len() {
-                    bail!("thumbnail at {start}..{end} outside the EXIF data ({} bytes)", tiff.len());
+                    bail!(
+                        "thumbnail at {start}..{end} outside the EXIF data ({} bytes)",
+                        tiff.len()
+                    );
                 }
                 Some((o.pos, l.pos, start..end))
             }
@@ -880,7 +1114,10 @@ fn edit_exif(tiff: &[u8], opts: &MetaOptions, r: &mut Renderer, ch: &mut MetaCha
                     bail!("IFD1 strip offsets and counts differ in number");
                 }
                 for (o, l) in offs.into_iter().zip(lens) {
-                    let end = (o as usize).checked_add(l as usize).filter(|&e| e <= tiff.len()).ok_or_else(|| anyhow!("thumbnail strip outside the EXIF data"))?;
+                    let end = (o as usize)
+                        .checked_add(l as usize)
+                        .filter(|&e| e <= tiff.len())
+                        .ok_or_else(|| anyhow!("thumbnail strip outside the EXIF data"))?;
                     pix.push(o as usize..end);
                 }
             }
@@ -888,11 +1125,18 @@ fn edit_exif(tiff: &[u8], opts: &MetaOptions, r: &mut Renderer, ch: &mut MetaCha
                 pix.push(r.clone());
             }
             check_free(&pix, "the IFD1 thumbnail")?;
-            let mut rs: Vec<Range<usize>> = t.ifd_ranges(i1).context("IFD1")?.into_iter().filter(|r| !keep.iter().any(|k| ranges_overlap(k, r))).collect();
+            let mut rs: Vec<Range<usize>> = t
+                .ifd_ranges(i1)
+                .context("IFD1")?
+                .into_iter()
+                .filter(|r| !keep.iter().any(|k| ranges_overlap(k, r)))
+                .collect();
             rs.extend(pix);
             let old = jpeg.as_ref().map(|j| &tiff[j.2.clone()]);
             // an EXIF thumbnail fits in 64 KiB: a bigger claimed size is not believed
-            let size = old.and_then(|o| jpeg_dims(o).ok()).filter(|&(w, h)| w as u64 * h as u64 <= 1 << 20);
+            let size = old
+                .and_then(|o| jpeg_dims(o).ok())
+                .filter(|&(w, h)| w as u64 * h as u64 <= 1 << 20);
             let name = match size {
                 Some((w, h)) => format!("exif-thumbnail {w}x{h}"),
                 None => "exif-thumbnail".to_string(),
@@ -926,7 +1170,11 @@ fn edit_exif(tiff: &[u8], opts: &MetaOptions, r: &mut Renderer, ch: &mut MetaCha
                         q = q.saturating_sub(10).max(10);
                     }
                     if regenerated {
-                        ch.regenerated.push(if q == q0 { name.clone() } else { format!("{name} (quality {q}, to fit the 64 KiB segment)") });
+                        ch.regenerated.push(if q == q0 {
+                            name.clone()
+                        } else {
+                            format!("{name} (quality {q}, to fit the 64 KiB segment)")
+                        });
                     }
                 }
             }
@@ -936,7 +1184,11 @@ fn edit_exif(tiff: &[u8], opts: &MetaOptions, r: &mut Renderer, ch: &mut MetaCha
                 }
                 removed.extend(rs);
                 put_u32(&mut d, ifd0_next_pos, 0, be)?;
-                ch.removed.push(if strips && jpeg.is_none() { "exif-thumbnail (uncompressed)".into() } else { name });
+                ch.removed.push(if strips && jpeg.is_none() {
+                    "exif-thumbnail (uncompressed)".into()
+                } else {
+                    name
+                });
             }
         }
     }
@@ -955,7 +1207,11 @@ fn strip_list(t: &Tiff, e: &Entry) -> Result<Vec<u32>> {
     let n = e.count as usize;
     let at = |i: usize| -> Result<u32> {
         match (e.typ, t.value_range(e)?) {
-            (3, None) => Ok(if (i == 0) == t.be { e.val >> 16 } else { e.val & 0xFFFF }),
+            (3, None) => Ok(if (i == 0) == t.be {
+                e.val >> 16
+            } else {
+                e.val & 0xFFFF
+            }),
             (4, None) => Ok(e.val),
             (3, Some(r)) => Ok(t.u16(r.start + 2 * i)? as u32),
             (4, Some(r)) => t.u32(r.start + 4 * i),
@@ -969,7 +1225,12 @@ fn strip_list(t: &Tiff, e: &Entry) -> Result<Vec<u32>> {
 fn truncate_len(len: usize, removed: &[Range<usize>]) -> usize {
     let mut n = len;
     loop {
-        match removed.iter().filter(|r| r.end >= n && r.start < n).map(|r| r.start).min() {
+        match removed
+            .iter()
+            .filter(|r| r.end >= n && r.start < n)
+            .map(|r| r.start)
+            .min()
+        {
             Some(s) => n = s,
             None => return n.max(8),
         }
@@ -992,7 +1253,14 @@ const NS_X: &str = "adobe:ns:meta/";
 
 /// Embedded images (always removed: they show the unredacted scene).
 fn xmp_is_image(ns: &str, local: &str) -> bool {
-    matches!((ns, local), (NS_XMP, "Thumbnails") | (NS_GIMAGE, "Data") | (NS_GDEPTH, "Data") | (NS_GDEPTH, "Confidence") | (NS_NOTE, "HasExtendedXMP"))
+    matches!(
+        (ns, local),
+        (NS_XMP, "Thumbnails")
+            | (NS_GIMAGE, "Data")
+            | (NS_GDEPTH, "Data")
+            | (NS_GDEPTH, "Confidence")
+            | (NS_NOTE, "HasExtendedXMP")
+    )
 }
 
 /// GPS and location properties: any property named GPS…/Gps…, …Latitude, …Longitude (and
@@ -1008,21 +1276,42 @@ pub fn xmp_is_location(ns: &str, local: &str) -> bool {
         || l.contains("longtitude")
         || l == "absolutealtitude"
         || (ns == NS_EXIF && l.starts_with("gps"))
-        || matches!((ns, local), (NS_PHOTOSHOP, "City") | (NS_PHOTOSHOP, "State") | (NS_PHOTOSHOP, "Country") | (NS_IPTC_CORE, "Location") | (NS_IPTC_CORE, "CountryCode") | (NS_IPTC_EXT, "LocationCreated") | (NS_IPTC_EXT, "LocationShown"))
+        || matches!(
+            (ns, local),
+            (NS_PHOTOSHOP, "City")
+                | (NS_PHOTOSHOP, "State")
+                | (NS_PHOTOSHOP, "Country")
+                | (NS_IPTC_CORE, "Location")
+                | (NS_IPTC_CORE, "CountryCode")
+                | (NS_IPTC_EXT, "LocationCreated")
+                | (NS_IPTC_EXT, "LocationShown")
+        )
 }
 
 /// Cut the matching properties out of an XMP packet. `None` when nothing changed.
-fn edit_xmp(packet: &[u8], strip_gps: bool, cut_images: bool, ch: &mut MetaChanges) -> Result<Option<Vec<u8>>> {
+fn edit_xmp(
+    packet: &[u8],
+    strip_gps: bool,
+    cut_images: bool,
+    ch: &mut MetaChanges,
+) -> Result<Option<Vec<u8>>> {
     let needles: &[&[u8]] = &[b"Thumbnails", b"GImage", b"GDepth", b"HasExtendedXMP"];
-    let has_images = cut_images && needles.iter().any(|n| packet.windows(n.len()).any(|w| w == *n));
+    let has_images = cut_images
+        && needles
+            .iter()
+            .any(|n| packet.windows(n.len()).any(|w| w == *n));
     if !strip_gps && !has_images {
         return Ok(None);
     }
     let text = std::str::from_utf8(packet).map_err(|_| anyhow!("XMP packet is not UTF-8"))?;
     // parse up to the last '>' (packets may end in NULs or padding)
-    let xml_end = text.rfind('>').map(|i| i + 1).ok_or_else(|| anyhow!("XMP packet has no XML"))?;
+    let xml_end = text
+        .rfind('>')
+        .map(|i| i + 1)
+        .ok_or_else(|| anyhow!("XMP packet has no XML"))?;
     let xml = &text[..xml_end];
-    let doc = roxmltree::Document::parse(xml).map_err(|e| anyhow!("XMP is not well-formed XML: {e}"))?;
+    let doc =
+        roxmltree::Document::parse(xml).map_err(|e| anyhow!("XMP is not well-formed XML: {e}"))?;
     let mut cut: Vec<(Range<usize>, String, bool)> = Vec::new(); // (range, name, is image)
     let ws_before = |start: usize| -> usize {
         let b = xml.as_bytes();
@@ -1035,20 +1324,41 @@ fn edit_xmp(packet: &[u8], strip_gps: bool, cut_images: bool, ch: &mut MetaChang
     let mut stack = vec![doc.root()];
     while let Some(n) = stack.pop() {
         for a in n.attributes() {
-            let (Some(ns), local) = (a.namespace(), a.name()) else { continue };
+            let (Some(ns), local) = (a.namespace(), a.name()) else {
+                continue;
+            };
             let img = cut_images && xmp_is_image(ns, local);
             if img || (strip_gps && xmp_is_location(ns, local)) {
                 let r = a.range();
-                cut.push((ws_before(r.start)..r.end, xml[a.range_qname()].to_string(), img));
+                cut.push((
+                    ws_before(r.start)..r.end,
+                    xml[a.range_qname()].to_string(),
+                    img,
+                ));
             }
         }
         for c in n.children().filter(|c| c.is_element()) {
             let tag = c.tag_name();
-            let img = cut_images && tag.namespace().is_some_and(|ns| xmp_is_image(ns, tag.name()));
-            if img || (strip_gps && tag.namespace().is_some_and(|ns| xmp_is_location(ns, tag.name()))) {
+            let img = cut_images
+                && tag
+                    .namespace()
+                    .is_some_and(|ns| xmp_is_image(ns, tag.name()));
+            if img
+                || (strip_gps
+                    && tag
+                        .namespace()
+                        .is_some_and(|ns| xmp_is_location(ns, tag.name())))
+            {
                 let r = c.range();
-                let qname_end = xml[r.start + 1..].find(|ch: char| ch.is_whitespace() || ch == '>' || ch == '/').map(|i| r.start + 1 + i).unwrap_or(r.end);
-                cut.push((ws_before(r.start)..r.end, xml[r.start + 1..qname_end].to_string(), img));
+                let qname_end = xml[r.start + 1..]
+                    .find(|ch: char| ch.is_whitespace() || ch == '>' || ch == '/')
+                    .map(|i| r.start + 1 + i)
+                    .unwrap_or(r.end);
+                cut.push((
+                    ws_before(r.start)..r.end,
+                    xml[r.start + 1..qname_end].to_string(),
+                    img,
+                ));
             } else {
                 stack.push(c);
             }
@@ -1066,27 +1376,43 @@ fn edit_xmp(packet: &[u8], strip_gps: bool, cut_images: bool, ch: &mut MetaChang
         }
         out.push_str(&xml[at..r.start]);
         at = r.end;
-        let label = if *img { format!("xmp {name} (embedded image data)") } else { format!("xmp {name}") };
+        let label = if *img {
+            format!("xmp {name} (embedded image data)")
+        } else {
+            format!("xmp {name}")
+        };
         if !ch.removed.contains(&label) {
             ch.removed.push(label);
         }
     }
     out.push_str(&text[at..]);
-    roxmltree::Document::parse(&out[..out.rfind('>').map(|i| i + 1).unwrap_or(0)]).map_err(|e| anyhow!("XMP after editing is not well-formed ({e}); refusing to write it"))?;
+    roxmltree::Document::parse(&out[..out.rfind('>').map(|i| i + 1).unwrap_or(0)])
+        .map_err(|e| anyhow!("XMP after editing is not well-formed ({e}); refusing to write it"))?;
     Ok(Some(out.into_bytes()))
 }
 
 // ---------------------------------------------------------------------------------------
 // Photoshop APP13 (image resource blocks): thumbnails 0x0409 / 0x040C
 
-fn edit_photoshop(body: &[u8], previews: Previews, r: &mut Renderer, ch: &mut MetaChanges) -> Result<Vec<u8>> {
+fn edit_photoshop(
+    body: &[u8],
+    previews: Previews,
+    r: &mut Renderer,
+    ch: &mut MetaChanges,
+) -> Result<Vec<u8>> {
     const SIG: &[u8] = b"Photoshop 3.0\0";
     let mut out = SIG.to_vec();
     let mut i = SIG.len();
-    let rd32 = |i: usize| -> Result<u32> { body.get(i..i + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).ok_or_else(|| anyhow!("truncated resource block")) };
+    let rd32 = |i: usize| -> Result<u32> {
+        body.get(i..i + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .ok_or_else(|| anyhow!("truncated resource block"))
+    };
     while i < body.len() {
         let start = i;
-        let sig = body.get(i..i + 4).ok_or_else(|| anyhow!("truncated resource block"))?;
+        let sig = body
+            .get(i..i + 4)
+            .ok_or_else(|| anyhow!("truncated resource block"))?;
         if !matches!(sig, b"8BIM" | b"MeSa" | b"PHUT" | b"AgHg" | b"DCSR") {
             if body[i..].iter().all(|&b| b == 0) {
                 out.extend(&body[i..]);
@@ -1094,12 +1420,20 @@ fn edit_photoshop(body: &[u8], previews: Previews, r: &mut Renderer, ch: &mut Me
             }
             bail!("unknown resource signature at {i}");
         }
-        let id = body.get(i + 4..i + 6).map(|b| u16::from_be_bytes([b[0], b[1]])).ok_or_else(|| anyhow!("truncated resource block"))?;
-        let nlen = *body.get(i + 6).ok_or_else(|| anyhow!("truncated resource block"))? as usize;
+        let id = body
+            .get(i + 4..i + 6)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .ok_or_else(|| anyhow!("truncated resource block"))?;
+        let nlen = *body
+            .get(i + 6)
+            .ok_or_else(|| anyhow!("truncated resource block"))? as usize;
         let name_end = i + 6 + ((1 + nlen + 1) & !1);
         let size = rd32(name_end)? as usize;
         let data_start = name_end + 4;
-        let data_end = data_start.checked_add(size).filter(|&e| e <= body.len()).ok_or_else(|| anyhow!("resource {id:#06x} runs past the segment"))?;
+        let data_end = data_start
+            .checked_add(size)
+            .filter(|&e| e <= body.len())
+            .ok_or_else(|| anyhow!("resource {id:#06x} runs past the segment"))?;
         let next = (data_end + (size & 1)).min(body.len());
         i = next;
         if id != 0x0409 && id != 0x040C {
@@ -1108,12 +1442,21 @@ fn edit_photoshop(body: &[u8], previews: Previews, r: &mut Renderer, ch: &mut Me
         }
         let data = &body[data_start..data_end];
         let (w, h) = match (data.get(4..8), data.get(8..12)) {
-            (Some(w), Some(h)) => (u32::from_be_bytes([w[0], w[1], w[2], w[3]]), u32::from_be_bytes([h[0], h[1], h[2], h[3]])),
+            (Some(w), Some(h)) => (
+                u32::from_be_bytes([w[0], w[1], w[2], w[3]]),
+                u32::from_be_bytes([h[0], h[1], h[2], h[3]]),
+            ),
             _ => (0, 0),
         };
         let name = format!("photoshop-thumbnail {w}x{h}");
         let fmt_jpeg = data.get(0..4) == Some(&[0, 0, 0, 1]);
-        if previews == Previews::Regenerate && fmt_jpeg && id == 0x040C && w > 0 && h > 0 && data.len() > 28 {
+        if previews == Previews::Regenerate
+            && fmt_jpeg
+            && id == 0x040C
+            && w > 0
+            && h > 0
+            && data.len() > 28
+        {
             let q = crate::encode::jpeg_quality(&data[28..]).unwrap_or(85);
             let jpg = r.jpeg(w, h, q)?;
             let mut nd = data[..28].to_vec();
@@ -1196,13 +1539,18 @@ mod tests {
     fn small_jpeg(w: u32, h: u32, v: u8) -> Vec<u8> {
         let img = RgbImage::from_pixel(w, h, image::Rgb([v, v, v]));
         let mut b = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut b, 80).encode_image(&img).unwrap();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut b, 80)
+            .encode_image(&img)
+            .unwrap();
         b
     }
 
     fn run(tiff: &[u8], opts: &MetaOptions) -> Result<(Vec<u8>, MetaChanges)> {
         let img = DynamicImage::ImageRgb8(RgbImage::from_pixel(64, 48, image::Rgb([10, 200, 10])));
-        let mut r = Renderer { src: &img, rgb: None };
+        let mut r = Renderer {
+            src: &img,
+            rgb: None,
+        };
         let mut ch = MetaChanges::default();
         edit_exif(tiff, opts, &mut r, &mut ch, MAX_SEGMENT - 6).map(|d| (d, ch))
     }
@@ -1215,10 +1563,16 @@ mod tests {
     #[test]
     fn gps_is_removed_and_its_bytes_zeroed() {
         let t = sample_tiff(&small_jpeg(16, 12, 50));
-        let opts = MetaOptions { strip_gps: true, ..Default::default() };
+        let opts = MetaOptions {
+            strip_gps: true,
+            ..Default::default()
+        };
         let (d, ch) = run(&t, &opts).unwrap();
         let f = fields(&d);
-        assert!(f.iter().all(|(t, _)| !t.to_string().starts_with("GPS")), "{f:?}");
+        assert!(
+            f.iter().all(|(t, _)| !t.to_string().starts_with("GPS")),
+            "{f:?}"
+        );
         assert!(f.contains(&(exif::Tag::Orientation, exif::In::PRIMARY)));
         assert!(f.contains(&(exif::Tag::JPEGInterchangeFormat, exif::In::THUMBNAIL)));
         // the latitude's numbers do not survive anywhere
@@ -1233,15 +1587,37 @@ mod tests {
         let t = sample_tiff(&old);
         let (d, _) = run(&t, &MetaOptions::default()).unwrap();
         let e = exif::Reader::new().read_raw(d.clone()).unwrap();
-        let off = e.get_field(exif::Tag::JPEGInterchangeFormat, exif::In::THUMBNAIL).unwrap().value.get_uint(0).unwrap() as usize;
-        let len = e.get_field(exif::Tag::JPEGInterchangeFormatLength, exif::In::THUMBNAIL).unwrap().value.get_uint(0).unwrap() as usize;
-        let th = image::load_from_memory(&d[off..off + len]).unwrap().to_rgb8();
+        let off = e
+            .get_field(exif::Tag::JPEGInterchangeFormat, exif::In::THUMBNAIL)
+            .unwrap()
+            .value
+            .get_uint(0)
+            .unwrap() as usize;
+        let len = e
+            .get_field(exif::Tag::JPEGInterchangeFormatLength, exif::In::THUMBNAIL)
+            .unwrap()
+            .value
+            .get_uint(0)
+            .unwrap() as usize;
+        let th = image::load_from_memory(&d[off..off + len])
+            .unwrap()
+            .to_rgb8();
         assert_eq!(th.dimensions(), (16, 12));
         let p = th.get_pixel(8, 6);
-        assert!(p[1] > 150 && p[0] < 60, "thumbnail not rendered from the redacted image: {p:?}");
+        assert!(
+            p[1] > 150 && p[0] < 60,
+            "thumbnail not rendered from the redacted image: {p:?}"
+        );
         assert!(!d.windows(old.len()).any(|w| w == old.as_slice()));
 
-        let (d, ch) = run(&t, &MetaOptions { previews: Previews::Remove, ..Default::default() }).unwrap();
+        let (d, ch) = run(
+            &t,
+            &MetaOptions {
+                previews: Previews::Remove,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert!(fields(&d).iter().all(|f| f.1 == exif::In::PRIMARY));
         assert_eq!(ch.removed, vec!["exif-thumbnail 16x12"]);
         assert!(d.len() < 110, "the thumbnail at the end is cut off");
@@ -1250,7 +1626,10 @@ mod tests {
     #[test]
     fn hostile_exif_is_an_error_not_a_panic() {
         let t = sample_tiff(&small_jpeg(16, 12, 50));
-        let opts = MetaOptions { strip_gps: true, ..Default::default() };
+        let opts = MetaOptions {
+            strip_gps: true,
+            ..Default::default()
+        };
         // every truncation
         for n in 0..t.len() {
             let _ = run(&t[..n], &opts);
@@ -1260,7 +1639,10 @@ mod tests {
         // thumbnail offset beyond the segment
         let mut b = t.clone();
         b[90..94].copy_from_slice(&le32(100_000));
-        assert!(run(&b, &MetaOptions::default()).unwrap_err().to_string().contains("outside"));
+        assert!(run(&b, &MetaOptions::default())
+            .unwrap_err()
+            .to_string()
+            .contains("outside"));
         // GPS pointer beyond the segment
         let mut b = t.clone();
         b[30..34].copy_from_slice(&le32(u32::MAX));
@@ -1292,7 +1674,13 @@ mod tests {
                 b[i] = (x >> 8) as u8;
             }
             let _ = run(&b, &opts);
-            let _ = run(&b, &MetaOptions { previews: Previews::Remove, ..Default::default() });
+            let _ = run(
+                &b,
+                &MetaOptions {
+                    previews: Previews::Remove,
+                    ..Default::default()
+                },
+            );
         }
     }
 
@@ -1305,17 +1693,37 @@ mod tests {
   </rdf:Description></rdf:RDF></x:xmpmeta>
   <?xpacket end="w"?>"#;
         let mut ch = MetaChanges::default();
-        let out = String::from_utf8(edit_xmp(x.as_bytes(), true, true, &mut ch).unwrap().unwrap()).unwrap();
-        for gone in ["GpsLatitude", "GpsLongtitude", "AbsoluteAltitude", "GPSLongitude", "59.3", "18,4"] {
+        let out = String::from_utf8(
+            edit_xmp(x.as_bytes(), true, true, &mut ch)
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        for gone in [
+            "GpsLatitude",
+            "GpsLongtitude",
+            "AbsoluteAltitude",
+            "GPSLongitude",
+            "59.3",
+            "18,4",
+        ] {
             assert!(!out.contains(gone), "{gone} survived: {out}");
         }
-        for kept in ["RelativeAltitude=\"+60.20\"", "<exif:ExposureTime>1/100</exif:ExposureTime>", "<?xpacket end=\"w\"?>"] {
+        for kept in [
+            "RelativeAltitude=\"+60.20\"",
+            "<exif:ExposureTime>1/100</exif:ExposureTime>",
+            "<?xpacket end=\"w\"?>",
+        ] {
             assert!(out.contains(kept), "{kept} lost: {out}");
         }
         assert_eq!(ch.removed.len(), 4, "{:?}", ch.removed);
-        assert!(ch.removed.contains(&"xmp drone-dji:GpsLongtitude".to_string()));
+        assert!(ch
+            .removed
+            .contains(&"xmp drone-dji:GpsLongtitude".to_string()));
         // nothing to do without strip_gps
-        assert!(edit_xmp(x.as_bytes(), false, true, &mut ch).unwrap().is_none());
+        assert!(edit_xmp(x.as_bytes(), false, true, &mut ch)
+            .unwrap()
+            .is_none());
         // a broken packet is an error when it must be edited
         assert!(edit_xmp(b"<x:xmpmeta><rdf:RDF>", true, true, &mut ch).is_err());
     }
@@ -1364,8 +1772,20 @@ mod tests {
         let src = mpf_file();
         let red = DynamicImage::ImageRgb8(RgbImage::from_pixel(64, 48, image::Rgb([10, 200, 10])));
         let main = small_jpeg(64, 48, 10);
-        let (out, ch) = assemble(&main, &src, &red, &MetaOptions { strip_gps: true, ..Default::default() }).unwrap();
-        assert_eq!(ch.regenerated, ["exif-thumbnail 16x12", "mpf-image 2 (32x24)"]);
+        let (out, ch) = assemble(
+            &main,
+            &src,
+            &red,
+            &MetaOptions {
+                strip_gps: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            ch.regenerated,
+            ["exif-thumbnail 16x12", "mpf-image 2 (32x24)"]
+        );
         assert_eq!(ch.removed, ["gps (exif GPS IFD, 1 tags)"]);
         let l = layout(&out).unwrap();
         let mpf = l.segs.iter().find(|s| s.marker == 0xE2).unwrap();
@@ -1377,11 +1797,26 @@ mod tests {
         assert_eq!(p0 + e[1].size as usize, out.len());
         let p = image::load_from_memory(&out[p0..]).unwrap().to_rgb8();
         assert_eq!(p.dimensions(), (32, 24));
-        assert!(p.get_pixel(16, 12)[1] > 150, "preview not from the redacted pixels");
+        assert!(
+            p.get_pixel(16, 12)[1] > 150,
+            "preview not from the redacted pixels"
+        );
 
         // removed: no MPF segment, nothing after the main image
-        let (out, ch) = assemble(&main, &src, &red, &MetaOptions { previews: Previews::Remove, ..Default::default() }).unwrap();
-        assert_eq!(ch.removed, ["exif-thumbnail 16x12", "mpf index", "mpf-image 2 (32x24)"]);
+        let (out, ch) = assemble(
+            &main,
+            &src,
+            &red,
+            &MetaOptions {
+                previews: Previews::Remove,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            ch.removed,
+            ["exif-thumbnail 16x12", "mpf index", "mpf-image 2 (32x24)"]
+        );
         let l = layout(&out).unwrap();
         assert_eq!(l.end, out.len());
         assert!(l.segs.iter().all(|s| s.marker != 0xE2));
@@ -1391,8 +1826,20 @@ mod tests {
         let at = bad.windows(4).position(|w| w == b"MPF\0").unwrap() + 4 + 38 + 16 + 8;
         bad[at..at + 4].copy_from_slice(&le32(u32::MAX - 10));
         let (out, ch) = assemble(&main, &bad, &red, &MetaOptions::default()).unwrap();
-        assert!(ch.removed.iter().any(|r| r.starts_with("mpf index and images (cannot regenerate")), "{:?}", ch.removed);
-        assert!(ch.removed.iter().any(|r| r.starts_with("data after the image")), "{:?}", ch.removed);
+        assert!(
+            ch.removed
+                .iter()
+                .any(|r| r.starts_with("mpf index and images (cannot regenerate")),
+            "{:?}",
+            ch.removed
+        );
+        assert!(
+            ch.removed
+                .iter()
+                .any(|r| r.starts_with("data after the image")),
+            "{:?}",
+            ch.removed
+        );
         assert_eq!(layout(&out).unwrap().end, out.len());
     }
 
@@ -1415,7 +1862,18 @@ mod tests {
                 let i = x as usize % 400;
                 b[i] = (x >> 8) as u8;
             }
-            for o in [MetaOptions::default(), MetaOptions { strip_gps: true, previews: Previews::Remove, strip_metadata: false }, MetaOptions { strip_metadata: true, ..Default::default() }] {
+            for o in [
+                MetaOptions::default(),
+                MetaOptions {
+                    strip_gps: true,
+                    previews: Previews::Remove,
+                    strip_metadata: false,
+                },
+                MetaOptions {
+                    strip_metadata: true,
+                    ..Default::default()
+                },
+            ] {
                 let _ = assemble(&main, &b, &red, &o);
             }
         }

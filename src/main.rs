@@ -39,10 +39,14 @@ enum Cmd {
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
     /// Check a report: its JSON Schema, every output's sha256 and size, the recorded models' sha256.
-    #[command(after_help = "Exit codes: 0 = all good; 1 = a schema error, a missing, changed or linked output (an output must be a regular file, not a link), or a model whose installed sha256 differs; 2 = the report cannot be read or is not JSON.")]
+    #[command(
+        after_help = "Exit codes: 0 = all good; 1 = a schema error, a missing, changed or linked output (an output must be a regular file, not a link), or a model whose installed sha256 differs; 2 = the report cannot be read or is not JSON."
+    )]
     Verify(VerifyArgs),
     /// Delete the originals of a verified delivery (a dry run unless --yes), with a purge log.
-    #[command(after_help = "Exit codes: 0 = every original deleted (or, dry run, deletable); 1 = some refused (kept; see the reasons and the log); 2 = usage error (unreadable report, no --input folder, --input and the delivery folder overlap: nothing deleted).")]
+    #[command(
+        after_help = "Exit codes: 0 = every original deleted (or, dry run, deletable); 1 = some refused (kept; see the reasons and the log); 2 = usage error (unreadable report, no --input folder, --input and the delivery folder overlap: nothing deleted)."
+    )]
     Purge(PurgeArgs),
     /// Install, list and verify models and the ONNX Runtime library.
     Models {
@@ -257,13 +261,31 @@ impl DetectArgs {
     /// defaults; `redact` sets those itself).
     fn config(&self) -> Result<Config, SetupError> {
         let a = self;
-        let mut cfg = Config { tile: a.tile, overlap: a.overlap, whole_image_pass: !a.no_whole_pass, pyramid: !a.no_pyramid, margin: a.margin, blocks: a.blocks, plate_model: a.plate_model.clone(), ..Config::default() };
-        cfg.detector = pixla::pipeline::ObjectModels::parse(&a.detector).ok_or_else(|| SetupError::Usage(format!("unknown detector `{}`", a.detector)))?;
-        if !(32..=8192).contains(&cfg.tile) || !(0.0..0.9).contains(&cfg.overlap) || !(0.0..=2.0).contains(&cfg.margin) || cfg.blocks == 0 {
-            return Err(SetupError::Usage("--tile must be 32..8192, --overlap 0..0.9, --margin 0..2, --blocks >= 1".into()));
+        let mut cfg = Config {
+            tile: a.tile,
+            overlap: a.overlap,
+            whole_image_pass: !a.no_whole_pass,
+            pyramid: !a.no_pyramid,
+            margin: a.margin,
+            blocks: a.blocks,
+            plate_model: a.plate_model.clone(),
+            ..Config::default()
+        };
+        cfg.detector = pixla::pipeline::ObjectModels::parse(&a.detector)
+            .ok_or_else(|| SetupError::Usage(format!("unknown detector `{}`", a.detector)))?;
+        if !(32..=8192).contains(&cfg.tile)
+            || !(0.0..0.9).contains(&cfg.overlap)
+            || !(0.0..=2.0).contains(&cfg.margin)
+            || cfg.blocks == 0
+        {
+            return Err(SetupError::Usage(
+                "--tile must be 32..8192, --overlap 0..0.9, --margin 0..2, --blocks >= 1".into(),
+            ));
         }
         if let Some(t) = &a.threshold {
-            for (c, v) in parse_map(t, "score", |v| v.parse::<f32>().ok().filter(|x| (0.0..=1.0).contains(x)))? {
+            for (c, v) in parse_map(t, "score", |v| {
+                v.parse::<f32>().ok().filter(|x| (0.0..=1.0).contains(x))
+            })? {
                 cfg.thresholds.insert(c, v);
             }
         }
@@ -274,7 +296,10 @@ impl DetectArgs {
         }
         if let Some(spec) = models::find(&cfg.plate_model) {
             if spec.copyleft {
-                eprintln!("pixla: note: plate model `{}` is licensed {}; you chose it explicitly", spec.name, spec.licence);
+                eprintln!(
+                    "pixla: note: plate model `{}` is licensed {}; you chose it explicitly",
+                    spec.name, spec.licence
+                );
             }
         }
         cfg.limits.max_megapixels = a.max_megapixels;
@@ -284,9 +309,19 @@ impl DetectArgs {
         }
         cfg.models_dir = models::models_dir(a.models_dir.as_deref());
         if let Some(path) = &a.model {
-            let classes = pixla::detect::yolo::parse_class_map(a.classes.as_deref().unwrap_or("")).map_err(SetupError::Usage)?;
-            let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            cfg.model = Some(pixla::pipeline::UserModel { path: path.clone(), file, format: a.model_format.clone(), classes, size: a.model_size });
+            let classes = pixla::detect::yolo::parse_class_map(a.classes.as_deref().unwrap_or(""))
+                .map_err(SetupError::Usage)?;
+            let file = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            cfg.model = Some(pixla::pipeline::UserModel {
+                path: path.clone(),
+                file,
+                format: a.model_format.clone(),
+                classes,
+                size: a.model_size,
+            });
         }
         Ok(cfg)
     }
@@ -356,13 +391,24 @@ enum JpegArg {
     Reencode,
 }
 
-fn parse_map<T>(s: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<(Class, T)>, SetupError> {
+fn parse_map<T>(
+    s: &str,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<(Class, T)>, SetupError> {
     s.split(',')
         .filter(|p| !p.trim().is_empty())
         .map(|p| {
-            let (k, v) = p.split_once('=').ok_or_else(|| SetupError::Usage(format!("`{p}`: expected CLASS={what}")))?;
-            let c = Class::parse(k.trim()).ok_or_else(|| SetupError::Usage(format!("unknown class `{k}` (person, vehicle, plate, face)")))?;
-            let v = parse(v.trim()).ok_or_else(|| SetupError::Usage(format!("`{v}` is not a valid {what}")))?;
+            let (k, v) = p
+                .split_once('=')
+                .ok_or_else(|| SetupError::Usage(format!("`{p}`: expected CLASS={what}")))?;
+            let c = Class::parse(k.trim()).ok_or_else(|| {
+                SetupError::Usage(format!(
+                    "unknown class `{k}` (person, vehicle, plate, face)"
+                ))
+            })?;
+            let v = parse(v.trim())
+                .ok_or_else(|| SetupError::Usage(format!("`{v}` is not a valid {what}")))?;
             Ok((c, v))
         })
         .collect()
@@ -371,7 +417,10 @@ fn parse_map<T>(s: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Resul
 fn parse_shard(s: &str) -> Result<(u32, u32), SetupError> {
     let bad = || SetupError::Usage(format!("--shard `{s}`: expected I/N with 1 <= I <= N"));
     let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let (i, n): (u32, u32) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    let (i, n): (u32, u32) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
     if n == 0 || i == 0 || i > n {
         return Err(bad());
     }
@@ -384,7 +433,11 @@ fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
         JpegArg::Lossless => JpegMode::Lossless,
         JpegArg::Reencode => JpegMode::Reencode,
     };
-    cfg.meta = pixla::jpegmeta::MetaOptions { previews: a.previews, strip_gps: a.strip_gps, strip_metadata: a.strip_metadata };
+    cfg.meta = pixla::jpegmeta::MetaOptions {
+        previews: a.previews,
+        strip_gps: a.strip_gps,
+        strip_metadata: a.strip_metadata,
+    };
     let opts = RunOptions {
         report: a.report,
         operator: a.operator,
@@ -392,17 +445,46 @@ fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
         shard: a.shard.as_deref().map(parse_shard).transpose()?,
         progress: !a.quiet,
         resume: a.resume,
-        accuracy: a.accuracy.as_deref().map(pixla::report::read_accuracy).transpose().map_err(SetupError::Usage)?,
+        accuracy: a
+            .accuracy
+            .as_deref()
+            .map(pixla::report::read_accuracy)
+            .transpose()
+            .map_err(SetupError::Usage)?,
     };
     // Ctrl-C / SIGTERM: finish the files in flight, write the report, exit 130
-    pixla::signals::install().map_err(|e| SetupError::Other(format!("cannot install the signal handlers: {e}")))?;
+    pixla::signals::install()
+        .map_err(|e| SetupError::Other(format!("cannot install the signal handlers: {e}")))?;
     let outcome = match &a.regions {
-        Some(sidecar) => pixla::pipeline::run_regions(&a.inputs, &a.output, &cfg, &opts, &pixla::pipeline::RegionsOptions { sidecar: sidecar.clone(), reviewer: a.reviewer.clone() })?,
+        Some(sidecar) => pixla::pipeline::run_regions(
+            &a.inputs,
+            &a.output,
+            &cfg,
+            &opts,
+            &pixla::pipeline::RegionsOptions {
+                sidecar: sidecar.clone(),
+                reviewer: a.reviewer.clone(),
+            },
+        )?,
         None => pixla::pipeline::run_batch(&a.inputs, &a.output, &cfg, &opts)?,
     };
     let s = &outcome.report.summary;
-    if let (Some(rv), false) = (outcome.report.reviews.last().filter(|_| a.regions.is_some()), a.quiet) {
-        let st = |k: &str| outcome.report.files.iter().filter(|f| rv.files.contains(&f.input) && f.status == k).count();
+    if let (Some(rv), false) = (
+        outcome
+            .report
+            .reviews
+            .last()
+            .filter(|_| a.regions.is_some()),
+        a.quiet,
+    ) {
+        let st = |k: &str| {
+            outcome
+                .report
+                .files
+                .iter()
+                .filter(|f| rv.files.contains(&f.input) && f.status == k)
+                .count()
+        };
         eprintln!(
             "pixla: applied {} (reviewer {}) to {} files: {} redacted, {} clean, {} failed; report updated: {}",
             rv.sidecar,
@@ -432,23 +514,49 @@ fn redact(a: RedactArgs) -> Result<ExitCode, SetupError> {
         eprintln!("pixla: timings: {t}");
     }
     if outcome.interrupted {
-        eprintln!("pixla: interrupted: {} file(s) not done; continue with the same command and --resume", s.pending);
+        eprintln!(
+            "pixla: interrupted: {} file(s) not done; continue with the same command and --resume",
+            s.pending
+        );
     }
-    let this_run: Option<&Vec<String>> = a.regions.as_ref().and_then(|_| outcome.report.reviews.last().map(|r| &r.files));
-    for f in outcome.report.files.iter().filter(|f| f.status == "failed" && this_run.is_none_or(|t| t.contains(&f.input))) {
-        eprintln!("pixla: failed: {}: {}", f.input, f.error.as_deref().unwrap_or("?"));
+    let this_run: Option<&Vec<String>> = a
+        .regions
+        .as_ref()
+        .and_then(|_| outcome.report.reviews.last().map(|r| &r.files));
+    for f in outcome
+        .report
+        .files
+        .iter()
+        .filter(|f| f.status == "failed" && this_run.is_none_or(|t| t.contains(&f.input)))
+    {
+        eprintln!(
+            "pixla: failed: {}: {}",
+            f.input,
+            f.error.as_deref().unwrap_or("?")
+        );
     }
     Ok(ExitCode::from(outcome.exit_code() as u8))
 }
 
 fn eval(a: EvalArgs) -> Result<ExitCode, SetupError> {
     let cfg = a.detect.config()?;
-    let r = pixla::eval::run(&a.images, &pixla::eval::EvalOptions { labels: a.labels, label_classes: a.label_classes }, &cfg)?;
+    let r = pixla::eval::run(
+        &a.images,
+        &pixla::eval::EvalOptions {
+            labels: a.labels,
+            label_classes: a.label_classes,
+        },
+        &cfg,
+    )?;
     for w in &r.warnings {
         eprintln!("pixla: warning: {w}");
     }
     for i in r.images.iter().filter(|i| i.error.is_some()) {
-        eprintln!("pixla: failed: {}: {}", i.image, i.error.as_deref().unwrap_or("?"));
+        eprintln!(
+            "pixla: failed: {}: {}",
+            i.image,
+            i.error.as_deref().unwrap_or("?")
+        );
     }
     if a.json {
         print_json(&r)?;
@@ -460,9 +568,17 @@ fn eval(a: EvalArgs) -> Result<ExitCode, SetupError> {
 
 fn review(a: ReviewArgs) -> Result<ExitCode, SetupError> {
     if a.thumb < 16 || a.display < a.thumb {
-        return Err(SetupError::Usage("--thumb must be >= 16 and --display >= --thumb".into()));
+        return Err(SetupError::Usage(
+            "--thumb must be >= 16 and --display >= --thumb".into(),
+        ));
     }
-    let mut o = pixla::review::ReviewOptions { dir: a.output, outputs: a.outputs, thumb: a.thumb, display: a.display, ..Default::default() };
+    let mut o = pixla::review::ReviewOptions {
+        dir: a.output,
+        outputs: a.outputs,
+        thumb: a.thumb,
+        display: a.display,
+        ..Default::default()
+    };
     if let Some(j) = a.jobs {
         o.threads = j.max(1);
     }
@@ -471,22 +587,41 @@ fn review(a: ReviewArgs) -> Result<ExitCode, SetupError> {
         eprintln!("pixla: not shown: {f}: {why}");
     }
     if !a.quiet {
-        eprintln!("pixla: review page: {} ({} files, {} pictures)", r.index.display(), r.files, r.rendered);
+        eprintln!(
+            "pixla: review page: {} ({} files, {} pictures)",
+            r.index.display(),
+            r.files,
+            r.rendered
+        );
     }
     Ok(ExitCode::from(if r.problems.is_empty() { 0 } else { 1 }))
 }
 
 fn report_cmd(cmd: ReportCmd) -> Result<ExitCode, SetupError> {
     match cmd {
-        ReportCmd::Merge { reports, output, operator } => {
+        ReportCmd::Merge {
+            reports,
+            output,
+            operator,
+        } => {
             let out_abs = pixla::walk::resolve(&output);
             let mut parts = Vec::new();
             for p in &reports {
                 if pixla::walk::resolve(p) == out_abs {
-                    return Err(SetupError::Usage(format!("-o {} is one of the shard reports", output.display())));
+                    return Err(SetupError::Usage(format!(
+                        "-o {} is one of the shard reports",
+                        output.display()
+                    )));
                 }
                 let (report, sha256) = pixla::report::read(p).map_err(SetupError::Usage)?;
-                parts.push(pixla::report::ShardInput { name: p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), sha256, report });
+                parts.push(pixla::report::ShardInput {
+                    name: p
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    sha256,
+                    report,
+                });
             }
             let run = pixla::report::Run {
                 started: String::new(),
@@ -501,9 +636,13 @@ fn report_cmd(cmd: ReportCmd) -> Result<ExitCode, SetupError> {
                 interrupted: false,
                 batch: None,
             };
-            let merged = pixla::report::merge_shards(parts, run).map_err(|e| SetupError::Usage(format!("cannot merge: {e}")))?;
-            let json = serde_json::to_vec_pretty(&merged).map_err(|e| SetupError::Other(e.to_string()))?;
-            pixla::encode::write_atomic(&output, &json, None).map_err(|e| SetupError::Other(format!("cannot write {}: {e:#}", output.display())))?;
+            let merged = pixla::report::merge_shards(parts, run)
+                .map_err(|e| SetupError::Usage(format!("cannot merge: {e}")))?;
+            let json =
+                serde_json::to_vec_pretty(&merged).map_err(|e| SetupError::Other(e.to_string()))?;
+            pixla::encode::write_atomic(&output, &json, None).map_err(|e| {
+                SetupError::Other(format!("cannot write {}: {e:#}", output.display()))
+            })?;
             let s = &merged.summary;
             eprintln!("pixla: merged {} shards: {} files ({} redacted, {} clean, {} failed, {} skipped) into {}", merged.shards.len(), s.files, s.redacted, s.clean, s.failed, s.skipped, output.display());
             Ok(ExitCode::from(if s.failed > 0 { 1 } else { 0 }))
@@ -516,18 +655,38 @@ fn models_cmd(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
     match cmd {
         ModelsCmd::List => {
             println!("models folder: {}", dir.display());
-            println!("{:<12} {:<15} {:<8} {:<10} {:<64} licence", "name", "role", "default", "status", "sha256");
+            println!(
+                "{:<12} {:<15} {:<8} {:<10} {:<64} licence",
+                "name", "role", "default", "status", "sha256"
+            );
             for m in models::ALL {
                 let status = match (m.source, m.status(&dir)) {
                     (models::Source::Bundled { .. }, "ok") => "built in",
                     (_, s) => s,
                 };
-                println!("{:<12} {:<15} {:<8} {:<10} {:<64} {}", m.name, m.role.as_str(), if m.default { "yes" } else { "opt-in" }, status, m.sha256, m.licence);
+                println!(
+                    "{:<12} {:<15} {:<8} {:<10} {:<64} {}",
+                    m.name,
+                    m.role.as_str(),
+                    if m.default { "yes" } else { "opt-in" },
+                    status,
+                    m.sha256,
+                    m.licence
+                );
             }
             match pixla::runtime::locate() {
-                Ok(p) => println!("onnxruntime {}: {}", pixla::runtime::ORT_VERSION, p.display()),
-                Err(e @ SetupError::OrtUnusable { .. }) => println!("onnxruntime {}: {e}", pixla::runtime::ORT_VERSION),
-                Err(_) => println!("onnxruntime {}: missing (run `pixla models fetch`)", pixla::runtime::ORT_VERSION),
+                Ok(p) => println!(
+                    "onnxruntime {}: {}",
+                    pixla::runtime::ORT_VERSION,
+                    p.display()
+                ),
+                Err(e @ SetupError::OrtUnusable { .. }) => {
+                    println!("onnxruntime {}: {e}", pixla::runtime::ORT_VERSION)
+                }
+                Err(_) => println!(
+                    "onnxruntime {}: missing (run `pixla models fetch`)",
+                    pixla::runtime::ORT_VERSION
+                ),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -538,7 +697,11 @@ fn models_cmd(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
                 println!("{:<12} {}", m.name, s);
                 bad += (s != "ok" && (m.default || s != "missing")) as u32;
             }
-            Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if bad == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         ModelsCmd::Fetch { names, all, demo } => {
             let wanted: Vec<&models::ModelSpec> = if all {
@@ -546,15 +709,31 @@ fn models_cmd(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
             } else if names.is_empty() {
                 models::ALL.iter().filter(|m| m.default).collect()
             } else {
-                names.iter().map(|n| models::find(n).ok_or_else(|| SetupError::Usage(format!("unknown model `{n}`; see `pixla models list`")))).collect::<Result<_, _>>()?
+                names
+                    .iter()
+                    .map(|n| {
+                        models::find(n).ok_or_else(|| {
+                            SetupError::Usage(format!(
+                                "unknown model `{n}`; see `pixla models list`"
+                            ))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?
             };
             let fail = |e: anyhow::Error| SetupError::Other(format!("fetch failed: {e:#}"));
             let lib = fetch::fetch_ort().map_err(fail)?;
-            eprintln!("pixla: onnxruntime {} ok: {}", pixla::runtime::ORT_VERSION, lib.display());
+            eprintln!(
+                "pixla: onnxruntime {} ok: {}",
+                pixla::runtime::ORT_VERSION,
+                lib.display()
+            );
             for m in wanted {
                 if let models::Source::Bundled { .. } = m.source {
                     if m.status(&dir) != "ok" {
-                        return Err(SetupError::Other(format!("the built-in model {} does not match its pinned sha256: rebuild pixla", m.name)));
+                        return Err(SetupError::Other(format!(
+                            "the built-in model {} does not match its pinned sha256: rebuild pixla",
+                            m.name
+                        )));
                     }
                     eprintln!("pixla: {} ok ({}): built in", m.name, m.licence);
                     continue;
@@ -573,7 +752,10 @@ fn models_cmd(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<(), SetupError> {
-    println!("{}", serde_json::to_string_pretty(v).map_err(|e| SetupError::Other(e.to_string()))?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).map_err(|e| SetupError::Other(e.to_string()))?
+    );
     Ok(())
 }
 
@@ -588,7 +770,12 @@ fn check(a: CheckArgs) -> Result<ExitCode, SetupError> {
     } else {
         for f in &r.findings {
             let [x, y, w, h] = f.bbox;
-            println!("{}: {} {:.2} at [{x},{y},{w},{h}]", f.file, f.class.as_str(), f.score);
+            println!(
+                "{}: {} {:.2} at [{x},{y},{w},{h}]",
+                f.file,
+                f.class.as_str(),
+                f.score
+            );
         }
         for p in &r.problems {
             println!("{}: {}: {}", p.file, p.kind, p.detail);
@@ -613,7 +800,13 @@ fn check(a: CheckArgs) -> Result<ExitCode, SetupError> {
 }
 
 fn verify(a: VerifyArgs) -> Result<ExitCode, SetupError> {
-    let r = pixla::verify::verify(&a.report, &pixla::verify::VerifyOptions { outputs: a.outputs, models_dir: models::models_dir(a.models_dir.as_deref()) })?;
+    let r = pixla::verify::verify(
+        &a.report,
+        &pixla::verify::VerifyOptions {
+            outputs: a.outputs,
+            models_dir: models::models_dir(a.models_dir.as_deref()),
+        },
+    )?;
     if a.json {
         print_json(&r)?;
     } else {
@@ -624,15 +817,39 @@ fn verify(a: VerifyArgs) -> Result<ExitCode, SetupError> {
             println!("{}: {}: {}", p.file, p.kind, p.detail);
         }
         for m in &r.models {
-            println!("model {}: {}{}", m.name, m.status, if m.pinned == Some(false) { " (the recorded sha256 is not the one pixla pins for it)" } else { "" });
+            println!(
+                "model {}: {}{}",
+                m.name,
+                m.status,
+                if m.pinned == Some(false) {
+                    " (the recorded sha256 is not the one pixla pins for it)"
+                } else {
+                    ""
+                }
+            );
         }
-        eprintln!("pixla verify: {} ({} schema errors, {} outputs checked, {} problems)", if r.passed { "OK" } else { "FAILED" }, r.schema_errors.len(), r.outputs_checked, r.outputs.len());
+        eprintln!(
+            "pixla verify: {} ({} schema errors, {} outputs checked, {} problems)",
+            if r.passed { "OK" } else { "FAILED" },
+            r.schema_errors.len(),
+            r.outputs_checked,
+            r.outputs.len()
+        );
     }
     Ok(ExitCode::from(if r.passed { 0 } else { 1 }))
 }
 
 fn purge(a: PurgeArgs) -> Result<ExitCode, SetupError> {
-    let r = pixla::purge::purge(&a.report, &pixla::purge::PurgeOptions { input: a.input, outputs: a.outputs, yes: a.yes, log: a.log, operator: a.operator })?;
+    let r = pixla::purge::purge(
+        &a.report,
+        &pixla::purge::PurgeOptions {
+            input: a.input,
+            outputs: a.outputs,
+            yes: a.yes,
+            log: a.log,
+            operator: a.operator,
+        },
+    )?;
     if a.json {
         print_json(&r)?;
     } else {
@@ -645,10 +862,17 @@ fn purge(a: PurgeArgs) -> Result<ExitCode, SetupError> {
         let n = |k: &str| r.items.iter().filter(|i| i.action == k).count();
         eprintln!(
             "pixla purge: {}{} deleted, {} refused{}",
-            if r.dry_run { "dry run (nothing deleted; pass --yes): would be " } else { "" },
+            if r.dry_run {
+                "dry run (nothing deleted; pass --yes): would be "
+            } else {
+                ""
+            },
             if r.dry_run { n("delete") } else { n("deleted") },
             r.refused(),
-            r.log.as_ref().map(|l| format!("; log: {}", l.display())).unwrap_or_default()
+            r.log
+                .as_ref()
+                .map(|l| format!("; log: {}", l.display()))
+                .unwrap_or_default()
         );
     }
     Ok(ExitCode::from(if r.refused() == 0 { 0 } else { 1 }))

@@ -7,13 +7,24 @@ use crate::detect::Detection;
 
 /// Merge `dets` per class; `threshold` is the IOS above which two boxes are one object.
 pub fn greedy_nmm(dets: Vec<Detection>, threshold: f32) -> Vec<Detection> {
-    greedy_nmm_tagged(dets.into_iter().map(|d| (d, ())).collect(), threshold).into_iter().map(|(d, ())| d).collect()
+    greedy_nmm_tagged(dets.into_iter().map(|d| (d, ())).collect(), threshold)
+        .into_iter()
+        .map(|(d, ())| d)
+        .collect()
 }
 
 /// [`greedy_nmm`] over detections that carry a tag (the model that found them): a merged box
 /// keeps the tag of its highest-scoring member.
-pub fn greedy_nmm_tagged<T: Copy>(mut dets: Vec<(Detection, T)>, threshold: f32) -> Vec<(Detection, T)> {
-    dets.sort_by(|(a, _), (b, _)| b.score.total_cmp(&a.score).then(a.bbox.x1.total_cmp(&b.bbox.x1)).then(a.bbox.y1.total_cmp(&b.bbox.y1)));
+pub fn greedy_nmm_tagged<T: Copy>(
+    mut dets: Vec<(Detection, T)>,
+    threshold: f32,
+) -> Vec<(Detection, T)> {
+    dets.sort_by(|(a, _), (b, _)| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.bbox.x1.total_cmp(&b.bbox.x1))
+            .then(a.bbox.y1.total_cmp(&b.bbox.y1))
+    });
     let mut used = vec![false; dets.len()];
     let mut out = Vec::new();
     for i in 0..dets.len() {
@@ -25,7 +36,8 @@ pub fn greedy_nmm_tagged<T: Copy>(mut dets: Vec<(Detection, T)>, threshold: f32)
         // the matches are judged against the original keep box, as SAHI does
         let anchor = keep.bbox;
         for j in i + 1..dets.len() {
-            if !used[j] && dets[j].0.class == keep.class && anchor.ios(&dets[j].0.bbox) >= threshold {
+            if !used[j] && dets[j].0.class == keep.class && anchor.ios(&dets[j].0.bbox) >= threshold
+            {
                 used[j] = true;
                 keep.bbox = keep.bbox.union(&dets[j].0.bbox);
             }
@@ -42,7 +54,11 @@ mod tests {
     use crate::geom::BoxF;
 
     fn d(class: Class, score: f32, b: [f32; 4]) -> Detection {
-        Detection { class, score, bbox: BoxF::new(b[0], b[1], b[2], b[3]) }
+        Detection {
+            class,
+            score,
+            bbox: BoxF::new(b[0], b[1], b[2], b[3]),
+        }
     }
 
     #[test]
@@ -60,7 +76,10 @@ mod tests {
 
     #[test]
     fn union_grows_the_kept_box() {
-        let v = vec![d(Class::Person, 0.9, [0.0, 0.0, 10.0, 10.0]), d(Class::Person, 0.8, [5.0, 0.0, 12.0, 10.0])];
+        let v = vec![
+            d(Class::Person, 0.9, [0.0, 0.0, 10.0, 10.0]),
+            d(Class::Person, 0.8, [5.0, 0.0, 12.0, 10.0]),
+        ];
         let m = greedy_nmm(v, 0.5);
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].bbox, BoxF::new(0.0, 0.0, 12.0, 10.0));

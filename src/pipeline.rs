@@ -2,7 +2,9 @@
 //! redact → encode → report.
 
 use crate::decode::{self, Decoded, Limits};
-use crate::detect::{aerial::Aerial, nanodet::NanoDet, ppocr::PpOcrDet, yolo::Yolo, Class, Detection, Detector};
+use crate::detect::{
+    aerial::Aerial, nanodet::NanoDet, ppocr::PpOcrDet, yolo::Yolo, Class, Detection, Detector,
+};
 use crate::encode;
 use crate::geom::{BoxF, PixBox};
 use crate::jpeg_lossless::{self, Edit, EditKind, Grid};
@@ -73,8 +75,18 @@ impl Default for Config {
             overlap: 0.2,
             whole_image_pass: true,
             pyramid: true,
-            thresholds: BTreeMap::from([(Class::Person, 0.3), (Class::Vehicle, 0.3), (Class::Plate, 0.5), (Class::Face, 0.5)]),
-            methods: BTreeMap::from([(Class::Person, Method::Pixelate), (Class::Vehicle, Method::None), (Class::Plate, Method::Fill), (Class::Face, Method::Pixelate)]),
+            thresholds: BTreeMap::from([
+                (Class::Person, 0.3),
+                (Class::Vehicle, 0.3),
+                (Class::Plate, 0.5),
+                (Class::Face, 0.5),
+            ]),
+            methods: BTreeMap::from([
+                (Class::Person, Method::Pixelate),
+                (Class::Vehicle, Method::None),
+                (Class::Plate, Method::Fill),
+                (Class::Face, Method::Pixelate),
+            ]),
             margin: 0.15,
             margin_px: 2.0,
             blocks: 4,
@@ -87,7 +99,9 @@ impl Default for Config {
             meta: Default::default(),
             model: None,
             models_dir: models::models_dir(None),
-            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
         }
     }
 }
@@ -170,22 +184,53 @@ impl Models {
         let (objects, plates) = rayon::join(
             || -> Result<ObjectDetectors, SetupError> {
                 Ok(match (&cfg.model, cfg.detector) {
-                    (Some(m), _) => (Box::new(Yolo::user(&m.path, &m.format, &m.classes, m.size, Class::ALL.iter().map(|c| (*c, cfg.threshold(*c))).collect(), n)?), None),
-                    (None, ObjectModels::Aerial) => (Box::new(Aerial::load(dir, n, pt, vt)?), Some(Box::new(NanoDet::load(dir, n, pt, vt)?))),
-                    (None, ObjectModels::NanoDet) => (Box::new(NanoDet::load(dir, n, pt, vt)?), None),
+                    (Some(m), _) => (
+                        Box::new(Yolo::user(
+                            &m.path,
+                            &m.format,
+                            &m.classes,
+                            m.size,
+                            Class::ALL.iter().map(|c| (*c, cfg.threshold(*c))).collect(),
+                            n,
+                        )?),
+                        None,
+                    ),
+                    (None, ObjectModels::Aerial) => (
+                        Box::new(Aerial::load(dir, n, pt, vt)?),
+                        Some(Box::new(NanoDet::load(dir, n, pt, vt)?)),
+                    ),
+                    (None, ObjectModels::NanoDet) => {
+                        (Box::new(NanoDet::load(dir, n, pt, vt)?), None)
+                    }
                 })
             },
             || -> Result<Option<Box<dyn Detector>>, SetupError> {
                 Ok(match cfg.plate_model.as_str() {
                     "none" => None,
-                    "ppocrv4-det" => Some(Box::new(PpOcrDet::load(dir, n, cfg.threshold(Class::Plate))?)),
-                    "platedet" => Some(Box::new(Yolo::platedet(dir, n, cfg.threshold(Class::Plate))?)),
-                    other => return Err(SetupError::Usage(format!("unknown plate model `{other}` (ppocrv4-det, platedet, none)"))),
+                    "ppocrv4-det" => Some(Box::new(PpOcrDet::load(
+                        dir,
+                        n,
+                        cfg.threshold(Class::Plate),
+                    )?)),
+                    "platedet" => Some(Box::new(Yolo::platedet(
+                        dir,
+                        n,
+                        cfg.threshold(Class::Plate),
+                    )?)),
+                    other => {
+                        return Err(SetupError::Usage(format!(
+                            "unknown plate model `{other}` (ppocrv4-det, platedet, none)"
+                        )))
+                    }
                 })
             },
         );
         let (objects, overview) = objects?;
-        Ok(Models { objects, overview, plates: plates? })
+        Ok(Models {
+            objects,
+            overview,
+            plates: plates?,
+        })
     }
 
     /// The detector of the downscaled passes.
@@ -246,16 +291,27 @@ pub fn read_fit(src: &dyn Raster, r: PixBox, max_side: u32) -> anyhow::Result<Rg
     if long <= max_side {
         return src.read(r);
     }
-    let (tw, th) = (((r.w as u64 * max_side as u64) / long as u64).max(1) as u32, ((r.h as u64 * max_side as u64) / long as u64).max(1) as u32);
+    let (tw, th) = (
+        ((r.w as u64 * max_side as u64) / long as u64).max(1) as u32,
+        ((r.h as u64 * max_side as u64) / long as u64).max(1) as u32,
+    );
     let mut out = RgbImage::new(tw, th);
     // bands of about 16 MP
     let band = ((16_000_000 / r.w.max(1) as u64) as u32).clamp(1, r.h);
     let mut y = 0;
     while y < r.h {
         let y1 = (y + band).min(r.h);
-        let (t0, t1) = ((y as u64 * th as u64 / r.h as u64) as u32, (y1 as u64 * th as u64 / r.h as u64) as u32);
+        let (t0, t1) = (
+            (y as u64 * th as u64 / r.h as u64) as u32,
+            (y1 as u64 * th as u64 / r.h as u64) as u32,
+        );
         if t1 > t0 {
-            let rows = src.read(PixBox { x: r.x, y: r.y + y, w: r.w, h: y1 - y })?;
+            let rows = src.read(PixBox {
+                x: r.x,
+                y: r.y + y,
+                w: r.w,
+                h: y1 - y,
+            })?;
             let small = image::imageops::thumbnail(&rows, tw, t1 - t0);
             image::imageops::replace(&mut out, &small, 0, t0 as i64);
         }
@@ -271,20 +327,31 @@ pub fn detect_image(rgb: &RgbImage, cfg: &Config, models: &Models) -> anyhow::Re
 
 /// Detection on any [`Raster`]: every tile and vehicle crop is read on its own, so memory
 /// is bounded by the tiles in flight, whatever the picture's size.
-pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow::Result<Vec<Found>> {
+pub fn detect_raster(
+    src: &dyn Raster,
+    cfg: &Config,
+    models: &Models,
+) -> anyhow::Result<Vec<Found>> {
     let (w, h) = src.size();
     let windows = tiles(w, h, cfg.tile, cfg.overlap);
     let whole = cfg.whole_image_pass && windows.len() > 1;
     // which detectors run on a job: the tile model, the overview model (NanoDet beside
     // pixla-aerial), or both
     let tile_model: Vec<&dyn Detector> = vec![models.objects.as_ref()];
-    let both: Vec<&dyn Detector> = std::iter::once(models.objects.as_ref()).chain(models.overview.as_deref()).collect();
+    let both: Vec<&dyn Detector> = std::iter::once(models.objects.as_ref())
+        .chain(models.overview.as_deref())
+        .collect();
     let overview: Vec<&dyn Detector> = vec![models.overview()];
     // a picture of one tile has no downscaled pass: the overview model sees it on the tile
-    let full = if windows.len() == 1 { &both } else { &tile_model };
+    let full = if windows.len() == 1 {
+        &both
+    } else {
+        &tile_model
+    };
     // (scale factor, window in the downscaled copy, detectors); factor 1 is the full
     // resolution, factor 0 the whole-image pass
-    let mut jobs: Vec<(u32, PixBox, &Vec<&dyn Detector>)> = windows.into_iter().map(|t| (1, t, full)).collect();
+    let mut jobs: Vec<(u32, PixBox, &Vec<&dyn Detector>)> =
+        windows.into_iter().map(|t| (1, t, full)).collect();
     // pyramid levels: copies downscaled by 4, 16, ... while a copy still needs several tiles;
     // small ones are made once in memory (from the raster's overview), larger ones are read
     // window by window at full resolution and shrunk
@@ -293,8 +360,14 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
         let mut f = 4u32;
         while w.max(h) / f > cfg.tile {
             let (lw, lh) = (w.div_ceil(f), h.div_ceil(f));
-            let mem = (lw as u64 * lh as u64 <= 32_000_000).then(|| src.overview(lw, lh)).transpose()?;
-            jobs.extend(tiles(lw, lh, cfg.tile, cfg.overlap).into_iter().map(|t| (f, t, &both)));
+            let mem = (lw as u64 * lh as u64 <= 32_000_000)
+                .then(|| src.overview(lw, lh))
+                .transpose()?;
+            jobs.extend(
+                tiles(lw, lh, cfg.tile, cfg.overlap)
+                    .into_iter()
+                    .map(|t| (f, t, &both)),
+            );
             levels.push((f, mem));
             f = f.saturating_mul(4);
         }
@@ -307,26 +380,54 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
         .map(|&(f, t, detectors)| {
             // the pixels of the job, and the map from them back to full resolution
             let (img, back): (RgbImage, Box<dyn Fn(BoxF) -> BoxF + Sync>) = match f {
-                1 => (stats::time(Stage::Preprocess, || src.read(t))?, Box::new(move |b: BoxF| b.translate(t.x as f32, t.y as f32))),
+                1 => (
+                    stats::time(Stage::Preprocess, || src.read(t))?,
+                    Box::new(move |b: BoxF| b.translate(t.x as f32, t.y as f32)),
+                ),
                 0 => {
                     // whole image, downscaled to the model input with a fast area filter
                     let s = models.overview().input_side() as f32 / w.max(h) as f32;
-                    let small = src.overview(((w as f32 * s).round() as u32).max(1), ((h as f32 * s).round() as u32).max(1))?;
+                    let small = src.overview(
+                        ((w as f32 * s).round() as u32).max(1),
+                        ((h as f32 * s).round() as u32).max(1),
+                    )?;
                     let k = w as f32 / small.width() as f32;
                     (small, Box::new(move |b: BoxF| b.scale(k)))
                 }
                 f => {
                     let level = levels.iter().find(|l| l.0 == f).and_then(|l| l.1.as_ref());
                     let crop = match level {
-                        Some(img) => image::imageops::crop_imm(img, t.x, t.y, t.w.min(img.width() - t.x), t.h.min(img.height() - t.y)).to_image(),
+                        Some(img) => image::imageops::crop_imm(
+                            img,
+                            t.x,
+                            t.y,
+                            t.w.min(img.width() - t.x),
+                            t.h.min(img.height() - t.y),
+                        )
+                        .to_image(),
                         None => {
-                            let full = PixBox { x: t.x * f, y: t.y * f, w: (t.w * f).min(w - t.x * f), h: (t.h * f).min(h - t.y * f) };
+                            let full = PixBox {
+                                x: t.x * f,
+                                y: t.y * f,
+                                w: (t.w * f).min(w - t.x * f),
+                                h: (t.h * f).min(h - t.y * f),
+                            };
                             read_fit(src, full, full.w.max(full.h).div_ceil(f).max(1))?
                         }
                     };
                     // back to full resolution: the crop's own scale (edges may round)
                     let s = f as f32;
-                    (crop, Box::new(move |b: BoxF| BoxF::new((b.x1 + t.x as f32) * s, (b.y1 + t.y as f32) * s, ((b.x2 + t.x as f32) * s).min(w as f32), ((b.y2 + t.y as f32) * s).min(h as f32))))
+                    (
+                        crop,
+                        Box::new(move |b: BoxF| {
+                            BoxF::new(
+                                (b.x1 + t.x as f32) * s,
+                                (b.y1 + t.y as f32) * s,
+                                ((b.x2 + t.x as f32) * s).min(w as f32),
+                                ((b.y2 + t.y as f32) * s).min(h as f32),
+                            )
+                        }),
+                    )
                 }
             };
             let mut out = Vec::new();
@@ -347,21 +448,36 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
     // plates are searched in vehicle boxes before merging: merging by intersection over the
     // smaller box would swallow a small car inside a bigger car's box, and its plate would be
     // searched at the big box's (lower) resolution
-    let vehicles = crate::detect::nms(all.iter().filter(|d| d.0.class == Class::Vehicle).map(|d| d.0.clone()).collect(), 0.5);
-    let mut found: Vec<Found> = greedy_nmm_tagged(all, cfg.merge_ios).into_iter().map(|(det, model)| Found { det, model }).collect();
+    let vehicles = crate::detect::nms(
+        all.iter()
+            .filter(|d| d.0.class == Class::Vehicle)
+            .map(|d| d.0.clone())
+            .collect(),
+        0.5,
+    );
+    let mut found: Vec<Found> = greedy_nmm_tagged(all, cfg.merge_ios)
+        .into_iter()
+        .map(|(det, model)| Found { det, model })
+        .collect();
 
     if let Some(plates) = &models.plates {
         let per: Vec<anyhow::Result<Vec<Detection>>> = vehicles
             .par_iter()
             .map(|v| {
-                let Some(c) = v.bbox.pad(0.1, 4.0).to_pixels(w, h) else { return Ok(vec![]) };
+                let Some(c) = v.bbox.pad(0.1, 4.0).to_pixels(w, h) else {
+                    return Ok(vec![]);
+                };
                 // a huge vehicle (a gigapixel close-up) is read shrunk: the plate detector works
                 // at 960 px at most anyway, and a full-resolution crop could be gigabytes
                 let crop = read_fit(src, c, 2 * crate::detect::ppocr::MAX_SIDE)?;
                 // small vehicles (drone height) are upscaled so a plate would span more pixels
                 let up = (640.0 / c.w.max(c.h) as f32).clamp(1.0, cfg.plate_upscale);
                 let input = if up > 1.01 {
-                    crate::detect::resize_cubic(&crop, (c.w as f32 * up).round() as u32, (c.h as f32 * up).round() as u32)
+                    crate::detect::resize_cubic(
+                        &crop,
+                        (c.w as f32 * up).round() as u32,
+                        (c.h as f32 * up).round() as u32,
+                    )
                 } else {
                     crop
                 };
@@ -371,7 +487,12 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
                     .detect(&input)?
                     .into_iter()
                     .map(|mut d| {
-                        d.bbox = BoxF::new(d.bbox.x1 * sx + c.x as f32, d.bbox.y1 * sy + c.y as f32, d.bbox.x2 * sx + c.x as f32, d.bbox.y2 * sy + c.y as f32);
+                        d.bbox = BoxF::new(
+                            d.bbox.x1 * sx + c.x as f32,
+                            d.bbox.y1 * sy + c.y as f32,
+                            d.bbox.x2 * sx + c.x as f32,
+                            d.bbox.y2 * sy + c.y as f32,
+                        );
                         d
                     })
                     .filter(|d| plausible_plate(&d.bbox, &v.bbox))
@@ -383,7 +504,10 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
             ps.extend(r?);
         }
         let pname = plates.spec().name;
-        found.extend(greedy_nmm(ps, cfg.merge_ios).into_iter().map(|d| Found { det: d, model: pname }));
+        found.extend(greedy_nmm(ps, cfg.merge_ios).into_iter().map(|d| Found {
+            det: d,
+            model: pname,
+        }));
     }
     Ok(found)
 }
@@ -398,7 +522,12 @@ pub fn detect_raster(src: &dyn Raster, cfg: &Config, models: &Models) -> anyhow:
 /// least 0.9 × height. A box reaching outside the vehicle's padded crop is clipped to the
 /// vehicle before the comparison.
 pub fn plausible_plate(plate: &BoxF, vehicle: &BoxF) -> bool {
-    let p = BoxF::new(plate.x1.max(vehicle.x1), plate.y1.max(vehicle.y1), plate.x2.min(vehicle.x2), plate.y2.min(vehicle.y2));
+    let p = BoxF::new(
+        plate.x1.max(vehicle.x1),
+        plate.y1.max(vehicle.y1),
+        plate.x2.min(vehicle.x2),
+        plate.y2.min(vehicle.y2),
+    );
     let (pw, ph) = (p.x2 - p.x1, p.y2 - p.y1);
     let (vw, vh) = (vehicle.x2 - vehicle.x1, vehicle.y2 - vehicle.y1);
     if pw <= 0.0 || ph <= 0.0 || vw <= 0.0 || vh <= 0.0 {
@@ -406,7 +535,10 @@ pub fn plausible_plate(plate: &BoxF, vehicle: &BoxF) -> bool {
         let (w, h) = (plate.x2 - plate.x1, plate.y2 - plate.y1);
         return w >= 0.9 * h && w <= 0.45 * vw;
     }
-    pw <= PLATE_MAX_WIDTH * vw && ph <= PLATE_MAX_HEIGHT * vh && pw * ph <= PLATE_MAX_AREA * vw * vh && pw >= PLATE_MIN_ASPECT * ph
+    pw <= PLATE_MAX_WIDTH * vw
+        && ph <= PLATE_MAX_HEIGHT * vh
+        && pw * ph <= PLATE_MAX_AREA * vw * vh
+        && pw >= PLATE_MIN_ASPECT * ph
 }
 
 /// Limits of [`plausible_plate`], as fractions of the vehicle box.
@@ -436,8 +568,15 @@ pub fn orientation_code(o: image::metadata::Orientation) -> u8 {
 /// With a JPEG `grid` (the lossless path) the boxes are first widened to the MCU grid and
 /// pixelation cells made whole MCUs ([`align_regions`]), and the DCT-domain edits that do the
 /// same to the file are returned too.
-pub fn redact_regions(img: &mut DynamicImage, found: &[Found], dec_orientation: image::metadata::Orientation, cfg: &Config, grid: Option<&Grid>) -> (Vec<Region>, usize, Vec<Edit>) {
-    let (mut regions, not_hidden) = plan_regions(img.width(), img.height(), found, dec_orientation, cfg);
+pub fn redact_regions(
+    img: &mut DynamicImage,
+    found: &[Found],
+    dec_orientation: image::metadata::Orientation,
+    cfg: &Config,
+    grid: Option<&Grid>,
+) -> (Vec<Region>, usize, Vec<Edit>) {
+    let (mut regions, not_hidden) =
+        plan_regions(img.width(), img.height(), found, dec_orientation, cfg);
     let mut edits = vec![];
     if let Some(g) = grid {
         regions = align_regions(regions, g);
@@ -455,7 +594,12 @@ pub fn align_regions(regions: Vec<Region>, g: &Grid) -> Vec<Region> {
     let mut out: Vec<Region> = regions
         .into_iter()
         .filter_map(|mut r| {
-            let px = PixBox { x: r.bbox[0], y: r.bbox[1], w: r.bbox[2], h: r.bbox[3] };
+            let px = PixBox {
+                x: r.bbox[0],
+                y: r.bbox[1],
+                w: r.bbox[2],
+                h: r.bbox[3],
+            };
             let a = jpeg_lossless::align_to_mcu(px, g)?;
             r.bbox = [a.x, a.y, a.w, a.h];
             if r.method == Method::Pixelate {
@@ -473,10 +617,28 @@ pub fn align_regions(regions: Vec<Region>, g: &Grid) -> Vec<Region> {
 pub fn dct_edits(regions: &[Region], g: &Grid) -> Result<Vec<Edit>, String> {
     let mut edits = Vec::new();
     for r in regions.iter().filter(|r| r.method == Method::Pixelate) {
-        edits.push(Edit { rect: PixBox { x: r.bbox[0], y: r.bbox[1], w: r.bbox[2], h: r.bbox[3] }, kind: EditKind::Pixelate { cell: r.block.unwrap_or_else(|| jpeg_lossless::cell_size(8, g)) } });
+        edits.push(Edit {
+            rect: PixBox {
+                x: r.bbox[0],
+                y: r.bbox[1],
+                w: r.bbox[2],
+                h: r.bbox[3],
+            },
+            kind: EditKind::Pixelate {
+                cell: r.block.unwrap_or_else(|| jpeg_lossless::cell_size(8, g)),
+            },
+        });
     }
     for r in regions.iter().filter(|r| r.method == Method::Fill) {
-        edits.push(Edit { rect: PixBox { x: r.bbox[0], y: r.bbox[1], w: r.bbox[2], h: r.bbox[3] }, kind: EditKind::Fill });
+        edits.push(Edit {
+            rect: PixBox {
+                x: r.bbox[0],
+                y: r.bbox[1],
+                w: r.bbox[2],
+                h: r.bbox[3],
+            },
+            kind: EditKind::Fill,
+        });
     }
     if regions.iter().any(|r| r.method == Method::Blur) {
         return Err("blur is not done in the DCT domain; re-encoded".into());
@@ -487,7 +649,13 @@ pub fn dct_edits(regions: &[Region], g: &Grid) -> Result<Vec<Edit>, String> {
 /// The regions to hide for `found` (upright coordinates) in a `w`×`h` stored image: each
 /// box mapped to stored pixels, padded by the margin and clipped; and how many detections
 /// are left visible by their method (`none`).
-pub fn plan_regions(w: u32, h: u32, found: &[Found], dec_orientation: image::metadata::Orientation, cfg: &Config) -> (Vec<Region>, usize) {
+pub fn plan_regions(
+    w: u32,
+    h: u32,
+    found: &[Found],
+    dec_orientation: image::metadata::Orientation,
+    cfg: &Config,
+) -> (Vec<Region>, usize) {
     let mut regions = Vec::new();
     let mut not_hidden = 0;
     for f in found {
@@ -497,12 +665,19 @@ pub fn plan_regions(w: u32, h: u32, found: &[Found], dec_orientation: image::met
             continue;
         }
         let stored = decode::box_to_stored(f.det.bbox, dec_orientation, w, h);
-        let Some(px) = stored.pad(cfg.margin, cfg.margin_px).to_pixels(w, h) else { continue };
+        let Some(px) = stored.pad(cfg.margin, cfg.margin_px).to_pixels(w, h) else {
+            continue;
+        };
         regions.push(Region {
             class: f.det.class,
             score: Some((f.det.score * 1000.0).round() / 1000.0),
             bbox: [px.x, px.y, px.w, px.h],
-            detected: [round1(stored.x1), round1(stored.y1), round1(stored.w()), round1(stored.h())],
+            detected: [
+                round1(stored.x1),
+                round1(stored.y1),
+                round1(stored.w()),
+                round1(stored.h()),
+            ],
             method,
             block: (method == Method::Pixelate).then(|| redact::block_size(&px, cfg.blocks)),
             source: format!("model:{}", f.model),
@@ -523,8 +698,19 @@ pub fn apply_regions(img: &mut DynamicImage, regions: &[Region], cfg: &Config) {
         _ => 0,
     });
     for r in order {
-        let px = PixBox { x: r.bbox[0], y: r.bbox[1], w: r.bbox[2], h: r.bbox[3] };
-        redact::apply_block(img, px, r.method, r.block.unwrap_or_else(|| redact::block_size(&px, cfg.blocks)));
+        let px = PixBox {
+            x: r.bbox[0],
+            y: r.bbox[1],
+            w: r.bbox[2],
+            h: r.bbox[3],
+        };
+        redact::apply_block(
+            img,
+            px,
+            r.method,
+            r.block
+                .unwrap_or_else(|| redact::block_size(&px, cfg.blocks)),
+        );
     }
 }
 
@@ -548,7 +734,13 @@ impl Edits {
     pub fn earlier(e: &FileEntry) -> Edits {
         let mut ed = Edits::default();
         for r in e.regions.iter().filter(|r| r.source.starts_with("manual:")) {
-            ed.earlier.push(ManualRegion { class: r.class, bbox: r.bbox, method: Some(r.method), note: r.note.clone(), source: r.source.clone() });
+            ed.earlier.push(ManualRegion {
+                class: r.class,
+                bbox: r.bbox,
+                method: Some(r.method),
+                note: r.note.clone(),
+                source: r.source.clone(),
+            });
         }
         for s in &e.suppressed {
             if s.region.source.starts_with("manual:") {
@@ -573,8 +765,18 @@ pub struct ManualRegion {
 impl ManualRegion {
     fn to_region(&self, w: u32, h: u32, cfg: &Config) -> anyhow::Result<Region> {
         let [x, y, bw, bh] = self.bbox;
-        let b = BoxF::new(x as f32, y as f32, x as f32 + bw as f32, y as f32 + bh as f32);
-        let px = b.to_pixels(w, h).ok_or_else(|| anyhow::anyhow!("manual box {:?} lies outside the image ({w}x{h} stored pixels)", self.bbox))?;
+        let b = BoxF::new(
+            x as f32,
+            y as f32,
+            x as f32 + bw as f32,
+            y as f32 + bh as f32,
+        );
+        let px = b.to_pixels(w, h).ok_or_else(|| {
+            anyhow::anyhow!(
+                "manual box {:?} lies outside the image ({w}x{h} stored pixels)",
+                self.bbox
+            )
+        })?;
         let method = match self.method.unwrap_or(cfg.method(self.class)) {
             Method::None => Method::Pixelate,
             m => m,
@@ -593,7 +795,14 @@ impl ManualRegion {
 }
 
 fn pix_iou(a: &[u32; 4], b: &[u32; 4]) -> f32 {
-    let f = |r: &[u32; 4]| BoxF::new(r[0] as f32, r[1] as f32, r[0] as f32 + r[2] as f32, r[1] as f32 + r[3] as f32);
+    let f = |r: &[u32; 4]| {
+        BoxF::new(
+            r[0] as f32,
+            r[1] as f32,
+            r[0] as f32 + r[2] as f32,
+            r[1] as f32 + r[3] as f32,
+        )
+    };
     f(a).iou(&f(b))
 }
 
@@ -601,7 +810,13 @@ fn pix_iou(a: &[u32; 4], b: &[u32; 4]) -> f32 {
 /// or an earlier manual one (IoU >= [`crate::sidecar::SUPPRESS_IOU`]), which is then left
 /// visible and listed; earlier and new manual regions are added. An edit that cannot be
 /// carried out exactly is an error for the file (fail closed).
-pub fn edit_regions(model: Vec<Region>, edits: &Edits, w: u32, h: u32, cfg: &Config) -> anyhow::Result<(Vec<Region>, Vec<Suppressed>)> {
+pub fn edit_regions(
+    model: Vec<Region>,
+    edits: &Edits,
+    w: u32,
+    h: u32,
+    cfg: &Config,
+) -> anyhow::Result<(Vec<Region>, Vec<Suppressed>)> {
     let mut candidates: Vec<Region> = model;
     for m in &edits.earlier {
         candidates.push(m.to_region(w, h, cfg)?);
@@ -615,7 +830,10 @@ pub fn edit_regions(model: Vec<Region>, edits: &Edits, w: u32, h: u32, cfg: &Con
                 hit = true;
                 if !gone[i] {
                     gone[i] = true;
-                    suppressed.push(Suppressed { region: r.clone(), suppressed_by: by.clone() });
+                    suppressed.push(Suppressed {
+                        region: r.clone(),
+                        suppressed_by: by.clone(),
+                    });
                 }
             }
         }
@@ -627,7 +845,12 @@ pub fn edit_regions(model: Vec<Region>, edits: &Edits, w: u32, h: u32, cfg: &Con
         }
     }
     suppressed.extend(edits.history.iter().cloned());
-    let mut regions: Vec<Region> = candidates.into_iter().zip(gone).filter(|(_, g)| !g).map(|(r, _)| r).collect();
+    let mut regions: Vec<Region> = candidates
+        .into_iter()
+        .zip(gone)
+        .filter(|(_, g)| !g)
+        .map(|(r, _)| r)
+        .collect();
     for m in &edits.add {
         regions.push(m.to_region(w, h, cfg)?);
     }
@@ -652,13 +875,25 @@ pub fn process(job: &Job, cfg: &Config, models: &Models) -> FileEntry {
 /// [`process`], with a reviewer's corrections applied after detection.
 pub fn process_with(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edits>) -> FileEntry {
     let t0 = Instant::now();
-    let mut e = FileEntry { input: rel_string(&job.rel), status: "failed".into(), ..Default::default() };
+    let mut e = FileEntry {
+        input: rel_string(&job.rel),
+        status: "failed".into(),
+        ..Default::default()
+    };
     // a panic in a decoder or a model's post-processing is one file's failure, not the batch's
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process_inner(job, cfg, models, edits, &mut e)))
-        .unwrap_or_else(|p| {
-            let msg = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
-            Err(anyhow::anyhow!("internal error while processing this file (please report it): {msg}"))
-        });
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        process_inner(job, cfg, models, edits, &mut e)
+    }))
+    .unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(anyhow::anyhow!(
+            "internal error while processing this file (please report it): {msg}"
+        ))
+    });
     if let Err(err) = r {
         e.status = "failed".into();
         e.error = Some(format!("{err:#}"));
@@ -672,13 +907,22 @@ pub fn process_with(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edi
     e
 }
 
-fn process_inner(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edits>, e: &mut FileEntry) -> anyhow::Result<()> {
+fn process_inner(
+    job: &Job,
+    cfg: &Config,
+    models: &Models,
+    edits: Option<&Edits>,
+    e: &mut FileEntry,
+) -> anyhow::Result<()> {
     use anyhow::Context;
     // the output can only land inside OUT: no link on the way (every write path, a review's
     // re-run included, comes through here)
     job.check_output().map_err(anyhow::Error::msg)?;
     // a FIFO or device put in place after the walk is never opened (it could block)
-    if !std::fs::metadata(&job.input).with_context(|| "cannot read the file")?.is_file() {
+    if !std::fs::metadata(&job.input)
+        .with_context(|| "cannot read the file")?
+        .is_file()
+    {
         anyhow::bail!("not a regular file (a FIFO, socket, device or folder): not read");
     }
     if crate::tiffpath::is_tiff(&job.input)? {
@@ -728,7 +972,11 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edits>
     };
     // the stored pixels are redacted in place when there is something to hide (the clean
     // paths below still need them as decoded); no copy of the picture is made
-    let mut img = if regions.is_empty() { DynamicImage::new_rgb8(0, 0) } else { std::mem::replace(&mut dec.image, DynamicImage::new_rgb8(0, 0)) };
+    let mut img = if regions.is_empty() {
+        DynamicImage::new_rgb8(0, 0)
+    } else {
+        std::mem::replace(&mut dec.image, DynamicImage::new_rgb8(0, 0))
+    };
     apply_regions(&mut img, &regions, cfg);
     e.detections_not_hidden = not_hidden;
     stats::add(Stage::Redact, t_stage.elapsed().as_nanos() as u64);
@@ -754,19 +1002,31 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edits>
             }
             Some(enc) => {
                 let png_stripped = dec.format == decode::Format::Png && cfg.meta.strips();
-                e.encoding = Some(if png_stripped { "lossless" } else { "metadata-only" }.into());
+                e.encoding = Some(
+                    if png_stripped {
+                        "lossless"
+                    } else {
+                        "metadata-only"
+                    }
+                    .into(),
+                );
                 put(e, enc)
             }
         }
     } else {
         let mut enc = None;
         if let Some(g) = &grid {
-            match dct.map_err(anyhow::Error::msg).and_then(|d| encode::encode_jpeg_lossless(&bytes, &d, &img, &cfg.meta)) {
+            match dct
+                .map_err(anyhow::Error::msg)
+                .and_then(|d| encode::encode_jpeg_lossless(&bytes, &d, &img, &cfg.meta))
+            {
                 Ok(x) => {
                     e.mcu = Some([g.mcu_w, g.mcu_h]);
                     enc = Some(x)
                 }
-                Err(why) => e.fallback = Some(format!("lossless path failed ({why:#}); re-encoded")),
+                Err(why) => {
+                    e.fallback = Some(format!("lossless path failed ({why:#}); re-encoded"))
+                }
             }
         }
         let enc = match enc {
@@ -774,7 +1034,14 @@ fn process_inner(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edits>
             None => encode::encode(&img, &dec, &bytes, &cfg.meta).context("encoding failed")?,
         };
         e.status = "redacted".into();
-        e.encoding = Some(if enc.quality.is_some() { "reencode" } else { "lossless" }.into());
+        e.encoding = Some(
+            if enc.quality.is_some() {
+                "reencode"
+            } else {
+                "lossless"
+            }
+            .into(),
+        );
         e.blocks_changed = enc.blocks_changed;
         e.jpeg_quality = enc.quality;
         put(e, enc)
@@ -809,13 +1076,24 @@ pub fn scan_file(path: &Path, cfg: &Config, models: &Models) -> anyhow::Result<S
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> anyhow::Result<Scan> {
         let (sha256, bytes, (w, h, orientation, found)) = if crate::tiffpath::is_tiff(path)? {
             let sha = models::sha256_file(path).context("cannot read the file")?;
-            let len = std::fs::metadata(path).context("cannot read the file")?.len();
+            let len = std::fs::metadata(path)
+                .context("cannot read the file")?
+                .len();
             (sha, len, crate::tiffpath::scan(path, cfg, models)?)
         } else {
             let bytes = std::fs::read(path).context("cannot read the file")?;
             let dec = decode::decode(&bytes, path, &cfg.limits)?;
             let found = detect_image(&dec.upright(), cfg, models).context("detection failed")?;
-            (models::sha256_hex(&bytes), bytes.len() as u64, (dec.image.width(), dec.image.height(), dec.orientation, found))
+            (
+                models::sha256_hex(&bytes),
+                bytes.len() as u64,
+                (
+                    dec.image.width(),
+                    dec.image.height(),
+                    dec.orientation,
+                    found,
+                ),
+            )
         };
         let found = found
             .into_iter()
@@ -824,26 +1102,47 @@ pub fn scan_file(path: &Path, cfg: &Config, models: &Models) -> anyhow::Result<S
                 f
             })
             .collect();
-        Ok(Scan { sha256, bytes, width: w, height: h, found })
+        Ok(Scan {
+            sha256,
+            bytes,
+            width: w,
+            height: h,
+            found,
+        })
     }))
-    .unwrap_or_else(|_| Err(anyhow::anyhow!("internal error while examining this file (please report it)")))
+    .unwrap_or_else(|_| {
+        Err(anyhow::anyhow!(
+            "internal error while examining this file (please report it)"
+        ))
+    })
 }
 
 /// The MCU grid for the lossless JPEG path, `Ok(None)` when the path does not apply (not a
 /// JPEG, nothing to hide, or `--jpeg reencode`), `Err(reason)` when it applies but cannot be
 /// taken (the file is then re-encoded and the reason recorded).
-fn lossless_grid(dec: &Decoded, bytes: &[u8], found: &[Found], cfg: &Config) -> Result<Option<Grid>, String> {
+fn lossless_grid(
+    dec: &Decoded,
+    bytes: &[u8],
+    found: &[Found],
+    cfg: &Config,
+) -> Result<Option<Grid>, String> {
     if dec.format != decode::Format::Jpeg || cfg.jpeg != JpegMode::Lossless {
         return Ok(None);
     }
-    let methods: Vec<Method> = found.iter().map(|f| cfg.method(f.det.class)).filter(|m| *m != Method::None).collect();
+    let methods: Vec<Method> = found
+        .iter()
+        .map(|f| cfg.method(f.det.class))
+        .filter(|m| *m != Method::None)
+        .collect();
     if methods.is_empty() {
         return Ok(None);
     }
     if methods.contains(&Method::Blur) {
         return Err("blur is not done in the DCT domain; re-encoded".into());
     }
-    jpeg_lossless::grid(bytes).map(Some).map_err(|e| format!("lossless path not possible ({e:#}); re-encoded"))
+    jpeg_lossless::grid(bytes)
+        .map(Some)
+        .map_err(|e| format!("lossless path not possible ({e:#}); re-encoded"))
 }
 
 /// Options of a batch run that are not detection settings.
@@ -886,7 +1185,11 @@ impl Outcome {
 /// The operator recorded in the report: the flag, else `$PIXLA_OPERATOR`, else the OS user.
 pub fn operator(flag: Option<&str>) -> String {
     flag.map(str::to_string)
-        .or_else(|| std::env::var("PIXLA_OPERATOR").ok().filter(|s| !s.is_empty()))
+        .or_else(|| {
+            std::env::var("PIXLA_OPERATOR")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
         .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
         .or_else(|| std::env::var("LOGNAME").ok().filter(|s| !s.is_empty()))
         .unwrap_or_else(|| "unknown".into())
@@ -898,7 +1201,12 @@ fn tool_record() -> report::Tool {
         name: "pixla".into(),
         version: crate::VERSION.into(),
         // the library's file name only: its folder is usually under a user's home
-        onnxruntime: format!("{} ({})", crate::runtime::ORT_VERSION, ort.and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_default()),
+        onnxruntime: format!(
+            "{} ({})",
+            crate::runtime::ORT_VERSION,
+            ort.and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_default()
+        ),
     }
 }
 
@@ -913,22 +1221,40 @@ pub fn model_entries(models: &Models) -> Vec<ModelEntry> {
                 (0, Some((f, c))) => (Some(f.clone()), Some(c.clone())),
                 _ => (None, None),
             };
-            ModelEntry { role: m.role.as_str().into(), name: m.name.into(), sha256: m.sha256.into(), licence: m.licence.into(), execution_provider: "cpu".into(), format, classes }
+            ModelEntry {
+                role: m.role.as_str().into(),
+                name: m.name.into(),
+                sha256: m.sha256.into(),
+                licence: m.licence.into(),
+                execution_provider: "cpu".into(),
+                format,
+                classes,
+            }
         })
         .collect()
 }
 
 /// This machine's name, as the report and the purge log record it.
 pub fn host() -> String {
-    hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
+    hostname::get()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Run a whole batch and write its report.
-pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions) -> Result<Outcome, SetupError> {
+pub fn run_batch(
+    inputs: &[PathBuf],
+    out: &Path,
+    cfg: &Config,
+    opts: &RunOptions,
+) -> Result<Outcome, SetupError> {
     let started = report::now();
     let t0 = Instant::now();
     let walked = walk::walk(inputs, out, opts.shard)?;
-    let report_path = opts.report.clone().unwrap_or_else(|| out.join("pixla-report.json"));
+    let report_path = opts
+        .report
+        .clone()
+        .unwrap_or_else(|| out.join("pixla-report.json"));
     // a plain run would overwrite reviewed outputs and drop the corrections from the record
     if let Ok((old, _)) = report::read(&report_path) {
         let reviewed = old.files.iter().filter(|f| f.reviewed_by.is_some()).count();
@@ -941,18 +1267,26 @@ pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions
     }
     let rp = walk::resolve(&report_path);
     if inputs.iter().any(|i| rp.starts_with(walk::resolve(i))) {
-        return Err(SetupError::Usage(format!("the report {} would be written inside an input", report_path.display())));
+        return Err(SetupError::Usage(format!(
+            "the report {} would be written inside an input",
+            report_path.display()
+        )));
     }
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads.max(1)).build().map_err(|e| SetupError::Other(e.to_string()))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads.max(1))
+        .build()
+        .map_err(|e| SetupError::Other(e.to_string()))?;
     let models = pool.install(|| Models::load(cfg))?;
     // the report is written inside OUT only through folders that stay inside OUT
     if rp.starts_with(walk::resolve(out)) || report_path.starts_with(out) {
-        walk::check_inside(out, &report_path).map_err(|e| SetupError::Usage(format!("the report {}: {e}", report_path.display())))?;
+        walk::check_inside(out, &report_path)
+            .map_err(|e| SetupError::Usage(format!("the report {}: {e}", report_path.display())))?;
     }
     // the journal: continue it (--resume), or refuse to overwrite an unfinished batch
     let jpath = crate::journal::path(out, opts.shard);
     let header = crate::journal::Header::new(cfg, &models, opts.shard, &walked.batch);
-    let earlier = crate::journal::read(&jpath).map_err(|e| SetupError::Usage(format!("{e:#}; delete it to start the batch over")))?;
+    let earlier = crate::journal::read(&jpath)
+        .map_err(|e| SetupError::Usage(format!("{e:#}; delete it to start the batch over")))?;
     let mut reused: BTreeMap<String, FileEntry> = BTreeMap::new();
     match earlier {
         Some(_) if !opts.resume => {
@@ -983,8 +1317,14 @@ pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions
         // a killed run's temp files (pixla's own name pattern, only under OUT)
         crate::journal::clean_temps(out);
     }
-    std::fs::create_dir_all(out).map_err(|e| SetupError::Usage(format!("cannot create the output folder {}: {e}", out.display())))?;
-    let journal = crate::journal::Journal::create(&jpath, &header, reused.values()).map_err(|e| SetupError::Usage(format!("{e:#}")))?;
+    std::fs::create_dir_all(out).map_err(|e| {
+        SetupError::Usage(format!(
+            "cannot create the output folder {}: {e}",
+            out.display()
+        ))
+    })?;
+    let journal = crate::journal::Journal::create(&jpath, &header, reused.values())
+        .map_err(|e| SetupError::Usage(format!("{e:#}")))?;
 
     let progress = Progress::new(walked.jobs.len() as u64, opts.progress);
     let mut files: Vec<FileEntry> = pool.install(|| {
@@ -998,7 +1338,12 @@ pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions
                     return e.clone();
                 }
                 if crate::signals::stop_requested() {
-                    return FileEntry { input: rel, status: "pending".into(), error: Some("interrupted before processing: continue with --resume".into()), ..Default::default() };
+                    return FileEntry {
+                        input: rel,
+                        status: "pending".into(),
+                        error: Some("interrupted before processing: continue with --resume".into()),
+                        ..Default::default()
+                    };
                 }
                 let e = process(job, cfg, &models);
                 if e.output.is_some() {
@@ -1013,7 +1358,12 @@ pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions
     progress.finish();
     let interrupted = files.iter().any(|f| f.status == "pending");
     for i in &walked.issues {
-        files.push(FileEntry { input: rel_string(&i.rel), status: i.status.into(), error: Some(i.reason.clone()), ..Default::default() });
+        files.push(FileEntry {
+            input: rel_string(&i.rel),
+            status: i.status.into(),
+            error: Some(i.reason.clone()),
+            ..Default::default()
+        });
     }
     files.sort_by(|a, b| a.input.cmp(&b.input));
     let report = Report {
@@ -1043,11 +1393,17 @@ pub fn run_batch(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions
     let mut report = report;
     report::scrub_paths(&mut report, &path_roots(inputs, out));
     let json = serde_json::to_vec_pretty(&report).map_err(|e| SetupError::Other(e.to_string()))?;
-    encode::write_atomic(&report_path, &json, None).map_err(|e| SetupError::Other(format!("cannot write the report: {e:#}")))?;
+    encode::write_atomic(&report_path, &json, None)
+        .map_err(|e| SetupError::Other(format!("cannot write the report: {e:#}")))?;
     if !interrupted {
         let _ = journal.remove();
     }
-    Ok(Outcome { failed: report.summary.failed, report, report_path, interrupted })
+    Ok(Outcome {
+        failed: report.summary.failed,
+        report,
+        report_path,
+        interrupted,
+    })
 }
 
 /// The absolute forms (as given and resolved) of the inputs' roots and the output root,
@@ -1056,8 +1412,16 @@ fn path_roots(inputs: &[PathBuf], out: &Path) -> Vec<PathBuf> {
     let mut v = Vec::new();
     for p in inputs.iter().map(PathBuf::as_path).chain([out]) {
         // a file input's root is its folder
-        let root = if p.is_file() { p.parent().map(Path::to_path_buf).unwrap_or_default() } else { p.to_path_buf() };
-        let abs = if root.is_absolute() { root.clone() } else { std::env::current_dir().unwrap_or_default().join(&root) };
+        let root = if p.is_file() {
+            p.parent().map(Path::to_path_buf).unwrap_or_default()
+        } else {
+            p.to_path_buf()
+        };
+        let abs = if root.is_absolute() {
+            root.clone()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(&root)
+        };
         v.push(walk::resolve(&root));
         v.push(abs);
     }
@@ -1072,7 +1436,6 @@ pub struct RegionsOptions {
     pub reviewer: Option<String>,
 }
 
-
 /// A file of a review re-run: its job and corrections, or why it cannot be re-run.
 type ReRun<'a> = Result<(&'a Job, Edits), String>;
 
@@ -1084,29 +1447,59 @@ type ReRun<'a> = Result<(&'a Job, Edits), String>;
 /// original) gets a per-file error, and its previous output is removed: it did not reflect
 /// the review, and the report and the output tree must agree. Outputs are written and
 /// removed only inside OUT, through real folders ([`walk::inside`]).
-pub fn run_regions(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptions, ro: &RegionsOptions) -> Result<Outcome, SetupError> {
+pub fn run_regions(
+    inputs: &[PathBuf],
+    out: &Path,
+    cfg: &Config,
+    opts: &RunOptions,
+    ro: &RegionsOptions,
+) -> Result<Outcome, SetupError> {
     let started = report::now();
     if opts.shard.is_some() {
         return Err(SetupError::Usage("--regions and --shard do not go together: merge the shard reports (`pixla report merge`), review, then apply the sidecar to the merged report with --report".into()));
     }
-    let sidecar_bytes = std::fs::read(&ro.sidecar).map_err(|e| SetupError::Usage(format!("cannot read the sidecar {}: {e}", ro.sidecar.display())))?;
-    let sidecar = crate::sidecar::parse(&sidecar_bytes).map_err(|e| SetupError::Usage(format!("sidecar {}: {e}", ro.sidecar.display())))?;
-    let named = sidecar.reviewer.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    let flag = ro.reviewer.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let sidecar_bytes = std::fs::read(&ro.sidecar).map_err(|e| {
+        SetupError::Usage(format!(
+            "cannot read the sidecar {}: {e}",
+            ro.sidecar.display()
+        ))
+    })?;
+    let sidecar = crate::sidecar::parse(&sidecar_bytes)
+        .map_err(|e| SetupError::Usage(format!("sidecar {}: {e}", ro.sidecar.display())))?;
+    let named = sidecar
+        .reviewer
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    let flag = ro
+        .reviewer
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
     let reviewer = match (named, flag) {
         (Some(a), Some(b)) if a != b => return Err(SetupError::Usage(format!("the sidecar names reviewer `{a}` but --reviewer says `{b}`"))),
         (Some(a), _) | (None, Some(a)) => a.to_string(),
         (None, None) => return Err(SetupError::Usage("the sidecar names no reviewer: pass --reviewer NAME (the report records who made each correction)".into())),
     };
     let by = format!("manual:{reviewer}");
-    let report_path = opts.report.clone().unwrap_or_else(|| out.join("pixla-report.json"));
+    let report_path = opts
+        .report
+        .clone()
+        .unwrap_or_else(|| out.join("pixla-report.json"));
     let (mut rep, _) = report::read(&report_path).map_err(|e| SetupError::Usage(format!("{e}; `--regions` updates the report of an earlier `pixla redact` run into the same OUT")))?;
     let sidecar_sha = models::sha256_hex(&sidecar_bytes);
     if let Some(r) = rep.reviews.iter().find(|r| r.sidecar_sha256 == sidecar_sha) {
-        return Err(SetupError::Usage(format!("this sidecar (sha256 {sidecar_sha}) was already applied to {} at {}; nothing to do", report_path.display(), r.finished)));
+        return Err(SetupError::Usage(format!(
+            "this sidecar (sha256 {sidecar_sha}) was already applied to {} at {}; nothing to do",
+            report_path.display(),
+            r.finished
+        )));
     }
     let walked = walk::walk(inputs, out, None)?;
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads.max(1)).build().map_err(|e| SetupError::Other(e.to_string()))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads.max(1))
+        .build()
+        .map_err(|e| SetupError::Other(e.to_string()))?;
     let models = pool.install(|| Models::load(cfg))?;
     let ours = report::comparable_config(&serde_json::to_value(cfg).unwrap_or_default());
     let theirs = report::comparable_config(&rep.config);
@@ -1116,16 +1509,39 @@ pub fn run_regions(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptio
             .into_iter()
             .flatten()
             .filter(|(k, v)| theirs.get(k.as_str()) != Some(v))
-            .map(|(k, v)| format!("{k}: report {} vs now {v}", theirs.get(k.as_str()).map(|t| t.to_string()).unwrap_or("-".into())))
+            .map(|(k, v)| {
+                format!(
+                    "{k}: report {} vs now {v}",
+                    theirs
+                        .get(k.as_str())
+                        .map(|t| t.to_string())
+                        .unwrap_or("-".into())
+                )
+            })
             .collect();
-        return Err(SetupError::Usage(format!("the settings differ from the report's run ({}): pass the same flags as that run", diff.join("; "))));
+        return Err(SetupError::Usage(format!(
+            "the settings differ from the report's run ({}): pass the same flags as that run",
+            diff.join("; ")
+        )));
     }
-    let ids = |m: &[ModelEntry]| m.iter().map(|m| (m.role.clone(), m.name.clone(), m.sha256.clone())).collect::<Vec<_>>();
+    let ids = |m: &[ModelEntry]| {
+        m.iter()
+            .map(|m| (m.role.clone(), m.name.clone(), m.sha256.clone()))
+            .collect::<Vec<_>>()
+    };
     if ids(&model_entries(&models)) != ids(&rep.models) {
         return Err(SetupError::Usage("the models differ from the report's run (name or sha256): use the same --plate-model and models".into()));
     }
-    let jobs: BTreeMap<String, &Job> = walked.jobs.iter().map(|j| (rel_string(&j.rel), j)).collect();
-    let prior: BTreeMap<String, FileEntry> = rep.files.iter().map(|f| (f.input.clone(), f.clone())).collect();
+    let jobs: BTreeMap<String, &Job> = walked
+        .jobs
+        .iter()
+        .map(|j| (rel_string(&j.rel), j))
+        .collect();
+    let prior: BTreeMap<String, FileEntry> = rep
+        .files
+        .iter()
+        .map(|f| (f.input.clone(), f.clone()))
+        .collect();
     // (rel, job and edits) or (rel, error)
     let mut todo: Vec<(String, ReRun)> = Vec::new();
     for (rel, fe) in &sidecar.files {
@@ -1179,7 +1595,8 @@ pub fn run_regions(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptio
     progress.finish();
     let failed = done.iter().filter(|e| e.status == "failed").count();
     let touched: Vec<String> = done.iter().map(|e| e.input.clone()).collect();
-    let mut files: BTreeMap<String, FileEntry> = rep.files.drain(..).map(|f| (f.input.clone(), f)).collect();
+    let mut files: BTreeMap<String, FileEntry> =
+        rep.files.drain(..).map(|f| (f.input.clone(), f)).collect();
     for e in done {
         files.insert(e.input.clone(), e);
     }
@@ -1193,15 +1610,25 @@ pub fn run_regions(inputs: &[PathBuf], out: &Path, cfg: &Config, opts: &RunOptio
         command: opts.command.clone(),
         tool_version: crate::VERSION.into(),
         reviewer,
-        sidecar: ro.sidecar.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        sidecar: ro
+            .sidecar
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         sidecar_sha256: sidecar_sha,
         files: touched,
         failed,
     });
     report::scrub_paths(&mut rep, &path_roots(inputs, out));
     let json = serde_json::to_vec_pretty(&rep).map_err(|e| SetupError::Other(e.to_string()))?;
-    encode::write_atomic(&report_path, &json, None).map_err(|e| SetupError::Other(format!("cannot write the report: {e:#}")))?;
-    Ok(Outcome { report: rep, report_path, failed, interrupted: false })
+    encode::write_atomic(&report_path, &json, None)
+        .map_err(|e| SetupError::Other(format!("cannot write the report: {e:#}")))?;
+    Ok(Outcome {
+        report: rep,
+        report_path,
+        failed,
+        interrupted: false,
+    })
 }
 
 #[cfg(test)]
@@ -1211,32 +1638,77 @@ mod tests {
     #[test]
     fn a_text_box_as_big_as_the_vehicle_is_not_a_plate() {
         let car = BoxF::new(800.0, 290.0, 880.0, 350.0); // 80 x 60
-        // what PP-OCR returned on the demo's dark car: the whole front, 56 x 40
-        assert!(!plausible_plate(&BoxF::new(824.0, 304.0, 880.0, 344.0), &car));
+                                                         // what PP-OCR returned on the demo's dark car: the whole front, 56 x 40
+        assert!(!plausible_plate(
+            &BoxF::new(824.0, 304.0, 880.0, 344.0),
+            &car
+        ));
         // the whole vehicle, and a tall thin box
         assert!(!plausible_plate(&car, &car));
-        assert!(!plausible_plate(&BoxF::new(830.0, 300.0, 840.0, 330.0), &car));
+        assert!(!plausible_plate(
+            &BoxF::new(830.0, 300.0, 840.0, 330.0),
+            &car
+        ));
         // a plate 16 x 5 px on that car, and the labelled fixtures' extremes
-        assert!(plausible_plate(&BoxF::new(832.0, 335.0, 848.0, 340.0), &car));
+        assert!(plausible_plate(
+            &BoxF::new(832.0, 335.0, 848.0, 340.0),
+            &car
+        ));
         let v = BoxF::new(0.0, 0.0, 1000.0, 1000.0);
         assert!(plausible_plate(&BoxF::new(100.0, 100.0, 400.0, 380.0), &v)); // 0.30 wide, 0.28 tall, aspect 1.07
         assert!(plausible_plate(&BoxF::new(100.0, 100.0, 280.0, 170.0), &v));
         // text beside the vehicle, outside its box: judged by its shape
-        assert!(plausible_plate(&BoxF::new(900.0, 300.0, 916.0, 306.0), &car));
-        assert!(!plausible_plate(&BoxF::new(900.0, 300.0, 904.0, 330.0), &car));
+        assert!(plausible_plate(
+            &BoxF::new(900.0, 300.0, 916.0, 306.0),
+            &car
+        ));
+        assert!(!plausible_plate(
+            &BoxF::new(900.0, 300.0, 904.0, 330.0),
+            &car
+        ));
     }
 
     #[test]
     fn read_fit_shrinks_in_bands_like_a_whole_thumbnail() {
-        let img = RgbImage::from_fn(1500, 900, |x, y| image::Rgb([(x / 6) as u8, (y / 4) as u8, ((x + y) / 10) as u8]));
-        let r = PixBox { x: 100, y: 50, w: 1300, h: 800 };
+        let img = RgbImage::from_fn(1500, 900, |x, y| {
+            image::Rgb([(x / 6) as u8, (y / 4) as u8, ((x + y) / 10) as u8])
+        });
+        let r = PixBox {
+            x: 100,
+            y: 50,
+            w: 1300,
+            h: 800,
+        };
         let small = read_fit(&MemRaster(&img), r, 400).unwrap();
         assert_eq!(small.dimensions(), (400, 246));
-        let whole = image::imageops::thumbnail(&image::imageops::crop_imm(&img, r.x, r.y, r.w, r.h).to_image(), 400, 246);
-        let diff: u64 = small.as_raw().iter().zip(whole.as_raw()).map(|(a, b)| (*a as i32 - *b as i32).unsigned_abs() as u64).sum();
-        assert!(diff as f64 / (small.as_raw().len() as f64) < 2.0, "mean abs diff {}", diff as f64 / small.as_raw().len() as f64);
+        let whole = image::imageops::thumbnail(
+            &image::imageops::crop_imm(&img, r.x, r.y, r.w, r.h).to_image(),
+            400,
+            246,
+        );
+        let diff: u64 = small
+            .as_raw()
+            .iter()
+            .zip(whole.as_raw())
+            .map(|(a, b)| (*a as i32 - *b as i32).unsigned_abs() as u64)
+            .sum();
+        assert!(
+            diff as f64 / (small.as_raw().len() as f64) < 2.0,
+            "mean abs diff {}",
+            diff as f64 / small.as_raw().len() as f64
+        );
         // a region already small enough is read as is
-        let same = read_fit(&MemRaster(&img), PixBox { x: 0, y: 0, w: 300, h: 200 }, 400).unwrap();
+        let same = read_fit(
+            &MemRaster(&img),
+            PixBox {
+                x: 0,
+                y: 0,
+                w: 300,
+                h: 200,
+            },
+            400,
+        )
+        .unwrap();
         assert_eq!(same.dimensions(), (300, 200));
     }
 }

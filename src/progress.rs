@@ -22,11 +22,18 @@ impl Progress {
             );
             b
         });
-        Progress { bar, regions: AtomicU64::new(0), failed: AtomicU64::new(0) }
+        Progress {
+            bar,
+            regions: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+        }
     }
 
     pub fn done(&self, e: &FileEntry) {
-        let r = self.regions.fetch_add(e.regions.len() as u64, Ordering::Relaxed) + e.regions.len() as u64;
+        let r = self
+            .regions
+            .fetch_add(e.regions.len() as u64, Ordering::Relaxed)
+            + e.regions.len() as u64;
         let f = self.failed.load(Ordering::Relaxed) + (e.status == "failed") as u64;
         if e.status == "failed" {
             self.failed.fetch_add(1, Ordering::Relaxed);

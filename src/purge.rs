@@ -78,14 +78,23 @@ impl PurgeResult {
 pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupError> {
     let (rep, report_sha) = report::read(report_path).map_err(SetupError::Usage)?;
     if !o.input.is_dir() {
-        return Err(SetupError::Usage(format!("--input {} is not a folder (give the input root the report's paths are relative to)", o.input.display())));
+        return Err(SetupError::Usage(format!(
+            "--input {} is not a folder (give the input root the report's paths are relative to)",
+            o.input.display()
+        )));
     }
     let report_dir = report::folder(report_path);
     let out_root = o.outputs.clone().unwrap_or_else(|| report_dir.clone());
     // the originals and the delivery are different trees, or nothing is deleted at all
     let (in_abs, out_abs) = (walk::resolve(&o.input), walk::resolve(&out_root));
     if in_abs.starts_with(&out_abs) || out_abs.starts_with(&in_abs) {
-        let how = if in_abs == out_abs { "is the delivery folder" } else if in_abs.starts_with(&out_abs) { "is inside the delivery folder" } else { "holds the delivery folder" };
+        let how = if in_abs == out_abs {
+            "is the delivery folder"
+        } else if in_abs.starts_with(&out_abs) {
+            "is inside the delivery folder"
+        } else {
+            "holds the delivery folder"
+        };
         return Err(SetupError::Usage(format!(
             "--input {} {how} {} (resolved: {} and {}): the originals and the delivery must be different trees, so nothing is deleted; give the input root of the run",
             o.input.display(),
@@ -95,17 +104,35 @@ pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupE
         )));
     }
     let (_, probs) = crate::verify::check_outputs(&rep, &out_root);
-    let delivery_problems: Vec<String> = probs.iter().map(|p| format!("{}: {} ({})", p.file, p.kind, p.detail)).collect();
+    let delivery_problems: Vec<String> = probs
+        .iter()
+        .map(|p| format!("{}: {} ({})", p.file, p.kind, p.detail))
+        .collect();
     let verified = probs.is_empty();
-    let log_path = o.log.clone().unwrap_or_else(|| report_dir.join(DEFAULT_LOG));
+    let log_path = o
+        .log
+        .clone()
+        .unwrap_or_else(|| report_dir.join(DEFAULT_LOG));
     let mut log = None;
     if o.yes {
-        let f = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(|e| SetupError::Usage(format!("cannot open the purge log {}: {e}", log_path.display())))?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|e| {
+                SetupError::Usage(format!(
+                    "cannot open the purge log {}: {e}",
+                    log_path.display()
+                ))
+            })?;
         log = Some(f);
     }
     let operator = crate::pipeline::operator(o.operator.as_deref());
     let host = crate::pipeline::host();
-    let report_name = report_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let report_name = report_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut items = Vec::new();
     for f in &rep.files {
         let mut sha: Option<String> = None;
@@ -114,18 +141,44 @@ pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupE
                 return Err("skipped".into());
             }
             if f.status == "failed" || f.output.is_none() {
-                return Err(format!("no output was delivered for it ({}): the original is the only copy", f.error.as_deref().unwrap_or(&f.status)));
+                return Err(format!(
+                    "no output was delivered for it ({}): the original is the only copy",
+                    f.error.as_deref().unwrap_or(&f.status)
+                ));
             }
             if let Some(p) = probs.iter().find(|p| Some(&p.file) == f.output.as_ref()) {
-                return Err(format!("its output {} is {}: the original is kept", p.file, p.kind));
+                return Err(format!(
+                    "its output {} is {}: the original is kept",
+                    p.file, p.kind
+                ));
             }
             if !verified {
-                return Err(format!("the delivery is not verified ({} output problem(s)): nothing is deleted", probs.len()));
+                return Err(format!(
+                    "the delivery is not verified ({} output problem(s)): nothing is deleted",
+                    probs.len()
+                ));
             }
-            let want = f.input_sha256.as_deref().ok_or("the report records no input sha256")?;
-            let orig = walk::inside(&o.input, Path::new(&f.input), walk::Leaf::File, "the input root").map_err(|r| r.detail)?;
+            let want = f
+                .input_sha256
+                .as_deref()
+                .ok_or("the report records no input sha256")?;
+            let orig = walk::inside(
+                &o.input,
+                Path::new(&f.input),
+                walk::Leaf::File,
+                "the input root",
+            )
+            .map_err(|r| r.detail)?;
             // the output must be another file than the original (a hard link is the same file)
-            if let Some(out) = f.output.as_deref().and_then(|r| walk::inside(&out_root, Path::new(r), walk::Leaf::File, "the delivery folder").ok()) {
+            if let Some(out) = f.output.as_deref().and_then(|r| {
+                walk::inside(
+                    &out_root,
+                    Path::new(r),
+                    walk::Leaf::File,
+                    "the delivery folder",
+                )
+                .ok()
+            }) {
                 use std::os::unix::fs::MetadataExt;
                 let id = |p: &Path| std::fs::symlink_metadata(p).map(|m| (m.dev(), m.ino()));
                 match (id(&orig), id(&out)) {
@@ -137,16 +190,38 @@ pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupE
             let h = models::sha256_file(&orig).map_err(|e| format!("cannot read it: {e}"))?;
             sha = Some(h.clone());
             if h != want {
-                return Err(format!("sha256 {h} is not the report's input_sha256 {want}: it changed since the run"));
+                return Err(format!(
+                    "sha256 {h} is not the report's input_sha256 {want}: it changed since the run"
+                ));
             }
             Ok(())
         })();
         let mut write_log = |action: &str, reason: &str| -> Result<(), SetupError> {
             if let Some(l) = log.as_mut() {
-                let line = LogLine { schema: LOG_SCHEMA, time: report::now(), operator: &operator, host: &host, report: &report_name, report_sha256: &report_sha, file: &f.input, sha256: sha.as_deref(), action, reason };
-                let mut s = serde_json::to_string(&line).map_err(|e| SetupError::Other(e.to_string()))?;
+                let line = LogLine {
+                    schema: LOG_SCHEMA,
+                    time: report::now(),
+                    operator: &operator,
+                    host: &host,
+                    report: &report_name,
+                    report_sha256: &report_sha,
+                    file: &f.input,
+                    sha256: sha.as_deref(),
+                    action,
+                    reason,
+                };
+                let mut s =
+                    serde_json::to_string(&line).map_err(|e| SetupError::Other(e.to_string()))?;
                 s.push('\n');
-                l.write_all(s.as_bytes()).and_then(|_| l.sync_data()).map_err(|e| SetupError::Other(format!("cannot write the purge log {}: {e}; stopped before deleting {}", log_path.display(), f.input)))?;
+                l.write_all(s.as_bytes())
+                    .and_then(|_| l.sync_data())
+                    .map_err(|e| {
+                        SetupError::Other(format!(
+                            "cannot write the purge log {}: {e}; stopped before deleting {}",
+                            log_path.display(),
+                            f.input
+                        ))
+                    })?;
             }
             Ok(())
         };
@@ -173,5 +248,11 @@ pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupE
         };
         items.push(item);
     }
-    Ok(PurgeResult { dry_run: !o.yes, delivery_verified: verified, delivery_problems, items, log: o.yes.then_some(log_path) })
+    Ok(PurgeResult {
+        dry_run: !o.yes,
+        delivery_verified: verified,
+        delivery_problems,
+        items,
+        log: o.yes.then_some(log_path),
+    })
 }

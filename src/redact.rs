@@ -82,7 +82,10 @@ pub fn apply_block(img: &mut DynamicImage, r: PixBox, method: Method, block: u32
     }
 }
 
-fn clip<P: Pixel>(img: &ImageBuffer<P, Vec<P::Subpixel>>, r: PixBox) -> Option<(u32, u32, u32, u32)> {
+fn clip<P: Pixel>(
+    img: &ImageBuffer<P, Vec<P::Subpixel>>,
+    r: PixBox,
+) -> Option<(u32, u32, u32, u32)> {
     let (w, h) = img.dimensions();
     let x2 = (r.x + r.w).min(w);
     let y2 = (r.y + r.h).min(h);
@@ -102,7 +105,9 @@ fn cast<S: Primitive>(v: f64) -> S {
 }
 
 pub fn pixelate<P: Pixel>(img: &mut ImageBuffer<P, Vec<P::Subpixel>>, r: PixBox, block: u32) {
-    let Some((x1, y1, x2, y2)) = clip(img, r) else { return };
+    let Some((x1, y1, x2, y2)) = clip(img, r) else {
+        return;
+    };
     let n = P::CHANNEL_COUNT as usize;
     let block = block.max(1);
     let mut by = y1;
@@ -123,7 +128,9 @@ pub fn pixelate<P: Pixel>(img: &mut ImageBuffer<P, Vec<P::Subpixel>>, r: PixBox,
             let mean: Vec<P::Subpixel> = (0..n).map(|c| cast(sum[c] / count)).collect();
             for y in by..ey {
                 for x in bx..ex {
-                    img.get_pixel_mut(x, y).channels_mut().copy_from_slice(&mean);
+                    img.get_pixel_mut(x, y)
+                        .channels_mut()
+                        .copy_from_slice(&mean);
                 }
             }
             bx = ex;
@@ -133,30 +140,47 @@ pub fn pixelate<P: Pixel>(img: &mut ImageBuffer<P, Vec<P::Subpixel>>, r: PixBox,
 }
 
 pub fn fill<P: Pixel>(img: &mut ImageBuffer<P, Vec<P::Subpixel>>, r: PixBox) {
-    let Some((x1, y1, x2, y2)) = clip(img, r) else { return };
+    let Some((x1, y1, x2, y2)) = clip(img, r) else {
+        return;
+    };
     let n = P::CHANNEL_COUNT as usize;
     let has_alpha = n == 2 || n == 4;
     // integers: the largest value; float: 1.0
-    let opaque: P::Subpixel = if is_float::<P::Subpixel>() { cast(1.0) } else { <P::Subpixel as Bounded>::max_value() };
+    let opaque: P::Subpixel = if is_float::<P::Subpixel>() {
+        cast(1.0)
+    } else {
+        <P::Subpixel as Bounded>::max_value()
+    };
     for y in y1..y2 {
         for x in x1..x2 {
             let px = img.get_pixel_mut(x, y).channels_mut();
             for (c, v) in px.iter_mut().enumerate() {
-                *v = if has_alpha && c == n - 1 { opaque } else { <P::Subpixel as num_traits::Zero>::zero() };
+                *v = if has_alpha && c == n - 1 {
+                    opaque
+                } else {
+                    <P::Subpixel as num_traits::Zero>::zero()
+                };
             }
         }
     }
 }
 
 pub fn blur<P: Pixel>(img: &mut ImageBuffer<P, Vec<P::Subpixel>>, r: PixBox) {
-    let Some((x1, y1, x2, y2)) = clip(img, r) else { return };
+    let Some((x1, y1, x2, y2)) = clip(img, r) else {
+        return;
+    };
     let (w, h) = ((x2 - x1) as usize, (y2 - y1) as usize);
     let n = P::CHANNEL_COUNT as usize;
     let radius = (w.min(h) / 3).max(2);
     let mut buf: Vec<f64> = Vec::with_capacity(w * h * n);
     for y in y1..y2 {
         for x in x1..x2 {
-            buf.extend(img.get_pixel(x, y).channels().iter().map(|v| v.to_f64().unwrap_or(0.0)));
+            buf.extend(
+                img.get_pixel(x, y)
+                    .channels()
+                    .iter()
+                    .map(|v| v.to_f64().unwrap_or(0.0)),
+            );
         }
     }
     let mut tmp = vec![0f64; buf.len()];
@@ -167,7 +191,12 @@ pub fn blur<P: Pixel>(img: &mut ImageBuffer<P, Vec<P::Subpixel>>, r: PixBox) {
     for (i, y) in (y1..y2).enumerate() {
         for (j, x) in (x1..x2).enumerate() {
             let base = (i * w + j) * n;
-            for (c, v) in img.get_pixel_mut(x, y).channels_mut().iter_mut().enumerate() {
+            for (c, v) in img
+                .get_pixel_mut(x, y)
+                .channels_mut()
+                .iter_mut()
+                .enumerate()
+            {
                 *v = cast(buf[base + c]);
             }
         }
@@ -175,9 +204,23 @@ pub fn blur<P: Pixel>(img: &mut ImageBuffer<P, Vec<P::Subpixel>>, r: PixBox) {
 }
 
 /// One box-filter pass along rows (`horizontal`) or columns, clamping at the region edges.
-fn box_pass(src: &[f64], dst: &mut [f64], w: usize, h: usize, n: usize, r: usize, horizontal: bool) {
+fn box_pass(
+    src: &[f64],
+    dst: &mut [f64],
+    w: usize,
+    h: usize,
+    n: usize,
+    r: usize,
+    horizontal: bool,
+) {
     let (len, lines) = if horizontal { (w, h) } else { (h, w) };
-    let idx = |line: usize, k: usize| if horizontal { (line * w + k) * n } else { (k * w + line) * n };
+    let idx = |line: usize, k: usize| {
+        if horizontal {
+            (line * w + k) * n
+        } else {
+            (k * w + line) * n
+        }
+    };
     for line in 0..lines {
         for c in 0..n {
             for k in 0..len {
@@ -197,14 +240,25 @@ mod tests {
     type Rgba16 = Rgba<u16>;
 
     fn noise(w: u32, h: u32) -> RgbImage {
-        RgbImage::from_fn(w, h, |x, y| Rgb([(x * 37 + y * 11) as u8, ((x * 7) ^ (y * 13)) as u8, (x + y * 3) as u8]))
+        RgbImage::from_fn(w, h, |x, y| {
+            Rgb([
+                (x * 37 + y * 11) as u8,
+                ((x * 7) ^ (y * 13)) as u8,
+                (x + y * 3) as u8,
+            ])
+        })
     }
 
     #[test]
     fn pixelate_touches_only_the_region_and_leaves_few_values() {
         let orig = noise(64, 64);
         let mut img = DynamicImage::ImageRgb8(orig.clone());
-        let r = PixBox { x: 10, y: 12, w: 20, h: 40 };
+        let r = PixBox {
+            x: 10,
+            y: 12,
+            w: 20,
+            h: 40,
+        };
         apply(&mut img, r, Method::Pixelate, 4);
         let out = img.to_rgb8();
         let mut distinct = std::collections::HashSet::new();
@@ -221,8 +275,22 @@ mod tests {
 
     #[test]
     fn fill_is_solid_and_opaque_in_16_bit_rgba() {
-        let mut img = DynamicImage::ImageRgba16(ImageBuffer::from_pixel(8, 8, Rgba16::from([1000, 2000, 3000, 0])));
-        apply(&mut img, PixBox { x: 2, y: 2, w: 3, h: 3 }, Method::Fill, 4);
+        let mut img = DynamicImage::ImageRgba16(ImageBuffer::from_pixel(
+            8,
+            8,
+            Rgba16::from([1000, 2000, 3000, 0]),
+        ));
+        apply(
+            &mut img,
+            PixBox {
+                x: 2,
+                y: 2,
+                w: 3,
+                h: 3,
+            },
+            Method::Fill,
+            4,
+        );
         let b = img.as_rgba16().unwrap();
         assert_eq!(b.get_pixel(3, 3).0, [0, 0, 0, 65535]);
         assert_eq!(b.get_pixel(0, 0).0, [1000, 2000, 3000, 0]);
@@ -230,20 +298,53 @@ mod tests {
 
     #[test]
     fn float_pixels_keep_their_float_values() {
-        let mut img = DynamicImage::ImageRgba32F(ImageBuffer::from_fn(8, 8, |x, _| Rgba([0.1 + x as f32 * 0.01, 0.5, 2.5, 0.25])));
-        apply_block(&mut img, PixBox { x: 0, y: 0, w: 2, h: 2 }, Method::Pixelate, 2);
-        apply(&mut img, PixBox { x: 4, y: 4, w: 2, h: 2 }, Method::Fill, 4);
+        let mut img = DynamicImage::ImageRgba32F(ImageBuffer::from_fn(8, 8, |x, _| {
+            Rgba([0.1 + x as f32 * 0.01, 0.5, 2.5, 0.25])
+        }));
+        apply_block(
+            &mut img,
+            PixBox {
+                x: 0,
+                y: 0,
+                w: 2,
+                h: 2,
+            },
+            Method::Pixelate,
+            2,
+        );
+        apply(
+            &mut img,
+            PixBox {
+                x: 4,
+                y: 4,
+                w: 2,
+                h: 2,
+            },
+            Method::Fill,
+            4,
+        );
         let b = img.as_rgba32f().unwrap();
         // the mean of 0.10 and 0.11, not rounded to 0; values over 1 kept
-        assert!((b.get_pixel(0, 0).0[0] - 0.105).abs() < 1e-6 && b.get_pixel(1, 1).0[2] == 2.5, "{:?}", b.get_pixel(0, 0));
+        assert!(
+            (b.get_pixel(0, 0).0[0] - 0.105).abs() < 1e-6 && b.get_pixel(1, 1).0[2] == 2.5,
+            "{:?}",
+            b.get_pixel(0, 0)
+        );
         assert_eq!(b.get_pixel(4, 4).0, [0.0, 0.0, 0.0, 1.0]);
     }
 
     #[test]
     fn blur_changes_the_region_only() {
-        let orig = ImageBuffer::from_fn(32, 32, |x, y| Rgba([((x * 40) % 256) as u8, (y * 8) as u8, 0, 255]));
+        let orig = ImageBuffer::from_fn(32, 32, |x, y| {
+            Rgba([((x * 40) % 256) as u8, (y * 8) as u8, 0, 255])
+        });
         let mut img = DynamicImage::ImageRgba8(orig.clone());
-        let r = PixBox { x: 4, y: 4, w: 16, h: 16 };
+        let r = PixBox {
+            x: 4,
+            y: 4,
+            w: 16,
+            h: 16,
+        };
         apply(&mut img, r, Method::Blur, 4);
         let out = img.to_rgba8();
         let mut changed = 0;

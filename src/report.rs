@@ -11,7 +11,11 @@ pub const SCHEMA: &str = "pixla-report/1";
 /// The folder a report lives in (`.` for a bare file name): by default its `output` paths
 /// are relative to it, and the review page and purge log go beside it.
 pub fn folder(report_path: &std::path::Path) -> std::path::PathBuf {
-    report_path.parent().filter(|p| !p.as_os_str().is_empty()).map(std::path::Path::to_path_buf).unwrap_or_else(|| std::path::PathBuf::from("."))
+    report_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,14 +55,26 @@ pub struct Accuracy {
 /// Read a `pixla eval --json` result for `redact --accuracy`; refuses a file that is not
 /// JSON, does not carry `"schema": "pixla-eval/1"`, or has no `summary` object.
 pub fn read_accuracy(path: &std::path::Path) -> Result<Accuracy, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the eval result {}: {e}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("cannot read the eval result {}: {e}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
     if v.get("schema").and_then(|s| s.as_str()) != Some(EVAL_SCHEMA) {
-        return Err(format!("{} is not a `pixla eval --json` result (no \"schema\": \"{EVAL_SCHEMA}\")", path.display()));
+        return Err(format!(
+            "{} is not a `pixla eval --json` result (no \"schema\": \"{EVAL_SCHEMA}\")",
+            path.display()
+        ));
     }
-    let summary = v.get("summary").filter(|s| s.is_object()).cloned().ok_or_else(|| format!("{}: no `summary` object", path.display()))?;
+    let summary = v
+        .get("summary")
+        .filter(|s| s.is_object())
+        .cloned()
+        .ok_or_else(|| format!("{}: no `summary` object", path.display()))?;
     Ok(Accuracy {
-        file: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        file: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         sha256: crate::models::sha256_hex(&bytes),
         schema: EVAL_SCHEMA.into(),
         summary,
@@ -72,8 +88,16 @@ pub fn read_accuracy(path: &std::path::Path) -> Result<Accuracy, String> {
 pub fn public_command(args: impl IntoIterator<Item = String>) -> Vec<String> {
     fn cut(v: &str) -> String {
         let p = std::path::Path::new(v);
-        if p.is_absolute() || p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-            format!("…/{}", p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+        if p.is_absolute()
+            || p.components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            format!(
+                "…/{}",
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            )
         } else {
             v.to_string()
         }
@@ -97,7 +121,12 @@ pub fn public_command(args: impl IntoIterator<Item = String>) -> Vec<String> {
 /// by a separator is cut, leaving the path relative to its root. A safety net: messages
 /// should not name absolute paths in the first place.
 pub fn scrub_paths(r: &mut Report, roots: &[std::path::PathBuf]) {
-    let mut needles: Vec<String> = roots.iter().filter(|p| p.is_absolute()).map(|p| format!("{}/", p.display())).filter(|s| s.len() > 1).collect();
+    let mut needles: Vec<String> = roots
+        .iter()
+        .filter(|p| p.is_absolute())
+        .map(|p| format!("{}/", p.display()))
+        .filter(|s| s.len() > 1)
+        .collect();
     needles.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let fix = |s: &mut String| {
         for n in &needles {
@@ -328,7 +357,10 @@ pub struct Summary {
 
 impl Summary {
     pub fn of(files: &[FileEntry]) -> Summary {
-        let mut s = Summary { files: files.len(), ..Default::default() };
+        let mut s = Summary {
+            files: files.len(),
+            ..Default::default()
+        };
         for f in files {
             match f.status.as_str() {
                 "redacted" => s.redacted += 1,
@@ -356,12 +388,18 @@ pub fn now() -> String {
 
 /// Read a report file; returns it with the sha256 of its bytes. Refuses another schema.
 pub fn read(path: &std::path::Path) -> Result<(Report, String), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the report {}: {e}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("cannot read the report {}: {e}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
     if v.get("schema").and_then(|s| s.as_str()) != Some(SCHEMA) {
-        return Err(format!("{} is not a pixla report (schema {SCHEMA})", path.display()));
+        return Err(format!(
+            "{} is not a pixla report (schema {SCHEMA})",
+            path.display()
+        ));
     }
-    let r: Report = serde_json::from_value(v).map_err(|e| format!("{} is not a valid {SCHEMA} report: {e}", path.display()))?;
+    let r: Report = serde_json::from_value(v)
+        .map_err(|e| format!("{} is not a valid {SCHEMA} report: {e}", path.display()))?;
     Ok((r, crate::models::sha256_hex(&bytes)))
 }
 
@@ -382,7 +420,10 @@ fn parse_shard(s: &str) -> Option<(u32, u32)> {
 }
 
 fn seconds_between(a: &str, b: &str) -> f64 {
-    match (chrono::DateTime::parse_from_rfc3339(a), chrono::DateTime::parse_from_rfc3339(b)) {
+    match (
+        chrono::DateTime::parse_from_rfc3339(a),
+        chrono::DateTime::parse_from_rfc3339(b),
+    ) {
         (Ok(a), Ok(b)) => ((b - a).num_milliseconds() as f64 / 1000.0).max(0.0),
         _ => 0.0,
     }
@@ -406,32 +447,66 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
     let mut n_all = None;
     for p in &parts {
         let r = &p.report;
-        let spec = r.run.shard.as_deref().ok_or_else(|| format!("{}: not a shard report (it was not run with --shard)", p.name))?;
+        let spec = r.run.shard.as_deref().ok_or_else(|| {
+            format!(
+                "{}: not a shard report (it was not run with --shard)",
+                p.name
+            )
+        })?;
         let (i, n) = parse_shard(spec).ok_or_else(|| format!("{}: bad shard `{spec}`", p.name))?;
         if *n_all.get_or_insert(n) != n {
-            return Err(format!("{}: shard {spec} is of another split than {}/{}", p.name, 1, n_all.unwrap_or(0)));
+            return Err(format!(
+                "{}: shard {spec} is of another split than {}/{}",
+                p.name,
+                1,
+                n_all.unwrap_or(0)
+            ));
         }
         if seen.len() < n as usize {
             seen.resize(n as usize, None);
         }
         if let Some(other) = seen[i as usize - 1] {
-            return Err(format!("shard {spec} is given twice: {other} and {}", p.name));
+            return Err(format!(
+                "shard {spec} is given twice: {other} and {}",
+                p.name
+            ));
         }
         seen[i as usize - 1] = Some(&p.name);
         if r.tool.version != first.report.tool.version {
-            return Err(format!("{}: made by pixla {}, {} by pixla {}", p.name, r.tool.version, first.name, first.report.tool.version));
+            return Err(format!(
+                "{}: made by pixla {}, {} by pixla {}",
+                p.name, r.tool.version, first.name, first.report.tool.version
+            ));
         }
         if comparable_config(&r.config) != comparable_config(&first.report.config) {
-            return Err(format!("{}: its configuration differs from {}'s", p.name, first.name));
+            return Err(format!(
+                "{}: its configuration differs from {}'s",
+                p.name, first.name
+            ));
         }
-        let ids = |r: &Report| r.models.iter().map(|m| (m.role.clone(), m.name.clone(), m.sha256.clone())).collect::<Vec<_>>();
+        let ids = |r: &Report| {
+            r.models
+                .iter()
+                .map(|m| (m.role.clone(), m.name.clone(), m.sha256.clone()))
+                .collect::<Vec<_>>()
+        };
         if ids(r) != ids(&first.report) {
-            return Err(format!("{}: its models differ from {}'s", p.name, first.name));
+            return Err(format!(
+                "{}: its models differ from {}'s",
+                p.name, first.name
+            ));
         }
         // the same batch: the same input files (all shards', before sharding) and identity
-        let no_batch = |name: &str| format!("{name}: shard without a batch identity (run.batch): it cannot be shown to belong to this batch; run that shard again with this pixla");
+        let no_batch = |name: &str| {
+            format!("{name}: shard without a batch identity (run.batch): it cannot be shown to belong to this batch; run that shard again with this pixla")
+        };
         let b = r.run.batch.as_ref().ok_or_else(|| no_batch(&p.name))?;
-        let fb = first.report.run.batch.as_ref().ok_or_else(|| no_batch(&first.name))?;
+        let fb = first
+            .report
+            .run
+            .batch
+            .as_ref()
+            .ok_or_else(|| no_batch(&first.name))?;
         if (b.inputs, &b.inputs_sha256) != (fb.inputs, &fb.inputs_sha256) {
             return Err(format!(
                 "{}: shard {spec} is of another batch than {}: its batch has {} input images (paths sha256 {}), {}'s has {} (sha256 {}); run every shard on the same inputs",
@@ -439,16 +514,29 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
             ));
         }
         if b.id != fb.id {
-            return Err(format!("{}: shard {spec} is of another batch than {}: batch id {}, {}'s is {}", p.name, first.name, b.id, first.name, fb.id));
+            return Err(format!(
+                "{}: shard {spec} is of another batch than {}: batch id {}, {}'s is {}",
+                p.name, first.name, b.id, first.name, fb.id
+            ));
         }
         for f in &r.files {
             // the path hash must put the file in this shard (a report renamed or edited by hand)
-            if !f.input.contains('\u{FFFD}') && crate::walk::shard_of(std::path::Path::new(&f.input), n) != i - 1 {
-                return Err(format!("{}: {} does not belong to shard {spec}", p.name, f.input));
+            if !f.input.contains('\u{FFFD}')
+                && crate::walk::shard_of(std::path::Path::new(&f.input), n) != i - 1
+            {
+                return Err(format!(
+                    "{}: {} does not belong to shard {spec}",
+                    p.name, f.input
+                ));
             }
         }
     }
-    let missing: Vec<String> = seen.iter().enumerate().filter(|(_, s)| s.is_none()).map(|(i, _)| format!("{}/{}", i + 1, seen.len())).collect();
+    let missing: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_none())
+        .map(|(i, _)| format!("{}/{}", i + 1, seen.len()))
+        .collect();
     if !missing.is_empty() {
         return Err(format!("shard report(s) missing: {}", missing.join(", ")));
     }
@@ -457,24 +545,44 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
     for p in &parts {
         for f in &p.report.files {
             if let Some(other) = where_.insert(f.input.clone(), &p.name) {
-                return Err(format!("{} is in two shard reports: {other} and {}", f.input, p.name));
+                return Err(format!(
+                    "{} is in two shard reports: {other} and {}",
+                    f.input, p.name
+                ));
             }
             files.push(f.clone());
         }
     }
     files.sort_by(|a, b| a.input.cmp(&b.input));
-    run.started = parts.iter().map(|p| p.report.run.started.clone()).min().unwrap_or_default();
-    run.finished = parts.iter().map(|p| p.report.run.finished.clone()).max().unwrap_or_default();
+    run.started = parts
+        .iter()
+        .map(|p| p.report.run.started.clone())
+        .min()
+        .unwrap_or_default();
+    run.finished = parts
+        .iter()
+        .map(|p| p.report.run.finished.clone())
+        .max()
+        .unwrap_or_default();
     run.seconds = seconds_between(&run.started, &run.finished);
     run.threads = parts.iter().map(|p| p.report.run.threads).sum();
     run.shard = None;
     run.batch = first.report.run.batch.clone();
     let mut shards: Vec<ShardRecord> = parts
         .iter()
-        .map(|p| ShardRecord { shard: p.report.run.shard.clone().unwrap_or_default(), report: p.name.clone(), report_sha256: p.sha256.clone(), run: p.report.run.clone(), files: p.report.files.len() })
+        .map(|p| ShardRecord {
+            shard: p.report.run.shard.clone().unwrap_or_default(),
+            report: p.name.clone(),
+            report_sha256: p.sha256.clone(),
+            run: p.report.run.clone(),
+            files: p.report.files.len(),
+        })
         .collect();
     shards.sort_by_key(|s| parse_shard(&s.shard).map(|(i, _)| i));
-    let mut reviews: Vec<ReviewRun> = parts.iter().flat_map(|p| p.report.reviews.clone()).collect();
+    let mut reviews: Vec<ReviewRun> = parts
+        .iter()
+        .flat_map(|p| p.report.reviews.clone())
+        .collect();
     reviews.sort_by(|a, b| a.started.cmp(&b.started));
     Ok(Report {
         schema: SCHEMA.into(),
@@ -500,8 +608,32 @@ mod audit_tests {
 
     #[test]
     fn command_and_errors_carry_no_absolute_folders() {
-        let argv = ["/home/kberg/bin/pixla", "redact", "/home/kberg/flights/0412", "-o", "out", "--report=/home/kberg/r.json", "../../x/in", "-j", "2"].map(String::from);
-        assert_eq!(public_command(argv), ["pixla", "redact", "…/0412", "-o", "out", "--report=…/r.json", "…/in", "-j", "2"]);
+        let argv = [
+            "/home/kberg/bin/pixla",
+            "redact",
+            "/home/kberg/flights/0412",
+            "-o",
+            "out",
+            "--report=/home/kberg/r.json",
+            "../../x/in",
+            "-j",
+            "2",
+        ]
+        .map(String::from);
+        assert_eq!(
+            public_command(argv),
+            [
+                "pixla",
+                "redact",
+                "…/0412",
+                "-o",
+                "out",
+                "--report=…/r.json",
+                "…/in",
+                "-j",
+                "2"
+            ]
+        );
         let mut r = Report {
             schema: SCHEMA.into(),
             tool: Tool { name: "pixla".into(), version: "0".into(), onnxruntime: String::new() },
@@ -514,7 +646,16 @@ mod audit_tests {
             shards: vec![],
             accuracy: None,
         };
-        scrub_paths(&mut r, &[std::path::PathBuf::from("/home/kberg/flights/0412"), std::path::PathBuf::from("relative")]);
-        assert_eq!(r.files[0].error.as_deref(), Some("cannot read: IO error for operation on a/b.jpg: denied"));
+        scrub_paths(
+            &mut r,
+            &[
+                std::path::PathBuf::from("/home/kberg/flights/0412"),
+                std::path::PathBuf::from("relative"),
+            ],
+        );
+        assert_eq!(
+            r.files[0].error.as_deref(),
+            Some("cannot read: IO error for operation on a/b.jpg: denied")
+        );
     }
 }

@@ -38,7 +38,15 @@ pub struct ReviewOptions {
 
 impl Default for ReviewOptions {
     fn default() -> Self {
-        ReviewOptions { dir: None, outputs: None, thumb: 256, display: 2048, threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) }
+        ReviewOptions {
+            dir: None,
+            outputs: None,
+            thumb: 256,
+            display: 2048,
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+        }
     }
 }
 
@@ -105,16 +113,32 @@ struct Rendered {
 }
 
 /// The affine map from display pixels (upright, scaled to `dw`×`dh`) to stored pixels.
-pub fn display_to_stored(o: image::metadata::Orientation, w: u32, h: u32, dw: u32, dh: u32) -> [f64; 6] {
+pub fn display_to_stored(
+    o: image::metadata::Orientation,
+    w: u32,
+    h: u32,
+    dw: u32,
+    dh: u32,
+) -> [f64; 6] {
     let (uw, uh) = match o {
-        image::metadata::Orientation::Rotate90 | image::metadata::Orientation::Rotate270 | image::metadata::Orientation::Rotate90FlipH | image::metadata::Orientation::Rotate270FlipH => (h, w),
+        image::metadata::Orientation::Rotate90
+        | image::metadata::Orientation::Rotate270
+        | image::metadata::Orientation::Rotate90FlipH
+        | image::metadata::Orientation::Rotate270FlipH => (h, w),
         _ => (w, h),
     };
     let (kx, ky) = (uw as f32 / dw.max(1) as f32, uh as f32 / dh.max(1) as f32);
     let p0 = decode::point_to_stored(0.0, 0.0, o, w, h);
     let px = decode::point_to_stored(kx, 0.0, o, w, h);
     let py = decode::point_to_stored(0.0, ky, o, w, h);
-    [(px.0 - p0.0) as f64, (py.0 - p0.0) as f64, p0.0 as f64, (px.1 - p0.1) as f64, (py.1 - p0.1) as f64, p0.1 as f64]
+    [
+        (px.0 - p0.0) as f64,
+        (py.0 - p0.0) as f64,
+        p0.0 as f64,
+        (px.1 - p0.1) as f64,
+        (py.1 - p0.1) as f64,
+        p0.1 as f64,
+    ]
 }
 
 fn fit(w: u32, h: u32, max: u32) -> (u32, u32) {
@@ -122,38 +146,73 @@ fn fit(w: u32, h: u32, max: u32) -> (u32, u32) {
         return (w, h);
     }
     let s = max as f64 / w.max(h) as f64;
-    (((w as f64 * s).round() as u32).max(1), ((h as f64 * s).round() as u32).max(1))
+    (
+        ((w as f64 * s).round() as u32).max(1),
+        ((h as f64 * s).round() as u32).max(1),
+    )
 }
 
 fn write_jpeg(img: &image::RgbImage, quality: u8, path: &Path) -> anyhow::Result<()> {
     let mut b = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut b, quality).write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8)?;
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut b, quality).write_image(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        image::ExtendedColorType::Rgb8,
+    )?;
     crate::encode::write_atomic(path, &b, None)
 }
 
 /// Render one output: check its sha256 against the report, decode it, write the display
 /// image and the thumbnail (upright, no metadata).
-fn render(out_root: &Path, e: &FileEntry, view: &Path, thumb: &Path, opts: &ReviewOptions) -> anyhow::Result<Rendered> {
+fn render(
+    out_root: &Path,
+    e: &FileEntry,
+    view: &Path,
+    thumb: &Path,
+    opts: &ReviewOptions,
+) -> anyhow::Result<Rendered> {
     use anyhow::Context;
     let rel = e.output.as_deref().context("no output")?;
     // a regular file of the delivery, not through a link, as `verify` reads it
-    let path = crate::walk::inside(out_root, Path::new(rel), crate::walk::Leaf::File, "the delivery folder").map_err(|r| anyhow::anyhow!("output {rel}: {}", r.detail))?;
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read the output {}", path.display()))?;
+    let path = crate::walk::inside(
+        out_root,
+        Path::new(rel),
+        crate::walk::Leaf::File,
+        "the delivery folder",
+    )
+    .map_err(|r| anyhow::anyhow!("output {rel}: {}", r.detail))?;
+    let bytes = std::fs::read(&path)
+        .with_context(|| format!("cannot read the output {}", path.display()))?;
     let sha = crate::models::sha256_hex(&bytes);
     if e.output_sha256.as_deref() != Some(sha.as_str()) {
         anyhow::bail!("the output on disk (sha256 {sha}) is not the one the report lists: not shown; re-run or restore it");
     }
-    let dec = decode::decode(&bytes, &path, &Limits::default()).context("cannot decode the output")?;
+    let dec =
+        decode::decode(&bytes, &path, &Limits::default()).context("cannot decode the output")?;
     let (w, h) = (dec.image.width(), dec.image.height());
     let up = dec.upright_rgb();
     drop(dec.image);
     let (dw, dh) = fit(up.width(), up.height(), opts.display);
-    let disp = if (dw, dh) == up.dimensions() { up } else { image::imageops::thumbnail(&up, dw, dh) };
+    let disp = if (dw, dh) == up.dimensions() {
+        up
+    } else {
+        image::imageops::thumbnail(&up, dw, dh)
+    };
     let (tw, th) = fit(dw, dh, opts.thumb);
     let small = image::imageops::thumbnail(&disp, tw, th);
     write_jpeg(&disp, 85, view)?;
     write_jpeg(&small, 80, thumb)?;
-    Ok(Rendered { w, h, o: crate::pipeline::orientation_code(dec.orientation), dw, dh, tw, th, m: display_to_stored(dec.orientation, w, h, dw, dh) })
+    Ok(Rendered {
+        w,
+        h,
+        o: crate::pipeline::orientation_code(dec.orientation),
+        dw,
+        dh,
+        tw,
+        th,
+        m: display_to_stored(dec.orientation, w, h, dw, dh),
+    })
 }
 
 /// Write the review bundle for the report at `report_path`.
@@ -166,24 +225,41 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
     // when named with -o), or a marker in a folder outside would have it emptied
     let (base, sub, what) = match &opts.dir {
         Some(d) => (d.clone(), PathBuf::new(), "the review folder"),
-        None => (parent.clone(), PathBuf::from("review"), "the report's folder"),
+        None => (
+            parent.clone(),
+            PathBuf::from("review"),
+            "the report's folder",
+        ),
     };
     let dir = base.join(&sub);
     let refuse = |r: crate::walk::PathRefused| {
         SetupError::Usage(format!("cannot write the review bundle in {}: {}; nothing removed or written\n  fix: remove the link, or choose another folder with -o", dir.display(), r.detail))
     };
-    let place = |rel: &str| crate::walk::inside(&base, &sub.join(rel), crate::walk::Leaf::Replace, what).map_err(refuse);
+    let place = |rel: &str| {
+        crate::walk::inside(&base, &sub.join(rel), crate::walk::Leaf::Replace, what).map_err(refuse)
+    };
     let shown: Vec<&FileEntry> = rep.files.iter().filter(|f| f.status != "skipped").collect();
     let (marker, index, img) = (place(MARKER)?, place("index.html")?, place("img")?);
     let (v_dir, t_dir) = (place("img/v")?, place("img/t")?);
-    let pics = (0..shown.len()).map(|i| Ok((place(&format!("img/v/{i:05}.jpg"))?, place(&format!("img/t/{i:05}.jpg"))?))).collect::<Result<Vec<_>, SetupError>>()?;
+    let pics = (0..shown.len())
+        .map(|i| {
+            Ok((
+                place(&format!("img/v/{i:05}.jpg"))?,
+                place(&format!("img/t/{i:05}.jpg"))?,
+            ))
+        })
+        .collect::<Result<Vec<_>, SetupError>>()?;
     if dir.exists() {
-        let mut entries = std::fs::read_dir(&dir).map_err(|e| SetupError::Usage(format!("cannot read {}: {e}", dir.display())))?;
+        let mut entries = std::fs::read_dir(&dir)
+            .map_err(|e| SetupError::Usage(format!("cannot read {}: {e}", dir.display())))?;
         if entries.next().is_some() {
             // pixla's marker is a regular file; a link is not one
             match crate::walk::inside(&base, &sub.join(MARKER), crate::walk::Leaf::File, what) {
                 Ok(_) => {}
-                Err(r) if r.kind == "missing" => return Err(SetupError::Usage(format!("{} exists and was not made by `pixla review`: choose another folder with -o", dir.display()))),
+                Err(r) if r.kind == "missing" => return Err(SetupError::Usage(format!(
+                    "{} exists and was not made by `pixla review`: choose another folder with -o",
+                    dir.display()
+                ))),
                 Err(r) => return Err(refuse(r)),
             }
         }
@@ -191,11 +267,20 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
         let _ = std::fs::remove_dir_all(&img);
     }
     for d in [&v_dir, &t_dir] {
-        std::fs::create_dir_all(d).map_err(|e| SetupError::Usage(format!("cannot create {}: {e}", d.display())))?;
+        std::fs::create_dir_all(d)
+            .map_err(|e| SetupError::Usage(format!("cannot create {}: {e}", d.display())))?;
     }
-    crate::encode::write_atomic(&marker, b"made by pixla review; the folder is rewritten on the next run\n", None).map_err(|e| SetupError::Other(format!("{e:#}")))?;
+    crate::encode::write_atomic(
+        &marker,
+        b"made by pixla review; the folder is rewritten on the next run\n",
+        None,
+    )
+    .map_err(|e| SetupError::Other(format!("{e:#}")))?;
 
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.threads.max(1)).build().map_err(|e| SetupError::Other(e.to_string()))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.max(1))
+        .build()
+        .map_err(|e| SetupError::Other(e.to_string()))?;
     let rendered: Vec<Option<anyhow::Result<Rendered>>> = pool.install(|| {
         shown
             .par_iter()
@@ -203,7 +288,12 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
             .map(|(i, e)| {
                 e.output.as_ref()?;
                 let (v, t) = &pics[i];
-                Some(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(&out_root, e, v, t, opts))).unwrap_or_else(|_| Err(anyhow::anyhow!("internal error while rendering"))))
+                Some(
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        render(&out_root, e, v, t, opts)
+                    }))
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("internal error while rendering"))),
+                )
             })
             .collect()
     });
@@ -235,7 +325,8 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
             Some(Ok(r)) => {
                 pf.view = Some(format!("img/v/{i:05}.jpg"));
                 pf.thumb = Some(format!("img/t/{i:05}.jpg"));
-                (pf.w, pf.h, pf.o, pf.dw, pf.dh, pf.tw, pf.th, pf.m) = (r.w, r.h, r.o, r.dw, r.dh, r.tw, r.th, r.m);
+                (pf.w, pf.h, pf.o, pf.dw, pf.dh, pf.tw, pf.th, pf.m) =
+                    (r.w, r.h, r.o, r.dw, r.dh, r.tw, r.th, r.m);
             }
             Some(Err(err)) => {
                 let msg = format!("{err:#}");
@@ -250,7 +341,10 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
     let data = PageData {
         schema: "pixla-review/1",
         sidecar_schema: crate::sidecar::SCHEMA,
-        report: report_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        report: report_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         report_sha256: sha,
         tool: format!("pixla {}", rep.tool.version),
         run: &rep.run,
@@ -259,11 +353,20 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
         files,
     };
     // JSON inside <script>: no `<` may appear, or `</script>` in a file name would end it
-    let json = serde_json::to_string(&data).map_err(|e| SetupError::Other(e.to_string()))?.replace('<', "\\u003c");
+    let json = serde_json::to_string(&data)
+        .map_err(|e| SetupError::Other(e.to_string()))?
+        .replace('<', "\\u003c");
     let html = TEMPLATE.replacen(DATA_MARK, &json, 1);
-    crate::encode::write_atomic(&index, html.as_bytes(), None).map_err(|e| SetupError::Other(format!("{e:#}")))?;
+    crate::encode::write_atomic(&index, html.as_bytes(), None)
+        .map_err(|e| SetupError::Other(format!("{e:#}")))?;
     let n = data.files.len();
-    Ok(ReviewOutcome { dir, index, files: n, rendered: n - problems.len() - data.files.iter().filter(|f| f.output.is_none()).count(), problems })
+    Ok(ReviewOutcome {
+        dir,
+        index,
+        files: n,
+        rendered: n - problems.len() - data.files.iter().filter(|f| f.output.is_none()).count(),
+        problems,
+    })
 }
 
 #[cfg(test)]
@@ -286,21 +389,34 @@ mod tests {
             Orientation::Rotate270FlipH,
             Orientation::Rotate270,
         ] {
-            let rot = matches!(o, Orientation::Rotate90 | Orientation::Rotate270 | Orientation::Rotate90FlipH | Orientation::Rotate270FlipH);
+            let rot = matches!(
+                o,
+                Orientation::Rotate90
+                    | Orientation::Rotate270
+                    | Orientation::Rotate90FlipH
+                    | Orientation::Rotate270FlipH
+            );
             let (uw, uh) = if rot { (h, w) } else { (w, h) };
             let (dw, dh) = (uw / 2, uh / 2);
             let m = display_to_stored(o, w, h, dw, dh);
             let (x, y) = (30.0f64, 50.0f64);
             let s = (m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]);
             let want = decode::point_to_stored(60.0, 100.0, o, w, h);
-            assert!((s.0 - want.0 as f64).abs() < 1e-3 && (s.1 - want.1 as f64).abs() < 1e-3, "{o:?}: {s:?} vs {want:?}");
+            assert!(
+                (s.0 - want.0 as f64).abs() < 1e-3 && (s.1 - want.1 as f64).abs() < 1e-3,
+                "{o:?}: {s:?} vs {want:?}"
+            );
         }
     }
 
     #[test]
     fn page_data_cannot_close_its_script_tag() {
         assert!(TEMPLATE.contains(DATA_MARK));
-        let j = serde_json::to_string(&serde_json::json!({"input": "</script><script>alert(1)</script>.jpg"})).unwrap().replace('<', "\\u003c");
+        let j = serde_json::to_string(
+            &serde_json::json!({"input": "</script><script>alert(1)</script>.jpg"}),
+        )
+        .unwrap()
+        .replace('<', "\\u003c");
         assert!(!j.contains("</"));
         let back: serde_json::Value = serde_json::from_str(&j).unwrap();
         assert_eq!(back["input"], "</script><script>alert(1)</script>.jpg");

@@ -23,7 +23,10 @@ pub fn candidates() -> Vec<PathBuf> {
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
         v.push(PathBuf::from(p));
     }
-    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
         v.push(dir.join(ORT_LIB));
         v.push(dir.join("libonnxruntime.so"));
     }
@@ -37,7 +40,9 @@ pub fn candidates() -> Vec<PathBuf> {
 
 /// `$ORT_DYLIB_PATH`, when set and not empty.
 fn explicit() -> Option<PathBuf> {
-    std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()).map(PathBuf::from)
+    std::env::var_os("ORT_DYLIB_PATH")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
 }
 
 /// The library that would be loaded, if any: `$ORT_DYLIB_PATH` when it is set (an error
@@ -46,12 +51,24 @@ pub fn locate() -> Result<PathBuf, SetupError> {
     if let Some(p) = explicit() {
         return match std::fs::metadata(&p) {
             Ok(m) if m.is_file() => Ok(p),
-            Ok(m) => Err(SetupError::OrtUnusable { path: p, why: format!("it is {}, not the library file", crate::models::file_kind(m.file_type())) }),
-            Err(e) => Err(SetupError::OrtUnusable { path: p, why: format!("it cannot be read: {e}") }),
+            Ok(m) => Err(SetupError::OrtUnusable {
+                path: p,
+                why: format!(
+                    "it is {}, not the library file",
+                    crate::models::file_kind(m.file_type())
+                ),
+            }),
+            Err(e) => Err(SetupError::OrtUnusable {
+                path: p,
+                why: format!("it cannot be read: {e}"),
+            }),
         };
     }
     let c = candidates();
-    c.iter().find(|p| p.is_file()).cloned().ok_or(SetupError::OrtMissing { searched: c })
+    c.iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or(SetupError::OrtMissing { searched: c })
 }
 
 /// Start ONNX Runtime once for this process and return the library path.
@@ -73,7 +90,10 @@ pub fn init() -> Result<&'static Path, SetupError> {
         Ok((_, p)) => Ok(p.as_path()),
         Err(e) => match locate() {
             Err(missing) => Err(missing),
-            Ok(path) => Err(SetupError::OrtLoad { path, reason: e.clone() }),
+            Ok(path) => Err(SetupError::OrtLoad {
+                path,
+                reason: e.clone(),
+            }),
         },
     }
 }
@@ -86,7 +106,10 @@ pub fn session(name: &str, bytes: &[u8], threads: usize) -> Result<Session, Setu
         Some(Ok((env, _))) => env,
         _ => return Err(SetupError::Other("ONNX Runtime is not initialised".into())),
     };
-    let load = |e: String| SetupError::ModelLoad { name: name.to_string(), reason: e };
+    let load = |e: String| SetupError::ModelLoad {
+        name: name.to_string(),
+        reason: e,
+    };
     Session::builder(env)
         .map_err(|e| load(e.to_string()))?
         .with_optimization_level(GraphOptimizationLevel::Level3)

@@ -93,16 +93,20 @@ pub const SUPPRESS_IOU: f32 = 0.9;
 /// Parse and check a sidecar: schema, boxes with a size, no `none` method, and keys that
 /// are relative paths inside the input root.
 pub fn parse(bytes: &[u8]) -> Result<Sidecar, String> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
     match v.get("schema").and_then(|s| s.as_str()) {
         Some(SCHEMA) => {}
         Some(other) => return Err(format!("schema `{other}` is not {SCHEMA}")),
         None => return Err(format!("no `schema` field (expected \"{SCHEMA}\")")),
     }
-    let s: Sidecar = serde_json::from_value(v).map_err(|e| format!("not a valid {SCHEMA} sidecar: {e}"))?;
+    let s: Sidecar =
+        serde_json::from_value(v).map_err(|e| format!("not a valid {SCHEMA} sidecar: {e}"))?;
     for (rel, f) in &s.files {
         if !crate::walk::is_plain_relative(rel) {
-            return Err(format!("`{rel}`: file keys are paths relative to the input root (no leading /, no `..`)"));
+            return Err(format!(
+                "`{rel}`: file keys are paths relative to the input root (no leading /, no `..`)"
+            ));
         }
         for a in &f.add {
             if a.bbox[2] == 0 || a.bbox[3] == 0 {
@@ -131,7 +135,9 @@ mod tests {
         assert!(parse(ok).is_ok());
         let typo = br#"{"schema":"pixla-regions/1","files":{"a.jpg":{"supress":[]}}}"#;
         assert!(parse(typo).unwrap_err().contains("supress"));
-        assert!(parse(br#"{"schema":"pixla-regions/2","files":{}}"#).unwrap_err().contains("pixla-regions/2"));
+        assert!(parse(br#"{"schema":"pixla-regions/2","files":{}}"#)
+            .unwrap_err()
+            .contains("pixla-regions/2"));
         for bad in ["/etc/x.jpg", "../x.jpg", "a/../../x.jpg", "./x.jpg"] {
             let j = format!(r#"{{"schema":"pixla-regions/1","files":{{"{bad}":{{}}}}}}"#);
             assert!(parse(j.as_bytes()).is_err(), "{bad}");
@@ -143,14 +149,35 @@ mod tests {
 
     #[test]
     fn json_schema_file_names_this_version() {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/schema/pixla-regions-1.schema.json");
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/schema/pixla-regions-1.schema.json");
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
         assert_eq!(v["properties"]["schema"]["const"], SCHEMA);
         // every field the parser knows is in the schema, and the other way round
-        let props = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
-        assert_eq!(props(&v["properties"]), ["created", "files", "report", "report_sha256", "reviewer", "schema"]);
-        assert_eq!(props(&v["$defs"]["file"]["properties"]), ["add", "output_sha256", "suppress"]);
-        assert_eq!(props(&v["$defs"]["add"]["properties"]), ["box", "class", "method", "note"]);
-        assert_eq!(props(&v["$defs"]["suppress"]["properties"]), ["box", "class", "note", "score", "source"]);
+        let props =
+            |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(
+            props(&v["properties"]),
+            [
+                "created",
+                "files",
+                "report",
+                "report_sha256",
+                "reviewer",
+                "schema"
+            ]
+        );
+        assert_eq!(
+            props(&v["$defs"]["file"]["properties"]),
+            ["add", "output_sha256", "suppress"]
+        );
+        assert_eq!(
+            props(&v["$defs"]["add"]["properties"]),
+            ["box", "class", "method", "note"]
+        );
+        assert_eq!(
+            props(&v["$defs"]["suppress"]["properties"]),
+            ["box", "class", "note", "score", "source"]
+        );
     }
 }

@@ -25,7 +25,11 @@ pub fn install() -> std::io::Result<()> {
     let f = flag();
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // order matters: the conditional exit sees the flag as it was before this signal
-        signal_hook::flag::register_conditional_shutdown(sig, EXIT_INTERRUPTED as i32, Arc::clone(f))?;
+        signal_hook::flag::register_conditional_shutdown(
+            sig,
+            EXIT_INTERRUPTED as i32,
+            Arc::clone(f),
+        )?;
         signal_hook::flag::register(sig, Arc::clone(f))?;
     }
     let _ = DONE.set(());

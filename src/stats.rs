@@ -27,7 +27,15 @@ pub enum Stage {
     Write,
 }
 
-const STAGES: [Stage; 7] = [Stage::Decode, Stage::Preprocess, Stage::Inference, Stage::Postprocess, Stage::Redact, Stage::Encode, Stage::Write];
+const STAGES: [Stage; 7] = [
+    Stage::Decode,
+    Stage::Preprocess,
+    Stage::Inference,
+    Stage::Postprocess,
+    Stage::Redact,
+    Stage::Encode,
+    Stage::Write,
+];
 
 impl Stage {
     pub fn as_str(&self) -> &'static str {
@@ -76,7 +84,11 @@ pub struct StageTotal {
 pub fn snapshot() -> Vec<StageTotal> {
     STAGES
         .iter()
-        .map(|s| StageTotal { stage: s.as_str(), seconds: NANOS[s.index()].load(Ordering::Relaxed) as f64 / 1e9, calls: CALLS[s.index()].load(Ordering::Relaxed) })
+        .map(|s| StageTotal {
+            stage: s.as_str(),
+            seconds: NANOS[s.index()].load(Ordering::Relaxed) as f64 / 1e9,
+            calls: CALLS[s.index()].load(Ordering::Relaxed),
+        })
         .collect()
 }
 
@@ -96,7 +108,9 @@ mod tests {
     fn counts_calls_and_time() {
         // other tests in this binary may count too: compare differences
         let before = snapshot().into_iter().find(|s| s.stage == "write").unwrap();
-        time(Stage::Write, || std::thread::sleep(std::time::Duration::from_millis(5)));
+        time(Stage::Write, || {
+            std::thread::sleep(std::time::Duration::from_millis(5))
+        });
         let after = snapshot().into_iter().find(|s| s.stage == "write").unwrap();
         assert_eq!(after.calls - before.calls, 1);
         assert!(after.seconds - before.seconds >= 0.004);

@@ -180,14 +180,30 @@ impl Window {
         let (w, h) = (self.w, self.h);
         let bad = || anyhow!("window samples do not match {}x{}x{}", w, h, self.spp);
         Ok(match (&self.samples, self.spp) {
-            (Samples::U8(v), 1) => DynamicImage::ImageLuma8(B::from_raw(w, h, v.clone()).ok_or_else(bad)?),
-            (Samples::U8(v), 2) => DynamicImage::ImageLumaA8(B::from_raw(w, h, v.clone()).ok_or_else(bad)?),
-            (Samples::U8(v), 3) => DynamicImage::ImageRgb8(B::from_raw(w, h, v.clone()).ok_or_else(bad)?),
-            (Samples::U8(v), 4) => DynamicImage::ImageRgba8(B::from_raw(w, h, v.clone()).ok_or_else(bad)?),
-            (Samples::U16(v), 1) => DynamicImage::ImageLuma16(B::from_raw(w, h, v.clone()).ok_or_else(bad)?),
-            (Samples::U16(v), 2) => DynamicImage::ImageLumaA16(B::from_raw(w, h, v.clone()).ok_or_else(bad)?),
-            (Samples::U16(v), 3) => DynamicImage::ImageRgb16(B::from_raw(w, h, v.clone()).ok_or_else(bad)?),
-            (Samples::U16(v), 4) => DynamicImage::ImageRgba16(B::from_raw(w, h, v.clone()).ok_or_else(bad)?),
+            (Samples::U8(v), 1) => {
+                DynamicImage::ImageLuma8(B::from_raw(w, h, v.clone()).ok_or_else(bad)?)
+            }
+            (Samples::U8(v), 2) => {
+                DynamicImage::ImageLumaA8(B::from_raw(w, h, v.clone()).ok_or_else(bad)?)
+            }
+            (Samples::U8(v), 3) => {
+                DynamicImage::ImageRgb8(B::from_raw(w, h, v.clone()).ok_or_else(bad)?)
+            }
+            (Samples::U8(v), 4) => {
+                DynamicImage::ImageRgba8(B::from_raw(w, h, v.clone()).ok_or_else(bad)?)
+            }
+            (Samples::U16(v), 1) => {
+                DynamicImage::ImageLuma16(B::from_raw(w, h, v.clone()).ok_or_else(bad)?)
+            }
+            (Samples::U16(v), 2) => {
+                DynamicImage::ImageLumaA16(B::from_raw(w, h, v.clone()).ok_or_else(bad)?)
+            }
+            (Samples::U16(v), 3) => {
+                DynamicImage::ImageRgb16(B::from_raw(w, h, v.clone()).ok_or_else(bad)?)
+            }
+            (Samples::U16(v), 4) => {
+                DynamicImage::ImageRgba16(B::from_raw(w, h, v.clone()).ok_or_else(bad)?)
+            }
             _ => bail!("no image type for {} samples per pixel", self.spp),
         })
     }
@@ -206,7 +222,14 @@ impl Window {
             DynamicImage::ImageRgba16(b) => (4, Samples::U16(b.as_raw().clone())),
             other => bail!("cannot put {:?} pixels into a TIFF window", other.color()),
         };
-        Ok(Window { x, y, w, h, spp, samples })
+        Ok(Window {
+            x,
+            y,
+            w,
+            h,
+            spp,
+            samples,
+        })
     }
 }
 
@@ -241,7 +264,12 @@ pub struct Trim {
 impl Trim {
     /// For the report: `None` when the copy is the source byte for byte.
     pub fn describe(&self) -> Option<String> {
-        (self.zeroed > 0 || self.cut > 0).then(|| format!("data no IFD references ({} bytes zeroed, {} bytes cut from the end)", self.zeroed, self.cut))
+        (self.zeroed > 0 || self.cut > 0).then(|| {
+            format!(
+                "data no IFD references ({} bytes zeroed, {} bytes cut from the end)",
+                self.zeroed, self.cut
+            )
+        })
     }
 }
 
@@ -261,15 +289,31 @@ pub fn copy_examined(src: &Path, dst: &mut File) -> Result<Trim> {
 /// Scale a rectangle of IFD `from` onto IFD `to` (e.g. full image → overview), rounding
 /// outwards so the result covers every pixel the rectangle touches; clipped to `to`.
 /// Returns `None` if it falls outside.
-pub fn scale_rect(info: &TiffInfo, from: usize, to: usize, x: u32, y: u32, w: u32, h: u32) -> Option<(u32, u32, u32, u32)> {
+pub fn scale_rect(
+    info: &TiffInfo,
+    from: usize,
+    to: usize,
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+) -> Option<(u32, u32, u32, u32)> {
     let (a, b) = (info.ifds.get(from)?, info.ifds.get(to)?);
     let sx = |v: u64, up: bool| -> u64 {
         let n = v * b.width as u64;
-        if up { n.div_ceil(a.width as u64) } else { n / a.width as u64 }
+        if up {
+            n.div_ceil(a.width as u64)
+        } else {
+            n / a.width as u64
+        }
     };
     let sy = |v: u64, up: bool| -> u64 {
         let n = v * b.height as u64;
-        if up { n.div_ceil(a.height as u64) } else { n / a.height as u64 }
+        if up {
+            n.div_ceil(a.height as u64)
+        } else {
+            n / a.height as u64
+        }
     };
     let x0 = sx(x as u64, false).min(b.width as u64);
     let y0 = sy(y as u64, false).min(b.height as u64);
@@ -297,7 +341,9 @@ pub struct TiffReader {
 
 impl TiffReader {
     pub fn open(path: &Path) -> Result<TiffReader> {
-        Ok(TiffReader { p: Parsed::open(path)? })
+        Ok(TiffReader {
+            p: Parsed::open(path)?,
+        })
     }
 
     pub fn info(&self) -> TiffInfo {
@@ -311,14 +357,21 @@ impl TiffReader {
         check_rect(lay, x, y, w, h)?;
         let spp = lay.info.samples_per_pixel;
         let n = (w as u64) * (h as u64) * spp as u64;
-        ensure!(n * (lay.bps as u64 / 8) <= MAX_WINDOW_BYTES, "window {w}x{h} is larger than {MAX_WINDOW_BYTES} bytes");
+        ensure!(
+            n * (lay.bps as u64 / 8) <= MAX_WINDOW_BYTES,
+            "window {w}x{h} is larger than {MAX_WINDOW_BYTES} bytes"
+        );
         let mut win = Window {
             x,
             y,
             w,
             h,
             spp,
-            samples: if lay.bps == 8 { Samples::U8(vec![0; n as usize]) } else { Samples::U16(vec![0; n as usize]) },
+            samples: if lay.bps == 8 {
+                Samples::U8(vec![0; n as usize])
+            } else {
+                Samples::U16(vec![0; n as usize])
+            },
         };
         for idx in lay.chunks_in(x, y, w, h) {
             let chunk = p.src.decode_chunk(lay, idx)?;
@@ -333,8 +386,13 @@ impl TiffReader {
 pub fn verify(path: &Path, patches: &[(usize, Window)]) -> Result<()> {
     let mut r = TiffReader::open(path)?;
     for (k, (ifd, win)) in patches.iter().enumerate() {
-        let got = r.read_window(*ifd, win.x, win.y, win.w, win.h).with_context(|| format!("reading back patch {k}"))?;
-        ensure!(got.samples == win.samples, "patch {k} on IFD {ifd} did not read back as written");
+        let got = r
+            .read_window(*ifd, win.x, win.y, win.w, win.h)
+            .with_context(|| format!("reading back patch {k}"))?;
+        ensure!(
+            got.samples == win.samples,
+            "patch {k} on IFD {ifd} did not read back as written"
+        );
     }
     Ok(())
 }
@@ -354,10 +412,27 @@ pub fn rewrite(src: &Path, dst: &mut File, patches: &[(usize, Window)]) -> Resul
     for (k, (ifd, win)) in patches.iter().enumerate() {
         let lay = editable(&p.ifds, *ifd).with_context(|| format!("patch {k}"))?;
         check_rect(lay, win.x, win.y, win.w, win.h).with_context(|| format!("patch {k}"))?;
-        ensure!(win.spp == lay.info.samples_per_pixel, "patch {k} has {} samples per pixel, IFD {ifd} has {}", win.spp, lay.info.samples_per_pixel);
-        ensure!(win.samples.bits() == lay.bps, "patch {k} has {}-bit samples, IFD {ifd} has {}-bit", win.samples.bits(), lay.bps);
+        ensure!(
+            win.spp == lay.info.samples_per_pixel,
+            "patch {k} has {} samples per pixel, IFD {ifd} has {}",
+            win.spp,
+            lay.info.samples_per_pixel
+        );
+        ensure!(
+            win.samples.bits() == lay.bps,
+            "patch {k} has {}-bit samples, IFD {ifd} has {}-bit",
+            win.samples.bits(),
+            lay.bps
+        );
         let n = win.w as u64 * win.h as u64 * win.spp as u64;
-        ensure!(win.samples.len() as u64 == n, "patch {k}: {} samples for {}x{}x{}", win.samples.len(), win.w, win.h, win.spp);
+        ensure!(
+            win.samples.len() as u64 == n,
+            "patch {k}: {} samples for {}x{}x{}",
+            win.samples.len(),
+            win.w,
+            win.h,
+            win.spp
+        );
         for idx in lay.chunks_in(win.x, win.y, win.w, win.h) {
             plan.entry((*ifd, idx)).or_default().push(k);
         }
@@ -365,7 +440,10 @@ pub fn rewrite(src: &Path, dst: &mut File, patches: &[(usize, Window)]) -> Resul
     let shared = p.shared_slots(&plan)?;
 
     let trim = p.write_examined(dst)?;
-    let mut st = RewriteStats { unreferenced: trim, ..Default::default() };
+    let mut st = RewriteStats {
+        unreferenced: trim,
+        ..Default::default()
+    };
     let mut end = trim.len;
     let mut updates: Vec<(usize, usize, u64, u64)> = Vec::new();
     for (&(ifd, idx), ks) in &plan {
@@ -414,7 +492,10 @@ pub fn rewrite(src: &Path, dst: &mut File, patches: &[(usize, Window)]) -> Resul
             st.chunks_appended += 1;
         }
         if !p.big {
-            ensure!(end <= u32::MAX as u64, "the edited file would exceed 4 GiB, which classic TIFF cannot address");
+            ensure!(
+                end <= u32::MAX as u64,
+                "the edited file would exceed 4 GiB, which classic TIFF cannot address"
+            );
         }
         updates.push((ifd, idx, new_off, new_len));
         st.chunks_rewritten += 1;
@@ -422,8 +503,16 @@ pub fn rewrite(src: &Path, dst: &mut File, patches: &[(usize, Window)]) -> Resul
     for (ifd, idx, off, len) in updates {
         let lay = &p.ifds[ifd];
         let (o, c) = (&lay.off_arr, &lay.cnt_arr);
-        write_at(dst, o.pos + idx as u64 * o.size(), &o.encode(off, p.src.le).context("new chunk offset")?)?;
-        write_at(dst, c.pos + idx as u64 * c.size(), &c.encode(len, p.src.le).context("new chunk byte count")?)?;
+        write_at(
+            dst,
+            o.pos + idx as u64 * o.size(),
+            &o.encode(off, p.src.le).context("new chunk offset")?,
+        )?;
+        write_at(
+            dst,
+            c.pos + idx as u64 * c.size(),
+            &c.encode(len, p.src.le).context("new chunk byte count")?,
+        )?;
     }
     if st.chunks_appended > 0 {
         if let Some(pos) = p.ghost.as_ref().and_then(|g| g.incompat_no) {
@@ -476,14 +565,29 @@ impl ArrayLoc {
     fn encode(&self, v: u64, le: bool) -> Result<Vec<u8>> {
         Ok(match self.typ {
             3 => {
-                let v = u16::try_from(v).map_err(|_| anyhow!("{v} does not fit the SHORT array"))?;
-                if le { v.to_le_bytes().to_vec() } else { v.to_be_bytes().to_vec() }
+                let v =
+                    u16::try_from(v).map_err(|_| anyhow!("{v} does not fit the SHORT array"))?;
+                if le {
+                    v.to_le_bytes().to_vec()
+                } else {
+                    v.to_be_bytes().to_vec()
+                }
             }
             4 | 13 => {
                 let v = u32::try_from(v).map_err(|_| anyhow!("{v} does not fit the LONG array"))?;
-                if le { v.to_le_bytes().to_vec() } else { v.to_be_bytes().to_vec() }
+                if le {
+                    v.to_le_bytes().to_vec()
+                } else {
+                    v.to_be_bytes().to_vec()
+                }
             }
-            16 | 18 => if le { v.to_le_bytes().to_vec() } else { v.to_be_bytes().to_vec() },
+            16 | 18 => {
+                if le {
+                    v.to_le_bytes().to_vec()
+                } else {
+                    v.to_be_bytes().to_vec()
+                }
+            }
             t => bail!("offset array of type {t}"),
         })
     }
@@ -511,11 +615,19 @@ impl Layout {
         self.across as usize * self.down as usize
     }
     fn planes(&self) -> u16 {
-        if self.info.planar == 2 { self.info.samples_per_pixel } else { 1 }
+        if self.info.planar == 2 {
+            self.info.samples_per_pixel
+        } else {
+            1
+        }
     }
     /// Samples per pixel inside one chunk.
     fn spc(&self) -> usize {
-        if self.info.planar == 2 { 1 } else { self.info.samples_per_pixel as usize }
+        if self.info.planar == 2 {
+            1
+        } else {
+            self.info.samples_per_pixel as usize
+        }
     }
     /// (plane, x0, y0) of a chunk.
     fn origin(&self, idx: usize) -> (u16, u32, u32) {
@@ -541,7 +653,9 @@ impl Layout {
         for plane in 0..self.planes() as usize {
             for r in r0..=r1 {
                 for c in c0..=c1 {
-                    v.push(plane * self.per_plane() + r as usize * self.across as usize + c as usize);
+                    v.push(
+                        plane * self.per_plane() + r as usize * self.across as usize + c as usize,
+                    );
                 }
             }
         }
@@ -575,20 +689,38 @@ struct Parsed {
 
 fn rd16(le: bool, b: &[u8]) -> u16 {
     let a = [b[0], b[1]];
-    if le { u16::from_le_bytes(a) } else { u16::from_be_bytes(a) }
+    if le {
+        u16::from_le_bytes(a)
+    } else {
+        u16::from_be_bytes(a)
+    }
 }
 fn rd32(le: bool, b: &[u8]) -> u32 {
     let a = [b[0], b[1], b[2], b[3]];
-    if le { u32::from_le_bytes(a) } else { u32::from_be_bytes(a) }
+    if le {
+        u32::from_le_bytes(a)
+    } else {
+        u32::from_be_bytes(a)
+    }
 }
 fn rd64(le: bool, b: &[u8]) -> u64 {
     let a = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
-    if le { u64::from_le_bytes(a) } else { u64::from_be_bytes(a) }
+    if le {
+        u64::from_le_bytes(a)
+    } else {
+        u64::from_be_bytes(a)
+    }
 }
 
 fn read_at(f: &mut File, len: u64, off: u64, buf: &mut [u8]) -> Result<()> {
-    let end = off.checked_add(buf.len() as u64).ok_or_else(|| anyhow!("offset {off} overflows"))?;
-    ensure!(end <= len, "{} bytes at offset {off} run past the end of the file ({len} bytes)", buf.len());
+    let end = off
+        .checked_add(buf.len() as u64)
+        .ok_or_else(|| anyhow!("offset {off} overflows"))?;
+    ensure!(
+        end <= len,
+        "{} bytes at offset {off} run past the end of the file ({len} bytes)",
+        buf.len()
+    );
     f.seek(SeekFrom::Start(off))?;
     f.read_exact(buf)?;
     Ok(())
@@ -598,8 +730,15 @@ impl Parsed {
     fn open(path: &Path) -> Result<Parsed> {
         let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let len = f.metadata()?.len();
-        let mut p = Parsed { src: Src { f, len, le: true }, big: false, ghost: None, structure: Vec::new(), ifds: Vec::new() };
-        p.parse().with_context(|| format!("{} is not a TIFF pixla can edit", path.display()))?;
+        let mut p = Parsed {
+            src: Src { f, len, le: true },
+            big: false,
+            ghost: None,
+            structure: Vec::new(),
+            ifds: Vec::new(),
+        };
+        p.parse()
+            .with_context(|| format!("{} is not a TIFF pixla can edit", path.display()))?;
         Ok(p)
     }
 
@@ -608,7 +747,11 @@ impl Parsed {
     }
 
     fn parse(&mut self) -> Result<()> {
-        ensure!(self.src.len >= 8, "file is only {} bytes long", self.src.len);
+        ensure!(
+            self.src.len >= 8,
+            "file is only {} bytes long",
+            self.src.len
+        );
         let mut h = [0u8; 16];
         let hn = self.src.len.min(16) as usize;
         self.read(0, &mut h[..hn])?;
@@ -621,7 +764,10 @@ impl Parsed {
             42 => rd32(self.src.le, &h[4..]) as u64,
             43 => {
                 ensure!(hn == 16, "truncated BigTIFF header");
-                ensure!(rd16(self.src.le, &h[4..]) == 8 && rd16(self.src.le, &h[6..]) == 0, "BigTIFF header with offset size other than 8");
+                ensure!(
+                    rd16(self.src.le, &h[4..]) == 8 && rd16(self.src.le, &h[6..]) == 0,
+                    "BigTIFF header with offset size other than 8"
+                );
                 self.big = true;
                 rd64(self.src.le, &h[8..])
             }
@@ -637,7 +783,9 @@ impl Parsed {
         while next != 0 {
             ensure!(seen.insert(next), "IFD chain loops back to offset {next}");
             ensure!(raw_ifds.len() < MAX_IFDS, "more than {MAX_IFDS} IFDs");
-            let (entries, n) = self.read_ifd(next).with_context(|| format!("IFD {} at offset {next}", raw_ifds.len()))?;
+            let (entries, n) = self
+                .read_ifd(next)
+                .with_context(|| format!("IFD {} at offset {next}", raw_ifds.len()))?;
             raw_ifds.push((next, entries));
             next = n;
         }
@@ -646,18 +794,29 @@ impl Parsed {
         // values are kept); best effort: what cannot be read is not referenced
         let mut private: Vec<u64> = Vec::new();
         for (_, entries) in &raw_ifds {
-            private.extend(entries.iter().filter(|e| matches!(e.tag, T_EXIF_IFD | T_GPS_IFD) && e.count == 1).map(|e| self.field_u(e)));
+            private.extend(
+                entries
+                    .iter()
+                    .filter(|e| matches!(e.tag, T_EXIF_IFD | T_GPS_IFD) && e.count == 1)
+                    .map(|e| self.field_u(e)),
+            );
         }
         while let Some(off) = private.pop() {
             if off == 0 || !seen.insert(off) || seen.len() > MAX_IFDS * 2 {
                 continue;
             }
             if let Ok((entries, _)) = self.read_ifd(off) {
-                private.extend(entries.iter().filter(|e| e.tag == T_INTEROP_IFD && e.count == 1).map(|e| self.field_u(e)));
+                private.extend(
+                    entries
+                        .iter()
+                        .filter(|e| e.tag == T_INTEROP_IFD && e.count == 1)
+                        .map(|e| self.field_u(e)),
+                );
             }
         }
         for (i, (off, entries)) in raw_ifds.iter().enumerate() {
-            self.build(i, *off, entries).with_context(|| format!("IFD {i}"))?;
+            self.build(i, *off, entries)
+                .with_context(|| format!("IFD {i}"))?;
         }
         self.check_slots()
     }
@@ -678,7 +837,14 @@ impl Parsed {
     fn check_slots(&self) -> Result<()> {
         let mut slots: Vec<(u64, u64, u32, u32)> = Vec::new();
         for (i, lay) in self.ifds.iter().enumerate() {
-            slots.extend(lay.offsets.iter().zip(&lay.counts).enumerate().filter(|(_, (_, &c))| c > 0).map(|(j, (&o, &c))| (o, o + c, i as u32, j as u32)));
+            slots.extend(
+                lay.offsets
+                    .iter()
+                    .zip(&lay.counts)
+                    .enumerate()
+                    .filter(|(_, (_, &c))| c > 0)
+                    .map(|(j, (&o, &c))| (o, o + c, i as u32, j as u32)),
+            );
         }
         slots.sort_unstable();
         let mut max: Option<(u64, u32, u32)> = None;
@@ -710,10 +876,16 @@ impl Parsed {
     /// tile, and a COG's tile leaders and trailers. Everything else is no part of the image.
     fn referenced(&self) -> Vec<(u64, u64)> {
         let mut r = self.structure.clone();
-        let (lead, trail) = self.ghost.as_ref().map_or((false, false), |g| (g.leader, g.trailer));
+        let (lead, trail) = self
+            .ghost
+            .as_ref()
+            .map_or((false, false), |g| (g.leader, g.trailer));
         for lay in &self.ifds {
             for (&o, &c) in lay.offsets.iter().zip(&lay.counts).filter(|(_, &c)| c > 0) {
-                r.push((if lead { o.saturating_sub(4) } else { o }, (o + c + if trail { 4 } else { 0 }).min(self.src.len)));
+                r.push((
+                    if lead { o.saturating_sub(4) } else { o },
+                    (o + c + if trail { 4 } else { 0 }).min(self.src.len),
+                ));
             }
         }
         r.sort_unstable();
@@ -742,7 +914,9 @@ impl Parsed {
         let (mut zeroed, mut tail_nonzero) = (0u64, 0u64);
         while pos < len {
             let n = (len - pos).min(buf.len() as u64) as usize;
-            (&self.src.f).read_exact(&mut buf[..n]).context("copying the source")?;
+            (&self.src.f)
+                .read_exact(&mut buf[..n])
+                .context("copying the source")?;
             let mut p = pos;
             let stop = pos + n as u64;
             while p < stop {
@@ -758,7 +932,11 @@ impl Parsed {
                 for b in &mut buf[(p - pos) as usize..(e - pos) as usize] {
                     if *b != 0 {
                         *b = 0;
-                        if p >= last { tail_nonzero += 1 } else { zeroed += 1 }
+                        if p >= last {
+                            tail_nonzero += 1
+                        } else {
+                            zeroed += 1
+                        }
                     }
                 }
                 p = e;
@@ -766,7 +944,11 @@ impl Parsed {
             dst.write_all(&buf[..n]).context("writing the output")?;
             pos = stop;
         }
-        let mut t = Trim { zeroed, cut: 0, len };
+        let mut t = Trim {
+            zeroed,
+            cut: 0,
+            len,
+        };
         if tail_nonzero > 0 {
             dst.set_len(last)?;
             t.cut = len - last;
@@ -782,7 +964,10 @@ impl Parsed {
         if self.src.len < hl + 43 || self.read(hl, &mut b).is_err() || !b.starts_with(KEY) {
             return Ok(());
         }
-        let Some(size) = std::str::from_utf8(&b[30..36]).ok().and_then(|s| s.parse::<u64>().ok()) else {
+        let Some(size) = std::str::from_utf8(&b[30..36])
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+        else {
             return Ok(());
         };
         if size > 65536 || hl + 43 + size > self.src.len {
@@ -803,10 +988,18 @@ impl Parsed {
 
     /// Entries and the next-IFD offset of the IFD at `off`.
     fn read_ifd(&mut self, off: u64) -> Result<(Vec<Entry>, u64)> {
-        let (cs, es, ns, fs) = if self.big { (8u64, 20u64, 8u64, 8usize) } else { (2, 12, 4, 4) };
+        let (cs, es, ns, fs) = if self.big {
+            (8u64, 20u64, 8u64, 8usize)
+        } else {
+            (2, 12, 4, 4)
+        };
         let mut cb = [0u8; 8];
         self.read(off, &mut cb[..cs as usize])?;
-        let n = if self.big { rd64(self.src.le, &cb) } else { rd16(self.src.le, &cb) as u64 };
+        let n = if self.big {
+            rd64(self.src.le, &cb)
+        } else {
+            rd16(self.src.le, &cb) as u64
+        };
         ensure!(n > 0, "IFD has no entries");
         ensure!(n <= MAX_ENTRIES, "IFD claims {n} entries");
         let total = cs + n * es + ns;
@@ -819,13 +1012,21 @@ impl Parsed {
             let b = &buf[(cs + i * es) as usize..(cs + (i + 1) * es) as usize];
             let tag = rd16(self.src.le, b);
             let typ = rd16(self.src.le, &b[2..]);
-            let count = if self.big { rd64(self.src.le, &b[4..]) } else { rd32(self.src.le, &b[4..]) as u64 };
+            let count = if self.big {
+                rd64(self.src.le, &b[4..])
+            } else {
+                rd32(self.src.le, &b[4..]) as u64
+            };
             let fo = if self.big { 12 } else { 8 };
             let mut field = [0u8; 8];
             field[..fs].copy_from_slice(&b[fo..fo + fs]);
             ensure!(tags.insert(tag), "tag {tag} appears twice");
             let len = match type_size(typ) {
-                Some(s) => Some(count.checked_mul(s).ok_or_else(|| anyhow!("tag {tag}: count {count} overflows"))?),
+                Some(s) => Some(
+                    count
+                        .checked_mul(s)
+                        .ok_or_else(|| anyhow!("tag {tag}: count {count} overflows"))?,
+                ),
                 None => None,
             };
             let pos = off + cs + i * es;
@@ -833,17 +1034,35 @@ impl Parsed {
             let value_pos = if inline {
                 pos + fo as u64
             } else {
-                let vp = if self.big { rd64(self.src.le, &field) } else { rd32(self.src.le, &field) as u64 };
+                let vp = if self.big {
+                    rd64(self.src.le, &field)
+                } else {
+                    rd32(self.src.le, &field) as u64
+                };
                 let l = len.unwrap_or(0);
-                let end = vp.checked_add(l).ok_or_else(|| anyhow!("tag {tag}: value offset overflows"))?;
+                let end = vp
+                    .checked_add(l)
+                    .ok_or_else(|| anyhow!("tag {tag}: value offset overflows"))?;
                 ensure!(end <= self.src.len, "tag {tag}: {l} value bytes at offset {vp} run past the end of the file ({} bytes)", self.src.len);
                 self.structure.push((vp, end));
                 vp
             };
-            entries.push(Entry { tag, typ, count, field, value_pos, inline, len });
+            entries.push(Entry {
+                tag,
+                typ,
+                count,
+                field,
+                value_pos,
+                inline,
+                len,
+            });
         }
         let nb = &buf[(cs + n * es) as usize..];
-        let next = if self.big { rd64(self.src.le, nb) } else { rd32(self.src.le, nb) as u64 };
+        let next = if self.big {
+            rd64(self.src.le, nb)
+        } else {
+            rd32(self.src.le, nb) as u64
+        };
         Ok((entries, next))
     }
 
@@ -856,7 +1075,12 @@ impl Parsed {
             16 | 18 => 8,
             t => bail!("tag {} has field type {t}, not an unsigned integer", e.tag),
         };
-        ensure!(e.count <= MAX_CHUNKS, "tag {} has {} values", e.tag, e.count);
+        ensure!(
+            e.count <= MAX_CHUNKS,
+            "tag {} has {} values",
+            e.tag,
+            e.count
+        );
         let mut raw = vec![0u8; (e.count * s) as usize];
         if e.inline {
             let k = raw.len();
@@ -881,17 +1105,25 @@ impl Parsed {
             match get(t) {
                 Some(e) => {
                     let v = p.uints(&e)?;
-                    v.first().copied().ok_or_else(|| anyhow!("tag {t} has no value"))
+                    v.first()
+                        .copied()
+                        .ok_or_else(|| anyhow!("tag {t} has no value"))
                 }
                 None => default.ok_or_else(|| anyhow!("required tag {t} is missing")),
             }
         };
         let width = one(self, T_WIDTH, None)?;
         let height = one(self, T_HEIGHT, None)?;
-        ensure!(width > 0 && height > 0 && width <= u32::MAX as u64 && height <= u32::MAX as u64, "image size {width}x{height}");
+        ensure!(
+            width > 0 && height > 0 && width <= u32::MAX as u64 && height <= u32::MAX as u64,
+            "image size {width}x{height}"
+        );
         let (width, height) = (width as u32, height as u32);
         let spp = one(self, T_SPP, Some(1))?;
-        ensure!((1..=u16::MAX as u64).contains(&spp), "SamplesPerPixel {spp}");
+        ensure!(
+            (1..=u16::MAX as u64).contains(&spp),
+            "SamplesPerPixel {spp}"
+        );
         let spp = spp as u16;
         let compression = one(self, T_COMPRESSION, Some(1))? as u16;
         let photometric = match get(T_PHOTOMETRIC) {
@@ -910,50 +1142,119 @@ impl Parsed {
         };
         let bits = per_sample(self, T_BITS, 1)?;
         let formats = per_sample(self, T_SAMPLE_FORMAT, 1)?;
-        ensure!(!bits.is_empty() && !formats.is_empty(), "empty BitsPerSample or SampleFormat");
+        ensure!(
+            !bits.is_empty() && !formats.is_empty(),
+            "empty BitsPerSample or SampleFormat"
+        );
         let extra_samples = match get(T_EXTRA_SAMPLES) {
             Some(e) => self.uints(&e)?.into_iter().map(|v| v as u16).collect(),
             None => Vec::new(),
         };
         let tiled = get(T_TILE_WIDTH).is_some() || get(T_TILE_LENGTH).is_some();
         let (cw, ch, chunking, t_off, t_cnt) = if tiled {
-            let (w, h) = (one(self, T_TILE_WIDTH, None)?, one(self, T_TILE_LENGTH, None)?);
-            ensure!(w > 0 && h > 0 && w <= u32::MAX as u64 && h <= u32::MAX as u64, "tile size {w}x{h}");
-            (w as u32, h as u32, Chunking::Tiles { w: w as u32, h: h as u32 }, T_TILE_OFFSETS, T_TILE_BYTE_COUNTS)
+            let (w, h) = (
+                one(self, T_TILE_WIDTH, None)?,
+                one(self, T_TILE_LENGTH, None)?,
+            );
+            ensure!(
+                w > 0 && h > 0 && w <= u32::MAX as u64 && h <= u32::MAX as u64,
+                "tile size {w}x{h}"
+            );
+            (
+                w as u32,
+                h as u32,
+                Chunking::Tiles {
+                    w: w as u32,
+                    h: h as u32,
+                },
+                T_TILE_OFFSETS,
+                T_TILE_BYTE_COUNTS,
+            )
         } else {
             let rps = one(self, T_ROWS_PER_STRIP, Some(u32::MAX as u64))?;
             ensure!(rps > 0, "RowsPerStrip 0");
             let rps = rps.min(height as u64) as u32;
-            (width, rps, Chunking::Strips { rows_per_strip: rps }, T_STRIP_OFFSETS, T_STRIP_BYTE_COUNTS)
+            (
+                width,
+                rps,
+                Chunking::Strips {
+                    rows_per_strip: rps,
+                },
+                T_STRIP_OFFSETS,
+                T_STRIP_BYTE_COUNTS,
+            )
         };
         let across = (width as u64).div_ceil(cw as u64);
         let down = (height as u64).div_ceil(ch as u64);
         let planes = if planar == 2 { spp as u64 } else { 1 };
-        let expected = across.checked_mul(down).and_then(|v| v.checked_mul(planes)).ok_or_else(|| anyhow!("chunk count overflows"))?;
-        ensure!(expected <= MAX_CHUNKS, "{expected} chunks (at most {MAX_CHUNKS})");
+        let expected = across
+            .checked_mul(down)
+            .and_then(|v| v.checked_mul(planes))
+            .ok_or_else(|| anyhow!("chunk count overflows"))?;
+        ensure!(
+            expected <= MAX_CHUNKS,
+            "{expected} chunks (at most {MAX_CHUNKS})"
+        );
 
-        let eo = get(t_off).ok_or_else(|| anyhow!("no {} tag", if tiled { "TileOffsets" } else { "StripOffsets" }))?;
-        let ec = get(t_cnt).ok_or_else(|| anyhow!("no {} tag", if tiled { "TileByteCounts" } else { "StripByteCounts" }))?;
+        let eo = get(t_off).ok_or_else(|| {
+            anyhow!(
+                "no {} tag",
+                if tiled { "TileOffsets" } else { "StripOffsets" }
+            )
+        })?;
+        let ec = get(t_cnt).ok_or_else(|| {
+            anyhow!(
+                "no {} tag",
+                if tiled {
+                    "TileByteCounts"
+                } else {
+                    "StripByteCounts"
+                }
+            )
+        })?;
         for e in [&eo, &ec] {
-            ensure!(matches!(e.typ, 3 | 4 | 16), "tag {} has field type {} (SHORT, LONG or LONG8 expected)", e.tag, e.typ);
+            ensure!(
+                matches!(e.typ, 3 | 4 | 16),
+                "tag {} has field type {} (SHORT, LONG or LONG8 expected)",
+                e.tag,
+                e.typ
+            );
         }
         let offsets = self.uints(&eo)?;
         let counts = self.uints(&ec)?;
-        ensure!(offsets.len() == counts.len(), "{} chunk offsets but {} byte counts", offsets.len(), counts.len());
-        ensure!(offsets.len() as u64 == expected, "{} chunks recorded, {expected} expected for {width}x{height} in {cw}x{ch} chunks", offsets.len());
+        ensure!(
+            offsets.len() == counts.len(),
+            "{} chunk offsets but {} byte counts",
+            offsets.len(),
+            counts.len()
+        );
+        ensure!(
+            offsets.len() as u64 == expected,
+            "{} chunks recorded, {expected} expected for {width}x{height} in {cw}x{ch} chunks",
+            offsets.len()
+        );
         for (i, (&o, &c)) in offsets.iter().zip(&counts).enumerate() {
             if o == 0 && c == 0 {
                 continue;
             }
-            let end = o.checked_add(c).ok_or_else(|| anyhow!("chunk {i}: offset overflows"))?;
-            ensure!(end <= self.src.len, "chunk {i}: {c} bytes at offset {o} run past the end of the file ({} bytes)", self.src.len);
+            let end = o
+                .checked_add(c)
+                .ok_or_else(|| anyhow!("chunk {i}: offset overflows"))?;
+            ensure!(
+                end <= self.src.len,
+                "chunk {i}: {c} bytes at offset {o} run past the end of the file ({} bytes)",
+                self.src.len
+            );
         }
 
         // Editability.
         let mut why: Vec<String> = Vec::new();
         let bps = bits[0];
         if !(bits.len() == 1 || bits.len() == spp as usize) {
-            why.push(format!("{} BitsPerSample values for {spp} samples", bits.len()));
+            why.push(format!(
+                "{} BitsPerSample values for {spp} samples",
+                bits.len()
+            ));
         }
         if bits.iter().any(|&b| b != bps) {
             why.push(format!("mixed bits per sample {bits:?}"));
@@ -970,10 +1271,14 @@ impl Parsed {
             1 => {}
             2 if spp >= 3 => {}
             u16::MAX => why.push("no PhotometricInterpretation".into()),
-            p => why.push(format!("PhotometricInterpretation {p} with {spp} samples (BlackIsZero or RGB supported)")),
+            p => why.push(format!(
+                "PhotometricInterpretation {p} with {spp} samples (BlackIsZero or RGB supported)"
+            )),
         }
         if !matches!(compression, 1 | 5 | 8 | 32946 | 32773) {
-            why.push(format!("compression {compression} (none, LZW, Deflate and PackBits supported)"));
+            why.push(format!(
+                "compression {compression} (none, LZW, Deflate and PackBits supported)"
+            ));
         }
         if !matches!(predictor, 1 | 2) {
             why.push(format!("predictor {predictor}"));
@@ -987,7 +1292,9 @@ impl Parsed {
         let spc = if planar == 2 { 1 } else { spp as u64 };
         let chunk_bytes = cw as u64 * ch as u64 * spc * bps.max(1).div_ceil(8);
         if chunk_bytes > MAX_CHUNK_BYTES {
-            why.push(format!("one chunk decodes to {chunk_bytes} bytes (at most {MAX_CHUNK_BYTES})"));
+            why.push(format!(
+                "one chunk decodes to {chunk_bytes} bytes (at most {MAX_CHUNK_BYTES})"
+            ));
         }
         let fill = match get(T_GDAL_NODATA) {
             Some(e) if e.typ == 2 => {
@@ -998,8 +1305,17 @@ impl Parsed {
                 } else {
                     self.read(e.value_pos, &mut b)?;
                 }
-                let s = String::from_utf8_lossy(&b).trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string();
-                s.parse::<f64>().ok().filter(|v| v.fract() == 0.0 && *v >= 0.0 && *v <= if bps == 8 { 255.0 } else { 65535.0 }).map_or(0, |v| v as u16)
+                let s = String::from_utf8_lossy(&b)
+                    .trim_matches(|c: char| c == '\0' || c.is_whitespace())
+                    .to_string();
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|v| {
+                        v.fract() == 0.0
+                            && *v >= 0.0
+                            && *v <= if bps == 8 { 255.0 } else { 65535.0 }
+                    })
+                    .map_or(0, |v| v as u16)
             }
             _ => 0,
         };
@@ -1020,9 +1336,16 @@ impl Parsed {
             extra_samples,
             chunk_count: offsets.len(),
             sub_ifds: get(T_SUB_IFDS).map_or(0, |e| e.count as usize),
-            unsupported: if why.is_empty() { None } else { Some(why.join("; ")) },
+            unsupported: if why.is_empty() {
+                None
+            } else {
+                Some(why.join("; "))
+            },
         };
-        let loc = |e: &Entry| ArrayLoc { typ: e.typ, pos: e.value_pos };
+        let loc = |e: &Entry| ArrayLoc {
+            typ: e.typ,
+            pos: e.value_pos,
+        };
         let lay = Layout {
             info,
             off_arr: loc(&eo),
@@ -1053,7 +1376,9 @@ impl Parsed {
 
     /// Does this chunk carry a valid COG leader and trailer?
     fn ghost_for(&mut self, ifd: usize, idx: usize) -> Result<bool> {
-        let Some(g) = self.ghost.clone() else { return Ok(false) };
+        let Some(g) = self.ghost.clone() else {
+            return Ok(false);
+        };
         if !(g.leader && g.trailer) {
             return Ok(false);
         }
@@ -1070,7 +1395,10 @@ impl Parsed {
 
     /// Touched chunks whose slot is also used by another chunk (those are appended and their
     /// old slot left alone). A touched slot that overlaps the TIFF structure is an error.
-    fn shared_slots(&self, plan: &BTreeMap<(usize, usize), Vec<usize>>) -> Result<HashSet<(usize, usize)>> {
+    fn shared_slots(
+        &self,
+        plan: &BTreeMap<(usize, usize), Vec<usize>>,
+    ) -> Result<HashSet<(usize, usize)>> {
         let mut slots: Vec<(u64, u64, usize, usize)> = Vec::new();
         for (i, lay) in self.ifds.iter().enumerate() {
             for (j, (&o, &c)) in lay.offsets.iter().zip(&lay.counts).enumerate() {
@@ -1103,12 +1431,15 @@ impl Parsed {
                 continue;
             }
             if let Some(s) = self.structure.iter().find(|s| o < s.1 && s.0 < o + c) {
-                bail!("IFD {ifd} chunk {idx} ({c} bytes at {o}) overlaps TIFF structure at {}..{}", s.0, s.1);
+                bail!(
+                    "IFD {ifd} chunk {idx} ({c} bytes at {o}) overlaps TIFF structure at {}..{}",
+                    s.0,
+                    s.1
+                );
             }
         }
         Ok(shared)
     }
-
 }
 
 impl Src {
@@ -1122,12 +1453,26 @@ impl Src {
         let n = sw as usize * sh as usize * lay.spc();
         let nbytes = n * lay.bps as usize / 8;
         let (o, c) = (lay.offsets[idx], lay.counts[idx]);
-        let ctx = || format!("IFD {} chunk {idx} ({c} bytes at offset {o})", lay.info.index);
+        let ctx = || {
+            format!(
+                "IFD {} chunk {idx} ({c} bytes at offset {o})",
+                lay.info.index
+            )
+        };
         if o == 0 && c == 0 {
-            return Ok(if lay.bps == 8 { Samples::U8(vec![lay.fill as u8; n]) } else { Samples::U16(vec![lay.fill; n]) });
+            return Ok(if lay.bps == 8 {
+                Samples::U8(vec![lay.fill as u8; n])
+            } else {
+                Samples::U16(vec![lay.fill; n])
+            });
         }
         let full = lay.cw as u64 * lay.ch as u64 * lay.spc() as u64 * lay.bps as u64 / 8;
-        ensure!(c <= 2 * full + 65536, "{}: byte count is implausible for a {}-byte chunk", ctx(), full);
+        ensure!(
+            c <= 2 * full + 65536,
+            "{}: byte count is implausible for a {}-byte chunk",
+            ctx(),
+            full
+        );
         let mut comp = vec![0u8; c as usize];
         self.read(o, &mut comp).with_context(ctx)?;
         let raw = decompress(lay.info.compression, &comp, nbytes).with_context(ctx)?;
@@ -1140,8 +1485,12 @@ impl Src {
             let row = sw as usize * lay.spc();
             let spc = lay.spc();
             match &mut s {
-                Samples::U8(v) => v.chunks_exact_mut(row).for_each(|r| (spc..row).for_each(|i| r[i] = r[i].wrapping_add(r[i - spc]))),
-                Samples::U16(v) => v.chunks_exact_mut(row).for_each(|r| (spc..row).for_each(|i| r[i] = r[i].wrapping_add(r[i - spc]))),
+                Samples::U8(v) => v
+                    .chunks_exact_mut(row)
+                    .for_each(|r| (spc..row).for_each(|i| r[i] = r[i].wrapping_add(r[i - spc]))),
+                Samples::U16(v) => v
+                    .chunks_exact_mut(row)
+                    .for_each(|r| (spc..row).for_each(|i| r[i] = r[i].wrapping_add(r[i - spc]))),
             }
         }
         Ok(s)
@@ -1149,7 +1498,9 @@ impl Src {
 }
 
 fn editable(ifds: &[Layout], ifd: usize) -> Result<&Layout> {
-    let lay = ifds.get(ifd).ok_or_else(|| anyhow!("no IFD {ifd} (the file has {})", ifds.len()))?;
+    let lay = ifds
+        .get(ifd)
+        .ok_or_else(|| anyhow!("no IFD {ifd} (the file has {})", ifds.len()))?;
     if let Some(why) = &lay.info.unsupported {
         bail!("IFD {ifd} cannot be edited: {why}");
     }
@@ -1159,13 +1510,22 @@ fn editable(ifds: &[Layout], ifd: usize) -> Result<&Layout> {
 fn check_rect(lay: &Layout, x: u32, y: u32, w: u32, h: u32) -> Result<()> {
     ensure!(w > 0 && h > 0, "empty window {w}x{h}");
     let (iw, ih) = (lay.info.width, lay.info.height);
-    ensure!(x as u64 + w as u64 <= iw as u64 && y as u64 + h as u64 <= ih as u64, "window {w}x{h} at ({x}, {y}) is outside the {iw}x{ih} image of IFD {}", lay.info.index);
+    ensure!(
+        x as u64 + w as u64 <= iw as u64 && y as u64 + h as u64 <= ih as u64,
+        "window {w}x{h} at ({x}, {y}) is outside the {iw}x{ih} image of IFD {}",
+        lay.info.index
+    );
     Ok(())
 }
 
 /// Runs shared by chunk `idx` and the window `(wx, wy, ww, wh)`: `f(chunk_index, window_index,
 /// n)` for `n` consecutive samples in both (n = 1 per sample for planar chunks).
-fn spans(lay: &Layout, idx: usize, win: (u32, u32, u32, u32), mut f: impl FnMut(usize, usize, usize)) {
+fn spans(
+    lay: &Layout,
+    idx: usize,
+    win: (u32, u32, u32, u32),
+    mut f: impl FnMut(usize, usize, usize),
+) {
     let (plane, x0, y0) = lay.origin(idx);
     let (sw, sh) = lay.stored(idx);
     let (x0, y0, sw, sh) = (x0 as u64, y0 as u64, sw as u64, sh as u64);
@@ -1200,8 +1560,12 @@ fn win_rect(w: &Window) -> (u32, u32, u32, u32) {
 fn blit_out(lay: &Layout, idx: usize, chunk: &Samples, win: &mut Window) -> Result<()> {
     let r = win_rect(win);
     match (chunk, &mut win.samples) {
-        (Samples::U8(c), Samples::U8(w)) => spans(lay, idx, r, |ci, wi, n| w[wi..wi + n].copy_from_slice(&c[ci..ci + n])),
-        (Samples::U16(c), Samples::U16(w)) => spans(lay, idx, r, |ci, wi, n| w[wi..wi + n].copy_from_slice(&c[ci..ci + n])),
+        (Samples::U8(c), Samples::U8(w)) => spans(lay, idx, r, |ci, wi, n| {
+            w[wi..wi + n].copy_from_slice(&c[ci..ci + n])
+        }),
+        (Samples::U16(c), Samples::U16(w)) => spans(lay, idx, r, |ci, wi, n| {
+            w[wi..wi + n].copy_from_slice(&c[ci..ci + n])
+        }),
         _ => bail!("window and image sample types differ"),
     }
     Ok(())
@@ -1211,8 +1575,12 @@ fn blit_out(lay: &Layout, idx: usize, chunk: &Samples, win: &mut Window) -> Resu
 fn blit_in(lay: &Layout, idx: usize, chunk: &mut Samples, win: &Window) -> Result<()> {
     let r = win_rect(win);
     match (chunk, &win.samples) {
-        (Samples::U8(c), Samples::U8(w)) => spans(lay, idx, r, |ci, wi, n| c[ci..ci + n].copy_from_slice(&w[wi..wi + n])),
-        (Samples::U16(c), Samples::U16(w)) => spans(lay, idx, r, |ci, wi, n| c[ci..ci + n].copy_from_slice(&w[wi..wi + n])),
+        (Samples::U8(c), Samples::U8(w)) => spans(lay, idx, r, |ci, wi, n| {
+            c[ci..ci + n].copy_from_slice(&w[wi..wi + n])
+        }),
+        (Samples::U16(c), Samples::U16(w)) => spans(lay, idx, r, |ci, wi, n| {
+            c[ci..ci + n].copy_from_slice(&w[wi..wi + n])
+        }),
         _ => bail!("window and image sample types differ"),
     }
     Ok(())
@@ -1224,14 +1592,25 @@ fn encode_chunk(lay: &Layout, mut s: Samples) -> Result<Vec<u8>> {
         let spc = lay.spc();
         let row = sw as usize * spc;
         match &mut s {
-            Samples::U8(v) => v.chunks_exact_mut(row).for_each(|r| (spc..row).rev().for_each(|i| r[i] = r[i].wrapping_sub(r[i - spc]))),
-            Samples::U16(v) => v.chunks_exact_mut(row).for_each(|r| (spc..row).rev().for_each(|i| r[i] = r[i].wrapping_sub(r[i - spc]))),
+            Samples::U8(v) => v.chunks_exact_mut(row).for_each(|r| {
+                (spc..row)
+                    .rev()
+                    .for_each(|i| r[i] = r[i].wrapping_sub(r[i - spc]))
+            }),
+            Samples::U16(v) => v.chunks_exact_mut(row).for_each(|r| {
+                (spc..row)
+                    .rev()
+                    .for_each(|i| r[i] = r[i].wrapping_sub(r[i - spc]))
+            }),
         }
     }
     let le = lay.le;
     let raw = match s {
         Samples::U8(v) => v,
-        Samples::U16(v) => v.iter().flat_map(|x| if le { x.to_le_bytes() } else { x.to_be_bytes() }).collect(),
+        Samples::U16(v) => v
+            .iter()
+            .flat_map(|x| if le { x.to_le_bytes() } else { x.to_be_bytes() })
+            .collect(),
     };
     compress(lay.info.compression, &raw)
 }
@@ -1240,12 +1619,22 @@ fn decompress(compression: u16, comp: &[u8], nbytes: usize) -> Result<Vec<u8>> {
     let mut out = vec![0u8; nbytes];
     match compression {
         1 => {
-            ensure!(comp.len() >= nbytes, "uncompressed chunk has {} bytes, {nbytes} needed", comp.len());
+            ensure!(
+                comp.len() >= nbytes,
+                "uncompressed chunk has {} bytes, {nbytes} needed",
+                comp.len()
+            );
             out.copy_from_slice(&comp[..nbytes]);
         }
         5 => {
-            ensure!(!(comp.len() >= 2 && comp[0] == 0 && comp[1] & 1 == 1), "old-style (LSB-first) LZW is not supported");
-            let mut d = weezl::decode::Configuration::with_tiff_size_switch(weezl::BitOrder::Msb, 8).with_yield_on_full_buffer(true).build();
+            ensure!(
+                !(comp.len() >= 2 && comp[0] == 0 && comp[1] & 1 == 1),
+                "old-style (LSB-first) LZW is not supported"
+            );
+            let mut d =
+                weezl::decode::Configuration::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+                    .with_yield_on_full_buffer(true)
+                    .build();
             let (mut i, mut o) = (0, 0);
             while o < nbytes {
                 let r = d.decode_bytes(&comp[i..], &mut out[o..]);
@@ -1261,23 +1650,33 @@ fn decompress(compression: u16, comp: &[u8], nbytes: usize) -> Result<Vec<u8>> {
         }
         8 | 32946 => {
             let mut z = flate2::read::ZlibDecoder::new(comp);
-            z.read_exact(&mut out).context("Deflate data is corrupt or short")?;
+            z.read_exact(&mut out)
+                .context("Deflate data is corrupt or short")?;
         }
         32773 => {
             let (mut i, mut o) = (0usize, 0usize);
             while o < nbytes {
-                ensure!(i < comp.len(), "PackBits data ends after {o} of {nbytes} bytes");
+                ensure!(
+                    i < comp.len(),
+                    "PackBits data ends after {o} of {nbytes} bytes"
+                );
                 let n = comp[i] as i8;
                 i += 1;
                 if n >= 0 {
                     let k = n as usize + 1;
-                    ensure!(i + k <= comp.len() && o + k <= nbytes, "PackBits literal run overruns");
+                    ensure!(
+                        i + k <= comp.len() && o + k <= nbytes,
+                        "PackBits literal run overruns"
+                    );
                     out[o..o + k].copy_from_slice(&comp[i..i + k]);
                     i += k;
                     o += k;
                 } else if n != -128 {
                     let k = (1 - n as isize) as usize;
-                    ensure!(i < comp.len() && o + k <= nbytes, "PackBits repeat run overruns");
+                    ensure!(
+                        i < comp.len() && o + k <= nbytes,
+                        "PackBits repeat run overruns"
+                    );
                     out[o..o + k].fill(comp[i]);
                     i += 1;
                     o += k;
@@ -1292,7 +1691,9 @@ fn decompress(compression: u16, comp: &[u8], nbytes: usize) -> Result<Vec<u8>> {
 fn compress(compression: u16, raw: &[u8]) -> Result<Vec<u8>> {
     Ok(match compression {
         1 => raw.to_vec(),
-        5 => weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8).encode(raw).map_err(|e| anyhow!("LZW: {e}"))?,
+        5 => weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+            .encode(raw)
+            .map_err(|e| anyhow!("LZW: {e}"))?,
         8 | 32946 => {
             let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
             z.write_all(raw)?;
@@ -1358,7 +1759,10 @@ fn zero_at(f: &mut File, off: u64, n: u64) -> Result<u64> {
 fn same_file_guard(src: &File, dst: &File) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
     let (a, b) = (src.metadata()?, dst.metadata()?);
-    ensure!(!(a.dev() == b.dev() && a.ino() == b.ino()), "the output file is the input file");
+    ensure!(
+        !(a.dev() == b.dev() && a.ino() == b.ino()),
+        "the output file is the input file"
+    );
     Ok(())
 }
 
@@ -1380,7 +1784,9 @@ mod tests {
             vec![1, 2, 3, 3, 3, 3, 4, 5, 5, 6],
             (0..1000u32).map(|i| (i * 7 % 13) as u8).collect(),
             vec![9; 1000],
-            (0..1000u32).map(|i| if i % 300 < 150 { 4 } else { (i % 251) as u8 }).collect(),
+            (0..1000u32)
+                .map(|i| if i % 300 < 150 { 4 } else { (i % 251) as u8 })
+                .collect(),
         ];
         for raw in cases {
             let enc = packbits(&raw);
@@ -1393,9 +1799,16 @@ mod tests {
         let raw: Vec<u8> = (0..5000u32).map(|i| ((i / 10) % 256) as u8).collect();
         for c in [1u16, 5, 8, 32946, 32773] {
             let enc = compress(c, &raw).unwrap();
-            assert_eq!(decompress(c, &enc, raw.len()).unwrap(), raw, "compression {c}");
+            assert_eq!(
+                decompress(c, &enc, raw.len()).unwrap(),
+                raw,
+                "compression {c}"
+            );
             let short = &enc[..enc.len() / 2];
-            assert!(decompress(c, short, raw.len()).is_err(), "compression {c} accepted half its data");
+            assert!(
+                decompress(c, short, raw.len()).is_err(),
+                "compression {c} accepted half its data"
+            );
         }
     }
 }

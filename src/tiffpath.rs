@@ -20,10 +20,10 @@ use crate::geom::PixBox;
 use crate::models;
 use crate::pipeline::{self, detect_raster, Config, MemRaster, Models, Raster};
 use crate::redact;
-use crate::report::FileEntry;
-use crate::tiffedit::{self, TiffInfo, Window};
 #[cfg(test)]
 use crate::redact::Method;
+use crate::report::FileEntry;
+use crate::tiffedit::{self, TiffInfo, Window};
 use crate::walk::Job;
 use anyhow::{bail, Context};
 use image::{DynamicImage, RgbImage};
@@ -32,7 +32,14 @@ use std::path::Path;
 
 /// Detection on a TIFF: decoded whole (orientation applied) when it is at most
 /// `--max-megapixels`, else read tile by tile from the file (orientation 1 only).
-fn detect_tiff(path: &Path, info: &TiffInfo, (w, h): (u32, u32), orientation: image::metadata::Orientation, cfg: &Config, models: &Models) -> anyhow::Result<Vec<pipeline::Found>> {
+fn detect_tiff(
+    path: &Path,
+    info: &TiffInfo,
+    (w, h): (u32, u32),
+    orientation: image::metadata::Orientation,
+    cfg: &Config,
+    models: &Models,
+) -> anyhow::Result<Vec<pipeline::Found>> {
     let mp = w as f64 * h as f64 / 1e6;
     Ok(if mp <= cfg.limits.max_megapixels {
         let mut img = tiffedit::read_window(path, 0, 0, 0, w, h)?.to_image()?;
@@ -67,7 +74,11 @@ pub struct TiffRaster<'a> {
 
 impl<'a> TiffRaster<'a> {
     pub fn new(path: &'a Path, info: &'a TiffInfo) -> Self {
-        TiffRaster { path, info, readers: std::sync::Mutex::new(Vec::new()) }
+        TiffRaster {
+            path,
+            info,
+            readers: std::sync::Mutex::new(Vec::new()),
+        }
     }
     fn rgb(&self, ifd: usize, r: PixBox) -> anyhow::Result<RgbImage> {
         let pooled = self.readers.lock().map(|mut v| v.pop()).unwrap_or(None);
@@ -75,7 +86,10 @@ impl<'a> TiffRaster<'a> {
             Some(rd) => rd,
             None => tiffedit::TiffReader::open(self.path)?,
         };
-        let img = rd.read_window(ifd, r.x, r.y, r.w, r.h)?.to_image()?.to_rgb8();
+        let img = rd
+            .read_window(ifd, r.x, r.y, r.w, r.h)?
+            .to_image()?
+            .to_rgb8();
         if let Ok(mut v) = self.readers.lock() {
             v.push(rd);
         }
@@ -92,9 +106,28 @@ impl Raster for TiffRaster<'_> {
     }
     fn overview(&self, w: u32, h: u32) -> anyhow::Result<RgbImage> {
         // the smallest internal overview that is still at least as big as asked for
-        let best = self.info.ifds.iter().filter(|i| i.is_overview() && !i.is_mask() && i.unsupported.is_none() && i.width >= w && i.height >= h).min_by_key(|i| i.width);
+        let best = self
+            .info
+            .ifds
+            .iter()
+            .filter(|i| {
+                i.is_overview()
+                    && !i.is_mask()
+                    && i.unsupported.is_none()
+                    && i.width >= w
+                    && i.height >= h
+            })
+            .min_by_key(|i| i.width);
         if let Some(o) = best {
-            let img = self.rgb(o.index, PixBox { x: 0, y: 0, w: o.width, h: o.height })?;
+            let img = self.rgb(
+                o.index,
+                PixBox {
+                    x: 0,
+                    y: 0,
+                    w: o.width,
+                    h: o.height,
+                },
+            )?;
             return Ok(image::imageops::thumbnail(&img, w, h));
         }
         // else: bands of full-resolution rows, each shrunk to its share of the output rows
@@ -104,9 +137,20 @@ impl Raster for TiffRaster<'_> {
         let mut y = 0;
         while y < fh {
             let y1 = (y + band).min(fh);
-            let (t0, t1) = ((y as u64 * h as u64 / fh as u64) as u32, (y1 as u64 * h as u64 / fh as u64) as u32);
+            let (t0, t1) = (
+                (y as u64 * h as u64 / fh as u64) as u32,
+                (y1 as u64 * h as u64 / fh as u64) as u32,
+            );
             if t1 > t0 {
-                let rows = self.rgb(0, PixBox { x: 0, y, w: fw, h: y1 - y })?;
+                let rows = self.rgb(
+                    0,
+                    PixBox {
+                        x: 0,
+                        y,
+                        w: fw,
+                        h: y1 - y,
+                    },
+                )?;
                 let small = image::imageops::thumbnail(&rows, w, t1 - t0);
                 image::imageops::replace(&mut out, &small, 0, t0 as i64);
             }
@@ -130,7 +174,11 @@ pub fn split(r: PixBox, block: u32, bpp: u64, max_bytes: u64) -> Vec<PixBox> {
     let max_px = (max_bytes / bpp.max(1)).max(1);
     // whole cell rows first, then whole cell columns if one row band is still too big
     let rows = ((max_px / r.w.max(1) as u64) as u32 / block).max(1) * block;
-    let cols = if (r.w as u64) * (rows.min(r.h) as u64) > max_px { ((max_px / rows as u64) as u32 / block).max(1) * block } else { r.w };
+    let cols = if (r.w as u64) * (rows.min(r.h) as u64) > max_px {
+        ((max_px / rows as u64) as u32 / block).max(1) * block
+    } else {
+        r.w
+    };
     let mut out = Vec::new();
     let mut y = 0;
     while y < r.h {
@@ -138,7 +186,12 @@ pub fn split(r: PixBox, block: u32, bpp: u64, max_bytes: u64) -> Vec<PixBox> {
         let mut x = 0;
         while x < r.w {
             let w = cols.min(r.w - x);
-            out.push(PixBox { x: r.x + x, y: r.y + y, w, h });
+            out.push(PixBox {
+                x: r.x + x,
+                y: r.y + y,
+                w,
+                h,
+            });
             x += w;
         }
         y += h;
@@ -147,7 +200,13 @@ pub fn split(r: PixBox, block: u32, bpp: u64, max_bytes: u64) -> Vec<PixBox> {
 }
 
 /// Process one TIFF job (see the module docs).
-pub fn process(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline::Edits>, e: &mut FileEntry) -> anyhow::Result<()> {
+pub fn process(
+    job: &Job,
+    cfg: &Config,
+    models: &Models,
+    edits: Option<&pipeline::Edits>,
+    e: &mut FileEntry,
+) -> anyhow::Result<()> {
     decode::check_name(Format::Tiff, &job.input)?;
     e.format = Some("tiff".into());
     if cfg.meta.strips() {
@@ -201,16 +260,33 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline
         // pieces of every region on the full image and every overview, in the plan's order
         let mut pieces: Vec<(usize, PixBox, redact::Method, u32)> = Vec::new();
         for p in &plan {
-            let rect = PixBox { x: p.bbox[0], y: p.bbox[1], w: p.bbox[2], h: p.bbox[3] };
-            let pblock = p.block.unwrap_or_else(|| redact::block_size(&rect, cfg.blocks));
-            for ifd in info.ifds.iter().filter(|i| i.index == 0 || (i.is_overview() && !i.is_mask())) {
+            let rect = PixBox {
+                x: p.bbox[0],
+                y: p.bbox[1],
+                w: p.bbox[2],
+                h: p.bbox[3],
+            };
+            let pblock = p
+                .block
+                .unwrap_or_else(|| redact::block_size(&rect, cfg.blocks));
+            for ifd in info
+                .ifds
+                .iter()
+                .filter(|i| i.index == 0 || (i.is_overview() && !i.is_mask()))
+            {
                 if let Some(why) = &ifd.unsupported {
                     bail!("overview IFD {} cannot be edited ({why}); it would keep showing the region", ifd.index);
                 }
-                let r = if ifd.index == 0 { Some((rect.x, rect.y, rect.w, rect.h)) } else { tiffedit::scale_rect(&info, 0, ifd.index, rect.x, rect.y, rect.w, rect.h) };
+                let r = if ifd.index == 0 {
+                    Some((rect.x, rect.y, rect.w, rect.h))
+                } else {
+                    tiffedit::scale_rect(&info, 0, ifd.index, rect.x, rect.y, rect.w, rect.h)
+                };
                 let Some((x, y, rw, rh)) = r else { continue };
                 let block = ((pblock as u64 * ifd.width as u64).div_ceil(w as u64) as u32).max(1);
-                let bpp = (ifd.samples_per_pixel as u64 * ifd.bits_per_sample as u64).div_ceil(8).max(1);
+                let bpp = (ifd.samples_per_pixel as u64 * ifd.bits_per_sample as u64)
+                    .div_ceil(8)
+                    .max(1);
                 for piece in split(PixBox { x, y, w: rw, h: rh }, block, bpp, PIECE_BYTES) {
                     pieces.push((ifd.index, piece, p.method, block));
                 }
@@ -234,14 +310,28 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline
         let mut stats = tiffedit::RewriteStats::default();
         let n = passes.len();
         for (k, pass) in passes.into_iter().enumerate() {
-            let from = current.as_ref().map(|t| t.path().to_path_buf()).unwrap_or_else(|| job.input.clone());
+            let from = current
+                .as_ref()
+                .map(|t| t.path().to_path_buf())
+                .unwrap_or_else(|| job.input.clone());
             // pieces are read from the file as it was before this pass; where two regions
             // overlap, the later one's patch wins and is hidden by its own method (fill
             // after pixelation, as in the plan); a later pass reads this pass's result
             let mut patches = Vec::with_capacity(pass.len());
             for (ifd, r, method, block) in &pass {
-                let mut img: DynamicImage = tiffedit::read_window(&from, *ifd, r.x, r.y, r.w, r.h)?.to_image()?;
-                redact::apply_block(&mut img, PixBox { x: 0, y: 0, w: r.w, h: r.h }, *method, *block);
+                let mut img: DynamicImage =
+                    tiffedit::read_window(&from, *ifd, r.x, r.y, r.w, r.h)?.to_image()?;
+                redact::apply_block(
+                    &mut img,
+                    PixBox {
+                        x: 0,
+                        y: 0,
+                        w: r.w,
+                        h: r.h,
+                    },
+                    *method,
+                    *block,
+                );
                 patches.push((*ifd, Window::from_image(r.x, r.y, &img)?));
             }
             let s = if k + 1 == n {
@@ -249,12 +339,17 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline
                 encode::write_atomic_with(&job.output, Some(&job.input), |f, tmp| {
                     let s = tiffedit::rewrite(&from, f, &patches)?;
                     f.flush().context("writing the output")?;
-                    tiffedit::verify(tmp, &expected(&patches)).context("the rewritten TIFF does not read back as redacted")?;
+                    tiffedit::verify(tmp, &expected(&patches))
+                        .context("the rewritten TIFF does not read back as redacted")?;
                     Ok(s)
                 })?
             } else {
                 std::fs::create_dir_all(dir).ok();
-                let mut t = tempfile::Builder::new().prefix(".pixla-").suffix(".tmp").tempfile_in(dir).context("cannot create a temp file")?;
+                let mut t = tempfile::Builder::new()
+                    .prefix(".pixla-")
+                    .suffix(".tmp")
+                    .tempfile_in(dir)
+                    .context("cannot create a temp file")?;
                 let s = tiffedit::rewrite(&from, t.as_file_mut(), &patches)?;
                 current = Some(t);
                 s
@@ -269,12 +364,12 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline
         e.blocks_changed = Some(stats.chunks_rewritten);
         e.metadata_removed.extend(stats.unreferenced.describe());
         e.regions = regions.clone();
-
     }
     let out_meta = std::fs::metadata(&job.output).context("cannot read the output back")?;
     e.output = Some(job.rel.to_string_lossy().into_owned());
     e.output_bytes = Some(out_meta.len());
-    e.output_sha256 = Some(models::sha256_file(&job.output).context("cannot read the output back")?);
+    e.output_sha256 =
+        Some(models::sha256_file(&job.output).context("cannot read the output back")?);
     Ok(())
 }
 
@@ -282,7 +377,13 @@ pub fn process(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline
 /// with SubIFDs (tag 330: images outside the chain) is refused, since its other images
 /// would go unchecked. Reduced-resolution IFDs (overviews) and masks are not pages.
 fn one_image(info: &TiffInfo) -> anyhow::Result<()> {
-    let pages: Vec<usize> = info.ifds.iter().skip(1).filter(|i| !i.is_overview() && !i.is_mask()).map(|i| i.index).collect();
+    let pages: Vec<usize> = info
+        .ifds
+        .iter()
+        .skip(1)
+        .filter(|i| !i.is_overview() && !i.is_mask())
+        .map(|i| i.index)
+        .collect();
     if !pages.is_empty() {
         bail!("multi-page TIFF ({} more full-resolution images in IFDs {:?}): pixla examines one image per file, so the other pages would go unchecked; split the pages first", pages.len(), pages);
     }
@@ -297,7 +398,9 @@ fn one_image(info: &TiffInfo) -> anyhow::Result<()> {
 /// references ([`tiffedit::copy_examined`]; `copy` when there is none, else
 /// `metadata-only`, with what was left out listed).
 fn copy_clean(job: &Job, e: &mut FileEntry) -> anyhow::Result<()> {
-    let t = encode::write_atomic_with(&job.output, Some(&job.input), |f, _| tiffedit::copy_examined(&job.input, f))?;
+    let t = encode::write_atomic_with(&job.output, Some(&job.input), |f, _| {
+        tiffedit::copy_examined(&job.input, f)
+    })?;
     match t.describe() {
         None => e.encoding = Some("copy".into()),
         Some(d) => {
@@ -318,7 +421,10 @@ fn expected(patches: &[(usize, Window)]) -> Vec<(usize, Window)> {
                 continue;
             }
             let (x0, y0) = (dst.x.max(later.x), dst.y.max(later.y));
-            let (x1, y1) = ((dst.x + dst.w).min(later.x + later.w), (dst.y + dst.h).min(later.y + later.h));
+            let (x1, y1) = (
+                (dst.x + dst.w).min(later.x + later.w),
+                (dst.y + dst.h).min(later.y + later.h),
+            );
             if x1 <= x0 || y1 <= y0 || dst.spp != later.spp {
                 continue;
             }
@@ -328,8 +434,12 @@ fn expected(patches: &[(usize, Window)]) -> Vec<(usize, Window)> {
                 let s = ((y - later.y) as usize * later.w as usize + (x0 - later.x) as usize) * spp;
                 let n = (x1 - x0) as usize * spp;
                 match (&mut dst.samples, &later.samples) {
-                    (tiffedit::Samples::U8(a), tiffedit::Samples::U8(b)) => a[d..d + n].copy_from_slice(&b[s..s + n]),
-                    (tiffedit::Samples::U16(a), tiffedit::Samples::U16(b)) => a[d..d + n].copy_from_slice(&b[s..s + n]),
+                    (tiffedit::Samples::U8(a), tiffedit::Samples::U8(b)) => {
+                        a[d..d + n].copy_from_slice(&b[s..s + n])
+                    }
+                    (tiffedit::Samples::U16(a), tiffedit::Samples::U16(b)) => {
+                        a[d..d + n].copy_from_slice(&b[s..s + n])
+                    }
                     _ => {}
                 }
             }
@@ -351,7 +461,14 @@ fn tiff_orientation(path: &Path) -> image::metadata::Orientation {
 
 /// A TIFF `tiffedit` cannot edit in place: decode and re-encode it whole (tags beyond the
 /// image structure are lost, and the report says why).
-fn fallback(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline::Edits>, e: &mut FileEntry, why: &str) -> anyhow::Result<()> {
+fn fallback(
+    job: &Job,
+    cfg: &Config,
+    models: &Models,
+    edits: Option<&pipeline::Edits>,
+    e: &mut FileEntry,
+    why: &str,
+) -> anyhow::Result<()> {
     let bytes = std::fs::read(&job.input).context("cannot read the file")?;
     e.input_sha256 = Some(models::sha256_hex(&bytes));
     e.input_bytes = Some(bytes.len() as u64);
@@ -363,7 +480,8 @@ fn fallback(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline::E
     let found = detect_raster(&MemRaster(&up), cfg, models).context("detection failed")?;
     drop(up);
     let mut img = dec.image.clone();
-    let (mut regions, not_hidden) = pipeline::plan_regions(img.width(), img.height(), &found, dec.orientation, cfg);
+    let (mut regions, not_hidden) =
+        pipeline::plan_regions(img.width(), img.height(), &found, dec.orientation, cfg);
     if let Some(ed) = edits {
         let (r, s) = pipeline::edit_regions(regions, ed, img.width(), img.height(), cfg)?;
         regions = r;
@@ -377,15 +495,22 @@ fn fallback(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline::E
         e.regions = regions;
         copy_clean(job, e)?;
         e.output = Some(job.rel.to_string_lossy().into_owned());
-        e.output_sha256 = Some(models::sha256_file(&job.output).context("cannot read the output back")?);
-        e.output_bytes = Some(std::fs::metadata(&job.output).context("cannot read the output back")?.len());
+        e.output_sha256 =
+            Some(models::sha256_file(&job.output).context("cannot read the output back")?);
+        e.output_bytes = Some(
+            std::fs::metadata(&job.output)
+                .context("cannot read the output back")?
+                .len(),
+        );
         return Ok(());
     }
     let out = {
         let enc = encode::encode(&img, &dec, &bytes, &cfg.meta).context("encoding failed")?;
         e.status = "redacted".into();
         e.encoding = Some("reencode".into());
-        e.fallback = Some(format!("TIFF layout not editable in place ({why}); decoded and re-encoded, extra tags lost"));
+        e.fallback = Some(format!(
+            "TIFF layout not editable in place ({why}); decoded and re-encoded, extra tags lost"
+        ));
         e.metadata_kept = enc.metadata_kept;
         e.metadata_dropped = enc.metadata_dropped;
         enc.bytes
@@ -402,7 +527,11 @@ fn fallback(job: &Job, cfg: &Config, models: &Models, edits: Option<&pipeline::E
 /// [`process`] (whole in memory up to `--max-megapixels`, else tile by tile) and the same
 /// refusals (multi-page, over `--max-megapixels-tiled`). Returns the stored size, the
 /// orientation and what was found (upright coordinates).
-pub fn scan(path: &Path, cfg: &Config, models: &Models) -> anyhow::Result<(u32, u32, image::metadata::Orientation, Vec<pipeline::Found>)> {
+pub fn scan(
+    path: &Path,
+    cfg: &Config,
+    models: &Models,
+) -> anyhow::Result<(u32, u32, image::metadata::Orientation, Vec<pipeline::Found>)> {
     decode::check_name(Format::Tiff, path)?;
     let info = tiffedit::inspect(path).context("cannot read the TIFF structure")?;
     let main = info.ifds.first().context("TIFF without an image")?;
@@ -410,8 +539,14 @@ pub fn scan(path: &Path, cfg: &Config, models: &Models) -> anyhow::Result<(u32, 
     if main.unsupported.is_some() {
         let bytes = std::fs::read(path).context("cannot read the file")?;
         let dec = decode::decode(&bytes, path, &cfg.limits)?;
-        let found = detect_raster(&MemRaster(&dec.upright()), cfg, models).context("detection failed")?;
-        return Ok((dec.image.width(), dec.image.height(), dec.orientation, found));
+        let found =
+            detect_raster(&MemRaster(&dec.upright()), cfg, models).context("detection failed")?;
+        return Ok((
+            dec.image.width(),
+            dec.image.height(),
+            dec.orientation,
+            found,
+        ));
     }
     let (w, h) = (main.width, main.height);
     let mp = w as f64 * h as f64 / 1e6;
@@ -429,22 +564,46 @@ mod tests {
 
     #[test]
     fn pieces_pixelate_exactly_like_the_whole_region() {
-        let img = DynamicImage::ImageRgb8(RgbImage::from_fn(300, 200, |x, y| image::Rgb([(x * 7 + y) as u8, (x * y) as u8, (y * 3) as u8])));
-        let r = PixBox { x: 13, y: 7, w: 250, h: 180 };
+        let img = DynamicImage::ImageRgb8(RgbImage::from_fn(300, 200, |x, y| {
+            image::Rgb([(x * 7 + y) as u8, (x * y) as u8, (y * 3) as u8])
+        }));
+        let r = PixBox {
+            x: 13,
+            y: 7,
+            w: 250,
+            h: 180,
+        };
         let block = 23;
         let mut whole = img.clone();
         redact::apply_block(&mut whole, r, Method::Pixelate, block);
         // small budgets force row bands and column groups
         for budget in [23 * 23 * 3, 50 * 250 * 3, 1 << 30] {
             let pieces = split(r, block, 3, budget);
-            assert_eq!(pieces.iter().map(|p| p.w as u64 * p.h as u64).sum::<u64>(), 250 * 180);
+            assert_eq!(
+                pieces.iter().map(|p| p.w as u64 * p.h as u64).sum::<u64>(),
+                250 * 180
+            );
             let mut parts = img.clone();
             for p in &pieces {
                 let mut win = parts.crop_imm(p.x, p.y, p.w, p.h);
-                redact::apply_block(&mut win, PixBox { x: 0, y: 0, w: p.w, h: p.h }, Method::Pixelate, block);
+                redact::apply_block(
+                    &mut win,
+                    PixBox {
+                        x: 0,
+                        y: 0,
+                        w: p.w,
+                        h: p.h,
+                    },
+                    Method::Pixelate,
+                    block,
+                );
                 image::imageops::replace(&mut parts, &win, p.x as i64, p.y as i64);
             }
-            assert!(parts == whole, "budget {budget}: {} pieces differ from the whole-region result", pieces.len());
+            assert!(
+                parts == whole,
+                "budget {budget}: {} pieces differ from the whole-region result",
+                pieces.len()
+            );
         }
     }
 }

@@ -7,18 +7,30 @@ use crate::geom::PixBox;
 /// image is at least that big. An image smaller than `size` is one window.
 pub fn tiles(w: u32, h: u32, size: u32, overlap: f32) -> Vec<PixBox> {
     let size = size.max(32);
-    let step = ((size as f32) * (1.0 - overlap.clamp(0.0, 0.9))).round().max(1.0) as u32;
+    let step = ((size as f32) * (1.0 - overlap.clamp(0.0, 0.9)))
+        .round()
+        .max(1.0) as u32;
     let starts = |len: u32| -> Vec<u32> {
         if len <= size {
             return vec![0];
         }
-        let mut v: Vec<u32> = (0..).map(|i| i * step).take_while(|&s| s + size < len).collect();
+        let mut v: Vec<u32> = (0..)
+            .map(|i| i * step)
+            .take_while(|&s| s + size < len)
+            .collect();
         v.push(len - size);
         v
     };
     let (xs, ys) = (starts(w), starts(h));
     ys.iter()
-        .flat_map(|&y| xs.iter().map(move |&x| PixBox { x, y, w: size.min(w), h: size.min(h) }))
+        .flat_map(|&y| {
+            xs.iter().map(move |&x| PixBox {
+                x,
+                y,
+                w: size.min(w),
+                h: size.min(h),
+            })
+        })
         .collect()
 }
 
@@ -28,7 +40,13 @@ mod tests {
 
     #[test]
     fn tiles_cover_every_pixel_with_overlap() {
-        for &(w, h) in &[(2048u32, 1365u32), (640, 640), (641, 639), (100, 50), (5472, 3648)] {
+        for &(w, h) in &[
+            (2048u32, 1365u32),
+            (640, 640),
+            (641, 639),
+            (100, 50),
+            (5472, 3648),
+        ] {
             let t = tiles(w, h, 640, 0.2);
             let mut seen = vec![false; (w * h) as usize];
             for b in &t {

@@ -98,7 +98,11 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
     for f in &rep.files {
         let Some(o) = &f.output else { continue };
         n += 1;
-        let p = |kind, detail: String| OutputProblem { file: o.clone(), kind, detail };
+        let p = |kind, detail: String| OutputProblem {
+            file: o.clone(),
+            kind,
+            detail,
+        };
         // a regular file under real folders of the delivery: a link is not followed
         let path = match walk::inside(root, Path::new(o), walk::Leaf::File, "the delivery folder") {
             Ok(path) => path,
@@ -115,17 +119,29 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
             }
         };
         if let Some(want) = f.output_bytes.filter(|b| *b != meta.len()) {
-            probs.push(p("size-mismatch", format!("{} bytes, the report lists {want}", meta.len())));
+            probs.push(p(
+                "size-mismatch",
+                format!("{} bytes, the report lists {want}", meta.len()),
+            ));
         }
         match models::sha256_file(&path) {
             Ok(h) if Some(&h) == f.output_sha256.as_ref() => {}
-            Ok(h) => probs.push(p("sha256-mismatch", format!("sha256 {h}, the report lists {}", f.output_sha256.as_deref().unwrap_or("none")))),
+            Ok(h) => probs.push(p(
+                "sha256-mismatch",
+                format!(
+                    "sha256 {h}, the report lists {}",
+                    f.output_sha256.as_deref().unwrap_or("none")
+                ),
+            )),
             Err(e) => {
                 probs.push(p("unreadable", e.to_string()));
                 continue;
             }
         }
-        if f.regions.iter().any(|r| r.method != crate::redact::Method::None) {
+        if f.regions
+            .iter()
+            .any(|r| r.method != crate::redact::Method::None)
+        {
             judge.push((o, path, &f.regions));
         }
     }
@@ -135,10 +151,20 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
     let judged: Vec<Vec<OutputProblem>> = judge
         .par_iter()
         .map(|(o, path, regions)| {
-            let p = |kind, detail: String| OutputProblem { file: o.to_string(), kind, detail };
+            let p = |kind, detail: String| OutputProblem {
+                file: o.to_string(),
+                kind,
+                detail,
+            };
             match crate::check::unhidden(path, regions, &limits) {
-                Ok(v) => v.into_iter().map(|(_, d)| p("region-not-hidden", d)).collect(),
-                Err(e) => vec![p("unreadable", format!("its regions' pixels cannot be examined: {e:#}"))],
+                Ok(v) => v
+                    .into_iter()
+                    .map(|(_, d)| p("region-not-hidden", d))
+                    .collect(),
+                Err(e) => vec![p(
+                    "unreadable",
+                    format!("its regions' pixels cannot be examined: {e:#}"),
+                )],
             }
         })
         .collect();
@@ -149,13 +175,22 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
 /// Verify `report_path` (see the module docs). A report that cannot be read or is not JSON
 /// is a usage error; everything else is in the result.
 pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, SetupError> {
-    let bytes = std::fs::read(report_path).map_err(|e| SetupError::Usage(format!("cannot read the report {}: {e}", report_path.display())))?;
-    let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| SetupError::Usage(format!("{} is not JSON: {e}", report_path.display())))?;
+    let bytes = std::fs::read(report_path).map_err(|e| {
+        SetupError::Usage(format!(
+            "cannot read the report {}: {e}",
+            report_path.display()
+        ))
+    })?;
+    let doc: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| SetupError::Usage(format!("{} is not JSON: {e}", report_path.display())))?;
     let errors = schema_errors(&doc);
     let mut res = VerifyResult {
         schema: SCHEMA,
         passed: false,
-        report: report_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        report: report_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         report_sha256: models::sha256_hex(&bytes),
         schema_errors: errors,
         outputs_checked: 0,
@@ -164,16 +199,27 @@ pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, Set
     };
     // the hashes are still checked when the schema fails, as far as the report can be read
     if let Ok(rep) = serde_json::from_value::<Report>(doc) {
-        let root = o.outputs.clone().unwrap_or_else(|| report::folder(report_path));
+        let root = o
+            .outputs
+            .clone()
+            .unwrap_or_else(|| report::folder(report_path));
         (res.outputs_checked, res.outputs) = check_outputs(&rep, &root);
         for m in &rep.models {
-            let mut c = ModelCheck { name: m.name.clone(), recorded_sha256: m.sha256.clone(), status: "unknown", installed_sha256: None, pinned: None };
+            let mut c = ModelCheck {
+                name: m.name.clone(),
+                recorded_sha256: m.sha256.clone(),
+                status: "unknown",
+                installed_sha256: None,
+                pinned: None,
+            };
             if let Some(spec) = models::find(&m.name) {
                 c.pinned = Some(spec.sha256 == m.sha256);
                 let path = spec.path(&o.models_dir);
                 // a built-in model is "installed" as the bytes in this binary
                 let installed = match spec.source {
-                    models::Source::Bundled { .. } if spec.status(&o.models_dir) == "ok" => Ok(spec.sha256.to_string()),
+                    models::Source::Bundled { .. } if spec.status(&o.models_dir) == "ok" => {
+                        Ok(spec.sha256.to_string())
+                    }
                     models::Source::Bundled { .. } => Err(()),
                     _ => models::sha256_file(&path).map_err(|_| ()),
                 };
@@ -189,8 +235,11 @@ pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, Set
             res.models.push(c);
         }
     } else if res.schema_errors.is_empty() {
-        res.schema_errors.push(format!("not readable as a {} report", report::SCHEMA));
+        res.schema_errors
+            .push(format!("not readable as a {} report", report::SCHEMA));
     }
-    res.passed = res.schema_errors.is_empty() && res.outputs.is_empty() && res.models.iter().all(|m| m.status != "mismatch");
+    res.passed = res.schema_errors.is_empty()
+        && res.outputs.is_empty()
+        && res.models.iter().all(|m| m.status != "mismatch");
     Ok(res)
 }

@@ -39,12 +39,19 @@ pub struct Walk {
 }
 
 pub fn is_image_name(p: &Path) -> bool {
-    p.extension().and_then(|e| e.to_str()).map(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())).unwrap_or(false)
+    p.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        .unwrap_or(false)
 }
 
 /// Absolute, normalised path, resolving symlinks for the part of it that exists.
 pub fn resolve(p: &Path) -> PathBuf {
-    let abs = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(p) };
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(p)
+    };
     let mut existing = abs.clone();
     let mut rest = Vec::new();
     loop {
@@ -55,7 +62,10 @@ pub fn resolve(p: &Path) -> PathBuf {
             }
             return normalise(&out);
         }
-        match (existing.file_name().map(|s| s.to_os_string()), existing.parent()) {
+        match (
+            existing.file_name().map(|s| s.to_os_string()),
+            existing.parent(),
+        ) {
             (Some(name), Some(parent)) => {
                 rest.push(name);
                 existing = parent.to_path_buf();
@@ -108,7 +118,11 @@ pub fn walk_read(inputs: &[PathBuf]) -> Result<Walk, SetupError> {
     walk_impl(inputs, None, None)
 }
 
-fn walk_impl(inputs: &[PathBuf], out: Option<&Path>, shard: Option<(u32, u32)>) -> Result<Walk, SetupError> {
+fn walk_impl(
+    inputs: &[PathBuf],
+    out: Option<&Path>,
+    shard: Option<(u32, u32)>,
+) -> Result<Walk, SetupError> {
     if inputs.is_empty() {
         return Err(SetupError::Usage("no input given".into()));
     }
@@ -118,7 +132,9 @@ fn walk_impl(inputs: &[PathBuf], out: Option<&Path>, shard: Option<(u32, u32)>) 
     let several = inputs.len() > 1;
     let mut roots_seen = HashSet::new();
     for input in inputs {
-        let meta = std::fs::metadata(input).map_err(|e| SetupError::Usage(format!("cannot read input {}: {e}", input.display())))?;
+        let meta = std::fs::metadata(input).map_err(|e| {
+            SetupError::Usage(format!("cannot read input {}: {e}", input.display()))
+        })?;
         let in_abs = resolve(input);
         if out_abs.as_ref().is_some_and(|o| o.starts_with(&in_abs)) {
             return Err(SetupError::Usage(format!(
@@ -140,11 +156,20 @@ fn walk_impl(inputs: &[PathBuf], out: Option<&Path>, shard: Option<(u32, u32)>) 
             continue;
         }
         // several folders: each mirrored under OUT/<its name>
-        let prefix = if several { PathBuf::from(in_abs.file_name().unwrap_or_default()) } else { PathBuf::new() };
+        let prefix = if several {
+            PathBuf::from(in_abs.file_name().unwrap_or_default())
+        } else {
+            PathBuf::new()
+        };
         if !roots_seen.insert(prefix.clone()) {
-            return Err(SetupError::Usage(format!("two input folders share the name {}: their outputs would collide", prefix.display())));
+            return Err(SetupError::Usage(format!(
+                "two input folders share the name {}: their outputs would collide",
+                prefix.display()
+            )));
         }
-        let walker = walkdir::WalkDir::new(input).follow_links(false).sort_by_file_name();
+        let walker = walkdir::WalkDir::new(input)
+            .follow_links(false)
+            .sort_by_file_name();
         for entry in walker {
             match entry {
                 Ok(e) => {
@@ -159,18 +184,44 @@ fn walk_impl(inputs: &[PathBuf], out: Option<&Path>, shard: Option<(u32, u32)>) 
                         // delivery holds only what is under IN
                         match std::fs::metadata(e.path()) {
                             Ok(m) if m.is_file() && !resolve(e.path()).starts_with(&in_abs) => {
-                                let status = if is_image_name(e.path()) { "failed" } else { "skipped" };
+                                let status = if is_image_name(e.path()) {
+                                    "failed"
+                                } else {
+                                    "skipped"
+                                };
                                 issue(&mut w, WalkIssue { rel, input: e.path().into(), status, reason: "symbolic link to a file outside the input folder: not followed".into() }, shard);
                                 continue;
                             }
                             Ok(m) if m.is_file() => {}
                             Ok(_) => {
-                                issue(&mut w, WalkIssue { rel, input: e.path().into(), status: "skipped", reason: "symbolic link to a folder: not followed".into() }, shard);
+                                issue(
+                                    &mut w,
+                                    WalkIssue {
+                                        rel,
+                                        input: e.path().into(),
+                                        status: "skipped",
+                                        reason: "symbolic link to a folder: not followed".into(),
+                                    },
+                                    shard,
+                                );
                                 continue;
                             }
                             Err(err) => {
-                                let status = if is_image_name(e.path()) { "failed" } else { "skipped" };
-                                issue(&mut w, WalkIssue { rel, input: e.path().into(), status, reason: format!("broken symbolic link: {err}") }, shard);
+                                let status = if is_image_name(e.path()) {
+                                    "failed"
+                                } else {
+                                    "skipped"
+                                };
+                                issue(
+                                    &mut w,
+                                    WalkIssue {
+                                        rel,
+                                        input: e.path().into(),
+                                        status,
+                                        reason: format!("broken symbolic link: {err}"),
+                                    },
+                                    shard,
+                                );
                                 continue;
                             }
                         }
@@ -178,15 +229,37 @@ fn walk_impl(inputs: &[PathBuf], out: Option<&Path>, shard: Option<(u32, u32)>) 
                     if !ft.is_file() && !ft.is_symlink() && is_image_name(e.path()) {
                         // a FIFO, socket or device named like an image: never opened (a FIFO
                         // would block the batch)
-                        issue(&mut w, WalkIssue { rel, input: e.path().into(), status: "failed", reason: "not a regular file (a FIFO, socket or device): not read".into() }, shard);
+                        issue(
+                            &mut w,
+                            WalkIssue {
+                                rel,
+                                input: e.path().into(),
+                                status: "failed",
+                                reason: "not a regular file (a FIFO, socket or device): not read"
+                                    .into(),
+                            },
+                            shard,
+                        );
                         continue;
                     }
                     push(&mut w, e.path().to_path_buf(), rel, out, shard);
                 }
                 Err(err) => {
-                    let p = err.path().map(Path::to_path_buf).unwrap_or_else(|| input.clone());
+                    let p = err
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| input.clone());
                     let rel = prefix.join(p.strip_prefix(input).unwrap_or(&p));
-                    issue(&mut w, WalkIssue { rel, input: p, status: "failed", reason: format!("cannot read: {err}") }, shard);
+                    issue(
+                        &mut w,
+                        WalkIssue {
+                            rel,
+                            input: p,
+                            status: "failed",
+                            reason: format!("cannot read: {err}"),
+                        },
+                        shard,
+                    );
                 }
             }
         }
@@ -194,7 +267,10 @@ fn walk_impl(inputs: &[PathBuf], out: Option<&Path>, shard: Option<(u32, u32)>) 
     let mut outs = HashSet::new();
     for j in &w.jobs {
         if !outs.insert(j.output.clone()) {
-            return Err(SetupError::Usage(format!("two inputs map to the same output {}", j.output.display())));
+            return Err(SetupError::Usage(format!(
+                "two inputs map to the same output {}",
+                j.output.display()
+            )));
         }
     }
     Ok(w)
@@ -234,7 +310,13 @@ pub struct PathRefused {
 pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf, PathRefused> {
     let refused = |kind, detail: String| Err(PathRefused { kind, detail });
     if rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
-        return refused("unsafe-path", format!("`{}` is not a plain relative path: not followed", rel.display()));
+        return refused(
+            "unsafe-path",
+            format!(
+                "`{}` is not a plain relative path: not followed",
+                rel.display()
+            ),
+        );
     }
     let n = rel.components().count();
     let mut p = root.to_path_buf();
@@ -255,17 +337,32 @@ pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf
                     break;
                 }
                 let stays = matches!((p.canonicalize(), root.canonicalize()), (Ok(c), Ok(r)) if c.starts_with(&r));
-                let how = if stays { format!(": not followed ({what} is used only through real folders and files)") } else { format!(" and leads outside {what}: not followed") };
-                return refused("symbolic-link", format!("{} is a symbolic link{how}", shown()));
+                let how = if stays {
+                    format!(": not followed ({what} is used only through real folders and files)")
+                } else {
+                    format!(" and leads outside {what}: not followed")
+                };
+                return refused(
+                    "symbolic-link",
+                    format!("{} is a symbolic link{how}", shown()),
+                );
             }
             // a file where a folder must go: writing fails at creating the folder, with its reason
             Ok(m) if !last && !m.is_dir() => {
                 return match leaf {
                     Leaf::Replace => Ok(root.join(rel)),
-                    Leaf::File => refused("missing", format!("not found ({} is not a folder)", shown())),
+                    Leaf::File => refused(
+                        "missing",
+                        format!("not found ({} is not a folder)", shown()),
+                    ),
                 };
             }
-            Ok(m) if last && leaf == Leaf::File && !m.is_file() => return refused("not-a-file", "not a regular file (a folder, FIFO, socket or device): not read".into()),
+            Ok(m) if last && leaf == Leaf::File && !m.is_file() => {
+                return refused(
+                    "not-a-file",
+                    "not a regular file (a folder, FIFO, socket or device): not read".into(),
+                )
+            }
             Ok(_) => {}
         }
     }
@@ -274,7 +371,10 @@ pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf
     if resolve(parent).starts_with(resolve(root)) {
         Ok(p)
     } else {
-        refused("unsafe-path", format!("{} resolves outside {what}: not followed", rel.display()))
+        refused(
+            "unsafe-path",
+            format!("{} resolves outside {what}: not followed", rel.display()),
+        )
     }
 }
 
@@ -282,16 +382,30 @@ pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf
 /// [`inside`] with [`Leaf::Replace`], for a path given whole (the report's). Guards against an
 /// OUT that already holds a link (`OUT/sub -> /elsewhere`).
 pub fn check_inside(root: &Path, path: &Path) -> Result<(), String> {
-    let abs = |p: &Path| normalise(&if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(p) });
+    let abs = |p: &Path| {
+        normalise(&if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(p)
+        })
+    };
     // as written; else reached by another way into OUT: then its resolved form, which has no link
     let (root, rel) = match abs(path).strip_prefix(abs(root)) {
         Ok(r) => (root.to_path_buf(), r.to_path_buf()),
         Err(_) => match resolve(path).strip_prefix(resolve(root)) {
             Ok(r) => (resolve(root), r.to_path_buf()),
-            Err(_) => return Err(format!("{} is not inside the output folder {}", path.display(), root.display())),
+            Err(_) => {
+                return Err(format!(
+                    "{} is not inside the output folder {}",
+                    path.display(),
+                    root.display()
+                ))
+            }
         },
     };
-    inside(&root, &rel, Leaf::Replace, "the output folder").map(|_| ()).map_err(|r| format!("{}; nothing written there", r.detail))
+    inside(&root, &rel, Leaf::Replace, "the output folder")
+        .map(|_| ())
+        .map_err(|r| format!("{}; nothing written there", r.detail))
 }
 
 impl Job {
@@ -306,7 +420,14 @@ impl Job {
 
     /// Can this job's output be written (renamed into place) only inside OUT? ([`inside`])
     pub fn check_output(&self) -> Result<(), String> {
-        inside(self.out_root(), &self.rel, Leaf::Replace, "the output folder").map(|_| ()).map_err(|r| format!("{}; nothing written there", r.detail))
+        inside(
+            self.out_root(),
+            &self.rel,
+            Leaf::Replace,
+            "the output folder",
+        )
+        .map(|_| ())
+        .map_err(|r| format!("{}; nothing written there", r.detail))
     }
 }
 
@@ -330,7 +451,12 @@ fn push(w: &mut Walk, input: PathBuf, rel: PathBuf, out: &Path, shard: Option<(u
         return;
     }
     if !is_image_name(&input) {
-        w.issues.push(WalkIssue { rel, input, status: "skipped", reason: "not an image by its extension (pixla reads .jpg .jpeg .png .tif .tiff)".into() });
+        w.issues.push(WalkIssue {
+            rel,
+            input,
+            status: "skipped",
+            reason: "not an image by its extension (pixla reads .jpg .jpeg .png .tif .tiff)".into(),
+        });
         return;
     }
     let output = out.join(&rel);
@@ -349,12 +475,21 @@ mod tests {
         std::fs::write(inp.join("a/b/x.JPG"), b"x").unwrap();
         std::fs::write(inp.join("a/notes.txt"), b"x").unwrap();
         std::fs::write(inp.join("y.png"), b"x").unwrap();
-        assert!(matches!(walk(std::slice::from_ref(&inp), &inp.join("out"), None), Err(SetupError::Usage(_))));
-        assert!(matches!(walk(&[inp.join("a")], &inp, None), Err(SetupError::Usage(_))));
+        assert!(matches!(
+            walk(std::slice::from_ref(&inp), &inp.join("out"), None),
+            Err(SetupError::Usage(_))
+        ));
+        assert!(matches!(
+            walk(&[inp.join("a")], &inp, None),
+            Err(SetupError::Usage(_))
+        ));
         let out = d.path().join("out");
         let w = walk(std::slice::from_ref(&inp), &out, None).unwrap();
         let rels: Vec<_> = w.jobs.iter().map(|j| j.rel.clone()).collect();
-        assert_eq!(rels, vec![PathBuf::from("a/b/x.JPG"), PathBuf::from("y.png")]);
+        assert_eq!(
+            rels,
+            vec![PathBuf::from("a/b/x.JPG"), PathBuf::from("y.png")]
+        );
         assert_eq!(w.jobs[0].output, out.join("a/b/x.JPG"));
         assert_eq!(w.issues.len(), 1);
         assert_eq!(w.issues[0].status, "skipped");
@@ -373,7 +508,9 @@ mod tests {
         assert!(check_inside(&out, &out.join("new/deeper/a.jpg")).is_ok());
         // no link on the way, not even one that stays inside OUT
         assert!(check_inside(&out, &out.join("inner/a.jpg")).is_err());
-        assert!(check_inside(&out, &out.join("ln/a.jpg")).unwrap_err().contains("leads outside the output folder"));
+        assert!(check_inside(&out, &out.join("ln/a.jpg"))
+            .unwrap_err()
+            .contains("leads outside the output folder"));
         assert!(check_inside(&out, &out.join("ln/x/y/a.jpg")).is_err());
         assert!(check_inside(&out, &out.join("dangling/a.jpg")).is_err());
         // the entry itself may be a link: a rename replaces it, never follows it
@@ -392,7 +529,11 @@ mod tests {
         std::os::unix::fs::symlink(d.path().join("else"), root.join("ln")).unwrap();
         std::os::unix::fs::symlink("real", root.join("inner")).unwrap();
         std::os::unix::fs::symlink("a.jpg", root.join("real/b.jpg")).unwrap();
-        let kind = |rel: &str, leaf| inside(&root, Path::new(rel), leaf, "the root").map(|_| "ok").unwrap_or_else(|r| r.kind);
+        let kind = |rel: &str, leaf| {
+            inside(&root, Path::new(rel), leaf, "the root")
+                .map(|_| "ok")
+                .unwrap_or_else(|r| r.kind)
+        };
         assert_eq!(kind("real/a.jpg", Leaf::File), "ok");
         assert_eq!(kind("real/b.jpg", Leaf::File), "symbolic-link");
         assert_eq!(kind("real/b.jpg", Leaf::Replace), "ok");
@@ -406,12 +547,20 @@ mod tests {
         assert_eq!(kind("", Leaf::Replace), "unsafe-path");
         // the root itself may be reached through a link
         std::os::unix::fs::symlink(&root, d.path().join("via")).unwrap();
-        assert!(inside(&d.path().join("via"), Path::new("real/a.jpg"), Leaf::File, "the root").is_ok());
+        assert!(inside(
+            &d.path().join("via"),
+            Path::new("real/a.jpg"),
+            Leaf::File,
+            "the root"
+        )
+        .is_ok());
     }
 
     #[test]
     fn shards_partition_the_batch() {
-        let names: Vec<PathBuf> = (0..200).map(|i| PathBuf::from(format!("f/{i}.jpg"))).collect();
+        let names: Vec<PathBuf> = (0..200)
+            .map(|i| PathBuf::from(format!("f/{i}.jpg")))
+            .collect();
         let mut counts = [0; 3];
         for n in &names {
             counts[shard_of(n, 3) as usize] += 1;

@@ -15,28 +15,53 @@ use std::path::Path;
 
 fn golden() -> Value {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pixla_aerial_golden.json");
-    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+    let text =
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", p.display()))
 }
 
 fn crop(g: &Value) -> image::RgbImage {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures").join(g["image"].as_str().expect("golden image"));
-    assert!(p.exists(), "fixture {} is missing: the tests need ../shared beside the checkout", p.display());
-    let img = image::open(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).to_rgb8();
-    let c: Vec<u32> = g["crop"].as_array().expect("golden crop").iter().map(|v| v.as_u64().expect("crop value") as u32).collect();
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures")
+        .join(g["image"].as_str().expect("golden image"));
+    assert!(
+        p.exists(),
+        "fixture {} is missing: the tests need ../shared beside the checkout",
+        p.display()
+    );
+    let img = image::open(&p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .to_rgb8();
+    let c: Vec<u32> = g["crop"]
+        .as_array()
+        .expect("golden crop")
+        .iter()
+        .map(|v| v.as_u64().expect("crop value") as u32)
+        .collect();
     image::imageops::crop_imm(&img, c[0], c[1], c[2], c[3]).to_image()
 }
 
 fn model() -> Aerial {
-    pixla::runtime::init().unwrap_or_else(|e| panic!("ONNX Runtime: {e} (run `cargo run --release -- models fetch`)"));
-    Aerial::load(&pixla::models::models_dir(None), 1, 0.3, 0.3).unwrap_or_else(|e| panic!("cannot load pixla-aerial: {e}"))
+    pixla::runtime::init().unwrap_or_else(|e| {
+        panic!("ONNX Runtime: {e} (run `cargo run --release -- models fetch`)")
+    });
+    Aerial::load(&pixla::models::models_dir(None), 1, 0.3, 0.3)
+        .unwrap_or_else(|e| panic!("cannot load pixla-aerial: {e}"))
 }
 
 #[test]
 fn the_built_in_model_is_the_one_the_reference_was_made_with() {
     let g = golden();
-    assert_eq!(g["model_sha256"].as_str(), Some(pixla::models::PIXLA_AERIAL.sha256), "fixtures/pixla_aerial_golden.json was made with another model: re-run export.py --golden");
-    assert_eq!(pixla::models::PIXLA_AERIAL.status(Path::new("/nonexistent")), "ok", "the built-in bytes do not match the pinned sha256");
+    assert_eq!(
+        g["model_sha256"].as_str(),
+        Some(pixla::models::PIXLA_AERIAL.sha256),
+        "fixtures/pixla_aerial_golden.json was made with another model: re-run export.py --golden"
+    );
+    assert_eq!(
+        pixla::models::PIXLA_AERIAL.status(Path::new("/nonexistent")),
+        "ok",
+        "the built-in bytes do not match the pinned sha256"
+    );
 }
 
 #[test]
@@ -47,14 +72,29 @@ fn preprocessing_and_raw_outputs_match_the_reference() {
     assert_eq!(t.shape(), &[1, 3, 640, 640]);
     let sum: f64 = t.iter().map(|v| *v as f64).sum();
     let want = g["input_sum"].as_f64().expect("input_sum");
-    assert!((sum - want).abs() < 1e-3 * want.abs().max(1.0), "input tensor sum {sum}, reference {want}: the recipe (RGB / 255, NCHW) changed");
+    assert!(
+        (sum - want).abs() < 1e-3 * want.abs().max(1.0),
+        "input tensor sum {sum}, reference {want}: the recipe (RGB / 255, NCHW) changed"
+    );
     // the first pixel's three channels, checked by hand: RGB order, not BGR
     let p = img.get_pixel(0, 0);
-    assert_eq!([t[[0, 0, 0, 0]], t[[0, 1, 0, 0]], t[[0, 2, 0, 0]]], [p[0] as f32 / 255.0, p[1] as f32 / 255.0, p[2] as f32 / 255.0]);
+    assert_eq!(
+        [t[[0, 0, 0, 0]], t[[0, 1, 0, 0]], t[[0, 2, 0, 0]]],
+        [
+            p[0] as f32 / 255.0,
+            p[1] as f32 / 255.0,
+            p[2] as f32 / 255.0
+        ]
+    );
 
     let m = model();
     let (cells, raw) = m.run(t).expect("inference");
-    let shape: Vec<u64> = g["output_shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let shape: Vec<u64> = g["output_shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
     assert_eq!((6, cells), (shape[0] as usize, shape[1] as usize));
     assert_eq!(cells, (640 / STRIDE as usize).pow(2));
     let top = g["top"].as_array().expect("top");
@@ -65,14 +105,23 @@ fn preprocessing_and_raw_outputs_match_the_reference() {
             let (got, want) = (raw[r * cells + i], v.as_f64().unwrap() as f32);
             // boxes are in pixels (up to 640), scores in 0..1
             let tol = if r < 4 { 1e-2 } else { 1e-4 };
-            assert!((got - want).abs() <= tol, "cell {i} row {r}: {got} vs reference {want}");
+            assert!(
+                (got - want).abs() <= tol,
+                "cell {i} row {r}: {got} vs reference {want}"
+            );
         }
     }
     // the strongest cell of the reference is the strongest here too
     let best = top[0]["cell"].as_u64().unwrap() as usize;
     let score = |i: usize| raw[4 * cells + i].max(raw[5 * cells + i]);
-    let ours = (0..cells).max_by(|a, b| score(*a).total_cmp(&score(*b))).unwrap();
-    assert_eq!(score(ours), score(best), "the strongest output cell moved: {ours} vs reference {best}");
+    let ours = (0..cells)
+        .max_by(|a, b| score(*a).total_cmp(&score(*b)))
+        .unwrap();
+    assert_eq!(
+        score(ours),
+        score(best),
+        "the strongest output cell moved: {ours} vs reference {best}"
+    );
 }
 
 #[test]
@@ -87,15 +136,32 @@ fn decoded_detections_are_the_references_peaks() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| c["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect::<Vec<_>>())
+        .map(|c| {
+            c["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect::<Vec<_>>()
+        })
         .filter(|v| v[4] >= 0.3)
         .map(|v| [v[0], v[1], v[2], v[3]])
         .collect();
     let persons: Vec<_> = dets.iter().filter(|d| d.class == Class::Person).collect();
-    assert!(!persons.is_empty(), "no person on a crop with three labelled people");
+    assert!(
+        !persons.is_empty(),
+        "no person on a crop with three labelled people"
+    );
     for d in &persons {
         let (cx, cy) = ((d.bbox.x1 + d.bbox.x2) / 2.0, (d.bbox.y1 + d.bbox.y2) / 2.0);
-        assert!(peaks.iter().any(|p| (p[0] - cx).abs() < p[2] / 2.0 + 1.0 && (p[1] - cy).abs() < p[3] / 2.0 + 1.0), "detection {:?} is at no reference peak", d.bbox);
+        assert!(
+            peaks
+                .iter()
+                .any(|p| (p[0] - cx).abs() < p[2] / 2.0 + 1.0
+                    && (p[1] - cy).abs() < p[3] / 2.0 + 1.0),
+            "detection {:?} is at no reference peak",
+            d.bbox
+        );
     }
     assert!(persons.len() <= peaks.len());
 }

@@ -26,7 +26,16 @@ fn png_bomb() -> Vec<u8> {
 fn tiff_bomb() -> Vec<u8> {
     let mut b = b"II*\0".to_vec();
     b.extend(8u32.to_le_bytes());
-    let entries: [(u16, u16, u32); 8] = [(256, 4, 200_000), (257, 4, 200_000), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 122), (278, 4, 200_000), (279, 4, 16)];
+    let entries: [(u16, u16, u32); 8] = [
+        (256, 4, 200_000),
+        (257, 4, 200_000),
+        (258, 3, 8),
+        (259, 3, 1),
+        (262, 3, 1),
+        (273, 4, 122),
+        (278, 4, 200_000),
+        (279, 4, 16),
+    ];
     b.extend((entries.len() as u16).to_le_bytes());
     for (tag, typ, v) in entries {
         b.extend(tag.to_le_bytes());
@@ -60,5 +69,8 @@ fn absurd_headers_are_refused_before_decoding_and_the_batch_goes_on() {
         assert!(err.contains("refused before decoding"), "{name}: {err}");
         assert!(!out.join(name).exists());
     }
-    assert_eq!(file_entry(&report, "nomeroff_296023036.jpeg")["status"], "redacted");
+    assert_eq!(
+        file_entry(&report, "nomeroff_296023036.jpeg")["status"],
+        "redacted"
+    );
 }

@@ -14,9 +14,17 @@ fn every_labelled_walker_in_terrain1_is_pixelated() {
     let persons = boxes(e, &["person"]);
     for gt in coco_boxes("annotations/sahi_terrain1_coco.json") {
         let c = coverage(gt, &persons);
-        assert!(c >= 0.95, "walker {gt:?} only {:.0}% covered by {persons:?}", c * 100.0);
+        assert!(
+            c >= 0.95,
+            "walker {gt:?} only {:.0}% covered by {persons:?}",
+            c * 100.0
+        );
     }
-    assert!(e["regions"].as_array().unwrap().iter().all(|r| r["method"] == "pixelate" && r["block"].as_u64().unwrap() >= 2));
+    assert!(e["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["method"] == "pixelate" && r["block"].as_u64().unwrap() >= 2));
 }
 
 /// sahi_terrain2.png: 5 labelled jeeps. Vehicles are not hidden by default; asking for
@@ -30,7 +38,11 @@ fn every_labelled_jeep_in_terrain2_is_found() {
     let vehicles = boxes(e, &["vehicle"]);
     for gt in coco_boxes("annotations/sahi_terrain2_coco.json") {
         let c = coverage(gt, &vehicles);
-        assert!(c >= 0.9, "jeep {gt:?} only {:.0}% covered by {vehicles:?}", c * 100.0);
+        assert!(
+            c >= 0.9,
+            "jeep {gt:?} only {:.0}% covered by {vehicles:?}",
+            c * 100.0
+        );
     }
 }
 
@@ -55,24 +67,60 @@ fn labelled_plate_is_filled_solid() {
     let (_d, inp) = input_dir(&["plates/nomeroff_250031471orig.jpeg"]);
     let (code, report, out) = redact(&inp, &[]);
     assert_eq!(code, 0);
-    let via: serde_json::Value = serde_json::from_slice(&std::fs::read(shared("plates/nomeroff_250031471orig_via_region_data.json")).unwrap()).unwrap();
+    let via: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(shared("plates/nomeroff_250031471orig_via_region_data.json")).unwrap(),
+    )
+    .unwrap();
     let shape = &via["_via_img_metadata"]["250031471orig.jpeg"]["regions"][0]["shape_attributes"];
-    let xs: Vec<f64> = shape["all_points_x"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-    let ys: Vec<f64> = shape["all_points_y"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-    let (x0, x1) = (xs.iter().cloned().fold(f64::MAX, f64::min), xs.iter().cloned().fold(f64::MIN, f64::max));
-    let (y0, y1) = (ys.iter().cloned().fold(f64::MAX, f64::min), ys.iter().cloned().fold(f64::MIN, f64::max));
+    let xs: Vec<f64> = shape["all_points_x"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let ys: Vec<f64> = shape["all_points_y"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let (x0, x1) = (
+        xs.iter().cloned().fold(f64::MAX, f64::min),
+        xs.iter().cloned().fold(f64::MIN, f64::max),
+    );
+    let (y0, y1) = (
+        ys.iter().cloned().fold(f64::MAX, f64::min),
+        ys.iter().cloned().fold(f64::MIN, f64::max),
+    );
     let gt = [x0, y0, x1 - x0, y1 - y0];
     let e = file_entry(&report, "nomeroff_250031471orig.jpeg");
     let plates = boxes(e, &["plate"]);
-    assert_eq!(coverage(gt, &plates), 1.0, "plate {gt:?} not fully covered by {plates:?}");
-    assert!(e["regions"].as_array().unwrap().iter().filter(|r| r["class"] == "plate").all(|r| r["method"] == "fill"));
-    let img = image::open(out.join("nomeroff_250031471orig.jpeg")).unwrap().to_rgb8();
+    assert_eq!(
+        coverage(gt, &plates),
+        1.0,
+        "plate {gt:?} not fully covered by {plates:?}"
+    );
+    assert!(e["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["class"] == "plate")
+        .all(|r| r["method"] == "fill"));
+    let img = image::open(out.join("nomeroff_250031471orig.jpeg"))
+        .unwrap()
+        .to_rgb8();
     // JPEG re-encoding rings a little at the fill's edges: judge the inner polygon area
-    let (cx, cy) = (xs.iter().sum::<f64>() / xs.len() as f64, ys.iter().sum::<f64>() / ys.len() as f64);
+    let (cx, cy) = (
+        xs.iter().sum::<f64>() / xs.len() as f64,
+        ys.iter().sum::<f64>() / ys.len() as f64,
+    );
     for dy in -5i32..=5 {
         for dx in -20i32..=20 {
             let p = img.get_pixel((cx as i32 + dx) as u32, (cy as i32 + dy) as u32);
-            assert!(p.0.iter().all(|&v| v < 24), "plate pixel {p:?} is not black");
+            assert!(
+                p.0.iter().all(|&v| v < 24),
+                "plate pixel {p:?} is not black"
+            );
         }
     }
 }
@@ -94,12 +142,20 @@ fn every_plate_close_up_gets_a_plate_region() {
         let name = f.rsplit('/').next().unwrap();
         let e = file_entry(&report, name);
         let n = boxes(e, &["plate"]).len();
-        let want = if name == "nomeroff_example2.jpeg" { 2 } else { 1 };
+        let want = if name == "nomeroff_example2.jpeg" {
+            2
+        } else {
+            1
+        };
         assert!(n >= want, "{name}: {n} plate regions, want >= {want}");
     }
     // the dark SUV behind the yellow car: its plate (labelled by eye, about 50x20 px) must be
     // filled too, although NanoDet's box for the yellow car contains the SUV's box
     let e = file_entry(&report, "nomeroff_10002_B8233XA.jpg");
     let c = coverage([158.0, 382.0, 50.0, 18.0], &boxes(e, &["plate"]));
-    assert!(c >= 0.95, "background SUV plate only {:.0}% filled", c * 100.0);
+    assert!(
+        c >= 0.95,
+        "background SUV plate only {:.0}% filled",
+        c * 100.0
+    );
 }

@@ -6,7 +6,14 @@ use serde_json::Value;
 use std::path::Path;
 
 fn eval_json(images: &Path, labels: &Path, extra: &[&str]) -> (i32, Value, String) {
-    let o = pixla().arg("eval").arg(images).arg(labels).arg("--json").args(extra).output().unwrap();
+    let o = pixla()
+        .arg("eval")
+        .arg(images)
+        .arg(labels)
+        .arg("--json")
+        .args(extra)
+        .output()
+        .unwrap();
     let code = o.status.code().unwrap_or(-1);
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
@@ -17,10 +24,22 @@ fn eval_json(images: &Path, labels: &Path, extra: &[&str]) -> (i32, Value, Strin
 /// each (as `tests/detection.rs` asks of redact), and the JSON has the documented shape.
 #[test]
 fn terrain1_coco_every_walker_hidden_and_json_schema() {
-    let (code, v, err) = eval_json(&shared("annotations/sahi_terrain1.jpg"), &shared("annotations/sahi_terrain1_coco.json"), &[]);
+    let (code, v, err) = eval_json(
+        &shared("annotations/sahi_terrain1.jpg"),
+        &shared("annotations/sahi_terrain1_coco.json"),
+        &[],
+    );
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["schema"], "pixla-eval/1");
-    for k in ["config", "models", "images", "summary", "seconds", "area_redacted", "warnings"] {
+    for k in [
+        "config",
+        "models",
+        "images",
+        "summary",
+        "seconds",
+        "area_redacted",
+        "warnings",
+    ] {
         assert!(!v[k].is_null(), "no `{k}` in {v}");
     }
     assert_eq!(v["models"][0]["name"], "nanodet-m");
@@ -39,7 +58,11 @@ fn terrain1_coco_every_walker_hidden_and_json_schema() {
         assert!(g["coverage"].as_f64().unwrap() >= 0.95, "walker {g}");
     }
     // only `human` is labelled: plate or vehicle detections are listed but not counted
-    assert!(v["summary"].get("plate").is_none() && v["summary"].get("vehicle").is_none(), "{}", v["summary"]);
+    assert!(
+        v["summary"].get("plate").is_none() && v["summary"].get("vehicle").is_none(),
+        "{}",
+        v["summary"]
+    );
     let a = v["area_redacted"].as_f64().unwrap();
     assert!(a > 0.0 && a < 0.2, "area redacted {a}");
 }
@@ -51,14 +74,33 @@ fn yolo_and_coco_readers_agree() {
     let (w, h) = (2048.0, 1365.0);
     let mut txt = String::new();
     for b in coco_boxes("annotations/sahi_terrain1_coco.json") {
-        txt += &format!("0 {} {} {} {}\n", (b[0] + b[2] / 2.0) / w, (b[1] + b[3] / 2.0) / h, b[2] / w, b[3] / h);
+        txt += &format!(
+            "0 {} {} {} {}\n",
+            (b[0] + b[2] / 2.0) / w,
+            (b[1] + b[3] / 2.0) / h,
+            b[2] / w,
+            b[3] / h
+        );
     }
     std::fs::write(d.path().join("sahi_terrain1.txt"), txt).unwrap();
     let img = shared("annotations/sahi_terrain1.jpg");
     let (c1, yolo, e1) = eval_json(&img, d.path(), &["--label-classes", "0=human"]);
     let (c2, coco, e2) = eval_json(&img, &shared("annotations/sahi_terrain1_coco.json"), &[]);
     assert_eq!((c1, c2), (0, 0), "{e1} {e2}");
-    let gt = |v: &Value| v["images"][0]["gt"].as_array().unwrap().iter().map(|g| (g["box"].clone(), g["found"].clone(), g["coverage"].as_f64().unwrap())).collect::<Vec<_>>();
+    let gt = |v: &Value| {
+        v["images"][0]["gt"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["box"].clone(),
+                    g["found"].clone(),
+                    g["coverage"].as_f64().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
     let (a, b) = (gt(&yolo), gt(&coco));
     assert_eq!(a.len(), 7);
     for (x, y) in a.iter().zip(&b) {
@@ -66,19 +108,36 @@ fn yolo_and_coco_readers_agree() {
         assert!((x.2 - y.2).abs() < 0.01, "{x:?} vs {y:?}");
         let (bx, by) = (x.0.as_array().unwrap(), y.0.as_array().unwrap());
         for k in 0..4 {
-            assert!((bx[k].as_f64().unwrap() - by[k].as_f64().unwrap()).abs() < 0.2, "{x:?} vs {y:?}");
+            assert!(
+                (bx[k].as_f64().unwrap() - by[k].as_f64().unwrap()).abs() < 0.2,
+                "{x:?} vs {y:?}"
+            );
         }
     }
-    assert_eq!(yolo["summary"]["person"]["found"], coco["summary"]["person"]["found"]);
+    assert_eq!(
+        yolo["summary"]["person"]["found"],
+        coco["summary"]["person"]["found"]
+    );
 }
 
 /// A COCO file naming an image that is not there: a warning, the others are evaluated.
 #[test]
 fn missing_image_is_a_warning() {
-    let (code, v, err) = eval_json(&shared("annotations"), &shared("annotations/sahi_terrain_all_coco.json"), &["--plate-model", "none"]);
+    let (code, v, err) = eval_json(
+        &shared("annotations"),
+        &shared("annotations/sahi_terrain_all_coco.json"),
+        &["--plate-model", "none"],
+    );
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("terrain3.png") && err.contains("not found"), "{err}");
-    assert!(v["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("terrain3.png")));
+    assert!(
+        err.contains("terrain3.png") && err.contains("not found"),
+        "{err}"
+    );
+    assert!(v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str().unwrap().contains("terrain3.png")));
     assert_eq!(v["images"].as_array().unwrap().len(), 2);
     assert_eq!(v["summary"]["vehicle"]["gt"], 5);
     assert_eq!(v["summary"]["vehicle"]["hidden"], false);
@@ -119,12 +178,23 @@ fn malformed_labels_are_a_clear_error() {
 /// the table is printed.
 #[test]
 fn plate_labels_table() {
-    let (_d, inp) = input_dir(&["plates/nomeroff_250031471orig.jpeg", "plates/nomeroff_example2.jpeg"]);
+    let (_d, inp) = input_dir(&[
+        "plates/nomeroff_250031471orig.jpeg",
+        "plates/nomeroff_example2.jpeg",
+    ]);
     let labels = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/labels");
     let o = pixla().arg("eval").arg(&inp).arg(&labels).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let t = String::from_utf8_lossy(&o.stdout);
-    let row = t.lines().find(|l| l.starts_with("plate") && l.contains(" all ")).unwrap_or_else(|| panic!("no plate row in\n{t}"));
+    let row = t
+        .lines()
+        .find(|l| l.starts_with("plate") && l.contains(" all "))
+        .unwrap_or_else(|| panic!("no plate row in\n{t}"));
     let f: Vec<&str> = row.split_whitespace().collect();
     // class size gt found hit dets recall hit% precision coverage
     assert_eq!(f[2], "3", "{t}");

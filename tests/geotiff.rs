@@ -10,14 +10,27 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn gdal(tool: &str, args: &[&str]) {
-    let o = Command::new(tool).env("GDAL_PAM_ENABLED", "NO").args(args).output().unwrap_or_else(|e| panic!("{tool} not found ({e}): install gdal-bin"));
-    assert!(o.status.success(), "{tool} {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(tool)
+        .env("GDAL_PAM_ENABLED", "NO")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} not found ({e}): install gdal-bin"));
+    assert!(
+        o.status.success(),
+        "{tool} {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// gdalinfo's JSON with everything about the file itself (names, paths) removed.
 fn georef(p: &Path) -> Value {
     // no .aux.xml side files: the referee must not write next to the inputs
-    let o = Command::new("gdalinfo").env("GDAL_PAM_ENABLED", "NO").args(["-json", "-mdd", "all"]).arg(p).output().unwrap();
+    let o = Command::new("gdalinfo")
+        .env("GDAL_PAM_ENABLED", "NO")
+        .args(["-json", "-mdd", "all"])
+        .arg(p)
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let mut v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let m = v.as_object_mut().unwrap();
@@ -33,25 +46,60 @@ fn georef(p: &Path) -> Value {
 
 /// Decode overview `level` (0 = full resolution) of a TIFF to RGB8 with GDAL.
 fn rgb_level(p: &Path, level: Option<u32>, tmp: &Path) -> image::RgbImage {
-    let out = tmp.join(format!("lvl-{}-{}.png", level.map(|l| l as i64).unwrap_or(-1), p.parent().unwrap().file_name().unwrap().to_string_lossy()));
-    let mut args: Vec<String> = vec!["-q".into(), "-of".into(), "PNG".into(), "-b".into(), "1".into(), "-b".into(), "2".into(), "-b".into(), "3".into()];
+    let out = tmp.join(format!(
+        "lvl-{}-{}.png",
+        level.map(|l| l as i64).unwrap_or(-1),
+        p.parent().unwrap().file_name().unwrap().to_string_lossy()
+    ));
+    let mut args: Vec<String> = vec![
+        "-q".into(),
+        "-of".into(),
+        "PNG".into(),
+        "-b".into(),
+        "1".into(),
+        "-b".into(),
+        "2".into(),
+        "-b".into(),
+        "3".into(),
+    ];
     if let Some(l) = level {
         args.extend(["-oo".into(), format!("OVERVIEW_LEVEL={l}")]);
     }
     args.push(p.to_string_lossy().into());
     args.push(out.to_string_lossy().into());
-    gdal("gdal_translate", &args.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    gdal(
+        "gdal_translate",
+        &args.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+    );
     image::open(&out).unwrap().to_rgb8()
 }
 
 fn make_geotiff(dir: &Path, name: &str, co: &[&str]) -> PathBuf {
     let p = dir.join(name);
     let src = shared("street/deface_city.jpg");
-    let mut args = vec!["-q", "-of", "GTiff", "-a_srs", "EPSG:3006", "-a_ullr", "500000", "6400000", "500080", "6399943.6", "-a_nodata", "0", "-mo", "SURVEY=pixla-test"];
+    let mut args = vec![
+        "-q",
+        "-of",
+        "GTiff",
+        "-a_srs",
+        "EPSG:3006",
+        "-a_ullr",
+        "500000",
+        "6400000",
+        "500080",
+        "6399943.6",
+        "-a_nodata",
+        "0",
+        "-mo",
+        "SURVEY=pixla-test",
+    ];
     for c in co {
         args.extend(["-co", c]);
     }
-    let (s, d) = (src.to_string_lossy().into_owned(), p.to_string_lossy().into_owned());
+    let (s, d) = (
+        src.to_string_lossy().into_owned(),
+        p.to_string_lossy().into_owned(),
+    );
     args.extend([s.as_str(), d.as_str()]);
     gdal("gdal_translate", &args);
     p
@@ -62,12 +110,29 @@ fn geotiff_keeps_georeferencing_and_redacts_every_overview() {
     let d = tempfile::tempdir().unwrap();
     let inp = d.path().join("in");
     std::fs::create_dir_all(&inp).unwrap();
-    let tiled = make_geotiff(&inp, "tiled.tif", &["TILED=YES", "BLOCKXSIZE=128", "BLOCKYSIZE=128", "COMPRESS=LZW", "PREDICTOR=2"]);
+    let tiled = make_geotiff(
+        &inp,
+        "tiled.tif",
+        &[
+            "TILED=YES",
+            "BLOCKXSIZE=128",
+            "BLOCKYSIZE=128",
+            "COMPRESS=LZW",
+            "PREDICTOR=2",
+        ],
+    );
     gdal("gdaladdo", &["-q", &tiled.to_string_lossy(), "2", "4"]);
-    let strips = make_geotiff(&inp, "strips-bigtiff.tif", &["COMPRESS=DEFLATE", "BIGTIFF=YES"]);
+    let strips = make_geotiff(
+        &inp,
+        "strips-bigtiff.tif",
+        &["COMPRESS=DEFLATE", "BIGTIFF=YES"],
+    );
     let (code, report, out) = redact(&inp, &[]);
     assert_eq!(code, 0, "{report}");
-    for (src, levels) in [(&tiled, vec![None, Some(0), Some(1)]), (&strips, vec![None])] {
+    for (src, levels) in [
+        (&tiled, vec![None, Some(0), Some(1)]),
+        (&strips, vec![None]),
+    ] {
         let name = src.file_name().unwrap().to_str().unwrap();
         let e = file_entry(&report, name);
         assert_eq!(e["status"], "redacted", "{e}");
@@ -78,22 +143,41 @@ fn geotiff_keeps_georeferencing_and_redacts_every_overview() {
         assert!(regions.len() >= 3);
         let (fw, fh) = (e["width"].as_f64().unwrap(), e["height"].as_f64().unwrap());
         for level in levels {
-            let (a, b) = (rgb_level(src, level, d.path()), rgb_level(&dst, level, d.path()));
+            let (a, b) = (
+                rgb_level(src, level, d.path()),
+                rgb_level(&dst, level, d.path()),
+            );
             assert_eq!(a.dimensions(), b.dimensions());
             let (sx, sy) = (a.width() as f64 / fw, a.height() as f64 / fh);
             // boxes scaled to this level, rounded outwards by a pixel
-            let scaled: Vec<[f64; 4]> = regions.iter().map(|r| [(r[0] * sx).floor() - 1.0, (r[1] * sy).floor() - 1.0, r[2] * sx + 3.0, r[3] * sy + 3.0]).collect();
+            let scaled: Vec<[f64; 4]> = regions
+                .iter()
+                .map(|r| {
+                    [
+                        (r[0] * sx).floor() - 1.0,
+                        (r[1] * sy).floor() - 1.0,
+                        r[2] * sx + 3.0,
+                        r[3] * sy + 3.0,
+                    ]
+                })
+                .collect();
             let mut inside_changed = 0;
             for (x, y, p) in a.enumerate_pixels() {
                 let changed = p != b.get_pixel(x, y);
                 if in_any(&scaled, x, y) {
                     inside_changed += changed as u32;
                 } else {
-                    assert!(!changed, "{name} level {level:?}: pixel {x},{y} changed outside the regions");
+                    assert!(
+                        !changed,
+                        "{name} level {level:?}: pixel {x},{y} changed outside the regions"
+                    );
                 }
             }
             let area: f64 = regions.iter().map(|r| r[2] * sx * r[3] * sy).sum();
-            assert!(inside_changed as f64 > 0.3 * area.min((a.width() * a.height()) as f64), "{name} level {level:?}: only {inside_changed} pixels hidden");
+            assert!(
+                inside_changed as f64 > 0.3 * area.min((a.width() * a.height()) as f64),
+                "{name} level {level:?}: only {inside_changed} pixels hidden"
+            );
         }
     }
 }
@@ -106,7 +190,18 @@ fn multi_page_tiff_is_refused_not_half_examined() {
     // two full-resolution pages: GDAL's GTiff driver makes them as subdatasets via APPEND_SUBDATASET
     let p = make_geotiff(&inp, "pages.tif", &["COMPRESS=LZW"]);
     let src = shared("street/deface_city.jpg");
-    gdal("gdal_translate", &["-q", "-of", "GTiff", "-co", "APPEND_SUBDATASET=YES", &src.to_string_lossy(), &p.to_string_lossy()]);
+    gdal(
+        "gdal_translate",
+        &[
+            "-q",
+            "-of",
+            "GTiff",
+            "-co",
+            "APPEND_SUBDATASET=YES",
+            &src.to_string_lossy(),
+            &p.to_string_lossy(),
+        ],
+    );
     let (code, report, out) = redact(&inp, &[]);
     assert_eq!(code, 1);
     let e = file_entry(&report, "pages.tif");

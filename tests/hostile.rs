@@ -45,7 +45,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         c ^= b as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xedb8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
     }
     !c
@@ -79,7 +83,9 @@ const PNG_SIG: &[u8] = b"\x89PNG\r\n\x1a\n";
 /// A palette PNG (3-3-2 bit colour cube) of `img`, written by hand: the image crate does not
 /// write palette PNGs.
 fn palette_png(img: &image::RgbImage) -> Vec<u8> {
-    let plte: Vec<u8> = (0..=255u8).flat_map(|i| [(i >> 5) * 36, ((i >> 2) & 7) * 36, (i & 3) * 85]).collect();
+    let plte: Vec<u8> = (0..=255u8)
+        .flat_map(|i| [(i >> 5) * 36, ((i >> 2) & 7) * 36, (i & 3) * 85])
+        .collect();
     let mut raw = Vec::new();
     for row in img.rows() {
         raw.push(0);
@@ -95,7 +101,9 @@ fn palette_png(img: &image::RgbImage) -> Vec<u8> {
 
 /// An animated PNG: two frames (the default image is the first).
 fn apng(w: u32, h: u32) -> Vec<u8> {
-    let raw: Vec<u8> = (0..h).flat_map(|y| std::iter::once(0).chain((0..w * 3).map(move |x| (x + y) as u8))).collect();
+    let raw: Vec<u8> = (0..h)
+        .flat_map(|y| std::iter::once(0).chain((0..w * 3).map(move |x| (x + y) as u8)))
+        .collect();
     let fctl = |seq: u32| {
         let mut d = seq.to_be_bytes().to_vec();
         for v in [w, h, 0, 0] {
@@ -131,8 +139,18 @@ fn tiff(w: u32, h: u32, pages: usize, claim: Option<(u32, u32)>) -> Vec<u8> {
             out.push(0);
         }
         ifds.push(out.len());
-        let tags: [(u16, u16, u32); 10] =
-            [(256, 4, cw), (257, 4, ch), (258, 3, 8), (259, 3, 1), (262, 3, 2), (273, 4, off), (277, 3, 3), (278, 4, ch), (279, 4, data.len() as u32), (284, 3, 1)];
+        let tags: [(u16, u16, u32); 10] = [
+            (256, 4, cw),
+            (257, 4, ch),
+            (258, 3, 8),
+            (259, 3, 1),
+            (262, 3, 2),
+            (273, 4, off),
+            (277, 3, 3),
+            (278, 4, ch),
+            (279, 4, data.len() as u32),
+            (284, 3, 1),
+        ];
         out.extend_from_slice(&(tags.len() as u16).to_le_bytes());
         for (t, typ, v) in tags {
             out.extend_from_slice(&t.to_le_bytes());
@@ -178,7 +196,17 @@ fn tiff_ifds(ifds: &[TestIfd]) -> Vec<u8> {
         let mut extra = Vec::new();
         out.extend((tags.len() as u16).to_le_bytes());
         for (t, typ, vals) in &tags {
-            let bytes: Vec<u8> = vals.iter().map(|v| if *t == 273 { v + base } else { *v }).flat_map(|v| if *typ == 3 { (v as u16).to_le_bytes().to_vec() } else { v.to_le_bytes().to_vec() }).collect();
+            let bytes: Vec<u8> = vals
+                .iter()
+                .map(|v| if *t == 273 { v + base } else { *v })
+                .flat_map(|v| {
+                    if *typ == 3 {
+                        (v as u16).to_le_bytes().to_vec()
+                    } else {
+                        v.to_le_bytes().to_vec()
+                    }
+                })
+                .collect();
             out.extend(t.to_le_bytes());
             out.extend(typ.to_le_bytes());
             out.extend((vals.len() as u32).to_le_bytes());
@@ -199,8 +227,26 @@ fn tiff_ifds(ifds: &[TestIfd]) -> Vec<u8> {
 }
 
 /// The tags of a one-strip `w`x`h` image: `bits` and `format` (SampleFormat) per sample.
-fn strip_tags(w: u32, h: u32, bits: u32, spp: u32, format: u32, bytes: u32) -> Vec<(u16, u16, Vec<u32>)> {
-    vec![(256, 4, vec![w]), (257, 4, vec![h]), (258, 3, vec![bits; spp as usize]), (259, 3, vec![1]), (262, 3, vec![if spp >= 3 { 2 } else { 1 }]), (273, 4, vec![0]), (277, 3, vec![spp]), (278, 4, vec![h]), (279, 4, vec![bytes]), (339, 3, vec![format; spp as usize])]
+fn strip_tags(
+    w: u32,
+    h: u32,
+    bits: u32,
+    spp: u32,
+    format: u32,
+    bytes: u32,
+) -> Vec<(u16, u16, Vec<u32>)> {
+    vec![
+        (256, 4, vec![w]),
+        (257, 4, vec![h]),
+        (258, 3, vec![bits; spp as usize]),
+        (259, 3, vec![1]),
+        (262, 3, vec![if spp >= 3 { 2 } else { 1 }]),
+        (273, 4, vec![0]),
+        (277, 3, vec![spp]),
+        (278, 4, vec![h]),
+        (279, 4, vec![bytes]),
+        (339, 3, vec![format; spp as usize]),
+    ]
 }
 
 /// A zlib stream of `n` zero bytes (about 1000 times smaller), written a MB at a time.
@@ -216,7 +262,9 @@ fn zlib_zeros(n: usize) -> Vec<u8> {
 
 /// A 16x16 PNG with one more chunk before its image data.
 fn png_with(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-    let raw: Vec<u8> = (0..16u32).flat_map(|y| std::iter::once(0).chain((0..48u32).map(move |x| (x * 5 + y) as u8))).collect();
+    let raw: Vec<u8> = (0..16u32)
+        .flat_map(|y| std::iter::once(0).chain((0..48u32).map(move |x| (x * 5 + y) as u8)))
+        .collect();
     let mut v = PNG_SIG.to_vec();
     v.extend(ihdr(16, 16, 8, 2));
     v.extend(chunk(kind, body));
@@ -253,7 +301,11 @@ fn arithmetic_jpeg(src: &[u8]) -> Vec<u8> {
         let mut c: jpeg_compress_struct = std::mem::zeroed();
         c.common.err = jpeg_std_error(&mut cerr);
         jpeg_create_compress(&mut c);
-        jpeg_c_set_int_param(&mut c, J_INT_PARAM::JINT_COMPRESS_PROFILE, JINT_COMPRESS_PROFILE_VALUE::JCP_FASTEST as _);
+        jpeg_c_set_int_param(
+            &mut c,
+            J_INT_PARAM::JINT_COMPRESS_PROFILE,
+            JINT_COMPRESS_PROFILE_VALUE::JCP_FASTEST as _,
+        );
         let (mut buf, mut size): (*mut u8, _) = (std::ptr::null_mut(), 0);
         jpeg_mem_dest(&mut c, &mut buf, &mut size);
         jpeg_copy_critical_parameters(&d, &mut c);
@@ -268,16 +320,31 @@ fn arithmetic_jpeg(src: &[u8]) -> Vec<u8> {
         jpeg_destroy_compress(&mut c);
         jpeg_destroy_decompress(&mut d);
         libc::free(buf as *mut _);
-        assert!(matches!(first_sof(&out), 0xC9 | 0xCA), "not arithmetic-coded: SOF {:#x}", first_sof(&out));
+        assert!(
+            matches!(first_sof(&out), 0xC9 | 0xCA),
+            "not arithmetic-coded: SOF {:#x}",
+            first_sof(&out)
+        );
         out
     }
 }
 
 /// A JPEG of a flat picture (nothing to hide) whose EXIF thumbnail is `thumb`.
 fn jpeg_with_thumbnail(thumb: &[u8]) -> Vec<u8> {
-    let main = enc(&DynamicImage::ImageRgb8(image::RgbImage::from_pixel(320, 240, image::Rgb([90, 120, 60]))), image::ImageFormat::Jpeg);
+    let main = enc(
+        &DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+            320,
+            240,
+            image::Rgb([90, 120, 60]),
+        )),
+        image::ImageFormat::Jpeg,
+    );
     let mut w = exif::experimental::Writer::new();
-    let f = exif::Field { tag: exif::Tag::Orientation, ifd_num: exif::In::PRIMARY, value: exif::Value::Short(vec![1]) };
+    let f = exif::Field {
+        tag: exif::Tag::Orientation,
+        ifd_num: exif::In::PRIMARY,
+        value: exif::Value::Short(vec![1]),
+    };
     w.push_field(&f);
     w.set_jpeg(thumb, exif::In::THUMBNAIL);
     let mut tiff = std::io::Cursor::new(Vec::new());
@@ -310,14 +377,29 @@ fn jpeg_claiming(src: &[u8], w: u16, h: u16) -> Vec<u8> {
 }
 
 fn cmyk_jpeg(img: &image::RgbImage) -> Vec<u8> {
-    let data: Vec<u8> = img.pixels().flat_map(|p| {
-        let k = 255 - p[0].max(p[1]).max(p[2]);
-        let f = |c: u8| if k == 255 { 0 } else { ((255 - c - k) as u32 * 255 / (255 - k) as u32) as u8 };
-        [f(p[0]), f(p[1]), f(p[2]), k]
-    }).collect();
+    let data: Vec<u8> = img
+        .pixels()
+        .flat_map(|p| {
+            let k = 255 - p[0].max(p[1]).max(p[2]);
+            let f = |c: u8| {
+                if k == 255 {
+                    0
+                } else {
+                    ((255 - c - k) as u32 * 255 / (255 - k) as u32) as u8
+                }
+            };
+            [f(p[0]), f(p[1]), f(p[2]), k]
+        })
+        .collect();
     let mut out = Vec::new();
     let e = jpeg_encoder::Encoder::new(&mut out, 90);
-    e.encode(&data, img.width() as u16, img.height() as u16, jpeg_encoder::ColorType::Cmyk).unwrap();
+    e.encode(
+        &data,
+        img.width() as u16,
+        img.height() as u16,
+        jpeg_encoder::ColorType::Cmyk,
+    )
+    .unwrap();
     out
 }
 
@@ -338,7 +420,13 @@ struct Mount(PathBuf);
 impl Mount {
     fn tmpfs(at: &Path, opts: &str) -> Option<Mount> {
         std::fs::create_dir_all(at).ok()?;
-        let ok = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", opts, "tmpfs"]).arg(at).stderr(std::process::Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
+            .arg(at)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
         ok.then(|| Mount(at.to_path_buf()))
     }
 }
@@ -377,162 +465,546 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         if let Some(b) = bytes {
             write(&inp.join(rel), b);
         }
-        cases.push(Case { what, rel: rel.to_string(), out_rel: PathBuf::from(rel), expect });
+        cases.push(Case {
+            what,
+            rel: rel.to_string(),
+            out_rel: PathBuf::from(rel),
+            expect,
+        });
     };
     use Expect::*;
-    add("zero-byte file", "zero.jpg", Some(b""), Failed("empty file"));
-    add("truncated JPEG (cut in its metadata)", "trunc-meta.jpg", Some(&tiny[..tiny.len() / 2]), Failed("corrupt JPEG"));
-    add("truncated JPEG (cut in its scan data)", "trunc.jpg", Some(&tiny[..tiny.len() - 300]), Failed("truncated JPEG"));
-    add("truncated PNG (half)", "trunc.png", Some(&png[..png.len() / 2]), Failed("cannot decode"));
-    add("truncated TIFF (half)", "trunc.tif", Some(&tif[..tif.len() / 2]), Failed(""));
-    add("JPEG named .png", "wrong-ext.png", Some(&tiny), Failed("content is JPEG but the name says PNG"));
-    add("text named .jpg", "text.jpg", Some(b"hello, this is not a picture\n"), Failed("not a JPEG, PNG or TIFF"));
-    add("JPEG with broken marker structure", "garbage.jpg", Some(&[&[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10][..], &[0x13; 200]].concat()), Failed("corrupt JPEG"));
+    add(
+        "zero-byte file",
+        "zero.jpg",
+        Some(b""),
+        Failed("empty file"),
+    );
+    add(
+        "truncated JPEG (cut in its metadata)",
+        "trunc-meta.jpg",
+        Some(&tiny[..tiny.len() / 2]),
+        Failed("corrupt JPEG"),
+    );
+    add(
+        "truncated JPEG (cut in its scan data)",
+        "trunc.jpg",
+        Some(&tiny[..tiny.len() - 300]),
+        Failed("truncated JPEG"),
+    );
+    add(
+        "truncated PNG (half)",
+        "trunc.png",
+        Some(&png[..png.len() / 2]),
+        Failed("cannot decode"),
+    );
+    add(
+        "truncated TIFF (half)",
+        "trunc.tif",
+        Some(&tif[..tif.len() / 2]),
+        Failed(""),
+    );
+    add(
+        "JPEG named .png",
+        "wrong-ext.png",
+        Some(&tiny),
+        Failed("content is JPEG but the name says PNG"),
+    );
+    add(
+        "text named .jpg",
+        "text.jpg",
+        Some(b"hello, this is not a picture\n"),
+        Failed("not a JPEG, PNG or TIFF"),
+    );
+    add(
+        "JPEG with broken marker structure",
+        "garbage.jpg",
+        Some(&[&[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10][..], &[0x13; 200]].concat()),
+        Failed("corrupt JPEG"),
+    );
     let mut huge_png = PNG_SIG.to_vec();
     huge_png.extend(ihdr(65535, 65535, 8, 2));
     huge_png.extend(chunk(b"IDAT", &zlib(&[0; 64])));
     huge_png.extend(chunk(b"IEND", b""));
-    add("PNG header claiming 65535x65535", "huge.png", Some(&huge_png), Failed("over the limit"));
+    add(
+        "PNG header claiming 65535x65535",
+        "huge.png",
+        Some(&huge_png),
+        Failed("over the limit"),
+    );
     let mut big_png = PNG_SIG.to_vec();
     big_png.extend(ihdr(1_000_000, 1_000_000, 16, 6));
     big_png.extend(chunk(b"IEND", b""));
-    add("PNG header claiming 1000000x1000000 RGBA16", "huger.png", Some(&big_png), Failed(""));
-    add("JPEG header claiming 65535x65535", "huge.jpg", Some(&jpeg_claiming(&tiny, 65535, 65535)), Failed("over the limit"));
-    add("TIFF header claiming 100000x100000", "huge.tif", Some(&tiff(8, 8, 1, Some((100_000, 100_000)))), Failed("over the limit"));
+    add(
+        "PNG header claiming 1000000x1000000 RGBA16",
+        "huger.png",
+        Some(&big_png),
+        Failed(""),
+    );
+    add(
+        "JPEG header claiming 65535x65535",
+        "huge.jpg",
+        Some(&jpeg_claiming(&tiny, 65535, 65535)),
+        Failed("over the limit"),
+    );
+    add(
+        "TIFF header claiming 100000x100000",
+        "huge.tif",
+        Some(&tiff(8, 8, 1, Some((100_000, 100_000)))),
+        Failed("over the limit"),
+    );
     let mut zero_png = PNG_SIG.to_vec();
     zero_png.extend(ihdr(0, 10, 8, 2));
     zero_png.extend(chunk(b"IEND", b""));
-    add("PNG header with zero width", "zero-width.png", Some(&zero_png), Failed(""));
+    add(
+        "PNG header with zero width",
+        "zero-width.png",
+        Some(&zero_png),
+        Failed(""),
+    );
     let mut bad_crc = png.clone();
     let n = bad_crc.len();
     bad_crc[n - 20] ^= 0xff;
-    add("PNG with a corrupt chunk", "bad-crc.png", Some(&bad_crc), Failed(""));
-    add("multi-page TIFF", "pages.tif", Some(&tiff(16, 16, 2, None)), Failed("page"));
-    add("animated PNG (APNG)", "anim.png", Some(&apng(24, 24)), Failed("animated PNG"));
-    add("animated GIF (.gif)", "anim.gif", Some(&gif_anim()), Skipped("not an image by its extension"));
-    add("animated GIF named .jpg", "gif.jpg", Some(&gif_anim()), Failed("does not redact"));
-    add("1x1 PNG", "one.png", Some(&enc(&DynamicImage::ImageRgb8(image::RgbImage::new(1, 1)), image::ImageFormat::Png)), Done(Some(image::ColorType::Rgb8)));
+    add(
+        "PNG with a corrupt chunk",
+        "bad-crc.png",
+        Some(&bad_crc),
+        Failed(""),
+    );
+    add(
+        "multi-page TIFF",
+        "pages.tif",
+        Some(&tiff(16, 16, 2, None)),
+        Failed("page"),
+    );
+    add(
+        "animated PNG (APNG)",
+        "anim.png",
+        Some(&apng(24, 24)),
+        Failed("animated PNG"),
+    );
+    add(
+        "animated GIF (.gif)",
+        "anim.gif",
+        Some(&gif_anim()),
+        Skipped("not an image by its extension"),
+    );
+    add(
+        "animated GIF named .jpg",
+        "gif.jpg",
+        Some(&gif_anim()),
+        Failed("does not redact"),
+    );
+    add(
+        "1x1 PNG",
+        "one.png",
+        Some(&enc(
+            &DynamicImage::ImageRgb8(image::RgbImage::new(1, 1)),
+            image::ImageFormat::Png,
+        )),
+        Done(Some(image::ColorType::Rgb8)),
+    );
     // CMYK with people: fails closed (see encode::encode_jpeg); CMYK with nothing to hide is
     // a byte copy (pixel type kept)
-    add("CMYK JPEG (people)", "cmyk.jpg", Some(&cmyk_jpeg(&people_rgb)), Failed("CMYK/YCCK JPEG with regions to hide"));
-    add("CMYK JPEG (nothing to hide)", "cmyk-empty.jpg", Some(&cmyk_jpeg(&image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, 90])))), Done(None));
-    add("greyscale JPEG (people)", "grey.jpg", Some(&enc(&DynamicImage::ImageLuma8(people.to_luma8()), image::ImageFormat::Jpeg)), Done(Some(image::ColorType::L8)));
-    add("16-bit RGB PNG (people)", "rgb16.png", Some(&enc(&DynamicImage::ImageRgb16(people.to_rgb16()), image::ImageFormat::Png)), Done(Some(image::ColorType::Rgb16)));
-    add("16-bit grey PNG (people)", "grey16.png", Some(&enc(&DynamicImage::ImageLuma16(people.to_luma16()), image::ImageFormat::Png)), Done(Some(image::ColorType::L16)));
-    add("palette PNG (people)", "palette.png", Some(&palette_png(&people_rgb)), Done(None));
+    add(
+        "CMYK JPEG (people)",
+        "cmyk.jpg",
+        Some(&cmyk_jpeg(&people_rgb)),
+        Failed("CMYK/YCCK JPEG with regions to hide"),
+    );
+    add(
+        "CMYK JPEG (nothing to hide)",
+        "cmyk-empty.jpg",
+        Some(&cmyk_jpeg(&image::RgbImage::from_fn(64, 48, |x, y| {
+            image::Rgb([(x * 4) as u8, (y * 5) as u8, 90])
+        }))),
+        Done(None),
+    );
+    add(
+        "greyscale JPEG (people)",
+        "grey.jpg",
+        Some(&enc(
+            &DynamicImage::ImageLuma8(people.to_luma8()),
+            image::ImageFormat::Jpeg,
+        )),
+        Done(Some(image::ColorType::L8)),
+    );
+    add(
+        "16-bit RGB PNG (people)",
+        "rgb16.png",
+        Some(&enc(
+            &DynamicImage::ImageRgb16(people.to_rgb16()),
+            image::ImageFormat::Png,
+        )),
+        Done(Some(image::ColorType::Rgb16)),
+    );
+    add(
+        "16-bit grey PNG (people)",
+        "grey16.png",
+        Some(&enc(
+            &DynamicImage::ImageLuma16(people.to_luma16()),
+            image::ImageFormat::Png,
+        )),
+        Done(Some(image::ColorType::L16)),
+    );
+    add(
+        "palette PNG (people)",
+        "palette.png",
+        Some(&palette_png(&people_rgb)),
+        Done(None),
+    );
     let mut rgba = people.to_rgba8();
     for (x, _, p) in rgba.enumerate_pixels_mut() {
         p[3] = (128 + x % 128) as u8;
     }
-    add("RGBA PNG (people, alpha)", "alpha.png", Some(&enc(&DynamicImage::ImageRgba8(rgba), image::ImageFormat::Png)), Done(Some(image::ColorType::Rgba8)));
-    add("grey+alpha PNG (people)", "grey-alpha.png", Some(&enc(&DynamicImage::ImageLumaA8(people.to_luma_alpha8()), image::ImageFormat::Png)), Done(Some(image::ColorType::La8)));
-    add("name with spaces", "with spaces.jpg", Some(&tiny), Done(None));
-    add("name with a newline", "new\nline.jpg", Some(&tiny), Done(None));
-    add("folder named like an image", "folder.jpg/inner.jpg", Some(&tiny), Done(None));
+    add(
+        "RGBA PNG (people, alpha)",
+        "alpha.png",
+        Some(&enc(
+            &DynamicImage::ImageRgba8(rgba),
+            image::ImageFormat::Png,
+        )),
+        Done(Some(image::ColorType::Rgba8)),
+    );
+    add(
+        "grey+alpha PNG (people)",
+        "grey-alpha.png",
+        Some(&enc(
+            &DynamicImage::ImageLumaA8(people.to_luma_alpha8()),
+            image::ImageFormat::Png,
+        )),
+        Done(Some(image::ColorType::La8)),
+    );
+    add(
+        "name with spaces",
+        "with spaces.jpg",
+        Some(&tiny),
+        Done(None),
+    );
+    add(
+        "name with a newline",
+        "new\nline.jpg",
+        Some(&tiny),
+        Done(None),
+    );
+    add(
+        "folder named like an image",
+        "folder.jpg/inner.jpg",
+        Some(&tiny),
+        Done(None),
+    );
     // links inside IN
     let elsewhere = d.path().join("elsewhere");
     write(&elsewhere.join("secret.jpg"), &tiny);
     std::os::unix::fs::symlink(elsewhere.join("secret.jpg"), inp.join("outside.jpg")).unwrap();
-    add("symlink to a file outside IN", "outside.jpg", None, Failed("outside the input folder"));
+    add(
+        "symlink to a file outside IN",
+        "outside.jpg",
+        None,
+        Failed("outside the input folder"),
+    );
     write(&inp.join("target.jpg"), &tiny);
     std::os::unix::fs::symlink("target.jpg", inp.join("inlink.jpg")).unwrap();
-    add("symlink to a file inside IN", "inlink.jpg", None, Done(None));
+    add(
+        "symlink to a file inside IN",
+        "inlink.jpg",
+        None,
+        Done(None),
+    );
     add("(target of that symlink)", "target.jpg", None, Done(None));
     std::os::unix::fs::symlink("loop.jpg", inp.join("loop.jpg")).unwrap();
-    add("symlink loop (link to itself)", "loop.jpg", None, Failed("symbolic link"));
+    add(
+        "symlink loop (link to itself)",
+        "loop.jpg",
+        None,
+        Failed("symbolic link"),
+    );
     std::fs::create_dir_all(inp.join("sub")).unwrap();
     std::os::unix::fs::symlink("..", inp.join("sub/up")).unwrap();
-    add("symlink loop (folder link to its parent)", "sub/up", None, Skipped("not followed"));
+    add(
+        "symlink loop (folder link to its parent)",
+        "sub/up",
+        None,
+        Skipped("not followed"),
+    );
     std::os::unix::fs::symlink(elsewhere.join("nothing.jpg"), inp.join("dangling.jpg")).unwrap();
-    add("dangling symlink", "dangling.jpg", None, Failed("broken symbolic link"));
+    add(
+        "dangling symlink",
+        "dangling.jpg",
+        None,
+        Failed("broken symbolic link"),
+    );
     let fifo = std::ffi::CString::new(inp.join("fifo.jpg").as_os_str().as_bytes()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
-    add("FIFO named .jpg (must not hang)", "fifo.jpg", None, Failed("not a regular file"));
+    add(
+        "FIFO named .jpg (must not hang)",
+        "fifo.jpg",
+        None,
+        Failed("not a regular file"),
+    );
     // non-UTF-8 name: the report shows it lossily, the output keeps the bytes
     let raw_name = OsStr::from_bytes(b"caf\xe9.jpg");
     write(&inp.join(raw_name), &tiny);
-    cases.push(Case { what: "non-UTF-8 file name", rel: "caf\u{fffd}.jpg".into(), out_rel: PathBuf::from(raw_name), expect: Done(None) });
+    cases.push(Case {
+        what: "non-UTF-8 file name",
+        rel: "caf\u{fffd}.jpg".into(),
+        out_rel: PathBuf::from(raw_name),
+        expect: Done(None),
+    });
     // OUT side: a file where a folder must go, links leading out of OUT, full and read-only disks
     let mut add = |what: &'static str, rel: &str, bytes: &[u8], expect: Expect| {
         write(&inp.join(rel), bytes);
-        cases.push(Case { what, rel: rel.to_string(), out_rel: PathBuf::from(rel), expect });
+        cases.push(Case {
+            what,
+            rel: rel.to_string(),
+            out_rel: PathBuf::from(rel),
+            expect,
+        });
     };
     std::fs::write(out.join("blocked"), b"a file where a folder must go").unwrap();
-    add("output folder not creatable (a file is in the way)", "blocked/x.jpg", &tiny, Failed("cannot create folder"));
+    add(
+        "output folder not creatable (a file is in the way)",
+        "blocked/x.jpg",
+        &tiny,
+        Failed("cannot create folder"),
+    );
     let escape_to = d.path().join("escape-target");
     std::fs::create_dir_all(&escape_to).unwrap();
     std::os::unix::fs::symlink(&escape_to, out.join("escape")).unwrap();
-    add("OUT/escape is a symlink out of OUT", "escape/x.jpg", &tiny, Failed("leads outside the output folder"));
+    add(
+        "OUT/escape is a symlink out of OUT",
+        "escape/x.jpg",
+        &tiny,
+        Failed("leads outside the output folder"),
+    );
     std::os::unix::fs::symlink(d.path().join("nowhere/deeper"), out.join("dangle")).unwrap();
-    add("OUT/dangle is a dangling symlink out of OUT", "dangle/sub/x.jpg", &tiny, Failed("leads outside the output folder"));
+    add(
+        "OUT/dangle is a dangling symlink out of OUT",
+        "dangle/sub/x.jpg",
+        &tiny,
+        Failed("leads outside the output folder"),
+    );
     let big = std::fs::read(shared("plates/nomeroff_10002_B8233XA.jpg")).unwrap();
     let full = Mount::tmpfs(&out.join("full"), "size=64k");
-    let disk_full_how = if full.is_some() { "tmpfs size=64k" } else { "RLIMIT_FSIZE 300 kB (mount not allowed)" };
-    add("disk full", "full/big.jpg", &big, Failed(if full.is_some() { "No space left" } else { "too large" }));
+    let disk_full_how = if full.is_some() {
+        "tmpfs size=64k"
+    } else {
+        "RLIMIT_FSIZE 300 kB (mount not allowed)"
+    };
+    add(
+        "disk full",
+        "full/big.jpg",
+        &big,
+        Failed(if full.is_some() {
+            "No space left"
+        } else {
+            "too large"
+        }),
+    );
     let ro = Mount::tmpfs(&out.join("ro"), "ro,size=64k");
     if ro.is_some() {
-        add("output folder on a read-only file system", "ro/x.jpg", &tiny, Failed("Read-only file system"));
+        add(
+            "output folder on a read-only file system",
+            "ro/x.jpg",
+            &tiny,
+            Failed("Read-only file system"),
+        );
     }
     // nothing reaches OUT that no detector examined: a clean file is delivered without what
     // follows its image, and with its previews re-rendered from the examined pixels
     let city = std::fs::read(shared("street/deface_city.jpg")).unwrap();
     let plain_tif = tiff(16, 16, 1, None);
-    add("clean JPEG followed by another JPEG (people)", "trailing.jpg", &[&tiny[..], &city].concat(), Done(None));
-    add("clean PNG with a JPEG (people) after IEND", "trailing.png", &[&png[..], &city].concat(), Done(None));
-    add("clean TIFF with a JPEG (people) after its data", "trailing.tif", &[&plain_tif[..], &city].concat(), Done(None));
+    add(
+        "clean JPEG followed by another JPEG (people)",
+        "trailing.jpg",
+        &[&tiny[..], &city].concat(),
+        Done(None),
+    );
+    add(
+        "clean PNG with a JPEG (people) after IEND",
+        "trailing.png",
+        &[&png[..], &city].concat(),
+        Done(None),
+    );
+    add(
+        "clean TIFF with a JPEG (people) after its data",
+        "trailing.tif",
+        &[&plain_tif[..], &city].concat(),
+        Done(None),
+    );
     let crowd_thumb = enc(&people.thumbnail(160, 120), image::ImageFormat::Jpeg);
-    add("clean JPEG whose EXIF thumbnail shows people", "thumb.jpg", &jpeg_with_thumbnail(&crowd_thumb), Done(None));
-    let px = |w: u32, h: u32, n: usize| -> Vec<u8> { (0..w * h * n as u32).map(|i| (i * 7) as u8).collect() };
+    add(
+        "clean JPEG whose EXIF thumbnail shows people",
+        "thumb.jpg",
+        &jpeg_with_thumbnail(&crowd_thumb),
+        Done(None),
+    );
+    let px = |w: u32, h: u32, n: usize| -> Vec<u8> {
+        (0..w * h * n as u32).map(|i| (i * 7) as u8).collect()
+    };
     add(
         "TIFF with a SubIFD (tag 330)",
         "subifd.tif",
-        &tiff_ifds(&[([strip_tags(8, 8, 8, 3, 1, 192), vec![(330, 4, vec![8])]].concat(), px(8, 8, 3))]),
+        &tiff_ifds(&[(
+            [strip_tags(8, 8, 8, 3, 1, 192), vec![(330, 4, vec![8])]].concat(),
+            px(8, 8, 3),
+        )]),
         Failed("SubIFD"),
     );
-    let float_page = (strip_tags(4, 4, 32, 3, 3, 192), (0..48).flat_map(|i| (i as f32 / 48.0).to_le_bytes()).collect::<Vec<u8>>());
-    add("two-page float TIFF (the fallback path)", "pages-float.tif", &tiff_ifds(&[float_page.clone(), float_page]), Failed("page"));
+    let float_page = (
+        strip_tags(4, 4, 32, 3, 3, 192),
+        (0..48)
+            .flat_map(|i| (i as f32 / 48.0).to_le_bytes())
+            .collect::<Vec<u8>>(),
+    );
+    add(
+        "two-page float TIFF (the fallback path)",
+        "pages-float.tif",
+        &tiff_ifds(&[float_page.clone(), float_page]),
+        Failed("page"),
+    );
     // decompression bombs: small on disk, 64 MB inflated (the limit is 16 MB)
     let bomb = zlib_zeros(64 << 20);
-    add("PNG iCCP chunk inflating to 64 MB", "bomb-iccp.png", &png_with(b"iCCP", &[&b"icc\0\0"[..], &bomb].concat()), Failed("limit for compressed metadata"));
-    add("PNG zTXt chunk inflating to 64 MB", "bomb-ztxt.png", &png_with(b"zTXt", &[&b"Comment\0\0"[..], &bomb].concat()), Failed("limit for compressed metadata"));
-    add("PNG iTXt chunk inflating to 64 MB", "bomb-itxt.png", &png_with(b"iTXt", &[&b"Comment\0\x01\0\0\0"[..], &bomb].concat()), Failed("limit for compressed metadata"));
+    add(
+        "PNG iCCP chunk inflating to 64 MB",
+        "bomb-iccp.png",
+        &png_with(b"iCCP", &[&b"icc\0\0"[..], &bomb].concat()),
+        Failed("limit for compressed metadata"),
+    );
+    add(
+        "PNG zTXt chunk inflating to 64 MB",
+        "bomb-ztxt.png",
+        &png_with(b"zTXt", &[&b"Comment\0\0"[..], &bomb].concat()),
+        Failed("limit for compressed metadata"),
+    );
+    add(
+        "PNG iTXt chunk inflating to 64 MB",
+        "bomb-itxt.png",
+        &png_with(b"iTXt", &[&b"Comment\0\x01\0\0\0"[..], &bomb].concat()),
+        Failed("limit for compressed metadata"),
+    );
     // a TIFF whose 100,000 strips all point at the same 8 bytes
     let n = 100_000u32;
-    let shared_strips = tiff_ifds(&[(vec![(256, 4, vec![8]), (257, 4, vec![n]), (258, 3, vec![8]), (259, 3, vec![1]), (262, 3, vec![1]), (273, 4, vec![0; n as usize]), (277, 3, vec![1]), (278, 4, vec![1]), (279, 4, vec![8; n as usize])], px(8, 1, 1))]);
-    add("TIFF with 100,000 strips at one offset", "shared-strips.tif", &shared_strips, Failed("share bytes"));
-    let in_structure = tiff_ifds(&[(vec![(256, 4, vec![8]), (257, 4, vec![1000]), (258, 3, vec![8]), (259, 3, vec![1]), (262, 3, vec![1]), (273, 4, (0..1000).map(|i| 8 * i).collect()), (277, 3, vec![1]), (278, 4, vec![1]), (279, 4, vec![8; 1000])], vec![])]);
-    add("TIFF whose strips lie in its own IFD and offset tables", "strips-in-ifd.tif", &in_structure, Failed("overlaps TIFF structure"));
-    let hidden = tiff_ifds(&[(strip_tags(8, 8, 8, 3, 1, 192), [px(8, 8, 3), city[..4000].to_vec()].concat())]);
-    add("clean TIFF with a JPEG (people) between its strip and its IFD", "gap.tif", &hidden, Done(None));
+    let shared_strips = tiff_ifds(&[(
+        vec![
+            (256, 4, vec![8]),
+            (257, 4, vec![n]),
+            (258, 3, vec![8]),
+            (259, 3, vec![1]),
+            (262, 3, vec![1]),
+            (273, 4, vec![0; n as usize]),
+            (277, 3, vec![1]),
+            (278, 4, vec![1]),
+            (279, 4, vec![8; n as usize]),
+        ],
+        px(8, 1, 1),
+    )]);
+    add(
+        "TIFF with 100,000 strips at one offset",
+        "shared-strips.tif",
+        &shared_strips,
+        Failed("share bytes"),
+    );
+    let in_structure = tiff_ifds(&[(
+        vec![
+            (256, 4, vec![8]),
+            (257, 4, vec![1000]),
+            (258, 3, vec![8]),
+            (259, 3, vec![1]),
+            (262, 3, vec![1]),
+            (273, 4, (0..1000).map(|i| 8 * i).collect()),
+            (277, 3, vec![1]),
+            (278, 4, vec![1]),
+            (279, 4, vec![8; 1000]),
+        ],
+        vec![],
+    )]);
+    add(
+        "TIFF whose strips lie in its own IFD and offset tables",
+        "strips-in-ifd.tif",
+        &in_structure,
+        Failed("overlaps TIFF structure"),
+    );
+    let hidden = tiff_ifds(&[(
+        strip_tags(8, 8, 8, 3, 1, 192),
+        [px(8, 8, 3), city[..4000].to_vec()].concat(),
+    )]);
+    add(
+        "clean TIFF with a JPEG (people) between its strip and its IFD",
+        "gap.tif",
+        &hidden,
+        Done(None),
+    );
     // arithmetic coding (SOF9 baseline, SOF10 progressive): decoded by libjpeg, re-encoded
-    add("arithmetic-coded JPEG, progressive (people)", "arith.jpg", &arithmetic_jpeg(&city), Done(Some(image::ColorType::Rgb8)));
-    add("arithmetic-coded JPEG (nothing to hide)", "arith-clean.jpg", &arithmetic_jpeg(&tiny), Done(None));
-    add("32-bit float RGB TIFF (people)", "float.tif", &enc(&DynamicImage::ImageRgb32F(people.to_rgb32f()), image::ImageFormat::Tiff), Done(Some(image::ColorType::Rgb32F)));
-    add("a plain good file (the rest of the batch)", "good.jpg", &tiny, Done(None));
+    add(
+        "arithmetic-coded JPEG, progressive (people)",
+        "arith.jpg",
+        &arithmetic_jpeg(&city),
+        Done(Some(image::ColorType::Rgb8)),
+    );
+    add(
+        "arithmetic-coded JPEG (nothing to hide)",
+        "arith-clean.jpg",
+        &arithmetic_jpeg(&tiny),
+        Done(None),
+    );
+    add(
+        "32-bit float RGB TIFF (people)",
+        "float.tif",
+        &enc(
+            &DynamicImage::ImageRgb32F(people.to_rgb32f()),
+            image::ImageFormat::Tiff,
+        ),
+        Done(Some(image::ColorType::Rgb32F)),
+    );
+    add(
+        "a plain good file (the rest of the batch)",
+        "good.jpg",
+        &tiny,
+        Done(None),
+    );
 
     let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("pixla"));
-    c.arg("redact").arg(&inp).arg("-o").arg(&out).args(["--quiet", "-j", "2"]).env_remove("PIXLA_OPERATOR");
+    c.arg("redact")
+        .arg(&inp)
+        .arg("-o")
+        .arg(&out)
+        .args(["--quiet", "-j", "2"])
+        .env_remove("PIXLA_OPERATOR");
     if full.is_none() {
         use std::os::unix::process::CommandExt;
         unsafe {
             c.pre_exec(|| {
                 libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                let l = libc::rlimit { rlim_cur: 300_000, rlim_max: 300_000 };
+                let l = libc::rlimit {
+                    rlim_cur: 300_000,
+                    rlim_max: 300_000,
+                };
                 libc::setrlimit(libc::RLIMIT_FSIZE, &l);
                 Ok(())
             });
         }
     }
     let t0 = std::time::Instant::now();
-    let child = c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = c
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let o = child.wait_with_output().unwrap();
     let secs = t0.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&o.stderr);
-    let report: Value = serde_json::from_slice(&std::fs::read(out.join("pixla-report.json")).expect("report")).unwrap();
-    let mut table = String::from("| case | input | status | reason / output |\n|---|---|---|---|\n");
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("pixla-report.json")).expect("report"))
+            .unwrap();
+    let mut table =
+        String::from("| case | input | status | reason / output |\n|---|---|---|---|\n");
     let mut problems = Vec::new();
     for case in &cases {
-        let e = report["files"].as_array().unwrap().iter().find(|f| f["input"] == case.rel.as_str());
+        let e = report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["input"] == case.rel.as_str());
         let Some(e) = e else {
             problems.push(format!("{}: {:?} not in the report", case.what, case.rel));
             continue;
@@ -543,27 +1015,60 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         let mut shown = err.to_string();
         match &case.expect {
             Failed(frag) | Skipped(frag) => {
-                let want = if matches!(case.expect, Failed(_)) { "failed" } else { "skipped" };
+                let want = if matches!(case.expect, Failed(_)) {
+                    "failed"
+                } else {
+                    "skipped"
+                };
                 if status != want || !err.contains(frag) {
-                    problems.push(format!("{}: want {want} with {frag:?}, got {status}: {err}", case.what));
+                    problems.push(format!(
+                        "{}: want {want} with {frag:?}, got {status}: {err}",
+                        case.what
+                    ));
                 }
-                if std::fs::symlink_metadata(&outp).map(|m| m.is_file()).unwrap_or(false) || e.get("output").is_some() {
+                if std::fs::symlink_metadata(&outp)
+                    .map(|m| m.is_file())
+                    .unwrap_or(false)
+                    || e.get("output").is_some()
+                {
                     problems.push(format!("{}: an output was written", case.what));
                 }
             }
             Done(ct) => {
                 if status != "redacted" && status != "clean" {
-                    problems.push(format!("{}: want redacted/clean, got {status}: {err}", case.what));
+                    problems.push(format!(
+                        "{}: want redacted/clean, got {status}: {err}",
+                        case.what
+                    ));
                 } else {
                     // an arithmetic-coded JPEG (kept as it is when clean) is read by pixla's
                     // own decoder: the image crate does not read that coding
-                    let opened = image::open(&outp).or_else(|er| std::fs::read(&outp).ok().and_then(|b| pixla::decode::decode(&b, &outp, &Default::default()).ok()).map(|d| d.image).ok_or(er));
+                    let opened = image::open(&outp).or_else(|er| {
+                        std::fs::read(&outp)
+                            .ok()
+                            .and_then(|b| {
+                                pixla::decode::decode(&b, &outp, &Default::default()).ok()
+                            })
+                            .map(|d| d.image)
+                            .ok_or(er)
+                    });
                     match opened {
                         Ok(img) => {
-                            shown = format!("{} {} regions, {:?} {}x{}", e["encoding"].as_str().unwrap_or(""), e["regions"].as_array().map(|r| r.len()).unwrap_or(0), img.color(), img.width(), img.height());
+                            shown = format!(
+                                "{} {} regions, {:?} {}x{}",
+                                e["encoding"].as_str().unwrap_or(""),
+                                e["regions"].as_array().map(|r| r.len()).unwrap_or(0),
+                                img.color(),
+                                img.width(),
+                                img.height()
+                            );
                             if let Some(ct) = ct {
                                 if img.color() != *ct {
-                                    problems.push(format!("{}: output colour type {:?}, want {ct:?}", case.what, img.color()));
+                                    problems.push(format!(
+                                        "{}: output colour type {:?}, want {ct:?}",
+                                        case.what,
+                                        img.color()
+                                    ));
                                 }
                             }
                             if e["width"].as_u64() != Some(img.dimensions().0 as u64) {
@@ -575,55 +1080,121 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
                 }
             }
         }
-        table.push_str(&format!("| {} | `{}` | {} | {} |\n", case.what, case.rel.escape_debug(), status, shown.replace('|', "\\|").replace('\n', " ")));
+        table.push_str(&format!(
+            "| {} | `{}` | {} | {} |\n",
+            case.what,
+            case.rel.escape_debug(),
+            status,
+            shown.replace('|', "\\|").replace('\n', " ")
+        ));
     }
     // people in the unusual pixel types were found and hidden
-    for rel in ["grey.jpg", "rgb16.png", "grey16.png", "alpha.png", "grey-alpha.png", "palette.png", "arith.jpg", "float.tif"] {
+    for rel in [
+        "grey.jpg",
+        "rgb16.png",
+        "grey16.png",
+        "alpha.png",
+        "grey-alpha.png",
+        "palette.png",
+        "arith.jpg",
+        "float.tif",
+    ] {
         if file_entry(&report, rel)["status"] != "redacted" {
             problems.push(format!("{rel}: the people were not redacted"));
         }
     }
     // a clean file's output is its examined image alone; the report says what was dropped
-    for (rel, want, why) in [("trailing.jpg", &tiny, "data after the image"), ("trailing.png", &png, "data after the image"), ("trailing.tif", &plain_tif, "no IFD references")] {
+    for (rel, want, why) in [
+        ("trailing.jpg", &tiny, "data after the image"),
+        ("trailing.png", &png, "data after the image"),
+        ("trailing.tif", &plain_tif, "no IFD references"),
+    ] {
         let got = std::fs::read(out.join(rel)).unwrap_or_default();
         if &got != want {
-            problems.push(format!("{rel}: the output is not the examined image alone ({} bytes, the image is {})", got.len(), want.len()));
+            problems.push(format!(
+                "{rel}: the output is not the examined image alone ({} bytes, the image is {})",
+                got.len(),
+                want.len()
+            ));
         }
         let e = file_entry(&report, rel);
-        if e["encoding"] != "metadata-only" || !e["metadata_removed"].as_array().is_some_and(|r| r.iter().any(|x| x.as_str().unwrap_or("").contains(why))) {
-            problems.push(format!("{rel}: the report does not say the trailing data was dropped: {} {}", e["encoding"], e["metadata_removed"]));
+        if e["encoding"] != "metadata-only"
+            || !e["metadata_removed"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|x| x.as_str().unwrap_or("").contains(why)))
+        {
+            problems.push(format!(
+                "{rel}: the report does not say the trailing data was dropped: {} {}",
+                e["encoding"], e["metadata_removed"]
+            ));
         }
     }
     let gap = std::fs::read(out.join("gap.tif")).unwrap_or_default();
     // the strip's 192 bytes start at 8; the JPEG's 4000 follow
-    if gap.len() != hidden.len() || gap[..200] != hidden[..200] || gap[200..4200].iter().any(|&b| b != 0) || !file_entry(&report, "gap.tif")["metadata_removed"].to_string().contains("bytes zeroed") {
-        problems.push(format!("gap.tif: the bytes between the strip and the IFD were delivered ({} bytes, {})", gap.len(), file_entry(&report, "gap.tif")["metadata_removed"]));
+    if gap.len() != hidden.len()
+        || gap[..200] != hidden[..200]
+        || gap[200..4200].iter().any(|&b| b != 0)
+        || !file_entry(&report, "gap.tif")["metadata_removed"]
+            .to_string()
+            .contains("bytes zeroed")
+    {
+        problems.push(format!(
+            "gap.tif: the bytes between the strip and the IFD were delivered ({} bytes, {})",
+            gap.len(),
+            file_entry(&report, "gap.tif")["metadata_removed"]
+        ));
     }
     let thumb_out = std::fs::read(out.join("thumb.jpg")).unwrap_or_default();
     let regenerated = file_entry(&report, "thumb.jpg")["metadata_regenerated"].to_string();
-    if thumb_out.is_empty() || thumb_out.windows(crowd_thumb.len()).any(|w| w == crowd_thumb) || !regenerated.contains("exif-thumbnail") {
+    if thumb_out.is_empty()
+        || thumb_out
+            .windows(crowd_thumb.len())
+            .any(|w| w == crowd_thumb)
+        || !regenerated.contains("exif-thumbnail")
+    {
         problems.push(format!("thumb.jpg: the unexamined thumbnail was delivered as it was (regenerated: {regenerated})"));
     }
     // arithmetic coding takes the re-encode path, and the report says why
     let a = file_entry(&report, "arith.jpg");
     if a["encoding"] != "reencode" || !a["fallback"].as_str().unwrap_or("").contains("arithmetic") {
-        problems.push(format!("arith.jpg: want the re-encode path for arithmetic coding, got {} ({})", a["encoding"], a["fallback"]));
+        problems.push(format!(
+            "arith.jpg: want the re-encode path for arithmetic coding, got {} ({})",
+            a["encoding"], a["fallback"]
+        ));
     }
     // float stays float: the re-encoded TIFF keeps its 32-bit float samples outside the regions
-    if let (Ok(i), Ok(o)) = (image::open(inp.join("float.tif")), image::open(out.join("float.tif"))) {
-        let regions = boxes(file_entry(&report, "float.tif"), &["person", "vehicle", "plate", "face"]);
+    if let (Ok(i), Ok(o)) = (
+        image::open(inp.join("float.tif")),
+        image::open(out.join("float.tif")),
+    ) {
+        let regions = boxes(
+            file_entry(&report, "float.tif"),
+            &["person", "vehicle", "plate", "face"],
+        );
         let (i, o) = (i.to_rgb32f(), o.to_rgb32f());
-        let outside_changed = i.enumerate_pixels().filter(|(x, y, p)| !in_any(&regions, *x, *y) && o.get_pixel(*x, *y) != *p).count();
-        let inside_changed = i.enumerate_pixels().filter(|(x, y, p)| in_any(&regions, *x, *y) && o.get_pixel(*x, *y) != *p).count();
+        let outside_changed = i
+            .enumerate_pixels()
+            .filter(|(x, y, p)| !in_any(&regions, *x, *y) && o.get_pixel(*x, *y) != *p)
+            .count();
+        let inside_changed = i
+            .enumerate_pixels()
+            .filter(|(x, y, p)| in_any(&regions, *x, *y) && o.get_pixel(*x, *y) != *p)
+            .count();
         if outside_changed > 0 || inside_changed == 0 {
             problems.push(format!("float.tif: {outside_changed} pixels changed outside the regions, {inside_changed} inside"));
         }
     }
     // CMYK stays CMYK: four components in the output's frame header
     if let Ok(b) = std::fs::read(out.join("cmyk-empty.jpg")) {
-        let sof = b.windows(2).position(|w| w[0] == 0xFF && (0xC0..=0xC2).contains(&w[1])).unwrap();
+        let sof = b
+            .windows(2)
+            .position(|w| w[0] == 0xFF && (0xC0..=0xC2).contains(&w[1]))
+            .unwrap();
         if b[sof + 9] != 4 {
-            problems.push(format!("cmyk-empty.jpg: output has {} components", b[sof + 9]));
+            problems.push(format!(
+                "cmyk-empty.jpg: output has {} components",
+                b[sof + 9]
+            ));
         }
     } else {
         problems.push("cmyk-empty.jpg: no output".into());
@@ -632,7 +1203,12 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
     if std::fs::read_dir(&escape_to).unwrap().count() != 0 || d.path().join("nowhere").exists() {
         problems.push("something was written outside OUT".into());
     }
-    let temps: Vec<_> = walkdir::WalkDir::new(&out).into_iter().flatten().filter(|e| e.file_name().to_string_lossy().starts_with(".pixla-")).map(|e| e.path().display().to_string()).collect();
+    let temps: Vec<_> = walkdir::WalkDir::new(&out)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".pixla-"))
+        .map(|e| e.path().display().to_string())
+        .collect();
     if !temps.is_empty() {
         problems.push(format!("temp/journal files left: {temps:?}"));
     }
@@ -648,7 +1224,11 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
     write(&one.join("a.jpg"), &tiny);
     let models = pixla::models::models_dir(None);
     let mut run_level = vec![];
-    for (what, how) in [("truncated model file", 0), ("model file with a wrong sha256", 1), ("ONNX Runtime library not loadable", 2)] {
+    for (what, how) in [
+        ("truncated model file", 0),
+        ("model file with a wrong sha256", 1),
+        ("ONNX Runtime library not loadable", 2),
+    ] {
         let md = d.path().join(format!("models{how}"));
         std::fs::create_dir_all(&md).unwrap();
         for m in ["nanodet-m.onnx", "ppocrv4-det.onnx"] {
@@ -667,7 +1247,13 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         std::fs::write(&nano, &b).unwrap();
         let o2 = d.path().join(format!("out-setup{how}"));
         let mut c = pixla();
-        c.arg("redact").arg(&one).arg("-o").arg(&o2).arg("--models-dir").arg(&md).arg("--quiet");
+        c.arg("redact")
+            .arg(&one)
+            .arg("-o")
+            .arg(&o2)
+            .arg("--models-dir")
+            .arg(&md)
+            .arg("--quiet");
         if how == 2 {
             let fake = d.path().join("libonnxruntime.so.1");
             std::fs::write(&fake, b"not a shared library").unwrap();
@@ -675,22 +1261,41 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         }
         let r = c.output().unwrap();
         let msg = String::from_utf8_lossy(&r.stderr).trim().replace('\n', " ");
-        let ok = r.status.code() == Some(2) && !o2.join("a.jpg").exists() && (if how == 2 { msg.contains("ORT_DYLIB_PATH") || msg.contains("ONNX Runtime") } else { msg.contains("sha256") && msg.contains("pixla models fetch") });
+        let ok = r.status.code() == Some(2)
+            && !o2.join("a.jpg").exists()
+            && (if how == 2 {
+                msg.contains("ORT_DYLIB_PATH") || msg.contains("ONNX Runtime")
+            } else {
+                msg.contains("sha256") && msg.contains("pixla models fetch")
+            });
         if !ok {
             problems.push(format!("{what}: exit {:?}: {msg}", r.status.code()));
         }
-        run_level.push(format!("| {what} | (run) | exit {} | {} |\n", r.status.code().unwrap_or(-1), msg.replace('|', "\\|")));
+        run_level.push(format!(
+            "| {what} | (run) | exit {} | {} |\n",
+            r.status.code().unwrap_or(-1),
+            msg.replace('|', "\\|")
+        ));
     }
     // unreadable file: root reads everything, so this run is done as `nobody` (setpriv),
     // with readable copies of the models and the runtime
     let mut unreadable = "| unreadable file (mode 000, run as uid 65534) | `secret.jpg` | not run: setpriv unavailable | |\n".to_string();
-    if std::process::Command::new("setpriv").arg("--help").output().map(|o| o.status.success()).unwrap_or(false) {
+    if std::process::Command::new("setpriv")
+        .arg("--help")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+    {
         use std::os::unix::fs::PermissionsExt;
         let base = d.path().join("nobody");
         let (ui, uo, um) = (base.join("in"), base.join("out"), base.join("models"));
         write(&ui.join("secret.jpg"), &tiny);
         write(&ui.join("ok.jpg"), &tiny);
-        std::fs::set_permissions(ui.join("secret.jpg"), std::fs::Permissions::from_mode(0o000)).unwrap();
+        std::fs::set_permissions(
+            ui.join("secret.jpg"),
+            std::fs::Permissions::from_mode(0o000),
+        )
+        .unwrap();
         std::fs::create_dir_all(&uo).unwrap();
         std::fs::create_dir_all(&um).unwrap();
         for m in ["nanodet-m.onnx", "ppocrv4-det.onnx"] {
@@ -705,24 +1310,55 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         let r = std::process::Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(assert_cmd::cargo::cargo_bin("pixla"))
-            .arg("redact").arg(&ui).arg("-o").arg(&uo).arg("--models-dir").arg(&um).arg("--quiet")
+            .arg("redact")
+            .arg(&ui)
+            .arg("-o")
+            .arg(&uo)
+            .arg("--models-dir")
+            .arg(&um)
+            .arg("--quiet")
             .env("ORT_DYLIB_PATH", base.join("libonnxruntime.so"))
             .env("PIXLA_HOME", &base)
             .env_remove("PIXLA_OPERATOR")
             .output()
             .unwrap();
-        let rep: Option<Value> = std::fs::read(uo.join("pixla-report.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
-        let entry = rep.as_ref().and_then(|r| r["files"].as_array().unwrap().iter().find(|f| f["input"] == "secret.jpg").cloned());
-        let err = entry.as_ref().and_then(|e| e["error"].as_str().map(str::to_string)).unwrap_or_default();
+        let rep: Option<Value> = std::fs::read(uo.join("pixla-report.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let entry = rep.as_ref().and_then(|r| {
+            r["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["input"] == "secret.jpg")
+                .cloned()
+        });
+        let err = entry
+            .as_ref()
+            .and_then(|e| e["error"].as_str().map(str::to_string))
+            .unwrap_or_default();
         let ok = r.status.code() == Some(1)
             && entry.as_ref().is_some_and(|e| e["status"] == "failed")
             && err.contains("ermission denied")
             && !uo.join("secret.jpg").exists()
-            && rep.as_ref().is_some_and(|r| file_entry(r, "ok.jpg")["status"] != "failed");
+            && rep
+                .as_ref()
+                .is_some_and(|r| file_entry(r, "ok.jpg")["status"] != "failed");
         if !ok {
-            problems.push(format!("unreadable file: exit {:?}, {err}; {}", r.status.code(), String::from_utf8_lossy(&r.stderr)));
+            problems.push(format!(
+                "unreadable file: exit {:?}, {err}; {}",
+                r.status.code(),
+                String::from_utf8_lossy(&r.stderr)
+            ));
         }
-        unreadable = format!("| unreadable file (mode 000, run as uid 65534) | `secret.jpg` | {} | {} |\n", entry.as_ref().map(|e| e["status"].as_str().unwrap_or("?").to_string()).unwrap_or("missing".into()), err.replace('|', "\\|"));
+        unreadable = format!(
+            "| unreadable file (mode 000, run as uid 65534) | `secret.jpg` | {} | {} |\n",
+            entry
+                .as_ref()
+                .map(|e| e["status"].as_str().unwrap_or("?").to_string())
+                .unwrap_or("missing".into()),
+            err.replace('|', "\\|")
+        );
     }
     table.push_str(&unreadable);
     for r in run_level {
@@ -733,5 +1369,10 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
     std::fs::write(table_path().join("hostile.md"), &text).unwrap();
     println!("{text}");
     assert!(n >= 30);
-    assert!(problems.is_empty(), "{} problem(s):\n{}\n\n{text}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}\n\n{text}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

@@ -33,7 +33,15 @@ fn critical_segments(jpeg: &[u8]) -> Vec<(u8, Vec<u8>)> {
 }
 
 fn rects(entry: &serde_json::Value) -> Vec<PixBox> {
-    boxes(entry, &["person", "plate", "face", "vehicle"]).iter().map(|b| PixBox { x: b[0] as u32, y: b[1] as u32, w: b[2] as u32, h: b[3] as u32 }).collect()
+    boxes(entry, &["person", "plate", "face", "vehicle"])
+        .iter()
+        .map(|b| PixBox {
+            x: b[0] as u32,
+            y: b[1] as u32,
+            w: b[2] as u32,
+            h: b[3] as u32,
+        })
+        .collect()
 }
 
 /// Camera JPEGs of every kind among the fixtures: 4:2:0 and 4:4:4 baseline (plates),
@@ -54,44 +62,106 @@ fn only_blocks_under_regions_change_on_camera_jpegs() {
     assert_eq!(code, 0);
     let mut kinds = std::collections::BTreeSet::new();
     for f in CAMERA_JPEGS {
-        let name = std::path::Path::new(f).file_name().unwrap().to_str().unwrap();
+        let name = std::path::Path::new(f)
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
         let e = file_entry(&report, name);
-        assert_eq!(e["status"], "redacted", "{name}: the test needs a redacted file");
+        assert_eq!(
+            e["status"], "redacted",
+            "{name}: the test needs a redacted file"
+        );
         assert_eq!(e["encoding"], "lossless", "{name}: {:?}", e["fallback"]);
         let src = std::fs::read(inp.join(name)).unwrap();
         let dst = std::fs::read(out.join(name)).unwrap();
         let g = jpeg_lossless::grid(&src).unwrap();
-        kinds.insert((g.samp[0], g.progressive, critical_segments(&src).iter().any(|s| s.0 == 0xDD)));
+        kinds.insert((
+            g.samp[0],
+            g.progressive,
+            critical_segments(&src).iter().any(|s| s.0 == 0xDD),
+        ));
         // the report's boxes are on the MCU grid it names
         let mcu = [g.mcu_w as u64, g.mcu_h as u64];
         assert_eq!(e["mcu"], serde_json::json!(mcu));
         let rs = rects(e);
         for r in &rs {
-            assert_eq!((r.x % g.mcu_w, r.y % g.mcu_h), (0, 0), "{name}: box {r:?} not on the MCU grid");
-            assert!((r.x + r.w) % g.mcu_w == 0 || r.x + r.w == g.width, "{name}: box {r:?} does not end on the grid");
-            assert!((r.y + r.h) % g.mcu_h == 0 || r.y + r.h == g.height, "{name}: box {r:?} does not end on the grid");
+            assert_eq!(
+                (r.x % g.mcu_w, r.y % g.mcu_h),
+                (0, 0),
+                "{name}: box {r:?} not on the MCU grid"
+            );
+            assert!(
+                (r.x + r.w) % g.mcu_w == 0 || r.x + r.w == g.width,
+                "{name}: box {r:?} does not end on the grid"
+            );
+            assert!(
+                (r.y + r.h) % g.mcu_h == 0 || r.y + r.h == g.height,
+                "{name}: box {r:?} does not end on the grid"
+            );
         }
         // coefficients: identical outside the boxes, rewritten inside
         let c = compare(&src, &dst, &rs).unwrap();
         assert_eq!(c.blocks_outside, 0, "{name}: {c:?}");
         assert_eq!(c.pixels_outside, 0, "{name}: {c:?}");
-        assert!(c.blocks_inside > 0 && c.pixels_inside > 0, "{name}: nothing changed inside the regions: {c:?}");
+        assert!(
+            c.blocks_inside > 0 && c.pixels_inside > 0,
+            "{name}: nothing changed inside the regions: {c:?}"
+        );
         assert!(e["blocks_changed"].as_u64().unwrap() as usize >= c.blocks_inside);
         // the coding parameters: quantisation tables, sampling factors, restart interval
-        assert_eq!(critical_segments(&src), critical_segments(&dst), "{name}: DQT/SOF/DRI differ");
-        assert_eq!(g.progressive, jpeg_lossless::grid(&dst).unwrap().progressive);
+        assert_eq!(
+            critical_segments(&src),
+            critical_segments(&dst),
+            "{name}: DQT/SOF/DRI differ"
+        );
+        assert_eq!(
+            g.progressive,
+            jpeg_lossless::grid(&dst).unwrap().progressive
+        );
         // and with the image crate's own decoder (fancy chroma upsampling reaches one
         // chroma sample across a block edge, so allow the MCU ring around each box)
-        let (a, b) = (image::load_from_memory(&src).unwrap().to_rgb8(), image::load_from_memory(&dst).unwrap().to_rgb8());
-        let ring: Vec<[f64; 4]> = rs.iter().map(|r| [r.x as f64 - g.mcu_w as f64, r.y as f64 - g.mcu_h as f64, (r.w + 2 * g.mcu_w) as f64, (r.h + 2 * g.mcu_h) as f64]).collect();
-        let outside_ring = a.enumerate_pixels().filter(|(x, y, p)| !in_any(&ring, *x, *y) && *p != b.get_pixel(*x, *y)).count();
-        assert_eq!(outside_ring, 0, "{name}: pixels changed beyond the MCU ring");
+        let (a, b) = (
+            image::load_from_memory(&src).unwrap().to_rgb8(),
+            image::load_from_memory(&dst).unwrap().to_rgb8(),
+        );
+        let ring: Vec<[f64; 4]> = rs
+            .iter()
+            .map(|r| {
+                [
+                    r.x as f64 - g.mcu_w as f64,
+                    r.y as f64 - g.mcu_h as f64,
+                    (r.w + 2 * g.mcu_w) as f64,
+                    (r.h + 2 * g.mcu_h) as f64,
+                ]
+            })
+            .collect();
+        let outside_ring = a
+            .enumerate_pixels()
+            .filter(|(x, y, p)| !in_any(&ring, *x, *y) && *p != b.get_pixel(*x, *y))
+            .count();
+        assert_eq!(
+            outside_ring, 0,
+            "{name}: pixels changed beyond the MCU ring"
+        );
     }
     // the fixtures really cover the kinds claimed above
-    assert!(kinds.iter().any(|k| k.0 == (2, 2)), "no 4:2:0 fixture: {kinds:?}");
-    assert!(kinds.iter().any(|k| k.0 == (2, 1) && k.2), "no 4:2:2 fixture with restart markers: {kinds:?}");
-    assert!(kinds.iter().any(|k| k.0 == (1, 1) && !k.1), "no 4:4:4 baseline fixture: {kinds:?}");
-    assert!(kinds.iter().any(|k| k.1), "no progressive fixture: {kinds:?}");
+    assert!(
+        kinds.iter().any(|k| k.0 == (2, 2)),
+        "no 4:2:0 fixture: {kinds:?}"
+    );
+    assert!(
+        kinds.iter().any(|k| k.0 == (2, 1) && k.2),
+        "no 4:2:2 fixture with restart markers: {kinds:?}"
+    );
+    assert!(
+        kinds.iter().any(|k| k.0 == (1, 1) && !k.1),
+        "no 4:4:4 baseline fixture: {kinds:?}"
+    );
+    assert!(
+        kinds.iter().any(|k| k.1),
+        "no progressive fixture: {kinds:?}"
+    );
 }
 
 #[test]
@@ -135,6 +205,9 @@ fn a_corrupt_scan_never_passes_as_lossless() {
     let e = file_entry(&report, "bad.jpg");
     assert_ne!(e["encoding"], "lossless", "{e}");
     if e["status"] == "redacted" {
-        assert!(e["fallback"].as_str().unwrap().contains("lossless path"), "{e}");
+        assert!(
+            e["fallback"].as_str().unwrap().contains("lossless path"),
+            "{e}"
+        );
     }
 }

@@ -23,26 +23,34 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 fn golden() -> Value {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/nanodet_golden.json");
-    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+    let text =
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", p.display()))
 }
 
 fn image_path() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/street/deface_city.jpg");
-    assert!(p.exists(), "fixture {} is missing: the tests need ../shared beside the checkout", p.display());
+    assert!(
+        p.exists(),
+        "fixture {} is missing: the tests need ../shared beside the checkout",
+        p.display()
+    );
     p
 }
 
 fn f(v: &Value, what: &str) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("golden {what} is not a number: {v}"))
+    v.as_f64()
+        .unwrap_or_else(|| panic!("golden {what} is not a number: {v}"))
 }
 
 fn u(v: &Value, what: &str) -> usize {
-    v.as_u64().unwrap_or_else(|| panic!("golden {what} is not an unsigned integer: {v}")) as usize
+    v.as_u64()
+        .unwrap_or_else(|| panic!("golden {what} is not an unsigned integer: {v}")) as usize
 }
 
 fn s<'a>(v: &'a Value, what: &str) -> &'a str {
-    v.as_str().unwrap_or_else(|| panic!("golden {what} is not a string: {v}"))
+    v.as_str()
+        .unwrap_or_else(|| panic!("golden {what} is not a string: {v}"))
 }
 
 /// The model, or a panic that says how to install it.
@@ -71,17 +79,27 @@ fn golden_crop(g: &Value) -> RgbImage {
         path.display()
     );
 
-    let full = image::open(&path).unwrap_or_else(|e| panic!("cannot decode {}: {e}", path.display())).to_rgb8();
-    let wh = input["image_size_wh"].as_array().expect("input.image_size_wh");
+    let full = image::open(&path)
+        .unwrap_or_else(|e| panic!("cannot decode {}: {e}", path.display()))
+        .to_rgb8();
+    let wh = input["image_size_wh"]
+        .as_array()
+        .expect("input.image_size_wh");
     assert_eq!(
         (full.width() as usize, full.height() as usize),
         (u(&wh[0], "image width"), u(&wh[1], "image height")),
         "decoded image size"
     );
 
-    let shape = input["tensor_shape"].as_array().expect("input.tensor_shape");
+    let shape = input["tensor_shape"]
+        .as_array()
+        .expect("input.tensor_shape");
     let shape: Vec<usize> = shape.iter().map(|v| u(v, "tensor_shape")).collect();
-    assert_eq!(shape, vec![1, 3, SIZE as usize, SIZE as usize], "golden tensor shape vs pixla's NanoDet input size");
+    assert_eq!(
+        shape,
+        vec![1, 3, SIZE as usize, SIZE as usize],
+        "golden tensor shape vs pixla's NanoDet input size"
+    );
 
     // the recipe: top-left crop x in [0,416), y in [0,416), no resize
     let crop = image::imageops::crop_imm(&full, 0, 0, SIZE, SIZE).to_image();
@@ -95,8 +113,12 @@ fn golden_crop(g: &Value) -> RgbImage {
     }
     let crop_sha = sha256_hex(crop.as_raw());
     eprintln!("rgb8 crop: sha256 {crop_sha}, channel sums RGB {sums:?}");
-    let want_sums: Vec<u64> =
-        input["rgb8_crop_channel_sums_rgb"].as_array().expect("rgb8_crop_channel_sums_rgb").iter().map(|v| v.as_u64().unwrap()).collect();
+    let want_sums: Vec<u64> = input["rgb8_crop_channel_sums_rgb"]
+        .as_array()
+        .expect("rgb8_crop_channel_sums_rgb")
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
     assert_eq!(
         crop_sha,
         s(&input["rgb8_crop_sha256"], "input.rgb8_crop_sha256"),
@@ -120,7 +142,10 @@ fn nanodet_matches_golden_outputs() {
     let input = &g["input"];
     let outputs = &g["outputs"];
     let elem_tol = f(&g["tolerance"]["element_abs"], "tolerance.element_abs");
-    assert!(elem_tol > 0.0 && elem_tol <= 1e-3, "unexpected element tolerance {elem_tol}");
+    assert!(
+        elem_tol > 0.0 && elem_tol <= 1e-3,
+        "unexpected element tolerance {elem_tol}"
+    );
 
     // the model pixla would install is the one the golden outputs were compared against
     assert_eq!(
@@ -145,14 +170,20 @@ fn nanodet_matches_golden_outputs() {
     }
     let tensor_sha = sha256_hex(&bytes);
     let want_tsum = f(&input["tensor_sum"], "input.tensor_sum");
-    eprintln!("input tensor: sha256 {tensor_sha}, sum {tsum:.9} (golden {want_tsum:.9}, diff {:.3e})", (tsum - want_tsum).abs());
+    eprintln!(
+        "input tensor: sha256 {tensor_sha}, sum {tsum:.9} (golden {want_tsum:.9}, diff {:.3e})",
+        (tsum - want_tsum).abs()
+    );
     assert_eq!(
         tensor_sha,
         s(&input["tensor_sha256_f32le"], "input.tensor_sha256_f32le"),
         "NanoDet::input_tensor does not follow the golden recipe (BGR, (x - mean) / std in f32, NCHW); sum {tsum} vs {want_tsum}"
     );
     // the hash already pins every byte; the sum is a readable cross-check
-    assert!((tsum - want_tsum).abs() <= 1e-6 * want_tsum.abs().max(1.0), "tensor sum {tsum} vs golden {want_tsum}");
+    assert!(
+        (tsum - want_tsum).abs() <= 1e-6 * want_tsum.abs().max(1.0),
+        "tensor sum {tsum} vs golden {want_tsum}"
+    );
 
     // 3. raw outputs
     let model = load_model();
@@ -170,7 +201,12 @@ fn nanodet_matches_golden_outputs() {
             let name = format!("{kind}_{stride}");
             let want = &outputs[&name];
             assert!(want.is_object(), "golden has no output {name}");
-            let shape: Vec<usize> = want["shape"].as_array().expect("shape").iter().map(|v| u(v, "shape")).collect();
+            let shape: Vec<usize> = want["shape"]
+                .as_array()
+                .expect("shape")
+                .iter()
+                .map(|v| u(v, "shape"))
+                .collect();
             assert_eq!(shape, vec![1, g_cells, width], "{name}: golden shape");
             assert_eq!(data.len(), g_cells * width, "{name}: element count");
 
@@ -183,17 +219,34 @@ fn nanodet_matches_golden_outputs() {
             eprintln!(
                 "{name}: sum {sum:.6} (golden {want_sum:.6}, diff {d_sum:.3e}), abs_sum {abs_sum:.6} (golden {want_abs:.6}, diff {d_abs:.3e}), tolerance {tol:.3e}"
             );
-            assert!(d_sum <= tol, "{name}: sum {sum} vs golden {want_sum}: diff {d_sum:e} > {tol:e}");
-            assert!(d_abs <= tol, "{name}: abs_sum {abs_sum} vs golden {want_abs}: diff {d_abs:e} > {tol:e}");
+            assert!(
+                d_sum <= tol,
+                "{name}: sum {sum} vs golden {want_sum}: diff {d_sum:e} > {tol:e}"
+            );
+            assert!(
+                d_abs <= tol,
+                "{name}: abs_sum {abs_sum} vs golden {want_abs}: diff {d_abs:e} > {tol:e}"
+            );
             worst_sum_ratio = worst_sum_ratio.max(d_sum / tol).max(d_abs / tol);
 
             // min / max
             let mn = data.iter().cloned().fold(f32::INFINITY, f32::min) as f64;
             let mx = data.iter().cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
-            let (d_min, d_max) = ((mn - f(&want["min"], "min")).abs(), (mx - f(&want["max"], "max")).abs());
+            let (d_min, d_max) = (
+                (mn - f(&want["min"], "min")).abs(),
+                (mx - f(&want["max"], "max")).abs(),
+            );
             eprintln!("{name}: min {mn:.7} (diff {d_min:.3e}), max {mx:.7} (diff {d_max:.3e})");
-            assert!(d_min <= elem_tol, "{name}: min {mn} vs golden {}", want["min"]);
-            assert!(d_max <= elem_tol, "{name}: max {mx} vs golden {}", want["max"]);
+            assert!(
+                d_min <= elem_tol,
+                "{name}: min {mn} vs golden {}",
+                want["min"]
+            );
+            assert!(
+                d_max <= elem_tol,
+                "{name}: max {mx} vs golden {}",
+                want["max"]
+            );
             worst_elem = worst_elem.max(d_min).max(d_max);
 
             let mut diffs = Vec::new();
@@ -202,17 +255,30 @@ fn nanodet_matches_golden_outputs() {
                 let top = want["top20"].as_array().expect("top20");
                 assert_eq!(top.len(), 20, "{name}: golden top20 length");
                 for t in top {
-                    let (cell, class, v) = (u(&t["cell"], "cell"), u(&t["class"], "class"), f(&t["value"], "value"));
-                    assert!(cell < g_cells && class < 80, "{name}: golden entry out of range: {t}");
+                    let (cell, class, v) = (
+                        u(&t["cell"], "cell"),
+                        u(&t["class"], "class"),
+                        f(&t["value"], "value"),
+                    );
+                    assert!(
+                        cell < g_cells && class < 80,
+                        "{name}: golden entry out of range: {t}"
+                    );
                     let got = data[cell * 80 + class] as f64;
                     let d = (got - v).abs();
-                    assert!(d <= elem_tol, "{name}[cell {cell}][class {class}] = {got} vs golden {v}: diff {d:e}");
+                    assert!(
+                        d <= elem_tol,
+                        "{name}[cell {cell}][class {class}] = {got} vs golden {v}: diff {d:e}"
+                    );
                     diffs.push(d);
                     if class == 0 {
                         best_person = Some(best_person.map_or(v, |b| b.max(v)));
                     }
                 }
-                let floor = top.iter().map(|t| f(&t["value"], "value")).fold(f64::INFINITY, f64::min);
+                let floor = top
+                    .iter()
+                    .map(|t| f(&t["value"], "value"))
+                    .fold(f64::INFINITY, f64::min);
                 top20_floor = top20_floor.max(floor);
             } else {
                 // the distribution row of the best-scoring cell
@@ -222,18 +288,33 @@ fn nanodet_matches_golden_outputs() {
                 assert_eq!(vals.len(), 44, "{name}: golden row length");
                 assert!(cell < g_cells, "{name}: golden cell out of range");
                 // it is the cell of the best class score of this stride (checked, not assumed)
-                let best_cell = cls.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0 / 80;
-                assert_eq!(best_cell, cell, "{name}: the golden row is not at this stride's best-scoring cell");
+                let best_cell = cls
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .unwrap()
+                    .0
+                    / 80;
+                assert_eq!(
+                    best_cell, cell,
+                    "{name}: the golden row is not at this stride's best-scoring cell"
+                );
                 for (k, v) in vals.iter().enumerate() {
                     let v = f(v, "row value");
                     let got = data[cell * 44 + k] as f64;
                     let d = (got - v).abs();
-                    assert!(d <= elem_tol, "{name}[cell {cell}][{k}] = {got} vs golden {v}: diff {d:e}");
+                    assert!(
+                        d <= elem_tol,
+                        "{name}[cell {cell}][{k}] = {got} vs golden {v}: diff {d:e}"
+                    );
                     diffs.push(d);
                 }
             }
             let m = diffs.iter().cloned().fold(0.0, f64::max);
-            eprintln!("{name}: {} element look-ups, max |diff| {m:.3e}", diffs.len());
+            eprintln!(
+                "{name}: {} element look-ups, max |diff| {m:.3e}",
+                diffs.len()
+            );
             worst_elem = worst_elem.max(m);
         }
     }
@@ -255,7 +336,10 @@ fn nanodet_matches_golden_outputs() {
             persons.len(),
             persons.iter().map(|d| d.score).collect::<Vec<_>>()
         );
-        let hit = persons.iter().map(|d| (d.score as f64 - best_person).abs()).fold(f64::INFINITY, f64::min);
+        let hit = persons
+            .iter()
+            .map(|d| (d.score as f64 - best_person).abs())
+            .fold(f64::INFINITY, f64::min);
         assert!(
             hit <= 1e-3,
             "no Person detection scores {best_person} (closest diff {hit:e}); detections: {dets:?}"
@@ -263,9 +347,18 @@ fn nanodet_matches_golden_outputs() {
         eprintln!("detect: best person score diff {hit:.3e}");
         for d in &persons {
             let b = d.bbox;
-            assert!(b.x1 >= 0.0 && b.y1 >= 0.0 && b.x2 <= SIZE as f32 && b.y2 <= SIZE as f32 && b.area() > 0.0, "person box {b:?} outside the crop");
+            assert!(
+                b.x1 >= 0.0
+                    && b.y1 >= 0.0
+                    && b.x2 <= SIZE as f32
+                    && b.y2 <= SIZE as f32
+                    && b.area() > 0.0,
+                "person box {b:?} outside the crop"
+            );
         }
     } else {
-        eprintln!("detect: golden best person score {best_person} < 0.3, no detection expected to match");
+        eprintln!(
+            "detect: golden best person score {best_person} < 0.3, no detection expected to match"
+        );
     }
 }

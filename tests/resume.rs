@@ -41,11 +41,17 @@ fn cmd(inp: &Path, out: &Path, resume: bool) -> std::process::Command {
 
 fn cmd_j(inp: &Path, out: &Path, resume: bool, jobs: &str) -> std::process::Command {
     let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("pixla"));
-    c.arg("redact").arg(inp).arg("-o").arg(out).args(["-j", jobs, "--quiet"]);
+    c.arg("redact")
+        .arg(inp)
+        .arg("-o")
+        .arg(out)
+        .args(["-j", jobs, "--quiet"]);
     if resume {
         c.arg("--resume");
     }
-    c.env_remove("PIXLA_OPERATOR").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+    c.env_remove("PIXLA_OPERATOR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
     c
 }
 
@@ -55,7 +61,16 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
         .into_iter()
         .map(|e| e.unwrap())
         .filter(|e| e.file_type().is_file())
-        .map(|e| (e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned(), pixla::models::sha256_file(e.path()).unwrap()))
+        .map(|e| {
+            (
+                e.path()
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+                pixla::models::sha256_file(e.path()).unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -75,11 +90,17 @@ fn report(out: &Path) -> Value {
 /// Journaled outputs that still match their hash: relative output path → (inode, mtime).
 fn verified(out: &Path) -> BTreeMap<String, (u64, std::time::SystemTime)> {
     use std::os::unix::fs::MetadataExt;
-    let Ok(text) = std::fs::read_to_string(out.join(".pixla-journal.jsonl")) else { return BTreeMap::new() };
+    let Ok(text) = std::fs::read_to_string(out.join(".pixla-journal.jsonl")) else {
+        return BTreeMap::new();
+    };
     let mut m = BTreeMap::new();
     for l in text.lines().skip(1) {
-        let Ok(e) = serde_json::from_str::<Value>(l) else { continue };
-        let (Some(o), Some(sha)) = (e["output"].as_str(), e["output_sha256"].as_str()) else { continue };
+        let Ok(e) = serde_json::from_str::<Value>(l) else {
+            continue;
+        };
+        let (Some(o), Some(sha)) = (e["output"].as_str(), e["output_sha256"].as_str()) else {
+            continue;
+        };
         let p = out.join(o);
         if pixla::models::sha256_file(&p).ok().as_deref() == Some(sha) {
             let md = std::fs::metadata(&p).unwrap();
@@ -97,13 +118,22 @@ struct Kill {
 
 /// File lines in the journal that parse (the header and a torn last line are not counted).
 fn journaled(out: &Path) -> usize {
-    let Ok(text) = std::fs::read_to_string(out.join(".pixla-journal.jsonl")) else { return 0 };
-    text.lines().skip(1).filter(|l| serde_json::from_str::<Value>(l).is_ok()).count()
+    let Ok(text) = std::fs::read_to_string(out.join(".pixla-journal.jsonl")) else {
+        return 0;
+    };
+    text.lines()
+        .skip(1)
+        .filter(|l| serde_json::from_str::<Value>(l).is_ok())
+        .count()
 }
 
 /// Wait for the kill moment and SIGKILL the child: `Err(time since the start)`; or the
 /// child's exit status if it finished first.
-fn kill_when(child: &mut std::process::Child, out: &Path, k: &Kill) -> Result<std::process::ExitStatus, Duration> {
+fn kill_when(
+    child: &mut std::process::Child,
+    out: &Path,
+    k: &Kill,
+) -> Result<std::process::ExitStatus, Duration> {
     let t0 = Instant::now();
     let mut armed: Option<Instant> = None;
     loop {
@@ -117,10 +147,17 @@ fn kill_when(child: &mut std::process::Child, out: &Path, k: &Kill) -> Result<st
             child.kill().unwrap();
             let s = child.wait().unwrap();
             // it may have exited on its own just before the kill
-            return if s.code().is_some() { Ok(s) } else { Err(t0.elapsed()) };
+            return if s.code().is_some() {
+                Ok(s)
+            } else {
+                Err(t0.elapsed())
+            };
         }
         // a hang guard only: no run of this 10-file batch comes near it
-        assert!(t0.elapsed() < Duration::from_secs(900), "a run did not finish in 900 s");
+        assert!(
+            t0.elapsed() < Duration::from_secs(900),
+            "a run did not finish in 900 s"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -132,16 +169,28 @@ fn sigkill_at_random_moments_then_resume_equals_a_clean_run() {
     let t0 = Instant::now();
     let o = cmd(&inp, &clean, false).output().unwrap();
     let clean_wall = t0.elapsed();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let want_tree = tree(&clean);
     let want = comparable(report(&clean));
     assert_eq!(want["summary"]["files"], 10);
-    assert!(want["summary"]["regions"]["plate"].as_u64().unwrap_or(0) > 0 && want["summary"]["regions"]["person"].as_u64().unwrap_or(0) > 0, "{}", want["summary"]);
+    assert!(
+        want["summary"]["regions"]["plate"].as_u64().unwrap_or(0) > 0
+            && want["summary"]["regions"]["person"].as_u64().unwrap_or(0) > 0,
+        "{}",
+        want["summary"]
+    );
 
     let out = d.path().join("killed");
     let mut seed: u64 = 0x5eed_2026;
     let mut rand = move || {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (seed >> 33) as f64 / (1u64 << 31) as f64
     };
     let (mut runs, mut kills) = (0, 0);
@@ -155,8 +204,14 @@ fn sigkill_at_random_moments_then_resume_equals_a_clean_run() {
         // holds 1 or 2 more files than it started with, plus up to a tenth of the clean run
         // (about one file) at random, so the kill lands anywhere in a file's life.
         let plan = match kills {
-            0 => Some(Kill { after_files: 0, then: clean_wall.mul_f64(0.05 + 0.35 * rand()) }),
-            1..=4 => Some(Kill { after_files: before.len() + 1 + (rand() * 2.0) as usize, then: clean_wall.mul_f64(0.1 * rand()) }),
+            0 => Some(Kill {
+                after_files: 0,
+                then: clean_wall.mul_f64(0.05 + 0.35 * rand()),
+            }),
+            1..=4 => Some(Kill {
+                after_files: before.len() + 1 + (rand() * 2.0) as usize,
+                then: clean_wall.mul_f64(0.1 * rand()),
+            }),
             _ => None,
         };
         let mut child = cmd(&inp, &out, runs > 1).spawn().unwrap();
@@ -165,11 +220,20 @@ fn sigkill_at_random_moments_then_resume_equals_a_clean_run() {
             None => Ok(child.wait().unwrap()),
         };
         let what = match (&status, &plan) {
-            (Err(at), Some(k)) => format!("killed {:.2} s in, {} files journaled (aimed: {} files + {:.2} s)", at.as_secs_f64(), journaled(&out), k.after_files, k.then.as_secs_f64()),
+            (Err(at), Some(k)) => format!(
+                "killed {:.2} s in, {} files journaled (aimed: {} files + {:.2} s)",
+                at.as_secs_f64(),
+                journaled(&out),
+                k.after_files,
+                k.then.as_secs_f64()
+            ),
             (Ok(s), _) => format!("exit {:?}", s.code()),
             (Err(_), None) => unreachable!(),
         };
-        log.push(format!("run {runs}: {what}, {} verified outputs before", before.len()));
+        log.push(format!(
+            "run {runs}: {what}, {} verified outputs before",
+            before.len()
+        ));
         match status {
             Err(_) => kills += 1,
             Ok(status) => {
@@ -180,10 +244,21 @@ fn sigkill_at_random_moments_then_resume_equals_a_clean_run() {
                 let r = report(&out);
                 if runs > 1 {
                     // nothing verified by hash was redone: counted as resumed, files untouched
-                    assert_eq!(r["run"]["resumed"].as_u64(), Some(before.len() as u64), "{log:?}");
+                    assert_eq!(
+                        r["run"]["resumed"].as_u64(),
+                        Some(before.len() as u64),
+                        "{log:?}"
+                    );
                     for (o, (ino, mtime)) in &before {
                         let md = std::fs::metadata(out.join(o)).unwrap();
-                        assert_eq!((std::os::unix::fs::MetadataExt::ino(&md), md.modified().unwrap()), (*ino, *mtime), "{o} was rewritten");
+                        assert_eq!(
+                            (
+                                std::os::unix::fs::MetadataExt::ino(&md),
+                                md.modified().unwrap()
+                            ),
+                            (*ino, *mtime),
+                            "{o} was rewritten"
+                        );
                     }
                 }
                 if kills >= 4 {
@@ -195,19 +270,35 @@ fn sigkill_at_random_moments_then_resume_equals_a_clean_run() {
         }
         assert!(runs < 40, "{log:?}");
     }
-    let report_text = format!("SIGKILL/resume: {runs} runs, {kills} kills\n{}\n", log.join("\n"));
-    std::fs::create_dir_all(Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-output")).unwrap();
-    std::fs::write(Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-output/resume.txt"), &report_text).unwrap();
+    let report_text = format!(
+        "SIGKILL/resume: {runs} runs, {kills} kills\n{}\n",
+        log.join("\n")
+    );
+    std::fs::create_dir_all(Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-output"))
+        .unwrap();
+    std::fs::write(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-output/resume.txt"),
+        &report_text,
+    )
+    .unwrap();
     println!("{report_text}");
     assert!(kills >= 4);
     let got_tree = tree(&out);
-    assert_eq!(got_tree.keys().collect::<Vec<_>>(), want_tree.keys().collect::<Vec<_>>(), "files differ (temp or journal left?)");
+    assert_eq!(
+        got_tree.keys().collect::<Vec<_>>(),
+        want_tree.keys().collect::<Vec<_>>(),
+        "files differ (temp or journal left?)"
+    );
     for (k, v) in &want_tree {
         if k != "pixla-report.json" {
             assert_eq!(&got_tree[k], v, "{k} differs from the clean run's");
         }
     }
-    assert_eq!(comparable(report(&out)), want, "report differs from the clean run's");
+    assert_eq!(
+        comparable(report(&out)),
+        want,
+        "report differs from the clean run's"
+    );
 }
 
 #[test]
@@ -217,8 +308,15 @@ fn sigint_writes_the_report_of_what_was_done_and_resume_finishes() {
     let mut child = cmd_j(&inp, &out, false, "1").spawn().unwrap();
     // wait for the first file in the journal, then Ctrl-C
     let t0 = Instant::now();
-    while std::fs::read_to_string(out.join(".pixla-journal.jsonl")).map(|t| t.lines().count()).unwrap_or(0) < 2 {
-        assert!(t0.elapsed() < Duration::from_secs(120) && child.try_wait().unwrap().is_none(), "no file done");
+    while std::fs::read_to_string(out.join(".pixla-journal.jsonl"))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+        < 2
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120) && child.try_wait().unwrap().is_none(),
+            "no file done"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
@@ -228,30 +326,68 @@ fn sigint_writes_the_report_of_what_was_done_and_resume_finishes() {
     assert!(err.contains("--resume"), "{err}");
     let r = report(&out);
     assert_eq!(r["run"]["interrupted"], true);
-    let pending: Vec<&Value> = r["files"].as_array().unwrap().iter().filter(|f| f["status"] == "pending").collect();
-    assert!(!pending.is_empty() && r["summary"]["pending"].as_u64() == Some(pending.len() as u64), "{}", r["summary"]);
+    let pending: Vec<&Value> = r["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "pending")
+        .collect();
+    assert!(
+        !pending.is_empty() && r["summary"]["pending"].as_u64() == Some(pending.len() as u64),
+        "{}",
+        r["summary"]
+    );
     for f in &pending {
         assert!(f["error"].as_str().unwrap().contains("interrupted"));
-        assert!(!out.join(f["input"].as_str().unwrap()).exists(), "output for a pending file");
+        assert!(
+            !out.join(f["input"].as_str().unwrap()).exists(),
+            "output for a pending file"
+        );
     }
-    let done = r["files"].as_array().unwrap().iter().filter(|f| f["status"] == "redacted" || f["status"] == "clean").count();
-    assert!(out.join(".pixla-journal.jsonl").exists(), "journal kept for --resume");
+    let done = r["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "redacted" || f["status"] == "clean")
+        .count();
+    assert!(
+        out.join(".pixla-journal.jsonl").exists(),
+        "journal kept for --resume"
+    );
 
     // a plain run refuses to overwrite the unfinished batch; another setting refuses to resume
     let o = cmd_j(&inp, &out, false, "1").output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"));
-    let o = cmd_j(&inp, &out, true, "1").args(["--margin", "0.3"]).output().unwrap();
+    let o = cmd_j(&inp, &out, true, "1")
+        .args(["--margin", "0.3"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("other settings"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("other settings"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 
     let o = cmd_j(&inp, &out, true, "1").output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let r = report(&out);
     assert_eq!(r["summary"]["files"], 10);
     assert_eq!(r["summary"]["failed"], 0);
     assert!(r["summary"].get("pending").is_none() && r["run"].get("interrupted").is_none());
     assert_eq!(r["run"]["resumed"].as_u64(), Some(done as u64));
-    assert!(!out.join(".pixla-journal.jsonl").exists(), "journal left after the batch finished");
-    assert!(tree(&out).keys().all(|k| !k.contains(".pixla-")), "temp file left");
+    assert!(
+        !out.join(".pixla-journal.jsonl").exists(),
+        "journal left after the batch finished"
+    );
+    assert!(
+        tree(&out).keys().all(|k| !k.contains(".pixla-")),
+        "temp file left"
+    );
 }

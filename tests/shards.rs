@@ -12,9 +12,19 @@ use std::process::Command;
 /// A batch with a subfolder, a broken image and a non-image; the names spread over all
 /// three shards (FNV-1a of the relative path).
 fn batch() -> (tempfile::TempDir, PathBuf) {
-    let (d, inp) = input_dir(&["annotations/sahi_terrain2.png", "annotations/sahi_terrain4.png", "plates/nomeroff_241458051.jpg", "plates/nomeroff_example2.jpeg", "street/deface_city.jpg"]);
+    let (d, inp) = input_dir(&[
+        "annotations/sahi_terrain2.png",
+        "annotations/sahi_terrain4.png",
+        "plates/nomeroff_241458051.jpg",
+        "plates/nomeroff_example2.jpeg",
+        "street/deface_city.jpg",
+    ]);
     std::fs::create_dir_all(inp.join("sub")).unwrap();
-    std::fs::copy(shared("plates/nomeroff_296023036.jpeg"), inp.join("sub/nomeroff_296023036.jpeg")).unwrap();
+    std::fs::copy(
+        shared("plates/nomeroff_296023036.jpeg"),
+        inp.join("sub/nomeroff_296023036.jpeg"),
+    )
+    .unwrap();
     std::fs::write(inp.join("sub/notes.txt"), b"flight log").unwrap();
     std::fs::write(inp.join("broken.jpg"), b"not an image").unwrap();
     (d, inp)
@@ -25,7 +35,8 @@ fn bin() -> PathBuf {
 }
 
 fn read(p: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
+    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .unwrap()
 }
 
 /// sha256 of every file under `root` except reports and the reports folder.
@@ -34,7 +45,13 @@ fn tree(root: &Path) -> BTreeMap<String, String> {
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
-        .map(|e| e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned())
+        .map(|e| {
+            e.path()
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|r| !r.starts_with("reports/") && r != "pixla-report.json")
         .map(|r| (r.clone(), sha256(&root.join(&r))))
         .collect()
@@ -55,15 +72,27 @@ fn files_without_times(r: &Value) -> Vec<Value> {
 }
 
 fn merge(reports: &[PathBuf], out: &Path) -> std::process::Output {
-    pixla().args(["report", "merge"]).args(reports).arg("-o").arg(out).output().unwrap()
+    pixla()
+        .args(["report", "merge"])
+        .args(reports)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap()
 }
 
 fn shard_reports(out: &Path) -> Vec<PathBuf> {
-    (1..=3).map(|i| out.join(format!("reports/shard-{i}-of-3.json"))).collect()
+    (1..=3)
+        .map(|i| out.join(format!("reports/shard-{i}-of-3.json")))
+        .collect()
 }
 
 fn compare_with_single(single: &Value, single_out: &Path, merged: &Value, sharded_out: &Path) {
-    assert_eq!(files_without_times(merged), files_without_times(single), "merged files differ from the single run");
+    assert_eq!(
+        files_without_times(merged),
+        files_without_times(single),
+        "merged files differ from the single run"
+    );
     assert_eq!(merged["summary"], single["summary"]);
     assert_eq!(tree(sharded_out), tree(single_out), "output trees differ");
     assert_eq!(merged["shards"].as_array().unwrap().len(), 3);
@@ -100,14 +129,27 @@ fn slurm_and_kubernetes_shards_merge_into_the_single_run() {
         let r = read(&slurm_out.join(format!("reports/shard-{}-of-3.json", id + 1)));
         assert_eq!(r["run"]["shard"], format!("{}/3", id + 1));
         let failed = r["summary"]["failed"].as_u64().unwrap();
-        assert_eq!(o.status.code(), Some((failed > 0) as i32), "task {id}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some((failed > 0) as i32),
+            "task {id}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         per_shard.push(r["summary"]["files"].as_u64().unwrap());
     }
     let slurm_s = t.elapsed().as_secs_f64();
-    assert!(per_shard.iter().all(|&n| n > 0), "a shard got no files: {per_shard:?}");
+    assert!(
+        per_shard.iter().all(|&n| n > 0),
+        "a shard got no files: {per_shard:?}"
+    );
     let merged_path = slurm_out.join("pixla-report.json");
     let o = merge(&shard_reports(&slurm_out), &merged_path);
-    assert_eq!(o.status.code(), Some(1), "merge exits 1 like the batch (a failed file): {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "merge exits 1 like the batch (a failed file): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let merged = read(&merged_path);
     compare_with_single(&single, &single_out, &merged, &slurm_out);
     eprintln!("shards {per_shard:?}: single run {single_s:.1} s, three Slurm tasks one after another {slurm_s:.1} s; merged report equals the single run");
@@ -115,25 +157,67 @@ fn slurm_and_kubernetes_shards_merge_into_the_single_run() {
     // Kubernetes: the manifest's own command line, per completion index
     let yaml = {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-        assert!(dir.join("node_modules/js-yaml").exists(), "run `npm ci --prefix tests/browser`");
-        let o = Command::new("node").arg(dir.join("yaml.mjs")).arg(cluster.join("k8s-indexed-job.yaml")).output().expect("node");
+        assert!(
+            dir.join("node_modules/js-yaml").exists(),
+            "run `npm ci --prefix tests/browser`"
+        );
+        let o = Command::new("node")
+            .arg(dir.join("yaml.mjs"))
+            .arg(cluster.join("k8s-indexed-job.yaml"))
+            .output()
+            .expect("node");
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         serde_json::from_slice::<Value>(&o.stdout).unwrap()
     };
     assert_eq!(yaml["kind"], "Job");
     assert_eq!(yaml["spec"]["completionMode"], "Indexed");
     let c = &yaml["spec"]["template"]["spec"]["containers"][0];
-    let env: BTreeMap<String, String> = c["env"].as_array().unwrap().iter().map(|e| (e["name"].as_str().unwrap().into(), e["value"].as_str().unwrap().into())).collect();
+    let env: BTreeMap<String, String> = c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().into(),
+                e["value"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
     let n: u64 = env["SHARDS"].parse().unwrap();
-    assert_eq!(yaml["spec"]["completions"], n, "SHARDS must equal completions");
+    assert_eq!(
+        yaml["spec"]["completions"], n,
+        "SHARDS must equal completions"
+    );
     assert_eq!(yaml["spec"]["parallelism"], n);
     assert_eq!(n, 3, "the test runs three indexes");
-    let argv: Vec<String> = c["command"].as_array().unwrap().iter().chain(c["args"].as_array().unwrap()).map(|v| v.as_str().unwrap().to_string()).collect();
+    let argv: Vec<String> = c["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(c["args"].as_array().unwrap())
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
     let k8s_out = d.path().join("k8s-out");
-    let path = format!("{}:{}", bin().parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin().parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     for idx in 0..3 {
-        let o = Command::new(&argv[0]).args(&argv[1..]).envs(&env).env("IN", &inp).env("OUT", &k8s_out).env("PATH", &path).env("JOB_COMPLETION_INDEX", idx.to_string()).output().unwrap();
-        assert!(o.status.code().unwrap_or(9) <= 1, "index {idx}: {}", String::from_utf8_lossy(&o.stderr));
+        let o = Command::new(&argv[0])
+            .args(&argv[1..])
+            .envs(&env)
+            .env("IN", &inp)
+            .env("OUT", &k8s_out)
+            .env("PATH", &path)
+            .env("JOB_COMPLETION_INDEX", idx.to_string())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code().unwrap_or(9) <= 1,
+            "index {idx}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
     let k8s_merged = k8s_out.join("pixla-report.json");
     merge(&shard_reports(&k8s_out), &k8s_merged);
@@ -149,7 +233,15 @@ fn merge_refuses_shards_that_do_not_belong_together() {
     let out = d.path().join("out");
     for i in 1..=3 {
         let rp = out.join(format!("reports/shard-{i}-of-3.json"));
-        let o = pixla().arg("redact").arg(&inp).arg("-o").arg(&out).args(["--quiet", "--shard", &format!("{i}/3"), "--report"]).arg(&rp).output().unwrap();
+        let o = pixla()
+            .arg("redact")
+            .arg(&inp)
+            .arg("-o")
+            .arg(&out)
+            .args(["--quiet", "--shard", &format!("{i}/3"), "--report"])
+            .arg(&rp)
+            .output()
+            .unwrap();
         assert!(o.status.code().unwrap() <= 1);
     }
     let reports = shard_reports(&out);
@@ -160,11 +252,19 @@ fn merge_refuses_shards_that_do_not_belong_together() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{why}: {err}");
         assert!(err.contains(why), "expected `{why}` in: {err}");
-        assert_eq!(std::fs::read(m).ok(), before, "a refused merge wrote {}", m.display());
+        assert_eq!(
+            std::fs::read(m).ok(),
+            before,
+            "a refused merge wrote {}",
+            m.display()
+        );
     };
     let refused = |rs: &[PathBuf], why: &str| refused_to(rs, why, &m);
     refused(&reports[..2], "missing: 3/3");
-    refused(&[reports[0].clone(), reports[0].clone(), reports[1].clone()], "given twice");
+    refused(
+        &[reports[0].clone(), reports[0].clone(), reports[1].clone()],
+        "given twice",
+    );
     // edited copies: another configuration; a file moved to another shard's report
     let edit = |name: &str, f: &dyn Fn(&mut Value)| {
         let mut v = read(&reports[1]);
@@ -173,20 +273,44 @@ fn merge_refuses_shards_that_do_not_belong_together() {
         std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
         vec![reports[0].clone(), p, reports[2].clone()]
     };
-    refused(&edit("margin.json", &|v| v["config"]["margin"] = 0.3.into()), "configuration differs");
+    refused(
+        &edit("margin.json", &|v| v["config"]["margin"] = 0.3.into()),
+        "configuration differs",
+    );
     let moved = read(&reports[0])["files"][0].clone();
-    refused(&edit("moved.json", &|v| v["files"].as_array_mut().unwrap().push(moved.clone())), "does not belong to shard 2/3");
-    refused(&edit("plain.json", &|v| v["run"]["shard"] = Value::Null), "not a shard report");
+    refused(
+        &edit("moved.json", &|v| {
+            v["files"].as_array_mut().unwrap().push(moved.clone())
+        }),
+        "does not belong to shard 2/3",
+    );
+    refused(
+        &edit("plain.json", &|v| v["run"]["shard"] = Value::Null),
+        "not a shard report",
+    );
     // the three real ones merge; the merged report is not itself a shard
     let o = merge(&reports, &m);
-    assert!(o.status.code().unwrap() <= 1, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.code().unwrap() <= 1,
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v = read(&m);
     assert_eq!(v["summary"]["files"], 8);
-    let names: Vec<&str> = v["files"].as_array().unwrap().iter().map(|f| f["input"].as_str().unwrap()).collect();
+    let names: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["input"].as_str().unwrap())
+        .collect();
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted);
-    refused_to(&[m.clone(), reports[1].clone(), reports[2].clone()], "not a shard report", &d.path().join("again.json"));
+    refused_to(
+        &[m.clone(), reports[1].clone(), reports[2].clone()],
+        "not a shard report",
+        &d.path().join("again.json"),
+    );
     refused_to(&reports, "is one of the shard reports", &reports[0]);
 }
 
@@ -198,15 +322,31 @@ fn merge_refuses_shards_that_do_not_belong_together() {
 fn merge_refuses_shards_of_two_batches() {
     let d = tempfile::tempdir().unwrap();
     let (inp, other) = (d.path().join("in"), d.path().join("other"));
-    for (dir, names) in [(&inp, ["a.jpg", "b.jpg", "c.jpg"]), (&other, ["d.jpg", "e.jpg", "f.jpg"])] {
+    for (dir, names) in [
+        (&inp, ["a.jpg", "b.jpg", "c.jpg"]),
+        (&other, ["d.jpg", "e.jpg", "f.jpg"]),
+    ] {
         std::fs::create_dir_all(dir).unwrap();
         for n in names {
             std::fs::copy(shared("metadata/webodm_tiny_drone_image.jpg"), dir.join(n)).unwrap();
         }
     }
     let shard = |input: &Path, out: &Path, spec: &str, report: &Path| {
-        let o = pixla().arg("redact").arg(input).arg("-o").arg(out).args(["--quiet", "--shard", spec, "--report"]).arg(report).output().unwrap();
-        assert_eq!(o.status.code(), Some(0), "{spec}: {}", String::from_utf8_lossy(&o.stderr));
+        let o = pixla()
+            .arg("redact")
+            .arg(input)
+            .arg("-o")
+            .arg(out)
+            .args(["--quiet", "--shard", spec, "--report"])
+            .arg(report)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{spec}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         read(report)
     };
     let (out, out2) = (d.path().join("out"), d.path().join("out2"));
@@ -218,17 +358,28 @@ fn merge_refuses_shards_of_two_batches() {
     let o = merge(&[s1.clone(), s2_other.clone()], &m);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "two batches merged: {err}");
-    assert!(err.contains("s2.json") && err.contains("another batch") && err.contains("3 input images"), "{err}");
+    assert!(
+        err.contains("s2.json") && err.contains("another batch") && err.contains("3 input images"),
+        "{err}"
+    );
     assert!(!m.exists());
     assert_eq!(r1["run"]["batch"]["inputs"], 3, "{}", r1["run"]);
-    assert_ne!(r1["run"]["batch"]["inputs_sha256"], r2["run"]["batch"]["inputs_sha256"]);
+    assert_ne!(
+        r1["run"]["batch"]["inputs_sha256"],
+        r2["run"]["batch"]["inputs_sha256"]
+    );
 
     // shard 2/2 of the same batch: the same batch, and the merge goes through
     let s2 = out.join("reports/s2.json");
     let r2 = shard(&inp, &out, "2/2", &s2);
     assert_eq!(r1["run"]["batch"], r2["run"]["batch"]);
     let o = merge(&[s1.clone(), s2.clone()], &m);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let merged = read(&m);
     assert_eq!(merged["summary"]["files"], 3);
     assert_eq!(merged["run"]["batch"], r1["run"]["batch"]);
@@ -243,14 +394,26 @@ fn merge_refuses_shards_of_two_batches() {
         p
     };
     for (name, why, f) in [
-        ("no-batch.json", "without a batch identity", &(|v: &mut Value| drop(v["run"].as_object_mut().unwrap().remove("batch"))) as &dyn Fn(&mut Value)),
-        ("other-id.json", "batch id", &|v: &mut Value| v["run"]["batch"]["id"] = "0".repeat(64).into()),
-        ("other-inputs.json", "another batch", &|v: &mut Value| v["run"]["batch"]["inputs"] = 4.into()),
+        (
+            "no-batch.json",
+            "without a batch identity",
+            &(|v: &mut Value| drop(v["run"].as_object_mut().unwrap().remove("batch")))
+                as &dyn Fn(&mut Value),
+        ),
+        ("other-id.json", "batch id", &|v: &mut Value| {
+            v["run"]["batch"]["id"] = "0".repeat(64).into()
+        }),
+        ("other-inputs.json", "another batch", &|v: &mut Value| {
+            v["run"]["batch"]["inputs"] = 4.into()
+        }),
     ] {
         let o = merge(&[s1.clone(), edit(name, f)], &m);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{name}: {err}");
-        assert!(err.contains(name) && err.contains(why), "{name}: expected `{why}` in: {err}");
+        assert!(
+            err.contains(name) && err.contains(why),
+            "{name}: expected `{why}` in: {err}"
+        );
         assert!(!m.exists());
     }
 }

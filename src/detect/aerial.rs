@@ -36,15 +36,27 @@ pub struct Aerial {
 }
 
 impl Aerial {
-    pub fn load(dir: &Path, sessions: usize, person_threshold: f32, vehicle_threshold: f32) -> Result<Self, SetupError> {
-        Ok(Aerial { pool: SessionPool::load(&PIXLA_AERIAL, dir, sessions)?, person_threshold, vehicle_threshold })
+    pub fn load(
+        dir: &Path,
+        sessions: usize,
+        person_threshold: f32,
+        vehicle_threshold: f32,
+    ) -> Result<Self, SetupError> {
+        Ok(Aerial {
+            pool: SessionPool::load(&PIXLA_AERIAL, dir, sessions)?,
+            person_threshold,
+            vehicle_threshold,
+        })
     }
 
     /// The input tensor for `img` (at most [`MAX_SIDE`] on each side): RGB ÷ 255, NCHW,
     /// padded right and bottom to a multiple of [`ALIGN`] with grey 114.
     pub fn input_tensor(img: &RgbImage) -> Array4<f32> {
         let (w, h) = (img.width() as usize, img.height() as usize);
-        let (pw, ph) = (w.div_ceil(ALIGN as usize).max(1) * ALIGN as usize, h.div_ceil(ALIGN as usize).max(1) * ALIGN as usize);
+        let (pw, ph) = (
+            w.div_ceil(ALIGN as usize).max(1) * ALIGN as usize,
+            h.div_ceil(ALIGN as usize).max(1) * ALIGN as usize,
+        );
         let lut: [f32; 256] = std::array::from_fn(|v| v as f32 / 255.0);
         let mut data = vec![PAD; 3 * pw * ph];
         let (r, rest) = data.split_at_mut(pw * ph);
@@ -67,7 +79,11 @@ impl Aerial {
             let tensor = ort::value::Tensor::from_array(input)?;
             let outputs = stats::time(Stage::Inference, || s.run(ort::inputs![tensor]))?;
             let (shape, data) = outputs[0].try_extract_tensor::<f32>()?;
-            if shape.len() != 3 || shape[0] != 1 || shape[1] != 4 + CLASSES.len() as i64 || shape[2] as usize != cells {
+            if shape.len() != 3
+                || shape[0] != 1
+                || shape[1] != 4 + CLASSES.len() as i64
+                || shape[2] as usize != cells
+            {
                 bail!("pixla-aerial gave an output of shape {shape:?}, expected [1, 6, {cells}]");
             }
             Ok((cells, data.to_vec()))
@@ -81,14 +97,27 @@ impl Aerial {
         let (cx, cy, bw, bh) = (row(0), row(1), row(2), row(3));
         let mut dets = Vec::new();
         for (k, class) in CLASSES.into_iter().enumerate() {
-            let thr = if class == Class::Person { self.person_threshold } else { self.vehicle_threshold };
+            let thr = if class == Class::Person {
+                self.person_threshold
+            } else {
+                self.vehicle_threshold
+            };
             for (i, &score) in row(4 + k).iter().enumerate() {
                 if score < thr || !score.is_finite() || cx[i] >= w || cy[i] >= h {
                     continue;
                 }
-                let b = BoxF::new((cx[i] - bw[i] / 2.0).max(0.0), (cy[i] - bh[i] / 2.0).max(0.0), (cx[i] + bw[i] / 2.0).min(w), (cy[i] + bh[i] / 2.0).min(h));
+                let b = BoxF::new(
+                    (cx[i] - bw[i] / 2.0).max(0.0),
+                    (cy[i] - bh[i] / 2.0).max(0.0),
+                    (cx[i] + bw[i] / 2.0).min(w),
+                    (cy[i] + bh[i] / 2.0).min(h),
+                );
                 if b.area() > 0.0 {
-                    dets.push(Detection { class, score, bbox: b });
+                    dets.push(Detection {
+                        class,
+                        score,
+                        bbox: b,
+                    });
                 }
             }
         }
@@ -141,7 +170,10 @@ mod tests {
         img.put_pixel(99, 49, image::Rgb([255, 0, 51]));
         let t = Aerial::input_tensor(&img);
         assert_eq!(t.shape(), &[1, 3, 64, 128]);
-        assert_eq!([t[[0, 0, 49, 99]], t[[0, 1, 49, 99]], t[[0, 2, 49, 99]]], [1.0, 0.0, 0.2]);
+        assert_eq!(
+            [t[[0, 0, 49, 99]], t[[0, 1, 49, 99]], t[[0, 2, 49, 99]]],
+            [1.0, 0.0, 0.2]
+        );
         // the padding is grey 114, right and below
         assert_eq!(t[[0, 0, 49, 100]], PAD);
         assert_eq!(t[[0, 2, 50, 0]], PAD);

@@ -12,9 +12,9 @@ use crate::models::ModelSpec;
 use crate::SetupError;
 use image::RgbImage;
 use ort::session::Session;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use rayon::prelude::*;
 use std::sync::Mutex;
 
 /// What a region is.
@@ -45,11 +45,20 @@ impl Class {
     /// vehicle; plate/numberplate/license_plate/licence-plate → plate; face → face.
     /// Case, `-`, `_` and spaces are ignored, and a trailing `s` is dropped.
     pub fn from_label(name: &str) -> Option<Class> {
-        let n: String = name.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
-        let n = n.strip_suffix('s').filter(|m| !m.is_empty() && n != "bus").unwrap_or(&n);
+        let n: String = name
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect::<String>()
+            .to_lowercase();
+        let n = n
+            .strip_suffix('s')
+            .filter(|m| !m.is_empty() && n != "bus")
+            .unwrap_or(&n);
         match n {
             "person" | "human" | "pedestrian" | "people" => Some(Class::Person),
-            "car" | "truck" | "bus" | "van" | "motorcycle" | "motorbike" | "vehicle" | "jeep" => Some(Class::Vehicle),
+            "car" | "truck" | "bus" | "van" | "motorcycle" | "motorbike" | "vehicle" | "jeep" => {
+                Some(Class::Vehicle)
+            }
             "plate" | "numberplate" | "licenseplate" | "licenceplate" => Some(Class::Plate),
             "face" => Some(Class::Face),
             _ => None,
@@ -125,7 +134,10 @@ pub fn nms(mut dets: Vec<Detection>, iou: f32) -> Vec<Detection> {
     dets.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut keep: Vec<Detection> = Vec::new();
     for d in dets {
-        if keep.iter().all(|k| k.class != d.class || k.bbox.iou(&d.bbox) <= iou) {
+        if keep
+            .iter()
+            .all(|k| k.class != d.class || k.bbox.iou(&d.bbox) <= iou)
+        {
             keep.push(d);
         }
     }
@@ -142,7 +154,10 @@ pub fn fit(img: &RgbImage, w: u32, h: u32) -> (std::borrow::Cow<'_, RgbImage>, f
     if (nw, nh) == (iw, ih) {
         return (std::borrow::Cow::Borrowed(img), 1.0);
     }
-    (std::borrow::Cow::Owned(resize(img, nw, nh)), nw as f32 / iw as f32)
+    (
+        std::borrow::Cow::Owned(resize(img, nw, nh)),
+        nw as f32 / iw as f32,
+    )
 }
 
 thread_local! {
@@ -169,14 +184,21 @@ pub fn shrink(img: &RgbImage, nw: u32, nh: u32) -> RgbImage {
     resize_with(img, nw, nh, fast_image_resize::FilterType::Box)
 }
 
-fn resize_with(img: &RgbImage, nw: u32, nh: u32, filter: fast_image_resize::FilterType) -> RgbImage {
+fn resize_with(
+    img: &RgbImage,
+    nw: u32,
+    nh: u32,
+    filter: fast_image_resize::FilterType,
+) -> RgbImage {
     use fast_image_resize::{images::Image, images::ImageRef, PixelType, ResizeAlg, ResizeOptions};
     let (iw, ih) = img.dimensions();
     let fallback = || image::imageops::resize(img, nw, nh, image::imageops::FilterType::Triangle);
     if iw == 0 || ih == 0 || nw == 0 || nh == 0 {
         return fallback();
     }
-    let Ok(src) = ImageRef::new(iw, ih, img.as_raw(), PixelType::U8x3) else { return fallback() };
+    let Ok(src) = ImageRef::new(iw, ih, img.as_raw(), PixelType::U8x3) else {
+        return fallback();
+    };
     let mut dst = Image::new(nw, nh, PixelType::U8x3);
     let opts = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(filter));
     let ok = RESIZER.with(|r| r.borrow_mut().resize(&src, &mut dst, &opts).is_ok());
@@ -193,29 +215,53 @@ mod tests {
     #[test]
     fn fast_resize_matches_the_image_crates_triangle_filter() {
         // a real picture, so edges and textures are in it
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/annotations/sahi_terrain1.jpg");
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/annotations/sahi_terrain1.jpg");
         let img = image::open(&p).expect("fixture").to_rgb8();
         let tile = image::imageops::crop_imm(&img, 300, 200, 640, 640).to_image();
         let ours = resize(&tile, 416, 416);
-        let theirs = image::imageops::resize(&tile, 416, 416, image::imageops::FilterType::Triangle);
+        let theirs =
+            image::imageops::resize(&tile, 416, 416, image::imageops::FilterType::Triangle);
         assert_eq!(ours.dimensions(), (416, 416));
-        let diffs: Vec<i32> = ours.as_raw().iter().zip(theirs.as_raw()).map(|(a, b)| (*a as i32 - *b as i32).abs()).collect();
+        let diffs: Vec<i32> = ours
+            .as_raw()
+            .iter()
+            .zip(theirs.as_raw())
+            .map(|(a, b)| (*a as i32 - *b as i32).abs())
+            .collect();
         let mean = diffs.iter().sum::<i32>() as f64 / diffs.len() as f64;
         let max = *diffs.iter().max().unwrap();
         assert!(mean < 0.6 && max <= 8, "mean abs diff {mean}, max {max}");
         // and a picture that differs gives a large difference (the comparison can fail)
-        let other = image::imageops::resize(&image::imageops::crop_imm(&img, 0, 0, 640, 640).to_image(), 416, 416, image::imageops::FilterType::Triangle);
-        let d2 = ours.as_raw().iter().zip(other.as_raw()).map(|(a, b)| (*a as i32 - *b as i32).abs()).sum::<i32>() as f64 / diffs.len() as f64;
+        let other = image::imageops::resize(
+            &image::imageops::crop_imm(&img, 0, 0, 640, 640).to_image(),
+            416,
+            416,
+            image::imageops::FilterType::Triangle,
+        );
+        let d2 = ours
+            .as_raw()
+            .iter()
+            .zip(other.as_raw())
+            .map(|(a, b)| (*a as i32 - *b as i32).abs())
+            .sum::<i32>() as f64
+            / diffs.len() as f64;
         assert!(d2 > 5.0, "{d2}");
     }
 
     #[test]
     fn shrink_matches_the_image_crates_thumbnail() {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/annotations/sahi_terrain1.jpg");
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/annotations/sahi_terrain1.jpg");
         let img = image::open(&p).expect("fixture").to_rgb8();
         let ours = shrink(&img, 416, 277);
         let theirs = image::imageops::thumbnail(&img, 416, 277);
-        let diffs: Vec<i32> = ours.as_raw().iter().zip(theirs.as_raw()).map(|(a, b)| (*a as i32 - *b as i32).abs()).collect();
+        let diffs: Vec<i32> = ours
+            .as_raw()
+            .iter()
+            .zip(theirs.as_raw())
+            .map(|(a, b)| (*a as i32 - *b as i32).abs())
+            .collect();
         let mean = diffs.iter().sum::<i32>() as f64 / diffs.len() as f64;
         assert!(mean < 1.5, "mean abs diff {mean}");
     }

@@ -7,8 +7,8 @@
 
 use super::{fit, nms, Class, Detection, Detector, SessionPool};
 use crate::geom::BoxF;
-use crate::stats::{self, Stage};
 use crate::models::{ModelSpec, NANODET};
+use crate::stats::{self, Stage};
 use crate::SetupError;
 use anyhow::{bail, Context};
 use image::RgbImage;
@@ -36,8 +36,17 @@ pub struct NanoDet {
 }
 
 impl NanoDet {
-    pub fn load(dir: &Path, sessions: usize, person_threshold: f32, vehicle_threshold: f32) -> Result<Self, SetupError> {
-        Ok(NanoDet { pool: SessionPool::load(&NANODET, dir, sessions)?, person_threshold, vehicle_threshold })
+    pub fn load(
+        dir: &Path,
+        sessions: usize,
+        person_threshold: f32,
+        vehicle_threshold: f32,
+    ) -> Result<Self, SetupError> {
+        Ok(NanoDet {
+            pool: SessionPool::load(&NANODET, dir, sessions)?,
+            person_threshold,
+            vehicle_threshold,
+        })
     }
 
     /// The model's input tensor for `img` (already at most 416×416), top-left aligned, padded
@@ -46,9 +55,13 @@ impl NanoDet {
         const N: usize = SIZE as usize;
         // (v - mean) / std for every byte value, per tensor channel (B, G, R): the same f32
         // operations as per pixel, looked up
-        let lut: [[f32; 256]; 3] = std::array::from_fn(|c| std::array::from_fn(|v| (v as f32 - MEAN[c]) / STD[c]));
+        let lut: [[f32; 256]; 3] =
+            std::array::from_fn(|c| std::array::from_fn(|v| (v as f32 - MEAN[c]) / STD[c]));
         let mut data = vec![0f32; 3 * N * N];
-        let (w, h) = (img.width().min(SIZE) as usize, img.height().min(SIZE) as usize);
+        let (w, h) = (
+            img.width().min(SIZE) as usize,
+            img.height().min(SIZE) as usize,
+        );
         let row_len = img.width() as usize * 3;
         let raw = img.as_raw();
         let (b, rest) = data.split_at_mut(N * N);
@@ -92,7 +105,10 @@ impl NanoDet {
                     bail!("output with {n} cells is not a square grid");
                 }
                 let stride = SIZE as usize / g;
-                let r = reg.iter().find(|(m, _)| *m == n).context("no box output matches a score output")?;
+                let r = reg
+                    .iter()
+                    .find(|(m, _)| *m == n)
+                    .context("no box output matches a score output")?;
                 out.push((stride, c, r.1.clone()));
             }
             out.sort_by_key(|o| o.0);
@@ -112,10 +128,17 @@ impl NanoDet {
                 let scores = &cls[cell * 80..cell * 80 + 80];
                 // a cell can hold a person and a vehicle (a rider): emit each class once
                 for class in [Class::Person, Class::Vehicle] {
-                    let thr = if class == Class::Person { self.person_threshold } else { self.vehicle_threshold };
+                    let thr = if class == Class::Person {
+                        self.person_threshold
+                    } else {
+                        self.vehicle_threshold
+                    };
                     let s = match class {
                         Class::Person => scores[0],
-                        _ => VEHICLE_IDS.iter().map(|&k| scores[k]).fold(0.0f32, f32::max),
+                        _ => VEHICLE_IDS
+                            .iter()
+                            .map(|&k| scores[k])
+                            .fold(0.0f32, f32::max),
                     };
                     if s < thr {
                         continue;
@@ -127,12 +150,21 @@ impl NanoDet {
                         let m = bins.iter().cloned().fold(f32::MIN, f32::max);
                         let e: Vec<f32> = bins.iter().map(|b| (b - m).exp()).collect();
                         let z: f32 = e.iter().sum();
-                        *v = e.iter().enumerate().map(|(j, p)| j as f32 * p / z).sum::<f32>() * *stride as f32;
+                        *v = e
+                            .iter()
+                            .enumerate()
+                            .map(|(j, p)| j as f32 * p / z)
+                            .sum::<f32>()
+                            * *stride as f32;
                     }
                     let (row, col) = (cell / g, cell % g);
                     let cx = (col as f32 + 0.5) * *stride as f32;
                     let cy = (row as f32 + 0.5) * *stride as f32;
-                    dets.push(Detection { class, score: s, bbox: BoxF::new(cx - side[0], cy - side[1], cx + side[2], cy + side[3]) });
+                    dets.push(Detection {
+                        class,
+                        score: s,
+                        bbox: BoxF::new(cx - side[0], cy - side[1], cx + side[2], cy + side[3]),
+                    });
                 }
             }
         }
@@ -159,7 +191,13 @@ impl Detector for NanoDet {
             .into_iter()
             .filter_map(|mut d| {
                 // clip to the real image (not the padding), back to input pixels
-                d.bbox = BoxF::new(d.bbox.x1.max(0.0), d.bbox.y1.max(0.0), d.bbox.x2.min(w), d.bbox.y2.min(h)).scale(1.0 / scale);
+                d.bbox = BoxF::new(
+                    d.bbox.x1.max(0.0),
+                    d.bbox.y1.max(0.0),
+                    d.bbox.x2.min(w),
+                    d.bbox.y2.min(h),
+                )
+                .scale(1.0 / scale);
                 (d.bbox.area() > 0.0).then_some(d)
             })
             .collect();

@@ -30,7 +30,10 @@ pub struct PpOcrDet {
 
 impl PpOcrDet {
     pub fn load(dir: &Path, sessions: usize, box_threshold: f32) -> Result<Self, SetupError> {
-        Ok(PpOcrDet { pool: SessionPool::load(&PPOCR_DET, dir, sessions)?, box_threshold })
+        Ok(PpOcrDet {
+            pool: SessionPool::load(&PPOCR_DET, dir, sessions)?,
+            box_threshold,
+        })
     }
 }
 
@@ -62,7 +65,9 @@ impl Detector for PpOcrDet {
         }
         let prob: Vec<f32> = self.pool.with(|sess| -> anyhow::Result<Vec<f32>> {
             let input = ort::value::Tensor::from_array(t)?;
-            let outputs = crate::stats::time(crate::stats::Stage::Inference, || sess.run(ort::inputs![input]))?;
+            let outputs = crate::stats::time(crate::stats::Stage::Inference, || {
+                sess.run(ort::inputs![input])
+            })?;
             let (shape, data) = outputs[0].try_extract_tensor::<f32>()?;
             if shape.len() != 4 || shape[2] as u32 != th || shape[3] as u32 != tw {
                 bail!("unexpected text map shape {shape:?} for input {tw}x{th}");
@@ -72,14 +77,24 @@ impl Detector for PpOcrDet {
         let (sx, sy) = (iw as f32 / tw as f32, ih as f32 / th as f32);
         Ok(regions(&prob, tw, th, self.box_threshold)
             .into_iter()
-            .map(|(b, score)| Detection { class: Class::Plate, score, bbox: BoxF::new(b.x1 * sx, b.y1 * sy, b.x2 * sx, b.y2 * sy) })
+            .map(|(b, score)| Detection {
+                class: Class::Plate,
+                score,
+                bbox: BoxF::new(b.x1 * sx, b.y1 * sy, b.x2 * sx, b.y2 * sy),
+            })
             .collect())
     }
 }
 
 /// Text regions in a probability map: (unclipped box in map pixels, mean probability).
 pub fn regions(prob: &[f32], w: u32, h: u32, box_threshold: f32) -> Vec<(BoxF, f32)> {
-    let bin = GrayImage::from_fn(w, h, |x, y| Luma([if prob[(y * w + x) as usize] > BIN_THRESHOLD { 255 } else { 0 }]));
+    let bin = GrayImage::from_fn(w, h, |x, y| {
+        Luma([if prob[(y * w + x) as usize] > BIN_THRESHOLD {
+            255
+        } else {
+            0
+        }])
+    });
     let labels = connected_components(&bin, Connectivity::Eight, Luma([0u8]));
     // per label: x1, y1, x2, y2, sum of probability, pixel count
     let mut acc: Vec<(u32, u32, u32, u32, f32, u32)> = Vec::new();
@@ -109,7 +124,15 @@ pub fn regions(prob: &[f32], w: u32, h: u32, box_threshold: f32) -> Vec<(BoxF, f
             }
             let d = b.area() * UNCLIP / (2.0 * (b.w() + b.h()));
             let u = BoxF::new(b.x1 - d, b.y1 - d, b.x2 + d, b.y2 + d);
-            Some((BoxF::new(u.x1.max(0.0), u.y1.max(0.0), u.x2.min(w as f32), u.y2.min(h as f32)), score))
+            Some((
+                BoxF::new(
+                    u.x1.max(0.0),
+                    u.y1.max(0.0),
+                    u.x2.min(w as f32),
+                    u.y2.min(h as f32),
+                ),
+                score,
+            ))
         })
         .collect()
 }

@@ -71,7 +71,13 @@ fn input(img: &RgbImage, w: u32, h: u32, stretch: bool) -> (Array4<f32>, (f32, f
     let mut t = Array4::<f32>::from_elem((1, 3, h as usize, w as usize), 114.0 / 255.0);
     let (small, sx, sy, ox, oy) = if stretch {
         let r = super::resize(img, w, h);
-        (std::borrow::Cow::Owned(r), w as f32 / img.width() as f32, h as f32 / img.height() as f32, 0, 0)
+        (
+            std::borrow::Cow::Owned(r),
+            w as f32 / img.width() as f32,
+            h as f32 / img.height() as f32,
+            0,
+            0,
+        )
     } else {
         let (small, s) = super::fit(img, w, h);
         let (ox, oy) = ((w - small.width()) / 2, (h - small.height()) / 2);
@@ -87,8 +93,14 @@ fn input(img: &RgbImage, w: u32, h: u32, stretch: bool) -> (Array4<f32>, (f32, f
 
 fn run(pool: &SessionPool, half: bool, t: Array4<f32>) -> anyhow::Result<(Vec<i64>, Vec<f32>)> {
     pool.with(|s| -> anyhow::Result<_> {
-        let input = if half { ort::value::Tensor::from_array(t.mapv(f16::from_f32))?.into_dyn() } else { ort::value::Tensor::from_array(t)?.into_dyn() };
-        let out = crate::stats::time(crate::stats::Stage::Inference, || s.run(ort::inputs![input]))?;
+        let input = if half {
+            ort::value::Tensor::from_array(t.mapv(f16::from_f32))?.into_dyn()
+        } else {
+            ort::value::Tensor::from_array(t)?.into_dyn()
+        };
+        let out = crate::stats::time(crate::stats::Stage::Inference, || {
+            s.run(ort::inputs![input])
+        })?;
         let v = &out[0];
         if let Ok((shape, d)) = v.try_extract_tensor::<f32>() {
             Ok((shape.to_vec(), d.to_vec()))
@@ -106,7 +118,14 @@ pub fn parse_names(s: &str) -> BTreeMap<usize, String> {
     // split at ", <digits>:" boundaries: names may contain commas only inside quotes
     let mut rest = inner;
     while let Some(colon) = rest.find(':') {
-        let Ok(id) = rest[..colon].trim().trim_start_matches(',').trim().parse::<usize>() else { break };
+        let Ok(id) = rest[..colon]
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .parse::<usize>()
+        else {
+            break;
+        };
         let after = rest[colon + 1..].trim_start();
         let (name, next) = match after.chars().next() {
             Some(q @ ('\'' | '"')) => match after[1..].find(q) {
@@ -142,7 +161,15 @@ impl Yolo {
     /// `platedet`: one class, plates.
     pub fn platedet(dir: &Path, sessions: usize, threshold: f32) -> Result<Self, SetupError> {
         let pool = SessionPool::load(&PLATEDET, dir, sessions)?;
-        let half_input = pool.with(|s| matches!(s.inputs()[0].dtype(), ort::value::ValueType::Tensor { ty: ort::value::TensorElementType::Float16, .. }));
+        let half_input = pool.with(|s| {
+            matches!(
+                s.inputs()[0].dtype(),
+                ort::value::ValueType::Tensor {
+                    ty: ort::value::TensorElementType::Float16,
+                    ..
+                }
+            )
+        });
         Ok(Yolo {
             pool,
             spec: &PLATEDET,
@@ -160,26 +187,55 @@ impl Yolo {
     /// `map` names the model's class indices to use. The layout is read from the model
     /// (input and output shapes, Ultralytics metadata, one trial run); a layout that does not
     /// fit, or a class index the model lacks, is a usage error before any file is processed.
-    pub fn user(path: &Path, format: &str, map: &[(String, usize, Class)], size: Option<u32>, thresholds: BTreeMap<Class, f32>, sessions: usize) -> Result<Self, SetupError> {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model.onnx".into());
+    pub fn user(
+        path: &Path,
+        format: &str,
+        map: &[(String, usize, Class)],
+        size: Option<u32>,
+        thresholds: BTreeMap<Class, f32>,
+        sessions: usize,
+    ) -> Result<Self, SetupError> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model.onnx".into());
         let bad = |why: String| SetupError::Usage(format!("--model {}: {why}", path.display()));
         if !["auto", "yolov8", "yolo11", "rtdetr", "yolov10"].contains(&format) {
-            return Err(SetupError::Usage(format!("--model-format `{format}`: expected auto, yolov8, yolo11, rtdetr or yolov10")));
+            return Err(SetupError::Usage(format!(
+                "--model-format `{format}`: expected auto, yolov8, yolo11, rtdetr or yolov10"
+            )));
         }
         if map.is_empty() {
-            return Err(bad("--classes is needed, e.g. --classes person=0,car=2".into()));
+            return Err(bad(
+                "--classes is needed, e.g. --classes person=0,car=2".into()
+            ));
         }
-        let bytes = crate::models::read_regular(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+        let bytes =
+            crate::models::read_regular(path).map_err(|e| bad(format!("cannot read: {e}")))?;
         let sha = crate::models::sha256_hex(&bytes);
         let pool = SessionPool::from_bytes(&name, &bytes, sessions)?;
         drop(bytes);
-        type Meta = (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+        type Meta = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
         let (meta, in_ty, in_shape, n_out): (Meta, _, Vec<i64>, usize) = pool.with(|s| {
             let m = s.metadata().ok();
             let g = |k: &str| m.as_ref().and_then(|m| m.custom(k));
-            let meta = (g("names"), g("license"), g("imgsz"), m.as_ref().and_then(|m| m.description()), g("task"));
+            let meta = (
+                g("names"),
+                g("license"),
+                g("imgsz"),
+                m.as_ref().and_then(|m| m.description()),
+                g("task"),
+            );
             let (ty, shape) = match s.inputs().first().map(|i| i.dtype()) {
-                Some(ort::value::ValueType::Tensor { ty, shape, .. }) => (Some(*ty), shape.to_vec()),
+                Some(ort::value::ValueType::Tensor { ty, shape, .. }) => {
+                    (Some(*ty), shape.to_vec())
+                }
                 _ => (None, vec![]),
             };
             (meta, ty, shape, s.outputs().len())
@@ -188,13 +244,23 @@ impl Yolo {
         let half_input = match in_ty {
             Some(ort::value::TensorElementType::Float16) => true,
             Some(ort::value::TensorElementType::Float32) => false,
-            other => return Err(bad(format!("input is {other:?}, expected a float32 or float16 image tensor [1,3,H,W]"))),
+            other => {
+                return Err(bad(format!(
+                    "input is {other:?}, expected a float32 or float16 image tensor [1,3,H,W]"
+                )))
+            }
         };
         if in_shape.len() != 4 || (in_shape[1] != 3 && in_shape[1] != -1) {
-            return Err(bad(format!("input shape {in_shape:?} is not an image tensor [1,3,H,W]")));
+            return Err(bad(format!(
+                "input shape {in_shape:?} is not an image tensor [1,3,H,W]"
+            )));
         }
         let meta_size: Option<(u32, u32)> = imgsz.and_then(|s| {
-            let v: Vec<u32> = s.trim_matches(|c| c == '[' || c == ']').split(',').filter_map(|x| x.trim().parse().ok()).collect();
+            let v: Vec<u32> = s
+                .trim_matches(|c| c == '[' || c == ']')
+                .split(',')
+                .filter_map(|x| x.trim().parse().ok())
+                .collect();
             match v.as_slice() {
                 [h, w] => Some((*w, *h)),
                 [s] => Some((*s, *s)),
@@ -209,15 +275,24 @@ impl Yolo {
         // one trial run on a grey picture: the real output shape (dynamic axes resolved)
         let grey = RgbImage::from_pixel(size.0, size.1, image::Rgb([114, 114, 114]));
         let (t, _) = input(&grey, size.0, size.1, false);
-        let (shape, data) = run(&pool, half_input, t).map_err(|e| bad(format!("a trial run failed: {e:#}")))?;
+        let (shape, data) =
+            run(&pool, half_input, t).map_err(|e| bad(format!("a trial run failed: {e:#}")))?;
         if shape.len() != 3 || shape[0] != 1 || shape[1] < 1 || shape[2] < 1 {
             return Err(bad(format!("output shape {shape:?} is no detection layout this version reads ([1,4+nc,N], [1,N,4+nc], RT-DETR [1,300,4+nc], end-to-end [1,N,6])")));
         }
         let (a, b) = (shape[1] as usize, shape[2] as usize);
         let seg = n_out >= 2;
         let masks = if seg { 32 } else { 0 };
-        let is_rtdetr_meta = description.as_deref().map(|d| d.to_lowercase().replace('-', "").contains("rtdetr")).unwrap_or(false);
-        let nc_of = |c: usize| names.as_ref().map(|n| n.len()).unwrap_or(c.saturating_sub(4 + masks));
+        let is_rtdetr_meta = description
+            .as_deref()
+            .map(|d| d.to_lowercase().replace('-', "").contains("rtdetr"))
+            .unwrap_or(false);
+        let nc_of = |c: usize| {
+            names
+                .as_ref()
+                .map(|n| n.len())
+                .unwrap_or(c.saturating_sub(4 + masks))
+        };
         let layout = match format {
             "yolov10" => Layout::End2End,
             "rtdetr" => Layout::RtDetr,
@@ -228,7 +303,10 @@ impl Yolo {
             _ => {
                 // transposed YOLO boxes are in input pixels, RT-DETR's within 0..1
                 let c = b;
-                let max = (0..a).flat_map(|i| (0..4).map(move |r| (i, r))).map(|(i, r)| data[i * c + r].abs()).fold(0.0f32, f32::max);
+                let max = (0..a)
+                    .flat_map(|i| (0..4).map(move |r| (i, r)))
+                    .map(|(i, r)| data[i * c + r].abs())
+                    .fold(0.0f32, f32::max);
                 if max <= 1.5 {
                     Layout::RtDetr
                 } else {
@@ -242,40 +320,95 @@ impl Yolo {
         };
         let classes = match layout {
             Layout::End2End => names.as_ref().map(|n| n.len()).unwrap_or(usize::MAX),
-            Layout::RtDetr => names.as_ref().map(|n| n.len()).unwrap_or(channels.saturating_sub(4)),
+            Layout::RtDetr => names
+                .as_ref()
+                .map(|n| n.len())
+                .unwrap_or(channels.saturating_sub(4)),
             _ => nc_of(channels),
         };
         if layout != Layout::End2End && (channels < 5 || 4 + classes > channels) {
             return Err(bad(format!(
                 "output shape {shape:?} does not fit {} with {classes} classes{}",
                 layout.as_str(),
-                names.as_ref().map(|_| " (from the model's `names`)").unwrap_or("")
+                names
+                    .as_ref()
+                    .map(|_| " (from the model's `names`)")
+                    .unwrap_or("")
             )));
         }
         if layout == Layout::End2End && b != 6 {
-            return Err(bad(format!("output shape {shape:?} is not end-to-end [1,N,6]")));
+            return Err(bad(format!(
+                "output shape {shape:?} is not end-to-end [1,N,6]"
+            )));
         }
         for (n, i, _) in map {
             if *i >= classes {
-                let known = names.as_ref().map(|m| format!(": {}", m.iter().take(12).map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))).unwrap_or_default();
-                return Err(bad(format!("--classes {n}={i}: the model has {} classes{known}", if classes == usize::MAX { "?".into() } else { classes.to_string() })));
+                let known = names
+                    .as_ref()
+                    .map(|m| {
+                        format!(
+                            ": {}",
+                            m.iter()
+                                .take(12)
+                                .map(|(k, v)| format!("{k}={v}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })
+                    .unwrap_or_default();
+                return Err(bad(format!(
+                    "--classes {n}={i}: the model has {} classes{known}",
+                    if classes == usize::MAX {
+                        "?".into()
+                    } else {
+                        classes.to_string()
+                    }
+                )));
             }
         }
         let classes = if classes == usize::MAX { 0 } else { classes };
-        let map_s = map.iter().map(|(n, i, _)| format!("{n}={i}")).collect::<Vec<_>>().join(",");
+        let map_s = map
+            .iter()
+            .map(|(n, i, _)| format!("{n}={i}"))
+            .collect::<Vec<_>>()
+            .join(",");
         let spec: &'static ModelSpec = Box::leak(Box::new(ModelSpec {
             name: Box::leak(name.into_boxed_str()),
             role: Role::PersonVehicle,
             file: Box::leak(path.to_string_lossy().into_owned().into_boxed_str()),
             sha256: Box::leak(sha.into_boxed_str()),
-            licence: Box::leak(licence.filter(|l| !l.trim().is_empty()).unwrap_or_else(|| "user-supplied (not stated)".into()).into_boxed_str()),
+            licence: Box::leak(
+                licence
+                    .filter(|l| !l.trim().is_empty())
+                    .unwrap_or_else(|| "user-supplied (not stated)".into())
+                    .into_boxed_str(),
+            ),
             copyleft: false,
             default: false,
             source: Source::User,
             note: "user-supplied model",
         }));
-        let describe = Some((format!("{} ({}); input {}x{}", layout.as_str(), if format == "auto" { "detected" } else { format }, size.0, size.1), map_s));
-        Ok(Yolo { pool, spec, map: map.iter().map(|(_, i, c)| (*i, *c)).collect(), classes, layout, half_input, size, thresholds, describe })
+        let describe = Some((
+            format!(
+                "{} ({}); input {}x{}",
+                layout.as_str(),
+                if format == "auto" { "detected" } else { format },
+                size.0,
+                size.1
+            ),
+            map_s,
+        ));
+        Ok(Yolo {
+            pool,
+            spec,
+            map: map.iter().map(|(_, i, c)| (*i, *c)).collect(),
+            classes,
+            layout,
+            half_input,
+            size,
+            thresholds,
+            describe,
+        })
     }
 
     /// The layout this model was read as.
@@ -306,20 +439,45 @@ impl Detector for Yolo {
             bail!("unexpected YOLO output shape {shape:?}");
         }
         let (a, b) = (shape[1] as usize, shape[2] as usize);
-        let (n, c) = if self.layout == Layout::ChannelsFirst { (b, a) } else { (a, b) };
-        if c < if self.layout == Layout::End2End { 6 } else { 4 + self.classes } {
+        let (n, c) = if self.layout == Layout::ChannelsFirst {
+            (b, a)
+        } else {
+            (a, b)
+        };
+        if c < if self.layout == Layout::End2End {
+            6
+        } else {
+            4 + self.classes
+        } {
             bail!("unexpected YOLO output shape {shape:?}");
         }
-        let at = |r: usize, i: usize| if self.layout == Layout::ChannelsFirst { data[r * n + i] } else { data[i * c + r] };
+        let at = |r: usize, i: usize| {
+            if self.layout == Layout::ChannelsFirst {
+                data[r * n + i]
+            } else {
+                data[i * c + r]
+            }
+        };
         let thr = |k: Class| self.thresholds.get(&k).copied().unwrap_or(0.5);
-        let back = |x1: f32, y1: f32, x2: f32, y2: f32| BoxF::new((x1 - ox) / sx, (y1 - oy) / sy, (x2 - ox) / sx, (y2 - oy) / sy);
+        let back = |x1: f32, y1: f32, x2: f32, y2: f32| {
+            BoxF::new(
+                (x1 - ox) / sx,
+                (y1 - oy) / sy,
+                (x2 - ox) / sx,
+                (y2 - oy) / sy,
+            )
+        };
         let mut dets = Vec::new();
         for i in 0..n {
             if self.layout == Layout::End2End {
                 let (score, id) = (at(4, i), at(5, i).round() as i64);
                 for &(_, class) in self.map.iter().filter(|(k, _)| *k as i64 == id) {
                     if score >= thr(class) {
-                        dets.push(Detection { class, score, bbox: back(at(0, i), at(1, i), at(2, i), at(3, i)) });
+                        dets.push(Detection {
+                            class,
+                            score,
+                            bbox: back(at(0, i), at(1, i), at(2, i), at(3, i)),
+                        });
                     }
                 }
                 continue;
@@ -343,9 +501,18 @@ impl Detector for Yolo {
                     (cx, cy, bw, bh) = (cx * w as f32, cy * h as f32, bw * w as f32, bh * h as f32);
                 }
                 let bx = back(cx - bw / 2.0, cy - bh / 2.0, cx + bw / 2.0, cy + bh / 2.0);
-                let bx = BoxF::new(bx.x1.max(0.0), bx.y1.max(0.0), bx.x2.min(img.width() as f32), bx.y2.min(img.height() as f32));
+                let bx = BoxF::new(
+                    bx.x1.max(0.0),
+                    bx.y1.max(0.0),
+                    bx.x2.min(img.width() as f32),
+                    bx.y2.min(img.height() as f32),
+                );
                 if bx.area() > 0.0 {
-                    dets.push(Detection { class, score, bbox: bx });
+                    dets.push(Detection {
+                        class,
+                        score,
+                        bbox: bx,
+                    });
                 }
             }
         }

@@ -6,8 +6,14 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 pub fn shared(rel: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures").join(rel);
-    assert!(p.exists(), "fixture {} is missing: the tests need ../shared beside the checkout", p.display());
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures")
+        .join(rel);
+    assert!(
+        p.exists(),
+        "fixture {} is missing: the tests need ../shared beside the checkout",
+        p.display()
+    );
     p
 }
 
@@ -32,16 +38,33 @@ pub fn input_dir(files: &[&str]) -> (tempfile::TempDir, PathBuf) {
 /// Run `pixla redact IN -o OUT extra...`; returns (exit code, report, OUT).
 pub fn redact(inp: &Path, extra: &[&str]) -> (i32, Value, PathBuf) {
     let out = inp.parent().unwrap().join("out");
-    let o = pixla().arg("redact").arg(inp).arg("-o").arg(&out).arg("--quiet").args(extra).output().unwrap();
+    let o = pixla()
+        .arg("redact")
+        .arg(inp)
+        .arg("-o")
+        .arg(&out)
+        .arg("--quiet")
+        .args(extra)
+        .output()
+        .unwrap();
     let code = o.status.code().unwrap_or(-1);
     let rp = out.join("pixla-report.json");
-    assert!(rp.exists(), "no report; exit {code}; stderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        rp.exists(),
+        "no report; exit {code}; stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let report: Value = serde_json::from_slice(&std::fs::read(&rp).unwrap()).unwrap();
     (code, report, out)
 }
 
 pub fn file_entry<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["files"].as_array().unwrap().iter().find(|f| f["input"] == name).unwrap_or_else(|| panic!("{name} not in report"))
+    report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["input"] == name)
+        .unwrap_or_else(|| panic!("{name} not in report"))
 }
 
 /// Regions of `classes` in a file entry, as [x, y, w, h].
@@ -53,7 +76,12 @@ pub fn boxes(entry: &Value, classes: &[&str]) -> Vec<[f64; 4]> {
         .filter(|r| classes.contains(&r["class"].as_str().unwrap()))
         .map(|r| {
             let b = r["box"].as_array().unwrap();
-            [b[0].as_f64().unwrap(), b[1].as_f64().unwrap(), b[2].as_f64().unwrap(), b[3].as_f64().unwrap()]
+            [
+                b[0].as_f64().unwrap(),
+                b[1].as_f64().unwrap(),
+                b[2].as_f64().unwrap(),
+                b[3].as_f64().unwrap(),
+            ]
         })
         .collect()
 }
@@ -61,7 +89,9 @@ pub fn boxes(entry: &Value, classes: &[&str]) -> Vec<[f64; 4]> {
 /// Is pixel (x, y) inside any of `regions` ([x, y, w, h])?
 pub fn in_any(regions: &[[f64; 4]], x: u32, y: u32) -> bool {
     let (x, y) = (x as f64, y as f64);
-    regions.iter().any(|r| x >= r[0] && y >= r[1] && x < r[0] + r[2] && y < r[1] + r[3])
+    regions
+        .iter()
+        .any(|r| x >= r[0] && y >= r[1] && x < r[0] + r[2] && y < r[1] + r[3])
 }
 
 /// Fraction of ground-truth box `gt` ([x, y, w, h]) covered by the union of `regions`.
@@ -74,7 +104,10 @@ pub fn coverage(gt: [f64; 4], regions: &[[f64; 4]]) -> f64 {
         for x in x0..x1 {
             total += 1;
             let (fx, fy) = (x as f64 + 0.5, y as f64 + 0.5);
-            if regions.iter().any(|r| fx >= r[0] && fy >= r[1] && fx < r[0] + r[2] && fy < r[1] + r[3]) {
+            if regions
+                .iter()
+                .any(|r| fx >= r[0] && fy >= r[1] && fx < r[0] + r[2] && fy < r[1] + r[3])
+            {
                 covered += 1;
             }
         }
@@ -91,7 +124,12 @@ pub fn coco_boxes(json: &str) -> Vec<[f64; 4]> {
         .iter()
         .map(|a| {
             let b = a["bbox"].as_array().unwrap();
-            [b[0].as_f64().unwrap(), b[1].as_f64().unwrap(), b[2].as_f64().unwrap(), b[3].as_f64().unwrap()]
+            [
+                b[0].as_f64().unwrap(),
+                b[1].as_f64().unwrap(),
+                b[2].as_f64().unwrap(),
+                b[3].as_f64().unwrap(),
+            ]
         })
         .collect()
 }

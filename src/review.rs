@@ -256,10 +256,12 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
             // pixla's marker is a regular file; a link is not one
             match crate::walk::inside(&base, &sub.join(MARKER), crate::walk::Leaf::File, what) {
                 Ok(_) => {}
-                Err(r) if r.kind == "missing" => return Err(SetupError::Usage(format!(
+                Err(r) if r.kind == "missing" => {
+                    return Err(SetupError::Usage(format!(
                     "{} exists and was not made by `pixla review`: choose another folder with -o",
                     dir.display()
-                ))),
+                )))
+                }
                 Err(r) => return Err(refuse(r)),
             }
         }

@@ -144,7 +144,7 @@ fn decoded_detections_are_the_references_peaks() {
                 .map(|v| v.as_f64().unwrap() as f32)
                 .collect::<Vec<_>>()
         })
-        .filter(|v| v[4] >= 0.3)
+        .filter(|v| pixla::detect::aerial::calibrate(v[4]) >= 0.3)
         .map(|v| [v[0], v[1], v[2], v[3]])
         .collect();
     let persons: Vec<_> = dets.iter().filter(|d| d.class == Class::Person).collect();

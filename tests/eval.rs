@@ -42,7 +42,9 @@ fn terrain1_coco_every_walker_hidden_and_json_schema() {
     ] {
         assert!(!v[k].is_null(), "no `{k}` in {v}");
     }
-    assert_eq!(v["models"][0]["name"], "nanodet-m");
+    // the default detectors: pixla's own on the tiles, NanoDet on the downscaled passes
+    assert_eq!(v["models"][0]["name"], "pixla-aerial");
+    assert_eq!(v["models"][1]["name"], "nanodet-m");
     let p = &v["summary"]["person"];
     assert_eq!(p["gt"], 7);
     assert_eq!(p["hit"], 7, "{p}");

@@ -8,6 +8,11 @@
 //! cx, cy, w, h in input pixels, then person and vehicle scores, which the graph already
 //! zeroes except at heat-map peaks (a 3x3 max-pool). Decoded here with a score threshold per
 //! class and NMS at IoU 0.5.
+//!
+//! Scores: the model's raw peak heat is mapped onto pixla's score scale by [`calibrate`], so
+//! that the shared default threshold (0.3) is this model's operating point, chosen on the
+//! validation split (see the model card), and `--threshold person=...` moves it as it does
+//! for every other model.
 
 use super::{nms, Class, Detection, Detector, SessionPool};
 use crate::geom::BoxF;
@@ -26,6 +31,19 @@ pub const ALIGN: u32 = 32;
 /// Output stride: one output cell per 4x4 input pixels.
 pub const STRIDE: u32 = 4;
 const PAD: f32 = 114.0 / 255.0;
+/// The raw heat at which a peak counts at pixla's default threshold (0.3).
+pub const RAW_AT_DEFAULT: f32 = 0.5;
+const DEFAULT_THRESHOLD: f32 = 0.3;
+
+/// Raw peak heat → score: piecewise linear, monotone, 0 → 0, [`RAW_AT_DEFAULT`] → 0.3,
+/// 1 → 1.
+pub fn calibrate(raw: f32) -> f32 {
+    if raw <= RAW_AT_DEFAULT {
+        DEFAULT_THRESHOLD * raw / RAW_AT_DEFAULT
+    } else {
+        DEFAULT_THRESHOLD + (1.0 - DEFAULT_THRESHOLD) * (raw - RAW_AT_DEFAULT) / (1.0 - RAW_AT_DEFAULT)
+    }
+}
 /// The model's classes, in output order after the 4 box rows.
 const CLASSES: [Class; 2] = [Class::Person, Class::Vehicle];
 
@@ -102,7 +120,8 @@ impl Aerial {
             } else {
                 self.vehicle_threshold
             };
-            for (i, &score) in row(4 + k).iter().enumerate() {
+            for (i, &raw) in row(4 + k).iter().enumerate() {
+                let score = calibrate(raw);
                 if score < thr || !score.is_finite() || cx[i] >= w || cy[i] >= h {
                     continue;
                 }
@@ -178,5 +197,14 @@ mod tests {
         assert_eq!(t[[0, 0, 49, 100]], PAD);
         assert_eq!(t[[0, 2, 50, 0]], PAD);
         assert_eq!(t[[0, 1, 0, 0]], 0.0);
+    }
+
+    #[test]
+    fn calibration_puts_the_operating_point_at_the_default_threshold() {
+        assert_eq!(calibrate(0.0), 0.0);
+        assert!((calibrate(RAW_AT_DEFAULT) - 0.3).abs() < 1e-6);
+        assert!((calibrate(1.0) - 1.0).abs() < 1e-6);
+        let xs: Vec<f32> = (0..=100).map(|i| calibrate(i as f32 / 100.0)).collect();
+        assert!(xs.windows(2).all(|w| w[1] > w[0]), "monotone");
     }
 }

@@ -359,7 +359,8 @@ struct RedactArgs {
     #[arg(long)]
     operator: Option<String>,
     /// Embedded previews (EXIF thumbnail, MPF images, Photoshop thumbnail): re-render them from
-    /// the redacted image (`regenerate`) or remove them (`remove`). Never kept as they were.
+    /// the redacted image at their own size (`regenerate`) or remove them (`remove`). Never kept
+    /// as they were.
     #[arg(long, value_enum, default_value = "regenerate")]
     previews: pixla::jpegmeta::Previews,
     /// Remove GPS and location data, also from images with nothing to hide and from MPF images:

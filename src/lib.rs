@@ -7,7 +7,97 @@
 //! ```
 //!
 //! [`pipeline::run_batch`] strings them together for a batch; the `pixla` binary only parses
-//! flags, calls it, and maps the outcome to an exit code.
+//! flags, calls it, and maps the outcome to an exit code. How to use pixla, one topic a page, is
+//! in [`guide`].
+//!
+//! # Design
+//!
+//! One module per stage in `src/` (the library is the API, as in oxipng); `src/main.rs` only parses
+//! flags and maps outcomes to exit codes; `src/progress.rs` holds the progress bar apart from the
+//! work (as hyperfine does); `src/models.rs` is the registry and `src/fetch.rs` the installer (as
+//! ocrs's `models.rs`). Where it differs from `../shared/docs/design.md`, and why:
+//!
+//! - **Threads.** rayon runs images and, inside each, tiles and vehicle crops in parallel. Each
+//!   model has one ONNX Runtime session per worker thread with one intra-op thread, chosen by the
+//!   rayon worker index, so the two thread pools never oversubscribe the cores and sessions never
+//!   wait on each other. One ORT environment per process.
+//! - **Clean images are copied, not re-encoded.** Nothing to hide means nothing may change.
+//! - **Fail closed, including where decoders are lenient.** JPEG decoders fill a truncated scan
+//!   with grey and report success; pixla requires an end-of-image marker after the scan, so a cut
+//!   file fails instead of being "redacted" with its bottom missing. The format is read from the
+//!   content; a PNG named `.jpg` is an error, not a guess. Image size is checked from the header
+//!   before any pixel buffer is allocated.
+//! - **Detection runs upright, redaction on stored pixels.** EXIF orientation is applied to a
+//!   copy for the detectors; boxes are mapped back through the orientation (all eight are tested),
+//!   and the stored pixels and orientation tag are left as they were.
+//! - **Merging.** Tiles, the whole-image pass and per-cell outputs are merged per class by greedy
+//!   non-maximum merging on intersection-over-smaller (SAHI's GREEDYNMM, 0.5): a box cut by a tile
+//!   edge is absorbed by the whole box from the neighbouring tile (the union is kept, so
+//!   redaction only grows). Vehicle classes (car, motorcycle, bus, truck) are one class, because
+//!   NanoDet labels the same jeep car and truck.
+//! - **Plates are found in vehicles**, on crops upscaled up to 4×, not on every tile: cheaper,
+//!   and it gates a text detector that would otherwise fire on road signs.
+//! - **Irreversibility.** Persons: pixelated with ~4 blocks across the box's short side, after a
+//!   15 % + 2 px margin. Plates: solid black (pixelated text can be matched back). Fill makes alpha
+//!   opaque so nothing hides under transparency.
+//! - **Sharding** is a stable FNV-1a hash of the relative path, so every machine of a job array
+//!   agrees without coordination.
+//! - **Change only what is hidden** (the design sketch re-encoded everything). JPEG: the
+//!   DCT-domain path in `src/jpeg_lossless.rs` uses libjpeg's own coefficient API
+//!   (`jpeg_read_coefficients` / `jpeg_write_coefficients`), compiled from source by
+//!   `mozjpeg-sys` without NASM, so a fresh machine needs nothing new; libjpeg errors unwind as
+//!   Rust panics (the crate's `unwinding` feature) and are caught per file. Writing a Huffman
+//!   codec ourselves would have been more code for the same result. Boxes are widened to the MCU
+//!   grid *before* a review's suppress boxes are matched, so a report's boxes always match the
+//!   next run's. TIFF: `src/tiffedit.rs` patches strips/tiles inside a byte copy of the file (no
+//!   crate writes arbitrary TIFF tags back), and `src/tiffpath.rs` reads the rewritten file back
+//!   before renaming it into place. Metadata: `src/jpegmeta.rs` assembles the output from the
+//!   source's segments and re-renders previews from the redacted pixels.
+//! - **Detection reads through a `Raster`** (`pipeline::detect_raster`): a picture in memory, or
+//!   a TIFF read tile by tile, so a 1-gigapixel orthophoto is never decoded whole. On pictures
+//!   much bigger than a tile, **pyramid passes** (tiles over copies downscaled by 4, 16, …) see
+//!   objects between the tile scale and the whole-image scale: on the 1-gigapixel test picture
+//!   (a street photo upscaled 50×) the tiles and the whole-image pass alone missed a 22,000 px
+//!   tall person. They cost nothing on pictures under 4 tile edges (2,560 px), and about 7 % more
+//!   tiles on a 20 MP frame.
+//! - **One set of detection flags** (`DetectArgs` in `main.rs`) for `redact`, `check` and `eval`,
+//!   and one library pipeline behind them (`pipeline::detect_raster` + `plan_regions`):
+//!   a gate or an evaluation can never drift from what a delivery was made with. The design
+//!   sketch had separate options per command.
+//! - **Delivery commands are library modules** (`src/check.rs`, `src/verify.rs`, `src/purge.rs`,
+//!   `src/eval.rs`), each returning a result struct; `main.rs` prints it and picks the exit code.
+//!   The report's JSON Schema is a versioned file (`fixtures/schema/pixla-report-1.schema.json`)
+//!   embedded in the binary, so `verify` needs no repository.
+//! - **The journal is the crash record** (`src/journal.rs`): an append-only JSON-lines file in
+//!   OUT, fsynced after each output's rename, so a SIGKILL at any moment leaves either a finished,
+//!   journaled output or a temp file that `--resume` deletes. Signals (`src/signals.rs`,
+//!   `signal-hook`) only set a flag that the workers read before starting a file.
+//! - **User models behind the same trait** (`detect::Detector`): `--model` swaps the tile
+//!   detector; the registry entry of a user model is made once per process (`Box::leak`), so
+//!   `spec()` stays a plain `&'static` borrow for the built-in ones.
+//! - **Stage counters** (`src/stats.rs`): an atomic add per stage and tile, always on; `--timings`
+//!   prints them, and `benches/sahi_compare.py` uses them to put pixla's wall time beside its pure
+//!   inference time.
+//!
+//! # Written by hand rather than taken from a crate, and why
+//!
+//! The JPEG quality estimate (12 lines on
+//! the DQT segment; no crate exposes it), the box blur and pixelation (generic over every pixel type
+//! the `image` crate decodes, which imageproc's filters are not), PaddleOCR's DB post-processing
+//! (on imageproc's connected components), the JPEG end-of-image check (no decoder reports
+//! truncation), the TF.js converter (no light converter exists), the DCT-domain fill and
+//! pixelation (on libjpeg's coefficient arrays; no crate offers them), the TIFF IFD parser and
+//! chunk patcher and PackBits (no crate rewrites a TIFF while keeping its tags; LZW is `weezl`,
+//! Deflate `flate2`), the EXIF/MPF offset surgery for previews and GPS (kamadak-exif reads, but
+//! cannot edit in place; XMP is parsed with `roxmltree`), the review page's HTML/JS (one file,
+//! no network), the COCO/YOLO label readers (short, on serde_json) and eval's matching and metrics,
+//! a parser for Ultralytics' `names` metadata (a Python dict literal, not JSON; about 20 lines),
+//! the exact area of a union of rectangles inside a box for `check`'s coverage (about 20 lines; a
+//! polygon boolean-ops crate is a big dependency for axis-aligned boxes), the path cutting for the
+//! report's command line and errors (rules specific to pixla), and the APNG and 4-component JPEG
+//! checks (a few bytes of chunk/segment headers, read before decoding; `png` and `img-parts` do not
+//! expose them). Taken from crates instead: `jsonschema` (schema validation), `signal-hook`
+//! (signals), `fast_image_resize` (SIMD resizing), `cargo-fuzz`/`libfuzzer-sys` (fuzzing).
 
 pub mod check;
 pub mod decode;
@@ -17,6 +107,7 @@ pub mod error;
 pub mod eval;
 pub mod fetch;
 pub mod geom;
+pub mod guide;
 pub mod journal;
 pub mod jpeg_lossless;
 pub mod jpegmeta;

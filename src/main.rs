@@ -205,16 +205,18 @@ struct DetectArgs {
     /// Skip the downscaled whole-image pass (big objects may then be cut by tiles).
     #[arg(long)]
     no_whole_pass: bool,
-    /// Skip the downscaled tiled passes (by 4, 16, ...) on pictures much bigger than a tile.
+    /// Skip the downscaled tiled passes (by 4, 16, ...) on pictures much bigger than a tile
+    /// (over 4 tile edges: 2,560 px at the default --tile).
     #[arg(long)]
     no_pyramid: bool,
-    /// Score thresholds, e.g. `person=0.3,vehicle=0.3,plate=0.5`.
+    /// Minimum score per class [default: person=0.3,vehicle=0.3,plate=0.5].
     #[arg(long, value_name = "CLASS=SCORE,...")]
     threshold: Option<String>,
-    /// Methods per class, e.g. `person=pixelate,plate=fill,vehicle=none` (pixelate, fill, blur, none).
+    /// Method per class: pixelate, fill, blur or none [default:
+    /// person=pixelate,plate=fill,vehicle=none].
     #[arg(long, value_name = "CLASS=METHOD,...")]
     method: Option<String>,
-    /// Margin around each box, as a fraction of its size on each side.
+    /// Margin around each box, as a fraction of its size on each side, plus 2 px.
     #[arg(long, default_value_t = 0.15)]
     margin: f32,
     /// Pixelation blocks across a box's short side.
@@ -224,10 +226,11 @@ struct DetectArgs {
     /// with nanodet-m on the downscaled passes) or nanodet-m (alone, on every pass).
     #[arg(long, default_value = "pixla-aerial", value_parser = pixla::pipeline::ObjectModels::NAMES)]
     detector: String,
-    /// Plate detector: ppocrv4-det (Apache-2.0, default), platedet (AGPL-3.0), none.
+    /// Plate detector: ppocrv4-det (Apache-2.0, default), platedet (AGPL-3.0, opt-in), none.
     #[arg(long, default_value = "ppocrv4-det")]
     plate_model: String,
-    /// Refuse images larger than this many megapixels.
+    /// Refuse images larger than this many megapixels, from their header, before decoding (a
+    /// TIFF above it is processed tile by tile instead, up to --max-megapixels-tiled).
     #[arg(long, default_value_t = 300.0)]
     max_megapixels: f64,
     /// Refuse TIFFs larger than this many megapixels (processed tile by tile, in bounded
@@ -332,7 +335,8 @@ struct RedactArgs {
     /// Input images or folders (folders are walked recursively).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Output folder; the input tree is mirrored under it. Must not be inside an input.
+    /// Output folder; the input tree is mirrored under it. Must not be inside an input, nor an
+    /// input inside it.
     #[arg(short, long)]
     output: PathBuf,
     /// Report path (default OUT/pixla-report.json).
@@ -355,11 +359,13 @@ struct RedactArgs {
     #[arg(long)]
     operator: Option<String>,
     /// Embedded previews (EXIF thumbnail, MPF images, Photoshop thumbnail): re-render them from
-    /// the redacted image (`regenerate`) or remove them (`remove`). Never kept as they were.
+    /// the redacted image at their own size (`regenerate`) or remove them (`remove`). Never kept
+    /// as they were.
     #[arg(long, value_enum, default_value = "regenerate")]
     previews: pixla::jpegmeta::Previews,
-    /// Remove GPS and location data (EXIF GPS IFD, XMP GPS/location properties), also from
-    /// images with nothing to hide.
+    /// Remove GPS and location data, also from images with nothing to hide and from MPF images:
+    /// the EXIF GPS IFD (its bytes zeroed) and XMP GPS/location properties (`exif:GPS*`,
+    /// `drone-dji:GpsLatitude`/`GpsLongtitude`/`AbsoluteAltitude`, IPTC places).
     #[arg(long)]
     strip_gps: bool,
     /// Keep only the ICC profile and the EXIF Orientation, also in images with nothing to hide.

@@ -4,7 +4,7 @@
 //! report): regions to hide that the detectors missed (`add`) and detected regions to leave
 //! visible (`suppress`, matched to a region of the re-run by its hidden box). Boxes are
 //! `[x, y, w, h]` in the stored pixels of the file (EXIF orientation not applied), the
-//! coordinates of the report's `box`. Documented in the README; JSON Schema in
+//! coordinates of the report's `box`. Documented in [`crate::guide::regions`]; JSON Schema in
 //! `fixtures/schema/pixla-regions-1.schema.json`.
 //!
 //! ```

@@ -565,9 +565,33 @@ pub fn check(
         let accepted: Vec<[u32; 4]> = entry
             .map(|e| e.suppressed.iter().map(|s| s.region.bbox).collect())
             .unwrap_or_default();
+        // pixelated regions widened by one of their blocks, with their own area
+        let mosaics: Vec<([u32; 4], u64)> = entry
+            .map(|e| {
+                e.regions
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, r)| r.method == Method::Pixelate && !not_hidden.contains(i))
+                    .map(|(_, r)| {
+                        let [x, y, w, h] = r.bbox;
+                        let b = r.block.unwrap_or(0);
+                        let area = w as u64 * h as u64;
+                        (
+                            [
+                                x.saturating_sub(b),
+                                y.saturating_sub(b),
+                                w + 2 * b,
+                                h + 2 * b,
+                            ],
+                            area,
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         for f in scan.found.iter().filter(|f| classes.contains(&f.det.class)) {
             let covered = covered_fraction(&f.det.bbox, &known);
-            if covered >= COVERED {
+            if covered >= COVERED || mosaic_edge(&f.det.bbox, &mosaics) {
                 covered_n += 1;
                 continue;
             }
@@ -640,6 +664,20 @@ pub fn check(
     })
 }
 
+/// Whether a detection on an output is the edge of one of its own pixelation mosaics: a
+/// mosaic's hard block edges sit right at its border, and a small-object detector can fire on
+/// them (measured: on `sahi_terrain1.jpg` a spot beside a pixelated walker scored 0.25 on the
+/// original and 0.37 on the output). Such a detection is smaller than half the pixelated region
+/// and lies at least [`COVERED`] inside the region widened by one of its blocks. A real person
+/// that close to a hidden one, missed on the original, is not flagged: a limitation of judging
+/// the output alone.
+fn mosaic_edge(b: &BoxF, mosaics: &[([u32; 4], u64)]) -> bool {
+    mosaics.iter().any(|(m, area)| {
+        (b.w() * b.h()) as f64 <= *area as f64 / 2.0
+            && covered_fraction(b, std::slice::from_ref(m)) >= COVERED
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -674,6 +712,20 @@ mod tests {
         .into_iter()
         .map(|m| m.unwrap().hidden())
         .collect()
+    }
+
+    #[test]
+    fn a_small_detection_at_a_mosaics_edge_is_the_mosaic() {
+        let m = [([90, 90, 60, 60], 1600u64)]; // a 40 px region at 100,100 with 10 px blocks
+        assert!(mosaic_edge(&BoxF::new(92.0, 95.0, 100.0, 105.0), &m));
+        assert!(
+            !mosaic_edge(&BoxF::new(160.0, 95.0, 170.0, 105.0), &m),
+            "beyond one block"
+        );
+        assert!(
+            !mosaic_edge(&BoxF::new(90.0, 90.0, 140.0, 140.0), &m),
+            "as big as the region"
+        );
     }
 
     #[test]

@@ -118,7 +118,7 @@ pub const PIXLA_AERIAL: ModelSpec = ModelSpec {
 };
 
 pub const PIXLA_AERIAL_SHA256: &str =
-    "2eebe8329c06cec3bab81e97437098cc12619377442bc3402a13e14c70e8246d";
+    "63ea4420d3a870a08a26ac805cb2dedbd247495861f8c9bbd501ddc353154403";
 
 /// The committed weights of [`PIXLA_AERIAL`], built in.
 static PIXLA_AERIAL_ONNX: &[u8] = include_bytes!("../models/pixla-aerial.onnx");

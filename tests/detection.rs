@@ -34,9 +34,28 @@ fn every_labelled_walker_in_terrain1_is_pixelated() {
 #[test]
 fn nadir_people_are_hidden_at_the_defaults() {
     let labels = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/labels");
-    let (_d, inp) = input_dir(&["aerial-nadir/lacmus_01.png", "aerial-nadir/lacmus_02.png", "aerial-nadir/lacmus_03.png", "aerial-nadir/lacmus_05.png", "aerial-nadir/lacmus_06.png", "aerial-nadir/lacmus_08.png", "aerial-nadir/lacmus_09.png"]);
-    let o = pixla().arg("eval").arg(&inp).arg(&labels).arg("--json").output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_d, inp) = input_dir(&[
+        "aerial-nadir/lacmus_01.png",
+        "aerial-nadir/lacmus_02.png",
+        "aerial-nadir/lacmus_03.png",
+        "aerial-nadir/lacmus_05.png",
+        "aerial-nadir/lacmus_06.png",
+        "aerial-nadir/lacmus_08.png",
+        "aerial-nadir/lacmus_09.png",
+    ]);
+    let o = pixla()
+        .arg("eval")
+        .arg(&inp)
+        .arg(&labels)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let p = &v["summary"]["person"];
     assert_eq!(p["gt"], 14, "{p}");
@@ -44,9 +63,19 @@ fn nadir_people_are_hidden_at_the_defaults() {
     let area = v["area_redacted"].as_f64().unwrap();
     assert!(area <= NADIR_MAX_AREA, "area redacted {area}");
     // the same images with NanoDet alone: the reason for the model
-    let o = pixla().arg("eval").arg(&inp).arg(&labels).args(["--json", "--detector", "nanodet-m"]).output().unwrap();
+    let o = pixla()
+        .arg("eval")
+        .arg(&inp)
+        .arg(&labels)
+        .args(["--json", "--detector", "nanodet-m"])
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(v["summary"]["person"]["hit"].as_u64().unwrap() <= 2, "{}", v["summary"]["person"]);
+    assert!(
+        v["summary"]["person"]["hit"].as_u64().unwrap() <= 2,
+        "{}",
+        v["summary"]["person"]
+    );
 }
 
 /// What the committed model reaches on the nadir fixtures (measured; see models/pixla-aerial.md).

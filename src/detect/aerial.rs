@@ -31,8 +31,10 @@ pub const ALIGN: u32 = 32;
 /// Output stride: one output cell per 4x4 input pixels.
 pub const STRIDE: u32 = 4;
 const PAD: f32 = 114.0 / 255.0;
-/// The raw heat at which a peak counts at pixla's default threshold (0.3).
-pub const RAW_AT_DEFAULT: f32 = 0.5;
+/// The raw heat at which a peak counts at pixla's default threshold (0.3): the highest of
+/// 0.3, 0.35, 0.4, 0.5, 0.6 at which every labelled person of the nadir fixtures is still
+/// hidden (see the model card for the sweep on the validation split).
+pub const RAW_AT_DEFAULT: f32 = 0.4;
 const DEFAULT_THRESHOLD: f32 = 0.3;
 
 /// Raw peak heat → score: piecewise linear, monotone, 0 → 0, [`RAW_AT_DEFAULT`] → 0.3,
@@ -41,7 +43,8 @@ pub fn calibrate(raw: f32) -> f32 {
     if raw <= RAW_AT_DEFAULT {
         DEFAULT_THRESHOLD * raw / RAW_AT_DEFAULT
     } else {
-        DEFAULT_THRESHOLD + (1.0 - DEFAULT_THRESHOLD) * (raw - RAW_AT_DEFAULT) / (1.0 - RAW_AT_DEFAULT)
+        DEFAULT_THRESHOLD
+            + (1.0 - DEFAULT_THRESHOLD) * (raw - RAW_AT_DEFAULT) / (1.0 - RAW_AT_DEFAULT)
     }
 }
 /// The model's classes, in output order after the 4 box rows.

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Wall time of `pixla redact` on a 20 MP drone frame (5472x3648, made here from the real 9 MP
-# DJI fixture by upscaling), at the defaults and with `--detector nanodet-m`, with the stage
-# counters (`--timings`): ms per tile for each model. Run on an otherwise idle machine:
-#   benches/speed_20mp.sh [RUNS]
+# Wall time of `pixla redact` on a 20 MP drone frame, at the defaults and with `--detector
+# nanodet-m`, with the stage counters (`--timings`). Run on an otherwise idle machine:
+#   benches/speed_20mp.sh FRAME.jpg [RUNS]
+# FRAME: a 5472x3648 JPEG. The figures in models/pixla-aerial.md used the 9 MP DJI fixture
+# upscaled (bicubic, quality 92), e.g. `convert storyweb_DJI_0002.JPG -resize 5472x3648! f.jpg`.
 set -euo pipefail
-runs=${1:-3}
+frame=$1; runs=${2:-3}
 root="$(cd "$(dirname "$0")/.." && pwd)"
 pixla="${PIXLA:-$root/target/release/pixla}"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/in"
-convert "$root/../shared/fixtures/metadata/storyweb_DJI_0002.JPG" -filter Catrom -resize '5472x3648!' -quality 92 "$work/in/frame20mp.jpg"
+cp "$frame" "$work/in/"
 for det in pixla-aerial nanodet-m; do
   for i in $(seq "$runs"); do
     rm -rf "$work/out"

@@ -342,8 +342,10 @@ pub fn detect_raster(
         .chain(models.overview.as_deref())
         .collect();
     let overview: Vec<&dyn Detector> = vec![models.overview()];
-    // a picture of one tile has no downscaled pass: the overview model sees it on the tile
-    let full = if windows.len() == 1 {
+    // the overview model (NanoDet) sees every picture at a scale it knows: on the tiles of a
+    // picture too small for a pyramid level (long side up to 4 tiles), on the pyramid levels
+    // and the whole-image pass of bigger ones
+    let full = if w.max(h) / 4 <= cfg.tile || !cfg.pyramid {
         &both
     } else {
         &tile_model

@@ -67,19 +67,22 @@
 //! | plate | all | 10 | 7 | 9 | 0.700 | 0.900 | 0.318 | 0.853 |
 //! | vehicle | all | 5 | 5 | 0 (not hidden) | 1.000 | – | 1.000 | – |
 //!
-//! 15 images, area redacted 5.40 %. **pixla does not find people under about 16 px** (nadir flights
-//! from high up): NanoDet-m misses all 14 of them at every setting tried, upscaled tiles included.
-//! Fly lower, review those flights (`pixla review`), or bring a model trained on aerial people
-//! ([`crate::guide::byo`]). The eval set is small (7 visible persons, 10 plates): these are figures
-//! for this set, not a promise.
+//! 15 images, area redacted 5.40 %. With NanoDet-m alone pixla did not find people under about
+//! 16 px (nadir flights from high up): it misses all 14 of them at every setting tried, upscaled
+//! tiles included. pixla's own `pixla-aerial`, the default since, hides all 21 labelled persons of
+//! this set, the 14 nadir ones included, with 5.5 % of the area redacted; its tables per dataset
+//! and size are in `models/pixla-aerial.md`. The eval set is small (21 persons, 10 plates):
+//! these are figures for this set, not a promise.
 //!
 //! # What the defaults miss
 //!
-//! Honestly: COCO detectors learned people from the side. On straight-down
-//! (nadir) frames with people 10–15 px tall (`../shared/fixtures/aerial-nadir`) they find almost
-//! no one. From drone height plates are 4–17 px wide; vehicle crops are upscaled up to 4× before the
-//! text detector runs, but such plates are mostly unreadable to begin with. Until an
-//! aerial-trained detector can be shipped, review the outputs of nadir flights.
+//! Honestly: COCO detectors learned people from the side, and on straight-down (nadir) frames
+//! with people 10–15 px tall (`../shared/fixtures/aerial-nadir`) NanoDet-m finds almost no one;
+//! hence `pixla-aerial`. It still misses about a third of the small people in dense oblique
+//! crowds (human_rpi test: hit rate 0.66 for people 12 px and taller) and takes some posts, trunks
+//! and arches for people. From drone height plates are 4–17 px wide; vehicle crops are upscaled
+//! up to 4× before the text detector runs, but such plates are mostly unreadable to begin with.
+//! Review the outputs of nadir and crowded flights.
 //!
 //! # How the defaults were chosen
 //!

@@ -419,7 +419,8 @@ fn review_page_round_trip_in_chromium() {
         }
     }
     assert!(
-        restored > 500 && was_hidden as f64 > 0.9 * restored as f64,
+        // the first region is small since pixla-aerial finds small people (terrain2: 9 x 18)
+        restored >= 100 && was_hidden as f64 > 0.9 * restored as f64,
         "false region: {restored} px restored, {was_hidden} of them were hidden before"
     );
     // the drawn box: uniform blocks of the reported size, aligned to the box, and changed

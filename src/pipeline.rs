@@ -535,7 +535,7 @@ pub fn plausible_plate(plate: &BoxF, vehicle: &BoxF) -> bool {
     if pw <= 0.0 || ph <= 0.0 || vw <= 0.0 || vh <= 0.0 {
         // outside the vehicle altogether: judged by its own shape only
         let (w, h) = (plate.x2 - plate.x1, plate.y2 - plate.y1);
-        return w >= 0.9 * h && w <= 0.45 * vw;
+        return w >= PLATE_MIN_ASPECT * h && w <= PLATE_MAX_WIDTH * vw;
     }
     pw <= PLATE_MAX_WIDTH * vw
         && ph <= PLATE_MAX_HEIGHT * vh

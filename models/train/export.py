@@ -31,7 +31,8 @@ def main():
     ap.add_argument("--golden", type=Path, help="also write the golden reference for pixla's tests")
     a = ap.parse_args()
     c = torch.load(a.checkpoint, map_location="cpu", weights_only=False)
-    net = train.AerialNet(**train.WIDTHS[c["settings"].get("width", "base")])
+    nc = train.TASKS[c["settings"].get("task", "aerial")]
+    net = train.AerialNet(**train.WIDTHS[c["settings"].get("width", "base")], nc=nc)
     net.load_state_dict(c["model"])
     net.eval()
     m = train.Export(net).eval()
@@ -46,28 +47,33 @@ def main():
         x = torch.rand(1, 3, h, w)
         want = m(x).detach().numpy()
         got = sess.run(None, {"images": x.numpy()})[0]
-        assert want.shape == got.shape == (1, 4 + train.NC, h * w // train.STRIDE**2), (want.shape, got.shape)
+        assert want.shape == got.shape == (1, 4 + nc, h * w // train.STRIDE**2), (want.shape, got.shape)
         err = max(err, float(np.abs(want - got).max()))
     assert err < 1e-3, err
     tmp.replace(a.out)
     sha = hashlib.sha256(a.out.read_bytes()).hexdigest()
     print(f"{a.out}: {a.out.stat().st_size} bytes, sha256 {sha}, max |onnx - torch| {err:.2e}, step {c['state']['step']}")
     if a.golden:
-        golden(sess, sha, a.golden)
+        golden(sess, sha, a.golden, c["settings"].get("task", "aerial"))
 
 
-GOLDEN_IMAGE = "aerial-nadir/lacmus_02.png"  # under ../shared/fixtures
-GOLDEN_CROP = (100, 0, 640, 640)  # x, y, w, h: three labelled people
+# under ../shared/fixtures: (image, crop x, y, w, h) per task
+GOLDEN = {
+    "aerial": ("aerial-nadir/lacmus_02.png", (100, 0, 640, 640)),  # three labelled people
+    "plate": ("plates/nomeroff_example2.jpeg", (352, 256, 256, 224)),  # a plate 98 px wide
+}
 
 
-def golden(sess, sha, out: Path):
+def golden(sess, sha, out: Path, task: str):
     from PIL import Image
+
+    GOLDEN_IMAGE, GOLDEN_CROP = GOLDEN[task]
 
     root = Path(__file__).resolve().parents[2] / "../shared/fixtures"
     x0, y0, w, h = GOLDEN_CROP
     img = np.asarray(Image.open(root / GOLDEN_IMAGE).convert("RGB"))[y0 : y0 + h, x0 : x0 + w]
     t = (img.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
-    y = sess.run(None, {"images": t})[0][0]  # (6, N)
+    y = sess.run(None, {"images": t})[0][0]  # (4 + classes, N)
     score = y[4:].max(axis=0)
     top = np.argsort(-score, kind="stable")[:20]
     rec = dict(

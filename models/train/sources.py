@@ -59,3 +59,21 @@ KIT_AIS = Source(
 )
 
 SOURCES = [HUMAN_RPI, HIT_UAV, KIT_AIS]
+
+
+# ---------------------------------------------------------------- plates (pixla-plate)
+GOOGLE_PLATES = Source(
+    name="google_plates",
+    repo="unknowncz/LP_recognition",
+    commit="ecd25180ff577a39e4cf06cabb123771d503422c",
+    licence="CC BY 4.0",
+    licence_file="LP_Detection/README.dataset.txt",
+    attribution="Google Licence Plates, provided by a Roboflow user "
+    "(universe: aaaaaaaaaa-67qhw/google-licence-plates), CC BY 4.0; the photos are from "
+    "Open Images (their file names keep the Open Images ids)",
+    notes="1,800 street and car scenes of many countries, about 1024 px wide, not stretched; "
+    "COCO labels (category 1 = plate). Its own train/valid splits: valid is pixla-plate's "
+    "validation split. Only LP_Detection/{train,valid} is read (not the crops or VOC copies).",
+)
+
+PLATE_SOURCES = [GOOGLE_PLATES]

@@ -61,7 +61,7 @@ class DW(nn.Module):
 
 
 class AerialNet(nn.Module):
-    def __init__(self, w=(16, 32, 64, 128), neck=64, head=48):
+    def __init__(self, w=(16, 32, 64, 128), neck=64, head=48, nc=NC):
         super().__init__()
         self.stem = cbr(3, w[0], 3, 2)
         self.s4 = nn.Sequential(DW(w[0], w[1], 2), DW(w[1], w[1]))
@@ -70,7 +70,7 @@ class AerialNet(nn.Module):
         self.l16, self.l8, self.l4 = cbr(w[3], neck, 1), cbr(w[2], neck, 1), cbr(w[1], neck, 1)
         self.f8 = DW(neck, neck)
         self.f4 = nn.Sequential(DW(neck, head), DW(head, head))
-        self.hm = nn.Sequential(DW(head, head), nn.Conv2d(head, NC, 1))
+        self.hm = nn.Sequential(DW(head, head), nn.Conv2d(head, nc, 1))
         self.reg = nn.Sequential(DW(head, head), nn.Conv2d(head, 4, 1))
         nn.init.constant_(self.hm[-1].bias, -2.19)
 
@@ -222,13 +222,13 @@ def geometric(img, boxes, ignore, nadir, rng):
     return np.ascontiguousarray(img), boxes, ignore
 
 
-def targets(boxes, ignore, S):
-    """Heat map (NC, S/4, S/4), regression targets and their mask, ignore mask."""
+def targets(boxes, ignore, S, nc=NC):
+    """Heat map (nc, S/4, S/4), regression targets and their mask, ignore mask."""
     g = S // STRIDE
-    hm = np.zeros((NC, g, g), np.float32)
+    hm = np.zeros((nc, g, g), np.float32)
     reg = np.zeros((4, g, g), np.float32)
     mask = np.zeros((g, g), np.float32)
-    ign = np.ones((NC, g, g), np.float32)
+    ign = np.ones((nc, g, g), np.float32)
     ys, xs = np.mgrid[0:g, 0:g].astype(np.float32)
     for x, y, w, h in ignore:
         x1, y1 = int(max(x / STRIDE, 0)), int(max(y / STRIDE, 0))
@@ -248,11 +248,11 @@ def targets(boxes, ignore, S):
     return hm, reg, mask, ign
 
 
-def batch(sampler, n):
+def batch(sampler, n, nc=NC):
     xs, hms, regs, masks, igns = [], [], [], [], []
     for _ in range(n):
         img, boxes, ignore, _ = sampler.crop()
-        hm, reg, mask, ign = targets(boxes, ignore, sampler.size)
+        hm, reg, mask, ign = targets(boxes, ignore, sampler.size, nc)
         xs.append(img.transpose(2, 0, 1))
         hms.append(hm), regs.append(reg), masks.append(mask), igns.append(ign)
     t = lambda a: torch.from_numpy(np.stack(a))
@@ -294,6 +294,7 @@ def loss_fn(out, hm, reg, mask, ign):
 
 # ---------------------------------------------------------------- loop
 WEIGHTS = {"human_rpi": 0.45, "hit_uav": 0.2, "kit_ais": 0.35}
+TASKS = {"aerial": NC, "plate": 1}  # number of classes
 
 
 def main():
@@ -310,15 +311,21 @@ def main():
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--save-every", type=int, default=50)
+    ap.add_argument("--task", choices=sorted(TASKS), default="aerial", help="aerial: persons and vehicles (pixla-aerial); plate: plates in vehicle crops (pixla-plate, bank from plate_bank.py)")
     a = ap.parse_args()
+    nc = TASKS[a.task]
+    if a.task != "aerial" and not a.bank:
+        raise SystemExit("--task plate trains from a bank cut by plate_bank.py: give --bank")
     torch.set_num_threads(a.threads)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     a.out.mkdir(parents=True, exist_ok=True)
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(a).items() if k not in ("threads", "out", "save_every")}
     settings["weights"] = WEIGHTS
     settings["size_weight"] = SIZE_WEIGHT
+    if a.task == "aerial":
+        del settings["task"]  # the shipped aerial run's settings had no task; it resumes as is
     ck = a.out / "last.pt"
-    net = AerialNet(**WIDTHS[a.width]).to(dev).to(memory_format=torch.channels_last)
+    net = AerialNet(**WIDTHS[a.width], nc=nc).to(dev).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=1e-4)
     state = dict(step=0, seconds=0.0, rng=None)
     if ck.exists():
@@ -354,7 +361,7 @@ def main():
         lr = a.lr * min(1.0, (state["step"] + 1) / 100) * (0.5 * (1 + math.cos(math.pi * frac)) * 0.98 + 0.02)
         for g in opt.param_groups:
             g["lr"] = lr
-        x, hm, reg, mask, ign = (t.to(dev) for t in batch(sampler, a.batch))
+        x, hm, reg, mask, ign = (t.to(dev) for t in batch(sampler, a.batch, nc))
         x = x.contiguous(memory_format=torch.channels_last)
         loss, parts = loss_fn(net(x), hm, reg, mask, ign)
         opt.zero_grad(set_to_none=True)

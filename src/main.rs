@@ -226,9 +226,14 @@ struct DetectArgs {
     /// with nanodet-m on the downscaled passes) or nanodet-m (alone, on every pass).
     #[arg(long, default_value = "pixla-aerial", value_parser = pixla::pipeline::ObjectModels::NAMES)]
     detector: String,
-    /// Plate detector: ppocrv4-det (Apache-2.0, default), platedet (AGPL-3.0, opt-in), none.
-    #[arg(long, default_value = "ppocrv4-det")]
+    /// Plate detector: pixla-plate (pixla's own, default), ppocrv4-det (Apache-2.0, opt-in),
+    /// platedet (AGPL-3.0, opt-in), none.
+    #[arg(long, default_value = "pixla-plate")]
     plate_model: String,
+    /// Do not fill the plate band of a vehicle large enough for a readable plate when no
+    /// plate is found on it (report source `fallback:plate-band`).
+    #[arg(long)]
+    no_plate_bands: bool,
     /// Refuse images larger than this many megapixels, from their header, before decoding (a
     /// TIFF above it is processed tile by tile instead, up to --max-megapixels-tiled).
     #[arg(long, default_value_t = 300.0)]
@@ -272,6 +277,7 @@ impl DetectArgs {
             margin: a.margin,
             blocks: a.blocks,
             plate_model: a.plate_model.clone(),
+            plate_bands: !a.no_plate_bands,
             ..Config::default()
         };
         cfg.detector = pixla::pipeline::ObjectModels::parse(&a.detector)

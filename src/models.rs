@@ -123,9 +123,31 @@ pub const PIXLA_AERIAL_SHA256: &str =
 /// The committed weights of [`PIXLA_AERIAL`], built in.
 static PIXLA_AERIAL_ONNX: &[u8] = include_bytes!("../models/pixla-aerial.onnx");
 
+pub const PIXLA_PLATE: ModelSpec = ModelSpec {
+    name: "pixla-plate",
+    role: Role::Plate,
+    file: "pixla-plate.onnx",
+    sha256: PIXLA_PLATE_SHA256,
+    licence: "MIT OR Apache-2.0 (pixla's own); data: Google Licence Plates CC BY 4.0 (Open Images photos), KIT AIS CC BY 3.0, HIT-UAV CC BY 4.0 (models/pixla-plate.md)",
+    copyleft: false,
+    default: true,
+    source: Source::Bundled { path: "models/pixla-plate.onnx", card: "models/pixla-plate.md" },
+    note: "licence plates in vehicle crops rescaled to 256 px, stride 4; trained down to plates 5 px wide",
+};
+
+pub const PIXLA_PLATE_SHA256: &str =
+    "17df292378cf01e9899bb25dba667d3ebe3fa91cc3553add75bf73903796cf4a";
+
+/// The committed weights of [`PIXLA_PLATE`], built in.
+static PIXLA_PLATE_ONNX: &[u8] = include_bytes!("../models/pixla-plate.onnx");
+
 /// The built-in bytes of a bundled model.
 fn bundled_bytes(name: &str) -> Option<&'static [u8]> {
-    (name == PIXLA_AERIAL.name).then_some(PIXLA_AERIAL_ONNX)
+    match name {
+        n if n == PIXLA_AERIAL.name => Some(PIXLA_AERIAL_ONNX),
+        n if n == PIXLA_PLATE.name => Some(PIXLA_PLATE_ONNX),
+        _ => None,
+    }
 }
 
 /// sha256 of the ONNX file that `models/tfjs2onnx.py` makes from the pinned TF.js files
@@ -140,7 +162,7 @@ pub const PPOCR_DET: ModelSpec = ModelSpec {
     sha256: "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
     licence: "Apache-2.0",
     copyleft: false,
-    default: true,
+    default: false,
     source: Source::Pypi {
         package: "rapidocr-onnxruntime",
         version: "1.4.4",
@@ -191,7 +213,14 @@ pub const CENTERFACE: ModelSpec = ModelSpec {
 };
 
 /// Every model pixla knows.
-pub const ALL: &[ModelSpec] = &[PIXLA_AERIAL, NANODET, PPOCR_DET, PLATEDET, CENTERFACE];
+pub const ALL: &[ModelSpec] = &[
+    PIXLA_AERIAL,
+    NANODET,
+    PIXLA_PLATE,
+    PPOCR_DET,
+    PLATEDET,
+    CENTERFACE,
+];
 
 pub fn find(name: &str) -> Option<&'static ModelSpec> {
     ALL.iter().find(|m| m.name == name)

@@ -3,7 +3,7 @@
 
 use crate::decode::{self, Decoded, Limits};
 use crate::detect::{
-    aerial::Aerial, nanodet::NanoDet, ppocr::PpOcrDet, yolo::Yolo, Class, Detection, Detector,
+    aerial, nanodet::NanoDet, ppocr::PpOcrDet, yolo::Yolo, Class, Detection, Detector,
 };
 use crate::encode;
 use crate::geom::{BoxF, PixBox};
@@ -50,10 +50,14 @@ pub struct Config {
     pub merge_ios: f32,
     /// The built-in person and vehicle detectors (unless `model` replaces them).
     pub detector: ObjectModels,
-    /// Plate detector: `ppocrv4-det` (default, Apache-2.0), `platedet` (AGPL-3.0) or `none`.
+    /// Plate detector: `pixla-plate` (default, pixla's own), `ppocrv4-det` (Apache-2.0),
+    /// `platedet` (AGPL-3.0) or `none`.
     pub plate_model: String,
     /// Vehicle crops are upscaled up to this factor before plate detection.
     pub plate_upscale: f32,
+    /// A vehicle large enough for a readable plate on which none is found gets its plate
+    /// band filled ([`plate_band`]).
+    pub plate_bands: bool,
     pub limits: Limits,
     /// JPEG output: `lossless` rewrites only the DCT blocks under a redaction (boxes widened
     /// to the MCU grid); `reencode` re-encodes the whole picture at the source's quality.
@@ -92,8 +96,9 @@ impl Default for Config {
             blocks: 4,
             merge_ios: 0.5,
             detector: ObjectModels::Aerial,
-            plate_model: models::PPOCR_DET.name.to_string(),
+            plate_model: models::PIXLA_PLATE.name.to_string(),
             plate_upscale: 4.0,
+            plate_bands: true,
             limits: Limits::default(),
             jpeg: JpegMode::Lossless,
             meta: Default::default(),
@@ -196,7 +201,7 @@ impl Models {
                         None,
                     ),
                     (None, ObjectModels::Aerial) => (
-                        Box::new(Aerial::load(dir, n, pt, vt)?),
+                        Box::new(aerial::load(dir, n, pt, vt)?),
                         Some(Box::new(NanoDet::load(dir, n, pt, vt)?)),
                     ),
                     (None, ObjectModels::NanoDet) => {
@@ -207,6 +212,13 @@ impl Models {
             || -> Result<Option<Box<dyn Detector>>, SetupError> {
                 Ok(match cfg.plate_model.as_str() {
                     "none" => None,
+                    // loaded at half the threshold: its weaker candidates stand in for a
+                    // plate band where no plate reaches the threshold (add_plate_bands)
+                    "pixla-plate" => Some(Box::new(crate::detect::plate::load(
+                        dir,
+                        n,
+                        WEAK_PLATE * cfg.threshold(Class::Plate),
+                    )?)),
                     "ppocrv4-det" => Some(Box::new(PpOcrDet::load(
                         dir,
                         n,
@@ -219,8 +231,8 @@ impl Models {
                     )?)),
                     other => {
                         return Err(SetupError::Usage(format!(
-                            "unknown plate model `{other}` (ppocrv4-det, platedet, none)"
-                        )))
+                        "unknown plate model `{other}` (pixla-plate, ppocrv4-det, platedet, none)"
+                    )))
                     }
                 })
             },
@@ -463,55 +475,174 @@ pub fn detect_raster(
         .collect();
 
     if let Some(plates) = &models.plates {
-        let per: Vec<anyhow::Result<Vec<Detection>>> = vehicles
+        let per: Vec<anyhow::Result<Vec<Found>>> = vehicles
             .par_iter()
-            .map(|v| {
-                let Some(c) = v.bbox.pad(0.1, 4.0).to_pixels(w, h) else {
-                    return Ok(vec![]);
-                };
-                // a huge vehicle (a gigapixel close-up) is read shrunk: the plate detector works
-                // at 960 px at most anyway, and a full-resolution crop could be gigabytes
-                let crop = read_fit(src, c, 2 * crate::detect::ppocr::MAX_SIDE)?;
-                // small vehicles (drone height) are upscaled so a plate would span more pixels
-                let up = (640.0 / c.w.max(c.h) as f32).clamp(1.0, cfg.plate_upscale);
-                let input = if up > 1.01 {
-                    crate::detect::resize_cubic(
-                        &crop,
-                        (c.w as f32 * up).round() as u32,
-                        (c.h as f32 * up).round() as u32,
-                    )
-                } else {
-                    crop
-                };
-                let sx = c.w as f32 / input.width() as f32;
-                let sy = c.h as f32 / input.height() as f32;
-                Ok(plates
-                    .detect(&input)?
-                    .into_iter()
-                    .map(|mut d| {
-                        d.bbox = BoxF::new(
-                            d.bbox.x1 * sx + c.x as f32,
-                            d.bbox.y1 * sy + c.y as f32,
-                            d.bbox.x2 * sx + c.x as f32,
-                            d.bbox.y2 * sy + c.y as f32,
-                        );
-                        d
-                    })
-                    .filter(|d| plausible_plate(&d.bbox, &v.bbox))
-                    .collect())
-            })
+            .map(|v| plates_in_vehicle(src, plates.as_ref(), v, cfg))
             .collect();
-        let mut ps = Vec::new();
+        let thr = cfg.threshold(Class::Plate);
+        let (mut ps, mut weak) = (Vec::new(), Vec::new());
         for r in per {
-            ps.extend(r?);
+            for f in r? {
+                if f.det.score >= thr {
+                    ps.push(f.det);
+                } else {
+                    weak.push(f.det);
+                }
+            }
         }
         let pname = plates.spec().name;
         found.extend(greedy_nmm(ps, cfg.merge_ios).into_iter().map(|d| Found {
             det: d,
             model: pname,
         }));
+        if cfg.plate_bands {
+            add_plate_bands(&mut found, &weak, pname);
+        }
     }
     Ok(found)
+}
+
+/// The plates of one vehicle: the plate detector on the vehicle's crop (padded by 10 %,
+/// rescaled as the detector asks), in image coordinates, keeping only boxes with a plate's
+/// shape for that vehicle ([`plausible_plate`]).
+fn plates_in_vehicle(
+    src: &dyn Raster,
+    plates: &dyn Detector,
+    v: &Detection,
+    cfg: &Config,
+) -> anyhow::Result<Vec<Found>> {
+    let (w, h) = src.size();
+    let Some(c) = v.bbox.pad(0.1, 4.0).to_pixels(w, h) else {
+        return Ok(vec![]);
+    };
+    let scale = plates.crop_scale(c.w.max(c.h), cfg.plate_upscale);
+    let (tw, th) = (
+        ((c.w as f32 * scale).round() as u32).max(1),
+        ((c.h as f32 * scale).round() as u32).max(1),
+    );
+    // a huge vehicle (a gigapixel close-up) is read shrunk in bands: a full-resolution crop
+    // could be gigabytes; a small one is upscaled with a cubic filter
+    let crop = read_fit(src, c, tw.max(th).max(1).min(c.w.max(c.h)))?;
+    let input = if crop.dimensions() != (tw, th) {
+        crate::detect::resize_cubic(&crop, tw, th)
+    } else {
+        crop
+    };
+    let sx = c.w as f32 / input.width() as f32;
+    let sy = c.h as f32 / input.height() as f32;
+    let found: Vec<Found> = plates
+        .detect(&input)?
+        .into_iter()
+        .map(|mut d| {
+            d.bbox = BoxF::new(
+                d.bbox.x1 * sx + c.x as f32,
+                d.bbox.y1 * sy + c.y as f32,
+                d.bbox.x2 * sx + c.x as f32,
+                d.bbox.y2 * sy + c.y as f32,
+            );
+            d
+        })
+        .filter(|d| plausible_plate(&d.bbox, &v.bbox))
+        .map(|det| Found {
+            det,
+            model: plates.spec().name,
+        })
+        .collect();
+    Ok(found)
+}
+
+/// pixla-plate's candidates from this share of the plate threshold up are kept as weak
+/// plates, for [`add_plate_bands`].
+pub const WEAK_PLATE: f32 = 0.5;
+
+/// The fail-closed answer where the plate detector found no plate at the threshold: each
+/// vehicle (as merged) large enough for a readable plate that holds no plate region, and is
+/// not a part of a vehicle box that holds one, gets its strongest weak plate candidate
+/// (`weak`: scored between [`WEAK_PLATE`] × the threshold and the threshold, inside the
+/// vehicle) filled, tagged `model` with its own score; where there is none, its plate band
+/// ([`plate_band`]), tagged [`PLATE_BAND`]. Never the whole vehicle.
+pub fn add_plate_bands(found: &mut Vec<Found>, weak: &[Detection], model: &'static str) {
+    let plates: Vec<BoxF> = found
+        .iter()
+        .filter(|f| f.det.class == Class::Plate)
+        .map(|f| f.det.bbox)
+        .collect();
+    let vehicles: Vec<BoxF> = found
+        .iter()
+        .filter(|f| f.det.class == Class::Vehicle)
+        .map(|f| f.det.bbox)
+        .collect();
+    let holds_plate = |v: &BoxF| plates.iter().any(|p| v.ios(p) >= 0.5);
+    // a box mostly inside a vehicle box that holds a plate is a part of that vehicle (tiles
+    // cut a close-up car into pieces)
+    let part_of_plated = |v: &BoxF| {
+        vehicles
+            .iter()
+            .any(|o| o != v && holds_plate(o) && v.intersection(o) >= 0.7 * v.area())
+    };
+    let mut extra: Vec<Found> = Vec::new();
+    for v in vehicles
+        .iter()
+        .filter(|v| !holds_plate(v) && !part_of_plated(v))
+    {
+        let Some(band) = plate_band(v) else { continue };
+        let best = weak
+            .iter()
+            .filter(|d| v.ios(&d.bbox) >= 0.5)
+            .max_by(|a, b| a.score.total_cmp(&b.score));
+        let f = match best {
+            Some(d) => Found {
+                det: d.clone(),
+                model,
+            },
+            None => band,
+        };
+        if !extra.iter().any(|e| e.det.bbox == f.det.bbox) {
+            extra.push(f);
+        }
+    }
+    found.extend(extra);
+}
+
+/// The `model` tag of a plate band; the report's `source` is `fallback:plate-band`.
+pub const PLATE_BAND: &str = "plate-band";
+/// A vehicle this wide (px, in the picture) or wider would show a readable plate: its plate
+/// would be about a fifth of that, 24 px or more, the width at which the shared fixtures'
+/// plates can be read.
+pub const BAND_MIN_VEHICLE_WIDTH: f32 = 120.0;
+
+/// The fail-closed fill for a vehicle large enough for a readable plate on which no plate
+/// was found: the band where a plate facing the camera sits, the lower part of the box
+/// (from 62 % to 94 % of its height) across its middle (from 20 % to 80 % of its width).
+/// That is 19 % of the vehicle box, 33 % with pixla's margin: never the whole vehicle. A
+/// camera looking down and forward sees the near end of a car, front or rear, at the
+/// bottom of its box. Smaller vehicles get none.
+pub fn plate_band(vehicle: &BoxF) -> Option<Found> {
+    let (w, h) = (vehicle.w(), vehicle.h());
+    (w >= BAND_MIN_VEHICLE_WIDTH).then(|| Found {
+        det: Detection {
+            class: Class::Plate,
+            score: 0.0,
+            bbox: BoxF::new(
+                vehicle.x1 + 0.2 * w,
+                vehicle.y1 + 0.62 * h,
+                vehicle.x1 + 0.8 * w,
+                vehicle.y1 + 0.94 * h,
+            ),
+        },
+        model: PLATE_BAND,
+    })
+}
+
+impl Found {
+    /// The report's `source` of this region: `model:<name>`, or `fallback:plate-band`.
+    pub fn source(&self) -> String {
+        if self.model == PLATE_BAND {
+            format!("fallback:{PLATE_BAND}")
+        } else {
+            format!("model:{}", self.model)
+        }
+    }
 }
 
 /// Whether a plate box found in a vehicle's crop has a plate's shape for that vehicle. A text
@@ -667,7 +798,11 @@ pub fn plan_regions(
             continue;
         }
         let stored = decode::box_to_stored(f.det.bbox, dec_orientation, w, h);
-        let Some(px) = stored.pad(cfg.margin, cfg.margin_px).to_pixels(w, h) else {
+        // a weak plate (below the threshold, standing in for a plate band) is less sure of
+        // its box: twice the margin
+        let weak = f.model != PLATE_BAND && f.det.score < cfg.threshold(f.det.class);
+        let margin = if weak { 2.0 * cfg.margin } else { cfg.margin };
+        let Some(px) = stored.pad(margin, cfg.margin_px).to_pixels(w, h) else {
             continue;
         };
         regions.push(Region {
@@ -682,7 +817,7 @@ pub fn plan_regions(
             ],
             method,
             block: (method == Method::Pixelate).then(|| redact::block_size(&px, cfg.blocks)),
-            source: format!("model:{}", f.model),
+            source: f.source(),
             note: None,
         });
     }
@@ -1636,6 +1771,104 @@ pub fn run_regions(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A plate detector that calls the whole crop a plate, as a text detector does on a
+    /// low-detail aerial vehicle.
+    struct WholeCropIsText;
+
+    impl Detector for WholeCropIsText {
+        fn spec(&self) -> &'static ModelSpec {
+            &models::PPOCR_DET
+        }
+        fn detect(&self, img: &RgbImage) -> anyhow::Result<Vec<Detection>> {
+            Ok(vec![Detection {
+                class: Class::Plate,
+                score: 0.9,
+                bbox: BoxF::new(
+                    2.0,
+                    2.0,
+                    img.width() as f32 - 2.0,
+                    img.height() as f32 - 2.0,
+                ),
+            }])
+        }
+    }
+
+    #[test]
+    fn a_huge_text_box_on_a_vehicle_gives_the_plate_band_never_the_vehicle() {
+        let img = RgbImage::from_pixel(800, 600, image::Rgb([90, 90, 90]));
+        let cfg = Config::default();
+        let car = Detection {
+            class: Class::Vehicle,
+            score: 0.8,
+            bbox: BoxF::new(100.0, 100.0, 340.0, 260.0), // 240 x 160 px: a readable plate
+        };
+        // the text box is no plate...
+        let plates = plates_in_vehicle(&MemRaster(&img), &WholeCropIsText, &car, &cfg).unwrap();
+        assert!(plates.is_empty(), "{plates:?}");
+        // ...so the vehicle, large enough for a readable plate, gets its plate band
+        let mut found = vec![Found {
+            det: car.clone(),
+            model: "pixla-aerial",
+        }];
+        add_plate_bands(&mut found, &[], "pixla-plate");
+        let got: Vec<&Found> = found
+            .iter()
+            .filter(|f| f.det.class == Class::Plate)
+            .collect();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].model, PLATE_BAND);
+        assert_eq!(got[0].source(), "fallback:plate-band");
+        // the band with pixla's margin covers less than half of the vehicle box
+        let fill = got[0].det.bbox.pad(cfg.margin, cfg.margin_px);
+        let inside = BoxF::new(
+            fill.x1.max(car.bbox.x1),
+            fill.y1.max(car.bbox.y1),
+            fill.x2.min(car.bbox.x2),
+            fill.y2.min(car.bbox.y2),
+        );
+        assert!(
+            inside.area() <= 0.5 * car.bbox.area(),
+            "band {fill:?} covers {:.0} % of the vehicle",
+            100.0 * inside.area() / car.bbox.area()
+        );
+        // in the lower half of the vehicle, where a plate facing the camera is
+        assert!(got[0].det.bbox.y1 > (car.bbox.y1 + car.bbox.y2) / 2.0);
+        // a weak plate candidate inside the vehicle is filled instead of the band
+        let weak = Detection {
+            class: Class::Plate,
+            score: 0.3,
+            bbox: BoxF::new(200.0, 220.0, 240.0, 232.0),
+        };
+        let mut tight = vec![found[0].clone()];
+        add_plate_bands(&mut tight, std::slice::from_ref(&weak), "pixla-plate");
+        assert_eq!(tight.len(), 2);
+        assert_eq!((tight[1].model, &tight[1].det), ("pixla-plate", &weak));
+        // a vehicle holding a plate region gets none
+        let mut with_plate = vec![
+            found[0].clone(),
+            Found {
+                det: Detection {
+                    class: Class::Plate,
+                    score: 0.9,
+                    bbox: BoxF::new(200.0, 220.0, 240.0, 232.0),
+                },
+                model: "pixla-plate",
+            },
+        ];
+        add_plate_bands(&mut with_plate, &[], "pixla-plate");
+        assert_eq!(with_plate.len(), 2);
+        // a vehicle too small for a readable plate gets none
+        let mut small = vec![Found {
+            det: Detection {
+                bbox: BoxF::new(100.0, 100.0, 160.0, 140.0),
+                ..car.clone()
+            },
+            model: "pixla-aerial",
+        }];
+        add_plate_bands(&mut small, &[], "pixla-plate");
+        assert_eq!(small.len(), 1);
+    }
 
     #[test]
     fn a_text_box_as_big_as_the_vehicle_is_not_a_plate() {

@@ -8,7 +8,8 @@
 //! (box and both scores), and last the decoded person detections on that crop. Needs the
 //! ONNX Runtime library (`pixla models fetch`) and `../shared/fixtures`; it never skips.
 
-use pixla::detect::aerial::{Aerial, STRIDE};
+use pixla::detect::aerial::STRIDE;
+use pixla::detect::centre::CentrePoint;
 use pixla::detect::{Class, Detector};
 use serde_json::Value;
 use std::path::Path;
@@ -41,11 +42,11 @@ fn crop(g: &Value) -> image::RgbImage {
     image::imageops::crop_imm(&img, c[0], c[1], c[2], c[3]).to_image()
 }
 
-fn model() -> Aerial {
+fn model() -> CentrePoint {
     pixla::runtime::init().unwrap_or_else(|e| {
         panic!("ONNX Runtime: {e} (run `cargo run --release -- models fetch`)")
     });
-    Aerial::load(&pixla::models::models_dir(None), 1, 0.3, 0.3)
+    pixla::detect::aerial::load(&pixla::models::models_dir(None), 1, 0.3, 0.3)
         .unwrap_or_else(|e| panic!("cannot load pixla-aerial: {e}"))
 }
 
@@ -68,7 +69,7 @@ fn the_built_in_model_is_the_one_the_reference_was_made_with() {
 fn preprocessing_and_raw_outputs_match_the_reference() {
     let g = golden();
     let img = crop(&g);
-    let t = Aerial::input_tensor(&img);
+    let t = CentrePoint::input_tensor(&img);
     assert_eq!(t.shape(), &[1, 3, 640, 640]);
     let sum: f64 = t.iter().map(|v| *v as f64).sum();
     let want = g["input_sum"].as_f64().expect("input_sum");

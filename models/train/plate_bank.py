@@ -9,7 +9,7 @@ constants). So a crop here is made the way pixla would make it from a drone phot
 1. a plate of the prepared plate sets (`plate_prepare.py`) is given a width it could have in a
    drone frame: 5-90 px, log-uniform;
 2. the picture is shrunk so (area filter), seen from above (squashed vertically by
-   cos(0-65 deg), a little shear and tilt), blurred and JPEG-compressed at that size, as a
+   cos(0-65 deg), sheared, tilted up to 25 deg), blurred and JPEG-compressed at that size, as a
    drone camera stores it;
 3. then rescaled as pixla rescales its vehicle crop: the vehicle around the plate is
    `plate width / share` long, share 0.1-0.35 (measured on the fixtures: 0.18-0.30), and
@@ -36,6 +36,7 @@ from PIL import Image, ImageFilter
 VEHICLE_SIDE = 256  # src/detect/plate.rs: VEHICLE_SIDE
 MAX_UP = 4.0  # src/pipeline.rs: Config::plate_upscale default
 PAD = 0.1  # vehicle boxes are padded by 10 % before cutting (pipeline.rs)
+TILT = 25.0  # degrees either way: a car on a slope, in a ditch, or a camera not level (first run: 12)
 
 
 def load_plates(data: Path, split: str):
@@ -102,7 +103,7 @@ class Cutter:
         # 2. seen from above: vertical squash, shear, tilt
         squash = math.cos(math.radians(rng.uniform(0, 65)))
         shear = rng.uniform(-0.25, 0.25)
-        tilt = math.radians(rng.uniform(-12, 12))
+        tilt = math.radians(rng.uniform(-TILT, TILT))
         # the region of the source picture the final S-window can show, with a margin
         final = s1 * up  # source -> model input (before squash)
         half = S / final * 0.75 + p[2]
@@ -229,7 +230,7 @@ def main():
         for lo in sorted(parts):
             f.write("\n".join(parts[lo]) + "\n")
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(a).items() if k != "workers"}
-    (a.out / "bank.json").write_text(json.dumps(dict(settings, vehicle_side=VEHICLE_SIDE, max_up=MAX_UP), indent=1))
+    (a.out / "bank.json").write_text(json.dumps(dict(settings, vehicle_side=VEHICLE_SIDE, max_up=MAX_UP, tilt=TILT), indent=1))
     print(f"{a.crops} crops of {a.size} px in {a.out}")
 
 

@@ -311,6 +311,7 @@ def main():
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--save-every", type=int, default=50)
+    ap.add_argument("--init", type=Path, help="start from the weights of this checkpoint (a new run: new schedule, new optimiser)")
     ap.add_argument("--task", choices=sorted(TASKS), default="aerial", help="aerial: persons and vehicles (pixla-aerial); plate: plates in vehicle crops (pixla-plate, bank from plate_bank.py)")
     a = ap.parse_args()
     nc = TASKS[a.task]
@@ -324,10 +325,17 @@ def main():
     settings["size_weight"] = SIZE_WEIGHT
     if a.task == "aerial":
         del settings["task"]  # the shipped aerial run's settings had no task; it resumes as is
+    if a.init is None:
+        del settings["init"]
+    else:
+        settings["init"] = str(a.init)
     ck = a.out / "last.pt"
     net = AerialNet(**WIDTHS[a.width], nc=nc).to(dev).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=1e-4)
     state = dict(step=0, seconds=0.0, rng=None)
+    if a.init and not ck.exists():
+        net.load_state_dict(torch.load(a.init, map_location=dev, weights_only=False)["model"])
+        print(f"weights from {a.init}")
     if ck.exists():
         c = torch.load(ck, map_location=dev, weights_only=False)
         if c["settings"] != settings:

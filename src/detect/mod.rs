@@ -3,7 +3,9 @@
 //! vehicle crop) and returns boxes in that image's pixel coordinates.
 
 pub mod aerial;
+pub mod centre;
 pub mod nanodet;
+pub mod plate;
 pub mod ppocr;
 pub mod yolo;
 
@@ -83,6 +85,12 @@ pub trait Detector: Send + Sync {
     /// The model input's long side (the whole-image pass downscales to it).
     fn input_side(&self) -> u32 {
         nanodet::SIZE
+    }
+    /// The scale (new / old) at which a plate detector reads a vehicle crop whose long side
+    /// is `long` px, given the `--plate-upscale` limit: by default up to 640 px, upscaled
+    /// at most `max_up` times and never shrunk (the text detectors' rule).
+    fn crop_scale(&self, long: u32, max_up: f32) -> f32 {
+        (640.0 / long.max(1) as f32).clamp(1.0, max_up.max(1.0))
     }
     /// For a user-supplied model: (format, class map) for the report.
     fn describe(&self) -> Option<(String, String)> {

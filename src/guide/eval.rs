@@ -122,6 +122,7 @@
 //! coverage), overlap 0.2 (no change either way), whole pass on (off loses 2 of 10 plates: big
 //! vehicles are then missed, so their plates are never searched), person 0.3 (0.4 looks as good
 //! here, but 7 visible people are not reason enough to raise it: recall first), margin 0.15,
-//! ppocrv4-det in vehicle crops (plate gating by vehicles). `--plate-model platedet` measures
-//! clearly better (plate recall 0.9, precision 0.9) and ~3× slower; it stays opt-in because it is
-//! AGPL-3.0.
+//! plates in vehicle crops (plate gating by vehicles; that sweep was made with ppocrv4-det, the
+//! default then; pixla-plate, the default now, is measured in `models/pixla-plate.md`).
+//! `--plate-model platedet` measured clearly better than ppocrv4-det (plate recall 0.9,
+//! precision 0.9) and ~3× slower; it stays opt-in because it is AGPL-3.0.

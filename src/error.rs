@@ -11,21 +11,21 @@ pub enum SetupError {
     #[error(
         "ONNX Runtime library not found (looked in: {searched}).\n  fix: run `pixla models fetch` (it downloads onnxruntime {ver} from PyPI into {home}), or set ORT_DYLIB_PATH to a libonnxruntime.so {ver}",
         searched = .searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
-        ver = crate::runtime::ORT_VERSION,
-        home = crate::models::home_dir().display()
+        ver = crate::home::ORT_VERSION,
+        home = crate::home::home_dir().display()
     )]
     OrtMissing { searched: Vec<PathBuf> },
     #[error(
         "ORT_DYLIB_PATH={path} cannot be used: {why}.\n  fix: set ORT_DYLIB_PATH to the libonnxruntime.so {ver} file itself, or unset it to use the installed runtime (`pixla models fetch` installs it into {home})",
         path = .path.display(),
-        ver = crate::runtime::ORT_VERSION,
-        home = crate::models::home_dir().display()
+        ver = crate::home::ORT_VERSION,
+        home = crate::home::home_dir().display()
     )]
     OrtUnusable { path: PathBuf, why: String },
     #[error(
         "could not start ONNX Runtime from {path}: {reason}\n  fix: point ORT_DYLIB_PATH to a libonnxruntime.so {ver}, or unset it and run `pixla models fetch`",
         path = .path.display(),
-        ver = crate::runtime::ORT_VERSION
+        ver = crate::home::ORT_VERSION
     )]
     OrtLoad { path: PathBuf, reason: String },
     #[error("model `{name}` is not installed at {path}.\n  fix: run `pixla models fetch {name}`")]

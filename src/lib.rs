@@ -1,21 +1,50 @@
 //! pixla: hide people and licence plates in drone and aerial photos.
 //!
-//! The library is a chain of named stages, one module each:
+//! A batch runs one file at a time through named stages:
 //!
 //! ```text
-//! walk ─▶ decode ─▶ tile ─▶ detect ─▶ merge ─▶ redact ─▶ encode ─▶ report
+//! walk ─▶ decode ─▶ find (tiles, whole image, pyramid ─▶ merge ─▶ plates in vehicles)
+//!      ─▶ plan regions (+ a reviewer's corrections) ─▶ hide ─▶ encode ─▶ write ─▶ report
 //! ```
 //!
-//! [`pipeline::run_batch`] strings them together for a batch; the `pixla` binary only parses
-//! flags, calls it, and maps the outcome to an exit code. How to use pixla, one topic a page, is
-//! in [`guide`].
+//! [`batch::run_batch`] strings them together for a batch; the `pixla` binary only parses
+//! flags, calls the library, prints the result and maps the outcome to an exit code. How to use
+//! pixla, one topic a page, is in [`guide`].
+//!
+//! # Layout and layers
+//!
+//! One folder (or file) per concern under `src/`, a file per thing. From the bottom up:
+//!
+//! | layer | modules | what they hold |
+//! |---|---|---|
+//! | 0 | [`geom`], [`home`], [`stats`], [`guide`] | boxes and orientation maths; pixla's home and pinned runtime; stage timings; the user guide |
+//! | 1 | [`error`] | the set-up errors that stop a run |
+//! | 2 | [`fsio`] | atomic writes and the safe walk over the inputs |
+//! | 3 | [`redact`] | the hiding methods on pixels |
+//! | 4 | [`detect`], [`formats`] | the detectors, their registry, installer, runtime, tiling and merging; decoding, encoding and the JPEG and TIFF internals |
+//! | 5 | [`config`] | the settings of a run |
+//! | 6 | [`find`], [`report`] | the detection passes over one picture; the report document |
+//! | 7 | [`review`] | the review page and the reviewer's sidecar |
+//! | 8 | [`file`] | one file end to end: region planning, corrections, the TIFF path, the read-only scan |
+//! | 9 | [`batch`] | a batch, its journal, signals and progress, and the review re-run |
+//! | 10 | [`delivery`], [`eval`] | `check`, `verify` and `purge`; the evaluation against labels |
+//! | 11 | `cli` (binary only) | the commands' flags and printing |
+//!
+//! **The layer rule:** a module may use (`use crate::…` or a `crate::` path in code) only
+//! items of its own top-level module or of a lower layer; modules of one layer do not use each
+//! other. So there is no import cycle between folders, and a change to a lower layer never
+//! needs a higher one. Doc links may point anywhere. A unit test (`src/layers.rs`) scans
+//! `src/**/*.rs` and fails on an import from a higher layer. Inside a folder, modules form no
+//! cycle either: a folder's `mod.rs` declares its files and, where it holds code, is used by
+//! them, not the other way round.
 //!
 //! # Design
 //!
-//! One module per stage in `src/` (the library is the API, as in oxipng); `src/main.rs` only parses
-//! flags and maps outcomes to exit codes; `src/progress.rs` holds the progress bar apart from the
-//! work (as hyperfine does); `src/models.rs` is the registry and `src/fetch.rs` the installer (as
-//! ocrs's `models.rs`). Where it differs from `../shared/docs/design.md`, and why:
+//! The library is the API (as in oxipng); `src/main.rs` only parses flags and dispatches to
+//! `src/cli/`, which prints results and maps outcomes to exit codes; `batch/progress.rs` holds
+//! the progress bar apart from the work (as hyperfine does); `detect/registry.rs` is the model
+//! registry and `detect/install.rs` the installer (as ocrs's `models.rs`). Where it differs from
+//! `../shared/docs/design.md`, and why:
 //!
 //! - **Threads.** rayon runs images and, inside each, tiles and vehicle crops in parallel. Each
 //!   model has one ONNX Runtime session per worker thread with one intra-op thread, chosen by the
@@ -43,39 +72,39 @@
 //! - **Sharding** is a stable FNV-1a hash of the relative path, so every machine of a job array
 //!   agrees without coordination.
 //! - **Change only what is hidden** (the design sketch re-encoded everything). JPEG: the
-//!   DCT-domain path in `src/jpeg_lossless.rs` uses libjpeg's own coefficient API
+//!   DCT-domain path in `formats/jpeg/lossless.rs` uses libjpeg's own coefficient API
 //!   (`jpeg_read_coefficients` / `jpeg_write_coefficients`), compiled from source by
 //!   `mozjpeg-sys` without NASM, so a fresh machine needs nothing new; libjpeg errors unwind as
 //!   Rust panics (the crate's `unwinding` feature) and are caught per file. Writing a Huffman
 //!   codec ourselves would have been more code for the same result. Boxes are widened to the MCU
 //!   grid *before* a review's suppress boxes are matched, so a report's boxes always match the
-//!   next run's. TIFF: `src/tiffedit.rs` patches strips/tiles inside a byte copy of the file (no
-//!   crate writes arbitrary TIFF tags back), and `src/tiffpath.rs` reads the rewritten file back
-//!   before renaming it into place. Metadata: `src/jpegmeta.rs` assembles the output from the
+//!   next run's. TIFF: `formats/tiff/mod.rs` patches strips/tiles inside a byte copy of the file (no
+//!   crate writes arbitrary TIFF tags back), and `file/tiff.rs` reads the rewritten file back
+//!   before renaming it into place. Metadata: `formats/jpeg/meta.rs` assembles the output from the
 //!   source's segments and re-renders previews from the redacted pixels.
-//! - **Detection reads through a `Raster`** (`pipeline::detect_raster`): a picture in memory, or
+//! - **Detection reads through a `Raster`** ([`find::passes::detect_raster`]): a picture in memory, or
 //!   a TIFF read tile by tile, so a 1-gigapixel orthophoto is never decoded whole. On pictures
 //!   much bigger than a tile, **pyramid passes** (tiles over copies downscaled by 4, 16, …) see
 //!   objects between the tile scale and the whole-image scale: on the 1-gigapixel test picture
 //!   (a street photo upscaled 50×) the tiles and the whole-image pass alone missed a 22,000 px
 //!   tall person. They cost nothing on pictures under 4 tile edges (2,560 px), and about 7 % more
 //!   tiles on a 20 MP frame.
-//! - **One set of detection flags** (`DetectArgs` in `main.rs`) for `redact`, `check` and `eval`,
-//!   and one library pipeline behind them (`pipeline::detect_raster` + `plan_regions`):
+//! - **One set of detection flags** (`DetectArgs` in `cli/detect_args.rs`) for `redact`, `check` and `eval`,
+//!   and one library pipeline behind them ([`find::passes::detect_raster`] + [`file::plan::plan_regions`]):
 //!   a gate or an evaluation can never drift from what a delivery was made with. The design
 //!   sketch had separate options per command.
-//! - **Delivery commands are library modules** (`src/check.rs`, `src/verify.rs`, `src/purge.rs`,
-//!   `src/eval.rs`), each returning a result struct; `main.rs` prints it and picks the exit code.
+//! - **Delivery commands are library modules** ([`delivery::check`], [`delivery::verify`], [`delivery::purge`],
+//!   [`eval`]), each returning a result struct; `cli/` prints it and picks the exit code.
 //!   The report's JSON Schema is a versioned file (`fixtures/schema/pixla-report-1.schema.json`)
 //!   embedded in the binary, so `verify` needs no repository.
-//! - **The journal is the crash record** (`src/journal.rs`): an append-only JSON-lines file in
+//! - **The journal is the crash record** ([`batch::journal`]): an append-only JSON-lines file in
 //!   OUT, fsynced after each output's rename, so a SIGKILL at any moment leaves either a finished,
-//!   journaled output or a temp file that `--resume` deletes. Signals (`src/signals.rs`,
+//!   journaled output or a temp file that `--resume` deletes. Signals ([`batch::signals`],
 //!   `signal-hook`) only set a flag that the workers read before starting a file.
 //! - **User models behind the same trait** (`detect::Detector`): `--model` swaps the tile
 //!   detector; the registry entry of a user model is made once per process (`Box::leak`), so
 //!   `spec()` stays a plain `&'static` borrow for the built-in ones.
-//! - **Stage counters** (`src/stats.rs`): an atomic add per stage and tile, always on; `--timings`
+//! - **Stage counters** ([`stats`]): an atomic add per stage and tile, always on; `--timings`
 //!   prints them, and `benches/sahi_compare.py` uses them to put pixla's wall time beside its pure
 //!   inference time.
 //!
@@ -99,35 +128,77 @@
 //! expose them). Taken from crates instead: `jsonschema` (schema validation), `signal-hook`
 //! (signals), `fast_image_resize` (SIMD resizing), `cargo-fuzz`/`libfuzzer-sys` (fuzzing).
 
-pub mod check;
-pub mod decode;
+pub mod batch;
+pub mod config;
+pub mod delivery;
 pub mod detect;
-pub mod encode;
 pub mod error;
 pub mod eval;
-pub mod fetch;
+pub mod file;
+pub mod find;
+pub mod formats;
+pub mod fsio;
 pub mod geom;
 pub mod guide;
-pub mod journal;
-pub mod jpeg_lossless;
-pub mod jpegmeta;
-pub mod merge;
-pub mod models;
-pub mod pipeline;
-pub mod progress;
-pub mod purge;
+pub mod home;
+#[cfg(test)]
+mod layers;
 pub mod redact;
 pub mod report;
 pub mod review;
-pub mod runtime;
-pub mod sidecar;
-pub mod signals;
 pub mod stats;
-pub mod tiffedit;
-pub mod tiffpath;
-pub mod tile;
-pub mod verify;
-pub mod walk;
+
+// Old module paths, kept for the integration tests, benches and fuzz targets.
+#[doc(hidden)]
+pub use crate::batch::signals;
+#[doc(hidden)]
+pub use crate::delivery::{check, purge, verify};
+#[doc(hidden)]
+pub use crate::detect::{install as fetch, merge, tile};
+#[doc(hidden)]
+pub use crate::formats::jpeg::{lossless as jpeg_lossless, meta as jpegmeta};
+#[doc(hidden)]
+pub use crate::formats::{decode, tiff as tiffedit};
+#[doc(hidden)]
+pub use crate::fsio::walk;
+#[doc(hidden)]
+pub use crate::review::sidecar;
+/// Old path, kept for tests: the encoder and the atomic write.
+#[doc(hidden)]
+pub mod encode {
+    pub use crate::formats::encode::*;
+    pub use crate::fsio::{write_atomic, write_atomic_with};
+}
+/// Old path, kept for tests: the settings, detection, planning, one file and the batch.
+#[doc(hidden)]
+pub mod pipeline {
+    pub use crate::batch::provenance::{host, model_entries, operator};
+    pub use crate::batch::regions::{run_regions, RegionsOptions};
+    pub use crate::batch::{run_batch, Outcome, RunOptions};
+    pub use crate::config::*;
+    pub use crate::file::corrections::*;
+    pub use crate::file::plan::*;
+    pub use crate::file::scan::*;
+    pub use crate::file::{process, process_with};
+    pub use crate::find::loaded::Models;
+    pub use crate::find::passes::*;
+    pub use crate::find::plates::*;
+    pub use crate::find::raster::*;
+    pub use crate::find::{Found, PLATE_BAND};
+    pub use crate::formats::decode::orientation_code;
+}
+/// Old path, kept for tests: the model registry and pixla's home.
+#[doc(hidden)]
+pub mod models {
+    pub use crate::detect::registry::*;
+    pub use crate::home::home_dir;
+}
+/// Old path, kept for tests: the ONNX Runtime loader and its pinned version.
+#[doc(hidden)]
+pub mod runtime {
+    pub use crate::detect::onnx::*;
+    pub use crate::home::{ORT_LIB, ORT_VERSION};
+}
 
 pub use error::SetupError;
 

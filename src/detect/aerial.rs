@@ -8,8 +8,8 @@
 
 use super::centre::{self, CentrePoint, Recipe};
 use super::Class;
-use crate::models::PIXLA_AERIAL;
-use crate::SetupError;
+use crate::detect::registry::PIXLA_AERIAL;
+use crate::error::SetupError;
 use std::path::Path;
 
 pub use super::centre::STRIDE;

@@ -16,10 +16,10 @@
 //! does for every other model.
 
 use super::{nms, Class, Detection, Detector, SessionPool};
+use crate::detect::registry::ModelSpec;
+use crate::error::SetupError;
 use crate::geom::BoxF;
-use crate::models::ModelSpec;
 use crate::stats::{self, Stage};
-use crate::SetupError;
 use anyhow::bail;
 use image::RgbImage;
 use ndarray::Array4;

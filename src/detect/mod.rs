@@ -1,17 +1,26 @@
 //! Detectors: one [`Detector`] implementation per model family, each with its own pre- and
 //! post-processing. A detector takes an RGB image (a tile, a downscaled whole image or a
 //! vehicle crop) and returns boxes in that image's pixel coordinates.
+//!
+//! Around the families: the model registry ([`registry`]) and its installer ([`install`]),
+//! the ONNX Runtime loader ([`onnx`]), the tiling of a picture ([`tile`]) and the merging of
+//! overlapping boxes ([`merge`]).
 
 pub mod aerial;
 pub mod centre;
+pub mod install;
+pub mod merge;
 pub mod nanodet;
+pub mod onnx;
 pub mod plate;
 pub mod ppocr;
+pub mod registry;
+pub mod tile;
 pub mod yolo;
 
+use crate::detect::registry::ModelSpec;
+use crate::error::SetupError;
 use crate::geom::BoxF;
-use crate::models::ModelSpec;
-use crate::SetupError;
 use image::RgbImage;
 use ort::session::Session;
 use rayon::prelude::*;
@@ -118,7 +127,7 @@ impl SessionPool {
         // sessions are built in parallel (graph optimisation is single-threaded per session)
         let slots = (0..n.max(1))
             .into_par_iter()
-            .map(|_| crate::runtime::session(name, bytes, 1).map(Mutex::new))
+            .map(|_| crate::detect::onnx::session(name, bytes, 1).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(SessionPool { slots })
     }

@@ -6,10 +6,10 @@
 //! cell centre. Outputs are told apart by shape, not name.
 
 use super::{fit, nms, Class, Detection, Detector, SessionPool};
+use crate::detect::registry::{ModelSpec, NANODET};
+use crate::error::SetupError;
 use crate::geom::BoxF;
-use crate::models::{ModelSpec, NANODET};
 use crate::stats::{self, Stage};
-use crate::SetupError;
 use anyhow::{bail, Context};
 use image::RgbImage;
 use ndarray::Array4;

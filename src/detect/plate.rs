@@ -9,8 +9,8 @@
 
 use super::centre::{CentrePoint, Recipe};
 use super::Class;
-use crate::models::PIXLA_PLATE;
-use crate::SetupError;
+use crate::detect::registry::PIXLA_PLATE;
+use crate::error::SetupError;
 use std::path::Path;
 
 /// The long side of a vehicle crop as the model sees it.

@@ -7,9 +7,9 @@
 //! each box by `area × 1.6 / perimeter` ("unclip").
 
 use super::{Class, Detection, Detector, SessionPool};
+use crate::detect::registry::{ModelSpec, PPOCR_DET};
+use crate::error::SetupError;
 use crate::geom::BoxF;
-use crate::models::{ModelSpec, PPOCR_DET};
-use crate::SetupError;
 use anyhow::bail;
 use image::{GrayImage, Luma, RgbImage};
 use imageproc::region_labelling::{connected_components, Connectivity};

@@ -13,9 +13,9 @@
 //! NMS at IoU 0.45 per pixla class.
 
 use super::{nms, Class, Detection, Detector, SessionPool};
+use crate::detect::registry::{ModelSpec, Role, Source, PLATEDET};
+use crate::error::SetupError;
 use crate::geom::BoxF;
-use crate::models::{ModelSpec, Role, Source, PLATEDET};
-use crate::SetupError;
 use anyhow::bail;
 use half::f16;
 use image::RgbImage;
@@ -210,9 +210,9 @@ impl Yolo {
                 "--classes is needed, e.g. --classes person=0,car=2".into()
             ));
         }
-        let bytes =
-            crate::models::read_regular(path).map_err(|e| bad(format!("cannot read: {e}")))?;
-        let sha = crate::models::sha256_hex(&bytes);
+        let bytes = crate::detect::registry::read_regular(path)
+            .map_err(|e| bad(format!("cannot read: {e}")))?;
+        let sha = crate::detect::registry::sha256_hex(&bytes);
         let pool = SessionPool::from_bytes(&name, &bytes, sessions)?;
         drop(bytes);
         type Meta = (

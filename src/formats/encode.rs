@@ -1,9 +1,8 @@
 //! Encoding: redacted pixels → bytes in the input's own format, with the input's metadata
-//! carried over unchanged, and an atomic write (temp file in the target folder, fsync,
-//! rename).
+//! carried over unchanged. (The atomic write of those bytes is [`crate::fsio::write_atomic`].)
 //!
 //! - JPEG: re-encoded at the quality estimated from the source's quantisation tables, then
-//!   wrapped in the source's APPn segments by [`crate::jpegmeta::assemble`]: byte for byte in
+//!   wrapped in the source's APPn segments by [`crate::formats::jpeg::meta::assemble`]: byte for byte in
 //!   their original order, except embedded previews (re-rendered from the redacted pixels or
 //!   removed) and, on request, GPS or all metadata. (A lossless path that rewrites only the
 //!   DCT blocks under a redaction is planned; see the README.)
@@ -12,13 +11,12 @@
 //!   basic image structure are not yet carried (see the README); the report says so per file.
 //! - An image with nothing to hide: [`clean`].
 
-use crate::decode::{Decoded, Format};
-use crate::jpegmeta::{self, MetaOptions};
+use crate::formats::decode::{Decoded, Format};
+use crate::formats::jpeg::meta::{self, MetaOptions};
+use crate::formats::jpeg::tables::{jpeg_components, jpeg_quality};
 use anyhow::{bail, Context};
 use image::{DynamicImage, ImageEncoder};
-use img_parts::{jpeg::Jpeg, png::Png, Bytes};
-use std::io::Write;
-use std::path::Path;
+use img_parts::{png::Png, Bytes};
 
 /// What the encoded output kept and what it lost, for the report.
 #[derive(Debug, Default, Clone)]
@@ -33,48 +31,6 @@ pub struct Encoded {
     pub quality: Option<u8>,
     /// Lossless JPEG: DCT blocks rewritten.
     pub blocks_changed: Option<usize>,
-}
-
-/// libjpeg's standard luminance quantisation table (quality 50).
-const STD_LUMA: [u16; 64] = [
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
-    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
-    92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-];
-
-/// Estimate the libjpeg quality of a JPEG from its first (luminance) quantisation table.
-pub fn jpeg_quality(src: &[u8]) -> Option<u8> {
-    let j = Jpeg::from_bytes(Bytes::copy_from_slice(src)).ok()?;
-    let dqt = j.segments_by_marker(0xDB).next()?;
-    let c = dqt.contents();
-    let pq = c.first()? >> 4;
-    let vals: Vec<u32> = if pq == 0 {
-        c.get(1..65)?.iter().map(|&v| v as u32).collect()
-    } else {
-        c.get(1..129)?
-            .chunks(2)
-            .map(|p| u16::from_be_bytes([p[0], p[1]]) as u32)
-            .collect()
-    };
-    let sum: u32 = vals.iter().sum();
-    let std: u32 = STD_LUMA.iter().map(|&v| v as u32).sum();
-    let scale = sum as f64 * 100.0 / std as f64;
-    let q = if scale <= 100.0 {
-        (200.0 - scale) / 2.0
-    } else {
-        5000.0 / scale
-    };
-    Some(q.round().clamp(1.0, 100.0) as u8)
-}
-
-/// Number of colour components in a JPEG's frame header (`None` when there is none).
-pub fn jpeg_components(src: &[u8]) -> Option<u8> {
-    let j = Jpeg::from_bytes(Bytes::copy_from_slice(src)).ok()?;
-    let sof = j
-        .segments()
-        .iter()
-        .find(|s| matches!(s.marker(), 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF))?;
-    sof.contents().get(5).copied()
 }
 
 /// Encode `img` like the source `src` (its original bytes, decoded as `dec`), with the
@@ -107,7 +63,7 @@ fn encode_jpeg(img: &DynamicImage, src: &[u8], meta: &MetaOptions) -> anyhow::Re
     }
     let bytes = raw;
     let (bytes, ch) =
-        jpegmeta::assemble(&bytes, src, img, meta).context("carrying the metadata over")?;
+        meta::assemble(&bytes, src, img, meta).context("carrying the metadata over")?;
     Ok(Encoded {
         bytes,
         metadata_kept: ch.kept,
@@ -123,13 +79,13 @@ fn encode_jpeg(img: &DynamicImage, src: &[u8], meta: &MetaOptions) -> anyhow::Re
 /// on the decoded pixels, from which previews are re-rendered.
 pub fn encode_jpeg_lossless(
     src: &[u8],
-    edits: &[crate::jpeg_lossless::Edit],
+    edits: &[crate::formats::jpeg::lossless::Edit],
     img: &DynamicImage,
     meta: &MetaOptions,
 ) -> anyhow::Result<Encoded> {
-    let r = crate::jpeg_lossless::rewrite(src, edits)?;
+    let r = crate::formats::jpeg::lossless::rewrite(src, edits)?;
     let (bytes, ch) =
-        jpegmeta::assemble(&r.bytes, src, img, meta).context("carrying the metadata over")?;
+        meta::assemble(&r.bytes, src, img, meta).context("carrying the metadata over")?;
     Ok(Encoded {
         bytes,
         metadata_kept: ch.kept,
@@ -153,7 +109,7 @@ pub fn clean(dec: &Decoded, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Op
     let enc = match dec.format {
         Format::Jpeg => {
             let (bytes, ch) =
-                jpegmeta::assemble(src, src, &dec.image, meta).context("rewriting the metadata")?;
+                meta::assemble(src, src, &dec.image, meta).context("rewriting the metadata")?;
             if !meta.strips() && ch.removed.is_empty() && ch.regenerated.is_empty() {
                 return Ok(None);
             }
@@ -168,7 +124,7 @@ pub fn clean(dec: &Decoded, src: &[u8], meta: &MetaOptions) -> anyhow::Result<Op
         Format::Png if meta.strips() => encode(&dec.image, dec, src, meta)?,
         Format::Png => match clean_png(&dec.image, src, meta)? {
             Some(e) => Encoded {
-                metadata_kept: crate::decode::metadata_kinds(&e.bytes, Format::Png),
+                metadata_kept: crate::formats::decode::metadata_kinds(&e.bytes, Format::Png),
                 ..e
             },
             None => return Ok(None),
@@ -185,7 +141,7 @@ fn clean_png(
     src: &[u8],
     meta: &MetaOptions,
 ) -> anyhow::Result<Option<Encoded>> {
-    let end = crate::decode::png_end(src).context("the PNG has no IEND chunk")?;
+    let end = crate::formats::decode::png_end(src).context("the PNG has no IEND chunk")?;
     let mut png = Png::from_bytes(Bytes::copy_from_slice(&src[..end]))
         .context("reading the source PNG's chunks")?;
     let (mut removed, mut regenerated) = (Vec::new(), Vec::new());
@@ -272,13 +228,13 @@ fn encode_png(
     for (i, c) in carried.into_iter().enumerate() {
         chunks.insert(at + i, c);
     }
-    if let Some(end) = crate::decode::png_end(src).filter(|&e| e < src.len()) {
+    if let Some(end) = crate::formats::decode::png_end(src).filter(|&e| e < src.len()) {
         removed.push(format!("data after the image ({} bytes)", src.len() - end));
     }
     let mut bytes = Vec::new();
     out.encoder().write_to(&mut bytes)?;
     let kept = if meta.strip_metadata || !removed.is_empty() {
-        crate::decode::metadata_kinds(&bytes, Format::Png)
+        crate::formats::decode::metadata_kinds(&bytes, Format::Png)
     } else {
         dec.metadata.clone()
     };
@@ -311,7 +267,7 @@ fn png_chunk(
         return Ok(Some(c.clone()));
     }
     if &kind == b"eXIf" {
-        let (tiff, ch) = jpegmeta::edit_exif_tiff(c.contents(), img, meta).context("PNG eXIf")?;
+        let (tiff, ch) = meta::edit_exif_tiff(c.contents(), img, meta).context("PNG eXIf")?;
         removed.extend(ch.removed);
         regenerated.extend(ch.regenerated);
         return Ok(tiff.map(|t| PngChunk::new(kind, Bytes::from(t))));
@@ -347,7 +303,7 @@ fn png_chunk(
             }
             return Ok(Some(c.clone()));
         };
-        let (new, ch) = jpegmeta::edit_xmp_packet(&body[text_at..], meta).context("PNG XMP")?;
+        let (new, ch) = meta::edit_xmp_packet(&body[text_at..], meta).context("PNG XMP")?;
         removed.extend(ch.removed);
         return Ok(Some(match new {
             Some(x) => {
@@ -388,80 +344,4 @@ fn encode_tiff(img: &DynamicImage, dec: &Decoded) -> anyhow::Result<Encoded> {
         quality: None,
         ..Default::default()
     })
-}
-
-/// Write `bytes` to `path` atomically: a temp file in the same folder, fsync, rename. The
-/// output gets the input's permission bits (`like`), never more than the user could read.
-pub fn write_atomic(path: &Path, bytes: &[u8], like: Option<&Path>) -> anyhow::Result<()> {
-    write_atomic_with(path, like, |f, _| {
-        f.write_all(bytes).context("writing the output")
-    })
-}
-
-/// Like [`write_atomic`], with the content written by `fill` into the temp file (for
-/// outputs too big to hold in memory; it also gets the temp file's path, to read it back).
-/// If `fill` fails, the temp file is removed.
-pub fn write_atomic_with<T>(
-    path: &Path,
-    like: Option<&Path>,
-    fill: impl FnOnce(&mut std::fs::File, &Path) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create folder {}", dir.display()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".pixla-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temp file in {}", dir.display()))?;
-    let tmp_path = tmp.path().to_path_buf();
-    let out = fill(tmp.as_file_mut(), &tmp_path)?;
-    tmp.as_file().sync_all().context("syncing the output")?;
-    // temp files are created 0600; give the output the input's mode, else the usual 0644
-    let perm = like
-        .and_then(|l| std::fs::metadata(l).ok())
-        .map(|m| m.permissions())
-        .unwrap_or_else(|| {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::Permissions::from_mode(0o644)
-        });
-    let _ = std::fs::set_permissions(tmp.path(), perm);
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot move the output into place at {}", path.display()))?;
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quality_estimate_round_trips() {
-        let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(64, 64, |x, y| {
-            image::Rgb([x as u8 * 4, y as u8 * 4, 128])
-        }));
-        for q in [60u8, 80, 90, 95] {
-            let mut b = Vec::new();
-            img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
-                &mut b, q,
-            ))
-            .unwrap();
-            let est = jpeg_quality(&b).unwrap();
-            assert!((est as i32 - q as i32).abs() <= 1, "q {q} estimated {est}");
-        }
-    }
-
-    #[test]
-    fn atomic_write_leaves_no_temp_file() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("sub/x.bin");
-        write_atomic(&p, b"abc", None).unwrap();
-        write_atomic(&p, b"abcd", None).unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"abcd");
-        assert_eq!(std::fs::read_dir(d.path().join("sub")).unwrap().count(), 1);
-    }
 }

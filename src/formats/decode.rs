@@ -164,11 +164,11 @@ pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Deco
         }
         Ok(())
     };
-    if format == Format::Jpeg && crate::jpeg_lossless::is_arithmetic(bytes) {
+    if format == Format::Jpeg && crate::formats::jpeg::lossless::is_arithmetic(bytes) {
         // the image crate's decoder does not read arithmetic coding: libjpeg does (built
         // with its arithmetic decoder); the lossless path refuses these files, so a file
         // with something to hide takes the re-encode path
-        let image = crate::jpeg_lossless::decode_pixels(bytes, over)
+        let image = crate::formats::jpeg::lossless::decode_pixels(bytes, over)
             .context("cannot decode the arithmetic-coded JPEG")?;
         let orientation = exif_orientation(bytes).unwrap_or(Orientation::NoTransforms);
         return Ok(Decoded {
@@ -407,6 +407,21 @@ pub fn point_to_stored(x: f32, y: f32, o: Orientation, w: u32, h: u32) -> (f32, 
         // rotate90 then flip: display (x, y) = rot90 at (h − x, y)
         Orientation::Rotate90FlipH => (y, x),
         Orientation::Rotate270FlipH => (w - y, h - x),
+    }
+}
+
+/// The EXIF Orientation tag value (1-8) of `o`.
+pub fn orientation_code(o: image::metadata::Orientation) -> u8 {
+    use image::metadata::Orientation::*;
+    match o {
+        NoTransforms => 1,
+        FlipHorizontal => 2,
+        Rotate180 => 3,
+        FlipVertical => 4,
+        Rotate90FlipH => 5,
+        Rotate90 => 6,
+        Rotate270FlipH => 7,
+        Rotate270 => 8,
     }
 }
 

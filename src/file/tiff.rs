@@ -1,5 +1,5 @@
 //! TIFF and GeoTIFF files: only the pixels under the redactions change, every tag stays
-//! byte-equal (see [`crate::tiffedit`]), and huge orthophotos are never decoded whole.
+//! byte-equal (see [`crate::formats::tiff`]), and huge orthophotos are never decoded whole.
 //!
 //! - Detection reads the picture through a [`Raster`]: a TIFF up to `--max-megapixels` is
 //!   decoded in memory as any image; a bigger one (up to `--max-megapixels-tiled`) is read
@@ -14,17 +14,24 @@
 //!   float samples...) is decoded and re-encoded with the `image` crate instead, if it fits
 //!   the in-memory limit; its extra tags are then lost, and the report says so.
 
-use crate::decode::{self, Format};
-use crate::encode;
+use crate::config::Config;
+use crate::detect::registry;
+use crate::file::corrections::{edit_regions, Edits};
+use crate::file::plan::{apply_regions, plan_regions};
+use crate::find::loaded::Models;
+use crate::find::passes::detect_raster;
+use crate::find::raster::{MemRaster, Raster};
+use crate::find::Found;
+use crate::formats::decode::{self, Format};
+use crate::formats::encode;
+use crate::formats::tiff::{self, TiffInfo, Window};
+use crate::fsio::walk::Job;
+use crate::fsio::{write_atomic, write_atomic_with};
 use crate::geom::PixBox;
-use crate::models;
-use crate::pipeline::{self, detect_raster, Config, MemRaster, Models, Raster};
 use crate::redact;
 #[cfg(test)]
 use crate::redact::Method;
 use crate::report::FileEntry;
-use crate::tiffedit::{self, TiffInfo, Window};
-use crate::walk::Job;
 use anyhow::{bail, Context};
 use image::{DynamicImage, RgbImage};
 use std::io::{Read, Write};
@@ -39,10 +46,10 @@ fn detect_tiff(
     orientation: image::metadata::Orientation,
     cfg: &Config,
     models: &Models,
-) -> anyhow::Result<Vec<pipeline::Found>> {
+) -> anyhow::Result<Vec<Found>> {
     let mp = w as f64 * h as f64 / 1e6;
     Ok(if mp <= cfg.limits.max_megapixels {
-        let mut img = tiffedit::read_window(path, 0, 0, 0, w, h)?.to_image()?;
+        let mut img = tiff::read_window(path, 0, 0, 0, w, h)?.to_image()?;
         img.apply_orientation(orientation);
         let up = img.to_rgb8();
         drop(img);
@@ -63,13 +70,13 @@ pub fn is_tiff(path: &Path) -> anyhow::Result<bool> {
     Ok(n == 4 && matches!(&head, b"II*\0" | b"MM\0*" | b"II+\0" | b"MM\0+"))
 }
 
-/// IFD 0 of a TIFF, read tile by tile through [`tiffedit::read_window`], as upright RGB8
+/// IFD 0 of a TIFF, read tile by tile through [`tiff::read_window`], as upright RGB8
 /// (16-bit scaled down, grey expanded, alpha dropped). Only for orientation 1.
 pub struct TiffRaster<'a> {
     pub path: &'a Path,
     pub info: &'a TiffInfo,
     /// Open readers (parsed IFDs, offset tables), one per concurrent tile read.
-    readers: std::sync::Mutex<Vec<tiffedit::TiffReader>>,
+    readers: std::sync::Mutex<Vec<tiff::TiffReader>>,
 }
 
 impl<'a> TiffRaster<'a> {
@@ -84,7 +91,7 @@ impl<'a> TiffRaster<'a> {
         let pooled = self.readers.lock().map(|mut v| v.pop()).unwrap_or(None);
         let mut rd = match pooled {
             Some(rd) => rd,
-            None => tiffedit::TiffReader::open(self.path)?,
+            None => tiff::TiffReader::open(self.path)?,
         };
         let img = rd
             .read_window(ifd, r.x, r.y, r.w, r.h)?
@@ -204,7 +211,7 @@ pub fn process(
     job: &Job,
     cfg: &Config,
     models: &Models,
-    edits: Option<&pipeline::Edits>,
+    edits: Option<&Edits>,
     e: &mut FileEntry,
 ) -> anyhow::Result<()> {
     decode::check_name(Format::Tiff, &job.input)?;
@@ -214,7 +221,7 @@ pub fn process(
         // location too) are not edited, so a stripped delivery cannot be promised
         bail!("--strip-gps/--strip-metadata are not applied to TIFF files (their tags, GeoTIFF georeferencing included, are kept byte for byte): not written");
     }
-    let info = tiffedit::inspect(&job.input).context("cannot read the TIFF structure")?;
+    let info = tiff::inspect(&job.input).context("cannot read the TIFF structure")?;
     let main = info.ifds.first().context("TIFF without an image")?;
     one_image(&info)?;
     if let Some(why) = &main.unsupported {
@@ -230,17 +237,17 @@ pub fn process(
     }
     let meta = std::fs::metadata(&job.input).context("cannot read the file")?;
     e.input_bytes = Some(meta.len());
-    e.input_sha256 = Some(models::sha256_file(&job.input).context("cannot read the file")?);
+    e.input_sha256 = Some(registry::sha256_file(&job.input).context("cannot read the file")?);
 
     // detection: whole in memory when small enough, else tile by tile from the file
     // (BigTIFF headers are not read by the image crate: orientation 1 is assumed for them)
     let orientation = tiff_orientation(&job.input);
     e.metadata_kept = vec!["tiff-tags".into()];
     let found = detect_tiff(&job.input, &info, (w, h), orientation, cfg, models)?;
-    e.orientation = Some(pipeline::orientation_code(orientation));
-    let (mut regions, not_hidden) = pipeline::plan_regions(w, h, &found, orientation, cfg);
+    e.orientation = Some(decode::orientation_code(orientation));
+    let (mut regions, not_hidden) = plan_regions(w, h, &found, orientation, cfg);
     if let Some(ed) = edits {
-        let (r, s) = pipeline::edit_regions(regions, ed, w, h, cfg)?;
+        let (r, s) = edit_regions(regions, ed, w, h, cfg)?;
         regions = r;
         e.suppressed = s;
     }
@@ -280,7 +287,7 @@ pub fn process(
                 let r = if ifd.index == 0 {
                     Some((rect.x, rect.y, rect.w, rect.h))
                 } else {
-                    tiffedit::scale_rect(&info, 0, ifd.index, rect.x, rect.y, rect.w, rect.h)
+                    tiff::scale_rect(&info, 0, ifd.index, rect.x, rect.y, rect.w, rect.h)
                 };
                 let Some((x, y, rw, rh)) = r else { continue };
                 let block = ((pblock as u64 * ifd.width as u64).div_ceil(w as u64) as u32).max(1);
@@ -307,7 +314,7 @@ pub fn process(
         }
         let dir = job.output.parent().unwrap_or(Path::new("."));
         let mut current: Option<tempfile::NamedTempFile> = None;
-        let mut stats = tiffedit::RewriteStats::default();
+        let mut stats = tiff::RewriteStats::default();
         let n = passes.len();
         for (k, pass) in passes.into_iter().enumerate() {
             let from = current
@@ -320,7 +327,7 @@ pub fn process(
             let mut patches = Vec::with_capacity(pass.len());
             for (ifd, r, method, block) in &pass {
                 let mut img: DynamicImage =
-                    tiffedit::read_window(&from, *ifd, r.x, r.y, r.w, r.h)?.to_image()?;
+                    tiff::read_window(&from, *ifd, r.x, r.y, r.w, r.h)?.to_image()?;
                 redact::apply_block(
                     &mut img,
                     PixBox {
@@ -336,10 +343,10 @@ pub fn process(
             }
             let s = if k + 1 == n {
                 // read the patches back from the temp file before it is renamed into place
-                encode::write_atomic_with(&job.output, Some(&job.input), |f, tmp| {
-                    let s = tiffedit::rewrite(&from, f, &patches)?;
+                write_atomic_with(&job.output, Some(&job.input), |f, tmp| {
+                    let s = tiff::rewrite(&from, f, &patches)?;
                     f.flush().context("writing the output")?;
-                    tiffedit::verify(tmp, &expected(&patches))
+                    tiff::verify(tmp, &expected(&patches))
                         .context("the rewritten TIFF does not read back as redacted")?;
                     Ok(s)
                 })?
@@ -350,7 +357,7 @@ pub fn process(
                     .suffix(".tmp")
                     .tempfile_in(dir)
                     .context("cannot create a temp file")?;
-                let s = tiffedit::rewrite(&from, t.as_file_mut(), &patches)?;
+                let s = tiff::rewrite(&from, t.as_file_mut(), &patches)?;
                 current = Some(t);
                 s
             };
@@ -369,7 +376,7 @@ pub fn process(
     e.output = Some(job.rel.to_string_lossy().into_owned());
     e.output_bytes = Some(out_meta.len());
     e.output_sha256 =
-        Some(models::sha256_file(&job.output).context("cannot read the output back")?);
+        Some(registry::sha256_file(&job.output).context("cannot read the output back")?);
     Ok(())
 }
 
@@ -395,11 +402,11 @@ fn one_image(info: &TiffInfo) -> anyhow::Result<()> {
 }
 
 /// The output of a TIFF with nothing to hide: the file as it is, less any byte no IFD
-/// references ([`tiffedit::copy_examined`]; `copy` when there is none, else
+/// references ([`tiff::copy_examined`]; `copy` when there is none, else
 /// `metadata-only`, with what was left out listed).
 fn copy_clean(job: &Job, e: &mut FileEntry) -> anyhow::Result<()> {
-    let t = encode::write_atomic_with(&job.output, Some(&job.input), |f, _| {
-        tiffedit::copy_examined(&job.input, f)
+    let t = write_atomic_with(&job.output, Some(&job.input), |f, _| {
+        tiff::copy_examined(&job.input, f)
     })?;
     match t.describe() {
         None => e.encoding = Some("copy".into()),
@@ -434,10 +441,10 @@ fn expected(patches: &[(usize, Window)]) -> Vec<(usize, Window)> {
                 let s = ((y - later.y) as usize * later.w as usize + (x0 - later.x) as usize) * spp;
                 let n = (x1 - x0) as usize * spp;
                 match (&mut dst.samples, &later.samples) {
-                    (tiffedit::Samples::U8(a), tiffedit::Samples::U8(b)) => {
+                    (tiff::Samples::U8(a), tiff::Samples::U8(b)) => {
                         a[d..d + n].copy_from_slice(&b[s..s + n])
                     }
-                    (tiffedit::Samples::U16(a), tiffedit::Samples::U16(b)) => {
+                    (tiff::Samples::U16(a), tiff::Samples::U16(b)) => {
                         a[d..d + n].copy_from_slice(&b[s..s + n])
                     }
                     _ => {}
@@ -465,29 +472,29 @@ fn fallback(
     job: &Job,
     cfg: &Config,
     models: &Models,
-    edits: Option<&pipeline::Edits>,
+    edits: Option<&Edits>,
     e: &mut FileEntry,
     why: &str,
 ) -> anyhow::Result<()> {
     let bytes = std::fs::read(&job.input).context("cannot read the file")?;
-    e.input_sha256 = Some(models::sha256_hex(&bytes));
+    e.input_sha256 = Some(registry::sha256_hex(&bytes));
     e.input_bytes = Some(bytes.len() as u64);
     let dec = decode::decode(&bytes, &job.input, &cfg.limits)?;
     e.width = Some(dec.image.width());
     e.height = Some(dec.image.height());
-    e.orientation = Some(pipeline::orientation_code(dec.orientation));
+    e.orientation = Some(decode::orientation_code(dec.orientation));
     let up = dec.upright();
     let found = detect_raster(&MemRaster(&up), cfg, models).context("detection failed")?;
     drop(up);
     let mut img = dec.image.clone();
     let (mut regions, not_hidden) =
-        pipeline::plan_regions(img.width(), img.height(), &found, dec.orientation, cfg);
+        plan_regions(img.width(), img.height(), &found, dec.orientation, cfg);
     if let Some(ed) = edits {
-        let (r, s) = pipeline::edit_regions(regions, ed, img.width(), img.height(), cfg)?;
+        let (r, s) = edit_regions(regions, ed, img.width(), img.height(), cfg)?;
         regions = r;
         e.suppressed = s;
     }
-    pipeline::apply_regions(&mut img, &regions, cfg);
+    apply_regions(&mut img, &regions, cfg);
     e.detections_not_hidden = not_hidden;
     if regions.is_empty() {
         e.status = "clean".into();
@@ -496,7 +503,7 @@ fn fallback(
         copy_clean(job, e)?;
         e.output = Some(job.rel.to_string_lossy().into_owned());
         e.output_sha256 =
-            Some(models::sha256_file(&job.output).context("cannot read the output back")?);
+            Some(registry::sha256_file(&job.output).context("cannot read the output back")?);
         e.output_bytes = Some(
             std::fs::metadata(&job.output)
                 .context("cannot read the output back")?
@@ -516,9 +523,9 @@ fn fallback(
         enc.bytes
     };
     e.regions = regions;
-    encode::write_atomic(&job.output, &out, Some(&job.input))?;
+    write_atomic(&job.output, &out, Some(&job.input))?;
     e.output = Some(job.rel.to_string_lossy().into_owned());
-    e.output_sha256 = Some(models::sha256_hex(&out));
+    e.output_sha256 = Some(registry::sha256_hex(&out));
     e.output_bytes = Some(out.len() as u64);
     Ok(())
 }
@@ -531,9 +538,9 @@ pub fn scan(
     path: &Path,
     cfg: &Config,
     models: &Models,
-) -> anyhow::Result<(u32, u32, image::metadata::Orientation, Vec<pipeline::Found>)> {
+) -> anyhow::Result<(u32, u32, image::metadata::Orientation, Vec<Found>)> {
     decode::check_name(Format::Tiff, path)?;
-    let info = tiffedit::inspect(path).context("cannot read the TIFF structure")?;
+    let info = tiff::inspect(path).context("cannot read the TIFF structure")?;
     let main = info.ifds.first().context("TIFF without an image")?;
     one_image(&info)?;
     if main.unsupported.is_some() {

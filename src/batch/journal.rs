@@ -9,9 +9,10 @@
 //! the input still has its recorded sha256; everything else is done again. The journal is
 //! deleted once the batch's report is written.
 
-use crate::pipeline::{Config, Models};
+use crate::config::Config;
+use crate::find::loaded::Models;
+use crate::fsio::walk::Job;
 use crate::report::FileEntry;
-use crate::walk::Job;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
@@ -37,7 +38,7 @@ pub struct Header {
     pub config: serde_json::Value,
     pub models: Vec<(String, String)>,
     pub shard: Option<String>,
-    /// The whole batch (every shard's images, [`crate::walk::Walk::batch`]): the number of
+    /// The whole batch (every shard's images, [`crate::fsio::walk::Walk::batch`]): the number of
     /// images and the sha256 of their relative paths ([`inputs_digest`]).
     pub inputs: usize,
     pub inputs_sha256: String,
@@ -56,12 +57,12 @@ pub fn inputs_digest(rels: &[PathBuf]) -> (usize, String) {
         all.extend_from_slice(r);
         all.push(0);
     }
-    (rels.len(), crate::models::sha256_hex(&all))
+    (rels.len(), crate::detect::registry::sha256_hex(&all))
 }
 
 impl Header {
     /// The header of a batch: `batch` is every image of the whole batch before sharding
-    /// ([`crate::walk::Walk::batch`]), so the shards of one batch share everything but `shard`.
+    /// ([`crate::fsio::walk::Walk::batch`]), so the shards of one batch share everything but `shard`.
     pub fn new(
         cfg: &Config,
         models: &Models,
@@ -96,7 +97,9 @@ impl Header {
             ..self.clone()
         };
         crate::report::Batch {
-            id: crate::models::sha256_hex(&serde_json::to_vec(&whole).unwrap_or_default()),
+            id: crate::detect::registry::sha256_hex(
+                &serde_json::to_vec(&whole).unwrap_or_default(),
+            ),
             inputs: self.inputs,
             inputs_sha256: self.inputs_sha256.clone(),
         }
@@ -176,12 +179,15 @@ pub fn still_valid(e: &FileEntry, job: &Job) -> bool {
         if !m.is_file() {
             return None;
         }
-        crate::models::sha256_file(p).ok()
+        crate::detect::registry::sha256_file(p).ok()
     };
     let input_ok = std::fs::metadata(&job.input)
         .map(|m| m.is_file())
         .unwrap_or(false)
-        && crate::models::sha256_file(&job.input).ok().as_ref() == Some(in_sha);
+        && crate::detect::registry::sha256_file(&job.input)
+            .ok()
+            .as_ref()
+            == Some(in_sha);
     input_ok && hash(&job.output).as_ref() == Some(out_sha)
 }
 
@@ -205,7 +211,7 @@ impl Journal {
             text.extend(serde_json::to_vec(e)?);
             text.push(b'\n');
         }
-        crate::encode::write_atomic(path, &text, None).context("cannot write the journal")?;
+        crate::fsio::write_atomic(path, &text, None).context("cannot write the journal")?;
         let file = open_nofollow(path, true)
             .with_context(|| format!("cannot open the journal {}", path.display()))?;
         Ok(Journal {

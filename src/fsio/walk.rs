@@ -4,7 +4,7 @@
 //! panic; only a layout that could overwrite inputs (OUT inside IN, IN inside OUT) stops the
 //! run.
 
-use crate::SetupError;
+use crate::error::SetupError;
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 

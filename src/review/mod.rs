@@ -10,15 +10,17 @@
 //! from display pixels to stored pixels, so the boxes it shows and the boxes it exports are
 //! in the stored pixels the report and the sidecar use.
 
-use crate::decode::{self, Limits};
+pub mod sidecar;
+
+use crate::error::SetupError;
+use crate::formats::decode::{self, Limits};
 use crate::report::{self, FileEntry};
-use crate::SetupError;
 use image::ImageEncoder;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-const TEMPLATE: &str = include_str!("review.html");
+const TEMPLATE: &str = include_str!("page.html");
 const DATA_MARK: &str = "/*PIXLA_DATA*/";
 /// A file in the bundle folder that says pixla made it (so it may be regenerated).
 const MARKER: &str = ".pixla-review";
@@ -160,7 +162,7 @@ fn write_jpeg(img: &image::RgbImage, quality: u8, path: &Path) -> anyhow::Result
         img.height(),
         image::ExtendedColorType::Rgb8,
     )?;
-    crate::encode::write_atomic(path, &b, None)
+    crate::fsio::write_atomic(path, &b, None)
 }
 
 /// Render one output: check its sha256 against the report, decode it, write the display
@@ -175,16 +177,16 @@ fn render(
     use anyhow::Context;
     let rel = e.output.as_deref().context("no output")?;
     // a regular file of the delivery, not through a link, as `verify` reads it
-    let path = crate::walk::inside(
+    let path = crate::fsio::walk::inside(
         out_root,
         Path::new(rel),
-        crate::walk::Leaf::File,
+        crate::fsio::walk::Leaf::File,
         "the delivery folder",
     )
     .map_err(|r| anyhow::anyhow!("output {rel}: {}", r.detail))?;
     let bytes = std::fs::read(&path)
         .with_context(|| format!("cannot read the output {}", path.display()))?;
-    let sha = crate::models::sha256_hex(&bytes);
+    let sha = crate::detect::registry::sha256_hex(&bytes);
     if e.output_sha256.as_deref() != Some(sha.as_str()) {
         anyhow::bail!("the output on disk (sha256 {sha}) is not the one the report lists: not shown; re-run or restore it");
     }
@@ -206,7 +208,7 @@ fn render(
     Ok(Rendered {
         w,
         h,
-        o: crate::pipeline::orientation_code(dec.orientation),
+        o: crate::formats::decode::orientation_code(dec.orientation),
         dw,
         dh,
         tw,
@@ -232,11 +234,17 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
         ),
     };
     let dir = base.join(&sub);
-    let refuse = |r: crate::walk::PathRefused| {
+    let refuse = |r: crate::fsio::walk::PathRefused| {
         SetupError::Usage(format!("cannot write the review bundle in {}: {}; nothing removed or written\n  fix: remove the link, or choose another folder with -o", dir.display(), r.detail))
     };
     let place = |rel: &str| {
-        crate::walk::inside(&base, &sub.join(rel), crate::walk::Leaf::Replace, what).map_err(refuse)
+        crate::fsio::walk::inside(
+            &base,
+            &sub.join(rel),
+            crate::fsio::walk::Leaf::Replace,
+            what,
+        )
+        .map_err(refuse)
     };
     let shown: Vec<&FileEntry> = rep.files.iter().filter(|f| f.status != "skipped").collect();
     let (marker, index, img) = (place(MARKER)?, place("index.html")?, place("img")?);
@@ -254,7 +262,12 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
             .map_err(|e| SetupError::Usage(format!("cannot read {}: {e}", dir.display())))?;
         if entries.next().is_some() {
             // pixla's marker is a regular file; a link is not one
-            match crate::walk::inside(&base, &sub.join(MARKER), crate::walk::Leaf::File, what) {
+            match crate::fsio::walk::inside(
+                &base,
+                &sub.join(MARKER),
+                crate::fsio::walk::Leaf::File,
+                what,
+            ) {
                 Ok(_) => {}
                 Err(r) if r.kind == "missing" => {
                     return Err(SetupError::Usage(format!(
@@ -272,7 +285,7 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
         std::fs::create_dir_all(d)
             .map_err(|e| SetupError::Usage(format!("cannot create {}: {e}", d.display())))?;
     }
-    crate::encode::write_atomic(
+    crate::fsio::write_atomic(
         &marker,
         b"made by pixla review; the folder is rewritten on the next run\n",
         None,
@@ -342,7 +355,7 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
     }
     let data = PageData {
         schema: "pixla-review/1",
-        sidecar_schema: crate::sidecar::SCHEMA,
+        sidecar_schema: crate::review::sidecar::SCHEMA,
         report: report_path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -359,7 +372,7 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
         .map_err(|e| SetupError::Other(e.to_string()))?
         .replace('<', "\\u003c");
     let html = TEMPLATE.replacen(DATA_MARK, &json, 1);
-    crate::encode::write_atomic(&index, html.as_bytes(), None)
+    crate::fsio::write_atomic(&index, html.as_bytes(), None)
         .map_err(|e| SetupError::Other(format!("{e:#}")))?;
     let n = data.files.len();
     Ok(ReviewOutcome {

@@ -3,11 +3,12 @@
 //! anything is extracted from it, and each extracted file checked again.
 //!
 //! - ONNX Runtime: the `onnxruntime` wheel; its `libonnxruntime.so` goes to `<home>/lib`.
-//! - Models: the packages listed in [`crate::models`]; NanoDet is converted from TF.js to
+//! - Models: the packages listed in [`crate::detect::registry`]; NanoDet is converted from TF.js to
 //!   ONNX by `models/tfjs2onnx.py` in a small private virtualenv (onnx + numpy only).
 //! - Demo images: two images from the `sahi` source package (MIT) for the README demo.
 
-use crate::models::{self, home_dir, sha256_file, ModelSpec, Source};
+use crate::detect::registry::{self, sha256_file, ModelSpec, Source};
+use crate::home::home_dir;
 use anyhow::{bail, Context, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -30,7 +31,7 @@ pub const ORT_LIBS: &[(&str, &str)] = &[
 /// The converter's own dependencies, pinned.
 pub const CONVERTER_REQUIREMENTS: &[&str] = &["onnx==1.23.2", "numpy==2.4.6"];
 /// The converter script, built into the binary so an installed pixla can convert too.
-pub const TFJS2ONNX_PY: &str = include_str!("../models/tfjs2onnx.py");
+pub const TFJS2ONNX_PY: &str = include_str!("../../models/tfjs2onnx.py");
 
 pub const DEMO_SDIST: &str = "sahi-0.12.8.tar.gz";
 pub const DEMO_SDIST_SHA256: &str =
@@ -163,20 +164,20 @@ fn tgz_members(archive: &Path, members: &[&str]) -> Result<Vec<Vec<u8>>> {
 }
 
 fn write_checked(path: &Path, bytes: &[u8], sha: &str) -> Result<()> {
-    let got = models::sha256_hex(bytes);
+    let got = registry::sha256_hex(bytes);
     if got != sha {
         bail!(
             "extracted {} has sha256 {got}, expected {sha}",
             path.display()
         );
     }
-    crate::encode::write_atomic(path, bytes, None)
+    crate::fsio::write_atomic(path, bytes, None)
 }
 
 /// Install ONNX Runtime into `<home>/lib` (skipped when already there and correct).
 pub fn fetch_ort() -> Result<PathBuf> {
     let lib = home_dir().join("lib");
-    let main = lib.join(crate::runtime::ORT_LIB);
+    let main = lib.join(crate::home::ORT_LIB);
     if ORT_LIBS
         .iter()
         .all(|(m, sha)| check(&lib.join(Path::new(m).file_name().unwrap_or_default()), sha).is_ok())

@@ -1,6 +1,5 @@
-//! The batch report: one JSON document per run, an audit record of what was done to every
-//! file. It holds boxes, classes, scores, methods, hashes, model identities, parameters,
-//! times and errors; never pixels or crops, and input paths only relative to their root.
+//! The report document: its types (the shape its JSON Schema describes), reading it, its
+//! summary, and the scrubbing of absolute paths from its free text.
 
 use crate::detect::Class;
 use crate::redact::Method;
@@ -75,7 +74,7 @@ pub fn read_accuracy(path: &std::path::Path) -> Result<Accuracy, String> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        sha256: crate::models::sha256_hex(&bytes),
+        sha256: crate::detect::registry::sha256_hex(&bytes),
         schema: EVAL_SCHEMA.into(),
         summary,
     })
@@ -179,12 +178,12 @@ pub struct Run {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Batch {
-    /// sha256 of the batch's journal header less its shard ([`crate::journal::Header::batch`]).
+    /// sha256 of the batch's journal header less its shard ([`crate::batch::journal::Header::batch`]).
     pub id: String,
     /// Number of images in the whole batch.
     pub inputs: usize,
     /// sha256 of their relative paths, sorted, each followed by a NUL byte
-    /// ([`crate::journal::inputs_digest`]).
+    /// ([`crate::batch::journal::inputs_digest`]).
     pub inputs_sha256: String,
 }
 
@@ -400,7 +399,7 @@ pub fn read(path: &std::path::Path) -> Result<(Report, String), String> {
     }
     let r: Report = serde_json::from_value(v)
         .map_err(|e| format!("{} is not a valid {SCHEMA} report: {e}", path.display()))?;
-    Ok((r, crate::models::sha256_hex(&bytes)))
+    Ok((r, crate::detect::registry::sha256_hex(&bytes)))
 }
 
 /// The configuration as compared between runs: everything but the thread count, which
@@ -411,191 +410,6 @@ pub fn comparable_config(c: &serde_json::Value) -> serde_json::Value {
         o.remove("threads");
     }
     c
-}
-
-fn parse_shard(s: &str) -> Option<(u32, u32)> {
-    let (i, n) = s.split_once('/')?;
-    let (i, n) = (i.parse().ok()?, n.parse().ok()?);
-    (1..=n).contains(&i).then_some((i, n))
-}
-
-fn seconds_between(a: &str, b: &str) -> f64 {
-    match (
-        chrono::DateTime::parse_from_rfc3339(a),
-        chrono::DateTime::parse_from_rfc3339(b),
-    ) {
-        (Ok(a), Ok(b)) => ((b - a).num_milliseconds() as f64 / 1000.0).max(0.0),
-        _ => 0.0,
-    }
-}
-
-/// One shard report to merge: its file name, the sha256 of its bytes, the report.
-pub struct ShardInput {
-    pub name: String,
-    pub sha256: String,
-    pub report: Report,
-}
-
-/// Combine the reports of shards 1..N of one batch into one report. Refuses shards that do
-/// not belong together: another schema, tool version, configuration or model set, another
-/// N, a shard missing or given twice, a file in two shards, or a file whose path hash does
-/// not fall in the shard that reports it. `run` describes the merge itself (operator, host,
-/// command); its start, end and duration are taken from the shards.
-pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, String> {
-    let first = parts.first().ok_or("no shard reports given")?;
-    let mut seen: Vec<Option<&str>> = Vec::new();
-    let mut n_all = None;
-    for p in &parts {
-        let r = &p.report;
-        let spec = r.run.shard.as_deref().ok_or_else(|| {
-            format!(
-                "{}: not a shard report (it was not run with --shard)",
-                p.name
-            )
-        })?;
-        let (i, n) = parse_shard(spec).ok_or_else(|| format!("{}: bad shard `{spec}`", p.name))?;
-        if *n_all.get_or_insert(n) != n {
-            return Err(format!(
-                "{}: shard {spec} is of another split than {}/{}",
-                p.name,
-                1,
-                n_all.unwrap_or(0)
-            ));
-        }
-        if seen.len() < n as usize {
-            seen.resize(n as usize, None);
-        }
-        if let Some(other) = seen[i as usize - 1] {
-            return Err(format!(
-                "shard {spec} is given twice: {other} and {}",
-                p.name
-            ));
-        }
-        seen[i as usize - 1] = Some(&p.name);
-        if r.tool.version != first.report.tool.version {
-            return Err(format!(
-                "{}: made by pixla {}, {} by pixla {}",
-                p.name, r.tool.version, first.name, first.report.tool.version
-            ));
-        }
-        if comparable_config(&r.config) != comparable_config(&first.report.config) {
-            return Err(format!(
-                "{}: its configuration differs from {}'s",
-                p.name, first.name
-            ));
-        }
-        let ids = |r: &Report| {
-            r.models
-                .iter()
-                .map(|m| (m.role.clone(), m.name.clone(), m.sha256.clone()))
-                .collect::<Vec<_>>()
-        };
-        if ids(r) != ids(&first.report) {
-            return Err(format!(
-                "{}: its models differ from {}'s",
-                p.name, first.name
-            ));
-        }
-        // the same batch: the same input files (all shards', before sharding) and identity
-        let no_batch = |name: &str| {
-            format!("{name}: shard without a batch identity (run.batch): it cannot be shown to belong to this batch; run that shard again with this pixla")
-        };
-        let b = r.run.batch.as_ref().ok_or_else(|| no_batch(&p.name))?;
-        let fb = first
-            .report
-            .run
-            .batch
-            .as_ref()
-            .ok_or_else(|| no_batch(&first.name))?;
-        if (b.inputs, &b.inputs_sha256) != (fb.inputs, &fb.inputs_sha256) {
-            return Err(format!(
-                "{}: shard {spec} is of another batch than {}: its batch has {} input images (paths sha256 {}), {}'s has {} (sha256 {}); run every shard on the same inputs",
-                p.name, first.name, b.inputs, b.inputs_sha256, first.name, fb.inputs, fb.inputs_sha256
-            ));
-        }
-        if b.id != fb.id {
-            return Err(format!(
-                "{}: shard {spec} is of another batch than {}: batch id {}, {}'s is {}",
-                p.name, first.name, b.id, first.name, fb.id
-            ));
-        }
-        for f in &r.files {
-            // the path hash must put the file in this shard (a report renamed or edited by hand)
-            if !f.input.contains('\u{FFFD}')
-                && crate::walk::shard_of(std::path::Path::new(&f.input), n) != i - 1
-            {
-                return Err(format!(
-                    "{}: {} does not belong to shard {spec}",
-                    p.name, f.input
-                ));
-            }
-        }
-    }
-    let missing: Vec<String> = seen
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.is_none())
-        .map(|(i, _)| format!("{}/{}", i + 1, seen.len()))
-        .collect();
-    if !missing.is_empty() {
-        return Err(format!("shard report(s) missing: {}", missing.join(", ")));
-    }
-    let mut files: Vec<FileEntry> = Vec::new();
-    let mut where_: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
-    for p in &parts {
-        for f in &p.report.files {
-            if let Some(other) = where_.insert(f.input.clone(), &p.name) {
-                return Err(format!(
-                    "{} is in two shard reports: {other} and {}",
-                    f.input, p.name
-                ));
-            }
-            files.push(f.clone());
-        }
-    }
-    files.sort_by(|a, b| a.input.cmp(&b.input));
-    run.started = parts
-        .iter()
-        .map(|p| p.report.run.started.clone())
-        .min()
-        .unwrap_or_default();
-    run.finished = parts
-        .iter()
-        .map(|p| p.report.run.finished.clone())
-        .max()
-        .unwrap_or_default();
-    run.seconds = seconds_between(&run.started, &run.finished);
-    run.threads = parts.iter().map(|p| p.report.run.threads).sum();
-    run.shard = None;
-    run.batch = first.report.run.batch.clone();
-    let mut shards: Vec<ShardRecord> = parts
-        .iter()
-        .map(|p| ShardRecord {
-            shard: p.report.run.shard.clone().unwrap_or_default(),
-            report: p.name.clone(),
-            report_sha256: p.sha256.clone(),
-            run: p.report.run.clone(),
-            files: p.report.files.len(),
-        })
-        .collect();
-    shards.sort_by_key(|s| parse_shard(&s.shard).map(|(i, _)| i));
-    let mut reviews: Vec<ReviewRun> = parts
-        .iter()
-        .flat_map(|p| p.report.reviews.clone())
-        .collect();
-    reviews.sort_by(|a, b| a.started.cmp(&b.started));
-    Ok(Report {
-        schema: SCHEMA.into(),
-        tool: first.report.tool.clone(),
-        run,
-        config: first.report.config.clone(),
-        models: first.report.models.clone(),
-        summary: Summary::of(&files),
-        files,
-        reviews,
-        shards,
-        accuracy: first.report.accuracy.clone(),
-    })
 }
 
 fn is_zero(n: &usize) -> bool {

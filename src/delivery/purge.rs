@@ -11,8 +11,10 @@
 //! original whose file failed (no output) is kept. Each deletion and each refusal is
 //! appended to the purge log as one JSON line, fsynced before the file is deleted.
 
+use crate::detect::registry;
+use crate::error::SetupError;
+use crate::fsio::walk;
 use crate::report;
-use crate::{models, walk, SetupError};
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -103,7 +105,7 @@ pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupE
             out_abs.display()
         )));
     }
-    let (_, probs) = crate::verify::check_outputs(&rep, &out_root);
+    let (_, probs) = crate::delivery::verify::check_outputs(&rep, &out_root);
     let delivery_problems: Vec<String> = probs
         .iter()
         .map(|p| format!("{}: {} ({})", p.file, p.kind, p.detail))
@@ -127,8 +129,8 @@ pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupE
             })?;
         log = Some(f);
     }
-    let operator = crate::pipeline::operator(o.operator.as_deref());
-    let host = crate::pipeline::host();
+    let operator = crate::batch::provenance::operator(o.operator.as_deref());
+    let host = crate::batch::provenance::host();
     let report_name = report_path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -187,7 +189,7 @@ pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupE
                     (Err(e), _) | (_, Err(e)) => return Err(format!("cannot examine it or its output: {e}")),
                 }
             }
-            let h = models::sha256_file(&orig).map_err(|e| format!("cannot read it: {e}"))?;
+            let h = registry::sha256_file(&orig).map_err(|e| format!("cannot read it: {e}"))?;
             sha = Some(h.clone());
             if h != want {
                 return Err(format!(

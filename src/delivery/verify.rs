@@ -2,18 +2,20 @@
 //! (a) the report is valid against its JSON Schema (`fixtures/schema/pixla-report-1.schema.json`,
 //! embedded in the binary), (b) every output it lists exists, as a regular file and not
 //! through a symbolic link, with its recorded sha256 and size, and shows every region the
-//! report says is hidden as hidden in its pixels (decoded, see [`crate::check::unhidden`]),
+//! report says is hidden as hidden in its pixels (decoded, see [`crate::delivery::hidden::unhidden`]),
 //! (c) every recorded model's sha256 is the installed model file's.
 
+use crate::detect::registry;
+use crate::error::SetupError;
+use crate::fsio::walk;
 use crate::report::{self, Report};
-use crate::{models, walk, SetupError};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 pub const SCHEMA: &str = "pixla-verify/1";
 
 /// The JSON Schema of `pixla-report/1`, as in the repository.
-pub const REPORT_SCHEMA: &str = include_str!("../fixtures/schema/pixla-report-1.schema.json");
+pub const REPORT_SCHEMA: &str = include_str!("../../fixtures/schema/pixla-report-1.schema.json");
 
 /// Validate a report document against [`REPORT_SCHEMA`]; each error as `path: message`.
 pub fn schema_errors(doc: &serde_json::Value) -> Vec<String> {
@@ -79,11 +81,11 @@ pub struct VerifyOptions {
 
 /// Check the outputs a report lists under `root`: regular files reached without a symbolic
 /// link ([`walk::inside`]), same size, same sha256, and every region the report says is
-/// hidden hidden in the pixels ([`crate::check::unhidden`]: each redacted output is decoded,
+/// hidden hidden in the pixels ([`crate::delivery::hidden::unhidden`]: each redacted output is decoded,
 /// no model is run). Returns how many were checked and the problems.
 pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
     // the decoding limits of the run (an output is as big as its input)
-    let mut limits = crate::decode::Limits::default();
+    let mut limits = crate::formats::decode::Limits::default();
     if let Some(l) = rep.config.get("limits") {
         if let Some(v) = l.get("max_megapixels").and_then(|v| v.as_f64()) {
             limits.max_megapixels = v;
@@ -124,7 +126,7 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
                 format!("{} bytes, the report lists {want}", meta.len()),
             ));
         }
-        match models::sha256_file(&path) {
+        match registry::sha256_file(&path) {
             Ok(h) if Some(&h) == f.output_sha256.as_ref() => {}
             Ok(h) => probs.push(p(
                 "sha256-mismatch",
@@ -156,7 +158,7 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
                 kind,
                 detail,
             };
-            match crate::check::unhidden(path, regions, &limits) {
+            match crate::delivery::hidden::unhidden(path, regions, &limits) {
                 Ok(v) => v
                     .into_iter()
                     .map(|(_, d)| p("region-not-hidden", d))
@@ -191,7 +193,7 @@ pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, Set
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        report_sha256: models::sha256_hex(&bytes),
+        report_sha256: registry::sha256_hex(&bytes),
         schema_errors: errors,
         outputs_checked: 0,
         outputs: vec![],
@@ -212,16 +214,16 @@ pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, Set
                 installed_sha256: None,
                 pinned: None,
             };
-            if let Some(spec) = models::find(&m.name) {
+            if let Some(spec) = registry::find(&m.name) {
                 c.pinned = Some(spec.sha256 == m.sha256);
                 let path = spec.path(&o.models_dir);
                 // a built-in model is "installed" as the bytes in this binary
                 let installed = match spec.source {
-                    models::Source::Bundled { .. } if spec.status(&o.models_dir) == "ok" => {
+                    registry::Source::Bundled { .. } if spec.status(&o.models_dir) == "ok" => {
                         Ok(spec.sha256.to_string())
                     }
-                    models::Source::Bundled { .. } => Err(()),
-                    _ => models::sha256_file(&path).map_err(|_| ()),
+                    registry::Source::Bundled { .. } => Err(()),
+                    _ => registry::sha256_file(&path).map_err(|_| ()),
                 };
                 c.status = match installed {
                     Err(_) => "not-installed",

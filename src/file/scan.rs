@@ -21,7 +21,7 @@ pub struct Scan {
     pub found: Vec<Found>,
 }
 
-/// Decode and detect one file exactly as [`process`] does, without writing anything. An
+/// Decode and detect one file exactly as [`process`](super::process) does, without writing anything. An
 /// error means the file could not be examined (to a gate: a failure, never a pass).
 pub fn scan_file(path: &Path, cfg: &Config, models: &Models) -> anyhow::Result<Scan> {
     use anyhow::Context;

@@ -150,54 +150,31 @@ pub mod stats;
 
 // Old module paths, kept for the integration tests, benches and fuzz targets.
 #[doc(hidden)]
-pub use crate::batch::signals;
+pub use crate::delivery::verify;
 #[doc(hidden)]
-pub use crate::delivery::{check, purge, verify};
-#[doc(hidden)]
-pub use crate::detect::{install as fetch, merge, tile};
+pub use crate::detect::{merge, onnx as runtime, tile};
 #[doc(hidden)]
 pub use crate::formats::jpeg::{lossless as jpeg_lossless, meta as jpegmeta};
 #[doc(hidden)]
-pub use crate::formats::{decode, tiff as tiffedit};
-#[doc(hidden)]
-pub use crate::fsio::walk;
+pub use crate::formats::{decode, encode, tiff as tiffedit};
 #[doc(hidden)]
 pub use crate::review::sidecar;
-/// Old path, kept for tests: the encoder and the atomic write.
-#[doc(hidden)]
-pub mod encode {
-    pub use crate::formats::encode::*;
-    pub use crate::fsio::{write_atomic, write_atomic_with};
-}
-/// Old path, kept for tests: the settings, detection, planning, one file and the batch.
+/// Old path, kept for tests: the settings, detection and region planning.
 #[doc(hidden)]
 pub mod pipeline {
-    pub use crate::batch::provenance::{host, model_entries, operator};
-    pub use crate::batch::regions::{run_regions, RegionsOptions};
-    pub use crate::batch::{run_batch, Outcome, RunOptions};
-    pub use crate::config::*;
-    pub use crate::file::corrections::*;
-    pub use crate::file::plan::*;
-    pub use crate::file::scan::*;
-    pub use crate::file::{process, process_with};
+    pub use crate::config::Config;
+    pub use crate::file::plan::redact_regions;
+    pub use crate::file::process;
     pub use crate::find::loaded::Models;
-    pub use crate::find::passes::*;
-    pub use crate::find::plates::*;
-    pub use crate::find::raster::*;
-    pub use crate::find::{Found, PLATE_BAND};
-    pub use crate::formats::decode::orientation_code;
+    pub use crate::find::passes::detect_image;
+    pub use crate::find::raster::{read_fit, MemRaster, Raster};
+    pub use crate::find::Found;
 }
 /// Old path, kept for tests: the model registry and pixla's home.
 #[doc(hidden)]
 pub mod models {
     pub use crate::detect::registry::*;
     pub use crate::home::home_dir;
-}
-/// Old path, kept for tests: the ONNX Runtime loader and its pinned version.
-#[doc(hidden)]
-pub mod runtime {
-    pub use crate::detect::onnx::*;
-    pub use crate::home::{ORT_LIB, ORT_VERSION};
 }
 
 pub use error::SetupError;

@@ -2,7 +2,8 @@
 width (< 10, 10-20, 20-40, > 40 px), with hit rate (>= 50 % of the plate hidden), recall at
 IoU 0.5, precision over all plate regions (plate bands included: they are plate fills), and
 the mean fill area over the labelled plate's area for the fills that found a plate (a fill
-is the region's box padded by pixla's margin, 15 % + 2 px a side). Standard library only.
+is the region's box padded by pixla's margin, 15 % + 2 px a side, the 2 px at most a
+quarter of the plate's shorter side). Standard library only.
 
     pixla eval IMAGES LABELS --json > e.json && python3 plate_table.py e.json
 """
@@ -15,8 +16,11 @@ MARGIN, MARGIN_PX = 0.15, 2.0
 
 
 def fill_area(b):
+    """pixla's plate fill for a detected box: 15 % a side plus 2 px, the 2 px capped at a
+    quarter of the plate's shorter side (`pipeline::margin_px`)."""
     x, y, w, h = b
-    return (w + 2 * (w * MARGIN + MARGIN_PX)) * (h + 2 * (h * MARGIN + MARGIN_PX))
+    px = min(MARGIN_PX, min(w, h) / 4)
+    return (w + 2 * (w * MARGIN + px)) * (h + 2 * (h * MARGIN + px))
 
 
 def iou(a, b):

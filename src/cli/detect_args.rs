@@ -34,7 +34,8 @@ pub struct DetectArgs {
     /// person=pixelate,plate=fill,vehicle=none].
     #[arg(long, value_name = "CLASS=METHOD,...")]
     method: Option<String>,
-    /// Margin around each box, as a fraction of its size on each side, plus 2 px.
+    /// Margin around each box, as a fraction of its size on each side, plus 2 px (for a plate, at
+    /// most a quarter of its shorter side).
     #[arg(long, default_value_t = 0.15)]
     margin: f32,
     /// Pixelation blocks across a box's short side.

@@ -2,8 +2,7 @@
 //! `pixla verify` (schema, output hashes, model hashes), `redact --accuracy` and the report's
 //! privacy, `pixla purge`.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::Path;
 

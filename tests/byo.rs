@@ -2,8 +2,7 @@
 //! the real Ultralytics YOLOv8s-seg export `platedet.onnx` and layouts derived from it by
 //! `models/byo_variants.py` (generated into a temp dir, never committed).
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

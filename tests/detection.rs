@@ -1,7 +1,6 @@
 //! Detection quality on real fixtures, through the real binary and the real models.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 /// sahi_terrain1.jpg: 7 labelled walkers (COCO). Every one must be hidden.
 #[test]

@@ -1,7 +1,6 @@
 //! `pixla eval` through the real binary, the real models and the real fixtures.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::Path;
 

@@ -1,8 +1,7 @@
 //! What pixla must not change: pixels outside the redacted boxes, metadata, and what the
 //! report says about the files.
 
-mod common;
-use common::*;
+use crate::common::*;
 use img_parts::{jpeg::Jpeg, Bytes};
 use std::path::Path;
 

@@ -3,8 +3,7 @@
 //! regions are untouched, and a multi-page TIFF is refused rather than half-examined.
 //! Needs gdal-bin (gdal_translate, gdaladdo, gdalinfo); `.ci/run` installs it.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;

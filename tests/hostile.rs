@@ -6,8 +6,7 @@
 //! Nothing is ever written outside OUT. The table of case → outcome goes to
 //! `target/test-output/hostile.md` (and stdout with `--nocapture`).
 
-mod common;
-use common::*;
+use crate::common::*;
 use image::{DynamicImage, GenericImageView};
 use serde_json::Value;
 use std::ffi::OsStr;

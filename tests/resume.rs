@@ -4,8 +4,7 @@
 //! temp file or journal left; outputs verified by hash are not redone. Ctrl-C (SIGINT) writes
 //! the report of what was done and exits 130; `--resume` finishes.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

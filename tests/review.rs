@@ -2,8 +2,7 @@
 //! driven by tests/browser/review.mjs with playwright-core) → a sidecar → `redact --regions`.
 //! Needs `apt-get install chromium` and `npm ci --prefix tests/browser`.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;

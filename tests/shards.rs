@@ -2,8 +2,7 @@
 //! fixtures/cluster, run locally shard by shard, merged with `pixla report merge`, give the
 //! same files, regions and output bytes as one single-process run.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

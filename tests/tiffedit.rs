@@ -6,8 +6,7 @@
 //! The checks use a small TIFF dumper written here, independent of the module's own parser, and
 //! GDAL (not the module) to decode pixels.
 
-mod common;
-
+use crate::common;
 use pixla::tiffedit::{self, Chunking, RewriteStats, Samples, TiffInfo, Window};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -1447,7 +1446,8 @@ fn mutated_files_never_panic() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Gigapixel: cargo test --release --test tiffedit -- --ignored --nocapture gigapixel
+// Gigapixel: cargo test --release --test integration -- --ignored --nocapture tiffedit::gigapixel
+// (alone, as here: its peak-RSS bound reads the whole test process's VmHWM)
 
 fn vm_hwm_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")

@@ -8,19 +8,6 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn gdal(tool: &str, args: &[&str]) {
-    let o = Command::new(tool)
-        .env("GDAL_PAM_ENABLED", "NO")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{tool} not found ({e}): install gdal-bin"));
-    assert!(
-        o.status.success(),
-        "{tool} {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 /// gdalinfo's JSON with everything about the file itself (names, paths) removed.
 fn georef(p: &Path) -> Value {
     // no .aux.xml side files: the referee must not write next to the inputs

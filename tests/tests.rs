@@ -1,5 +1,9 @@
 //! The integration tests, one binary (as in ripgrep): each file in tests/ is a module here, so
 //! the crate and its native libraries (mozjpeg, the ONNX Runtime bindings) are linked once.
+//! Measured on 2 shared CPU cores: `cargo test --release --no-run` after touching src/lib.rs
+//! took 388 s (345 CPU-s) against 777 s (526 CPU-s) for the 19 binaries of one per file, and
+//! the test binaries take 133 MB instead of 1.48 GB; the suite itself ran in 210 s instead of
+//! 271 s, the files' tests now overlapping.
 //! Run one file's tests with `cargo test --release --test integration hostile::`.
 //! Shared helpers (the real binary, fixtures, report look-ups) are in `common`.
 //!

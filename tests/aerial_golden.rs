@@ -8,6 +8,7 @@
 //! (box and both scores), and last the decoded person detections on that crop. Needs the
 //! ONNX Runtime library (`pixla models fetch`) and `../shared/fixtures`; it never skips.
 
+use crate::common::{golden_crop, onnx_runtime, read_json, repo_file};
 use pixla::detect::aerial::STRIDE;
 use pixla::detect::centre::CentrePoint;
 use pixla::detect::{Class, Detector};
@@ -15,37 +16,11 @@ use serde_json::Value;
 use std::path::Path;
 
 fn golden() -> Value {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pixla_aerial_golden.json");
-    let text =
-        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", p.display()))
-}
-
-fn crop(g: &Value) -> image::RgbImage {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures")
-        .join(g["image"].as_str().expect("golden image"));
-    assert!(
-        p.exists(),
-        "fixture {} is missing: the tests need ../shared beside the checkout",
-        p.display()
-    );
-    let img = image::open(&p)
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        .to_rgb8();
-    let c: Vec<u32> = g["crop"]
-        .as_array()
-        .expect("golden crop")
-        .iter()
-        .map(|v| v.as_u64().expect("crop value") as u32)
-        .collect();
-    image::imageops::crop_imm(&img, c[0], c[1], c[2], c[3]).to_image()
+    read_json(&repo_file("fixtures/pixla_aerial_golden.json"))
 }
 
 fn model() -> CentrePoint {
-    pixla::runtime::init().unwrap_or_else(|e| {
-        panic!("ONNX Runtime: {e} (run `cargo run --release -- models fetch`)")
-    });
+    onnx_runtime();
     pixla::detect::aerial::load(&pixla::models::models_dir(None), 1, 0.3, 0.3)
         .unwrap_or_else(|e| panic!("cannot load pixla-aerial: {e}"))
 }
@@ -68,7 +43,7 @@ fn the_built_in_model_is_the_one_the_reference_was_made_with() {
 #[test]
 fn preprocessing_and_raw_outputs_match_the_reference() {
     let g = golden();
-    let img = crop(&g);
+    let img = golden_crop(&g);
     let t = CentrePoint::input_tensor(&img);
     assert_eq!(t.shape(), &[1, 3, 640, 640]);
     let sum: f64 = t.iter().map(|v| *v as f64).sum();
@@ -128,7 +103,7 @@ fn preprocessing_and_raw_outputs_match_the_reference() {
 #[test]
 fn decoded_detections_are_the_references_peaks() {
     let g = golden();
-    let img = crop(&g);
+    let img = golden_crop(&g);
     let m = model();
     let dets = m.detect(&img).expect("detect");
     // every reference cell above the person threshold is a detection (NMS may fold

@@ -2,15 +2,12 @@
 //! `pixla verify` (schema, output hashes, model hashes), `redact --accuracy` and the report's
 //! privacy, `pixla purge`.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::Path;
 
 fn report_schema() -> Value {
-    let p =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/schema/pixla-report-1.schema.json");
-    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    read_json(&repo_file("fixtures/schema/pixla-report-1.schema.json"))
 }
 
 /// Schema errors of a document, by the `jsonschema` crate against the repository's schema file.
@@ -48,10 +45,6 @@ fn kinds<'a>(v: &'a Value, key: &str) -> Vec<(&'a str, &'a str)> {
         .iter()
         .map(|p| (p["file"].as_str().unwrap(), p["kind"].as_str().unwrap()))
         .collect()
-}
-
-fn read_json(p: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
 /// A redacted set passes the gate with its report; the originals do not; a changed, missing

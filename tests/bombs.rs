@@ -1,8 +1,7 @@
 //! Decompression bombs: headers that claim absurd dimensions are refused per file, from the
 //! header, before any pixel buffer is allocated; the rest of the batch goes on.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 /// A real JPEG whose frame header (SOF0) now claims 65535 x 65535.
 fn jpeg_bomb() -> Vec<u8> {

@@ -2,10 +2,9 @@
 //! the real Ultralytics YOLOv8s-seg export `platedet.onnx` and layouts derived from it by
 //! `models/byo_variants.py` (generated into a temp dir, never committed).
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn platedet() -> PathBuf {
     let p = pixla::models::PLATEDET.path(&pixla::models::models_dir(None));
@@ -19,13 +18,6 @@ fn platedet() -> PathBuf {
 
 fn plates(report: &Value, name: &str) -> Vec<[f64; 4]> {
     boxes(file_entry(report, name), &["plate"])
-}
-
-fn iou(a: &[f64; 4], b: &[f64; 4]) -> f64 {
-    let ix = ((a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0])).max(0.0);
-    let iy = ((a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1])).max(0.0);
-    let i = ix * iy;
-    i / (a[2] * a[3] + b[2] * b[3] - i)
 }
 
 /// Every box of `want` has a box in `got` with IoU >= 0.5, and as many boxes.
@@ -114,7 +106,7 @@ fn platedet_as_user_model_matches_the_builtin() {
         }
     }
     // eval with the same flags: the labelled plates of example2 are found
-    let labels = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/labels");
+    let labels = repo_file("fixtures/labels");
     let o = pixla()
         .arg("eval")
         .arg(inp.join("nomeroff_example2.jpeg"))
@@ -154,7 +146,7 @@ fn derived_layouts_and_clear_errors() {
         py.display()
     );
     let vars = tempfile::tempdir().unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/byo_variants.py");
+    let script = repo_file("models/byo_variants.py");
     let st = std::process::Command::new(&py)
         .arg(&script)
         .arg(platedet())

@@ -1,7 +1,6 @@
 //! The command line as a user meets it: exit codes, refusals, per-file failures.
 
-mod common;
-use common::*;
+use crate::common::*;
 use predicates::prelude::*;
 
 #[test]

@@ -1,7 +1,6 @@
 //! Detection quality on real fixtures, through the real binary and the real models.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 /// sahi_terrain1.jpg: 7 labelled walkers (COCO). Every one must be hidden.
 #[test]
@@ -33,7 +32,7 @@ fn every_labelled_walker_in_terrain1_is_pixelated() {
 /// redacted bounds the false alarms.
 #[test]
 fn nadir_people_are_hidden_at_the_defaults() {
-    let labels = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/labels");
+    let labels = repo_file("fixtures/labels");
     let (_d, inp) = input_dir(&[
         "aerial-nadir/lacmus_01.png",
         "aerial-nadir/lacmus_02.png",
@@ -230,7 +229,7 @@ const PLATE_FIXTURES: [&str; 6] = [
 /// of any vehicle box the detectors found.
 #[test]
 fn every_labelled_plate_is_hidden_and_no_fill_covers_half_a_vehicle() {
-    let labels = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/labels");
+    let labels = repo_file("fixtures/labels");
     let (_d, inp) = input_dir(&PLATE_FIXTURES);
     let o = pixla()
         .arg("eval")

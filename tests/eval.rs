@@ -1,7 +1,6 @@
 //! `pixla eval` through the real binary, the real models and the real fixtures.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::Path;
 
@@ -184,7 +183,7 @@ fn plate_labels_table() {
         "plates/nomeroff_250031471orig.jpeg",
         "plates/nomeroff_example2.jpeg",
     ]);
-    let labels = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/labels");
+    let labels = repo_file("fixtures/labels");
     let o = pixla().arg("eval").arg(&inp).arg(&labels).output().unwrap();
     assert_eq!(
         o.status.code(),

@@ -1,8 +1,7 @@
 //! What pixla must not change: pixels outside the redacted boxes, metadata, and what the
 //! report says about the files.
 
-mod common;
-use common::*;
+use crate::common::*;
 use img_parts::{jpeg::Jpeg, Bytes};
 use std::path::Path;
 
@@ -253,13 +252,6 @@ fn all_eight_exif_orientations_put_boxes_on_the_stored_pixels() {
             upright.len()
         );
     }
-}
-
-fn iou(a: &[f64; 4], b: &[f64; 4]) -> f64 {
-    let ix = ((a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0])).max(0.0);
-    let iy = ((a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1])).max(0.0);
-    let i = ix * iy;
-    i / (a[2] * a[3] + b[2] * b[3] - i)
 }
 
 /// The street scene stored so that EXIF `orientation` shows it upright, with GPS EXIF,

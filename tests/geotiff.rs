@@ -3,24 +3,10 @@
 //! regions are untouched, and a multi-page TIFF is refused rather than half-examined.
 //! Needs gdal-bin (gdal_translate, gdaladdo, gdalinfo); `.ci/run` installs it.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn gdal(tool: &str, args: &[&str]) {
-    let o = Command::new(tool)
-        .env("GDAL_PAM_ENABLED", "NO")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{tool} not found ({e}): install gdal-bin"));
-    assert!(
-        o.status.success(),
-        "{tool} {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
 
 /// gdalinfo's JSON with everything about the file itself (names, paths) removed.
 fn georef(p: &Path) -> Value {

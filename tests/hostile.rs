@@ -6,8 +6,7 @@
 //! Nothing is ever written outside OUT. The table of case → outcome goes to
 //! `target/test-output/hostile.md` (and stdout with `--nocapture`).
 
-mod common;
-use common::*;
+use crate::common::*;
 use image::{DynamicImage, GenericImageView};
 use serde_json::Value;
 use std::ffi::OsStr;
@@ -439,12 +438,6 @@ impl Drop for Mount {
 fn write(p: &Path, b: &[u8]) {
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(p, b).unwrap();
-}
-
-fn table_path() -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-output");
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 #[test]
@@ -1369,7 +1362,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
     }
     let n = cases.len() + 4;
     let text = format!("Hostile corpus: {n} cases; batch exit {:?} in {secs:.1} s; disk full via {disk_full_how}; read-only output: {}\n\n{table}", o.status.code(), if ro_used { "tmpfs ro" } else { "not run (mount not allowed)" });
-    std::fs::write(table_path().join("hostile.md"), &text).unwrap();
+    std::fs::write(test_output().join("hostile.md"), &text).unwrap();
     println!("{text}");
     assert!(n >= 30);
     assert!(

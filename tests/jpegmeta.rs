@@ -2,8 +2,7 @@
 //! reads from an output is what it read from the input, except the tags changed on purpose.
 //! Needs `exiftool` (Debian: libimage-exiftool-perl).
 
-mod common;
-use common::*;
+use crate::common::*;
 use exif::{experimental::Writer, Field, In, Tag, Value as EV};
 use image::{DynamicImage, GenericImageView};
 use serde_json::{Map, Value};

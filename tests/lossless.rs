@@ -2,8 +2,7 @@
 //! regions change; quantisation tables, sampling factors and restart markers are kept; and
 //! the fallback to re-encoding is recorded per file.
 
-mod common;
-use common::*;
+use crate::common::*;
 use pixla::geom::PixBox;
 use pixla::jpeg_lossless::{self, compare};
 

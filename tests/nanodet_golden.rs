@@ -10,32 +10,19 @@
 //! Needs the real model (`cargo run --release -- models fetch`, or `PIXLA_MODELS_DIR`), the
 //! ONNX Runtime library and `../shared/fixtures`; it never skips.
 
+use crate::common::{read_json, repo_file, shared};
 use image::RgbImage;
 use pixla::detect::nanodet::{NanoDet, SIZE};
 use pixla::detect::{Class, Detector};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
 fn golden() -> Value {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/nanodet_golden.json");
-    let text =
-        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", p.display()))
-}
-
-fn image_path() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/street/deface_city.jpg");
-    assert!(
-        p.exists(),
-        "fixture {} is missing: the tests need ../shared beside the checkout",
-        p.display()
-    );
-    p
+    read_json(&repo_file("fixtures/nanodet_golden.json"))
 }
 
 fn f(v: &Value, what: &str) -> f64 {
@@ -70,7 +57,7 @@ fn load_model() -> NanoDet {
 /// the way: the file, then the RGB8 crop (decoder-dependent), then nothing else yet.
 fn golden_crop(g: &Value) -> RgbImage {
     let input = &g["input"];
-    let path = image_path();
+    let path = shared("street/deface_city.jpg");
     let file = std::fs::read(&path).unwrap();
     assert_eq!(
         sha256_hex(&file),

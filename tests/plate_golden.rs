@@ -7,6 +7,7 @@
 //! Needs the ONNX Runtime library (`pixla models fetch`) and `../shared/fixtures`; it never
 //! skips.
 
+use crate::common::{golden_crop, golden_crop_box, onnx_runtime, read_json, repo_file};
 use pixla::detect::centre::{CentrePoint, STRIDE};
 use pixla::detect::{Class, Detector};
 use pixla::geom::BoxF;
@@ -14,45 +15,11 @@ use serde_json::Value;
 use std::path::Path;
 
 fn golden() -> Value {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pixla_plate_golden.json");
-    let text =
-        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", p.display()))
-}
-
-fn crop_box(g: &Value) -> [u32; 4] {
-    let c: Vec<u32> = g["crop"]
-        .as_array()
-        .expect("golden crop")
-        .iter()
-        .map(|v| v.as_u64().expect("crop value") as u32)
-        .collect();
-    [c[0], c[1], c[2], c[3]]
-}
-
-fn image(g: &Value) -> image::RgbImage {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures")
-        .join(g["image"].as_str().expect("golden image"));
-    assert!(
-        p.exists(),
-        "fixture {} is missing: the tests need ../shared beside the checkout",
-        p.display()
-    );
-    image::open(&p)
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        .to_rgb8()
-}
-
-fn crop(g: &Value) -> image::RgbImage {
-    let [x, y, w, h] = crop_box(g);
-    image::imageops::crop_imm(&image(g), x, y, w, h).to_image()
+    read_json(&repo_file("fixtures/pixla_plate_golden.json"))
 }
 
 fn model() -> CentrePoint {
-    pixla::runtime::init().unwrap_or_else(|e| {
-        panic!("ONNX Runtime: {e} (run `cargo run --release -- models fetch`)")
-    });
+    onnx_runtime();
     pixla::detect::plate::load(&pixla::models::models_dir(None), 1, 0.5)
         .unwrap_or_else(|e| panic!("cannot load pixla-plate: {e}"))
 }
@@ -75,9 +42,9 @@ fn the_built_in_plate_model_is_the_one_the_reference_was_made_with() {
 #[test]
 fn plate_preprocessing_and_raw_outputs_match_the_reference() {
     let g = golden();
-    let img = crop(&g);
+    let img = golden_crop(&g);
     let t = CentrePoint::input_tensor(&img);
-    let [_, _, w, h] = crop_box(&g);
+    let [_, _, w, h] = golden_crop_box(&g);
     assert_eq!(t.shape(), &[1, 3, h as usize, w as usize]);
     let sum: f64 = t.iter().map(|v| *v as f64).sum();
     let want = g["input_sum"].as_f64().expect("input_sum");
@@ -126,7 +93,7 @@ fn plate_preprocessing_and_raw_outputs_match_the_reference() {
 #[test]
 fn the_labelled_plate_in_the_crop_is_found_and_tightly() {
     let g = golden();
-    let [x, y, _, _] = crop_box(&g);
+    let [x, y, _, _] = golden_crop_box(&g);
     // fixtures/labels/nomeroff_example2.txt, the left plate: centre (0.35597, 0.736792),
     // size (0.073134, 0.039623) of 1340 x 530, in crop coordinates
     let (cx, cy, pw, ph) = (
@@ -141,7 +108,7 @@ fn the_labelled_plate_in_the_crop_is_found_and_tightly() {
         cx + pw / 2.0 - x as f32,
         cy + ph / 2.0 - y as f32,
     );
-    let dets = model().detect(&crop(&g)).expect("detect");
+    let dets = model().detect(&golden_crop(&g)).expect("detect");
     let plates: Vec<_> = dets.iter().filter(|d| d.class == Class::Plate).collect();
     let best = plates
         .iter()

@@ -4,8 +4,7 @@
 //! temp file or journal left; outputs verified by hash are not redone. Ctrl-C (SIGINT) writes
 //! the report of what was done and exits 130; `--resume` finishes.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,9 +12,7 @@ use std::time::{Duration, Instant};
 
 /// A batch of 10 small images under different names, with a plate picture and walkers.
 fn batch() -> (tempfile::TempDir, PathBuf) {
-    let d = tempfile::tempdir().unwrap();
-    let inp = d.path().join("in");
-    let files = [
+    input_tree(&[
         ("street/deface_city.jpg", "a/city1.jpg"),
         ("street/deface_city.jpg", "a/city2.jpg"),
         ("plates/nomeroff_241458051.jpg", "plate1.jpg"),
@@ -26,13 +23,7 @@ fn batch() -> (tempfile::TempDir, PathBuf) {
         ("metadata/webodm_tiny_drone_image.jpg", "tiny2.jpg"),
         ("metadata/webodm_tiny_drone_image.jpg", "c/d/tiny3.jpg"),
         ("aerial-nadir/lacmus_01.png", "nadir.png"),
-    ];
-    for (src, dst) in files {
-        let p = inp.join(dst);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::copy(shared(src), &p).unwrap();
-    }
-    (d, inp)
+    ])
 }
 
 fn cmd(inp: &Path, out: &Path, resume: bool) -> std::process::Command {
@@ -55,25 +46,6 @@ fn cmd_j(inp: &Path, out: &Path, resume: bool, jobs: &str) -> std::process::Comm
     c
 }
 
-/// Every file under `dir`: relative path → sha256.
-fn tree(dir: &Path) -> BTreeMap<String, String> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            (
-                e.path()
-                    .strip_prefix(dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned(),
-                pixla::models::sha256_file(e.path()).unwrap(),
-            )
-        })
-        .collect()
-}
-
 /// The report without what differs between equal runs: the run record and per-file times.
 fn comparable(mut r: Value) -> Value {
     r.as_object_mut().unwrap().remove("run");
@@ -84,7 +56,7 @@ fn comparable(mut r: Value) -> Value {
 }
 
 fn report(out: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(out.join("pixla-report.json")).unwrap()).unwrap()
+    read_json(&out.join("pixla-report.json"))
 }
 
 /// Journaled outputs that still match their hash: relative output path → (inode, mtime).
@@ -274,13 +246,7 @@ fn sigkill_at_random_moments_then_resume_equals_a_clean_run() {
         "SIGKILL/resume: {runs} runs, {kills} kills\n{}\n",
         log.join("\n")
     );
-    std::fs::create_dir_all(Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-output"))
-        .unwrap();
-    std::fs::write(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-output/resume.txt"),
-        &report_text,
-    )
-    .unwrap();
+    std::fs::write(test_output().join("resume.txt"), &report_text).unwrap();
     println!("{report_text}");
     assert!(kills >= 4);
     let got_tree = tree(&out);

@@ -2,21 +2,14 @@
 //! driven by tests/browser/review.mjs with playwright-core) → a sidecar → `redact --regions`.
 //! Needs `apt-get install chromium` and `npm ci --prefix tests/browser`.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn test_output() -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-output");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// Run the browser driver; returns its JSON result.
 fn browser(args: &[&std::ffi::OsStr]) -> Value {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let dir = repo_file("tests/browser");
     assert!(
         dir.join("node_modules/playwright-core").exists(),
         "playwright-core is not installed: run `npm ci --prefix tests/browser` (and `apt-get install chromium`)"
@@ -63,10 +56,6 @@ fn boxes_overlap(a: [u32; 4], b: [u32; 4]) -> bool {
 fn bx(v: &Value) -> [u32; 4] {
     let a = v.as_array().unwrap();
     [0, 1, 2, 3].map(|i| a[i].as_u64().unwrap() as u32)
-}
-
-fn read_json(p: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
 /// APPn markers of a JPEG (JFIF APP0 is what the encoder writes; anything else would be

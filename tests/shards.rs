@@ -2,8 +2,7 @@
 //! fixtures/cluster, run locally shard by shard, merged with `pixla report merge`, give the
 //! same files, regions and output bytes as one single-process run.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,19 +11,17 @@ use std::process::Command;
 /// A batch with a subfolder, a broken image and a non-image; the names spread over all
 /// three shards (FNV-1a of the relative path).
 fn batch() -> (tempfile::TempDir, PathBuf) {
-    let (d, inp) = input_dir(&[
-        "annotations/sahi_terrain2.png",
-        "annotations/sahi_terrain4.png",
-        "plates/nomeroff_241458051.jpg",
-        "plates/nomeroff_example2.jpeg",
-        "street/deface_city.jpg",
+    let (d, inp) = input_tree(&[
+        ("annotations/sahi_terrain2.png", "sahi_terrain2.png"),
+        ("annotations/sahi_terrain4.png", "sahi_terrain4.png"),
+        ("plates/nomeroff_241458051.jpg", "nomeroff_241458051.jpg"),
+        ("plates/nomeroff_example2.jpeg", "nomeroff_example2.jpeg"),
+        ("street/deface_city.jpg", "deface_city.jpg"),
+        (
+            "plates/nomeroff_296023036.jpeg",
+            "sub/nomeroff_296023036.jpeg",
+        ),
     ]);
-    std::fs::create_dir_all(inp.join("sub")).unwrap();
-    std::fs::copy(
-        shared("plates/nomeroff_296023036.jpeg"),
-        inp.join("sub/nomeroff_296023036.jpeg"),
-    )
-    .unwrap();
     std::fs::write(inp.join("sub/notes.txt"), b"flight log").unwrap();
     std::fs::write(inp.join("broken.jpg"), b"not an image").unwrap();
     (d, inp)
@@ -34,27 +31,12 @@ fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("pixla")
 }
 
-fn read(p: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-        .unwrap()
-}
-
-/// sha256 of every file under `root` except reports and the reports folder.
-fn tree(root: &Path) -> BTreeMap<String, String> {
-    walkdir::WalkDir::new(root)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            e.path()
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .filter(|r| !r.starts_with("reports/") && r != "pixla-report.json")
-        .map(|r| (r.clone(), sha256(&root.join(&r))))
-        .collect()
+/// sha256 of every output under `root`: the file tree without the reports and the reports
+/// folder.
+fn output_tree(root: &Path) -> BTreeMap<String, String> {
+    let mut t = tree(root);
+    t.retain(|rel, _| !rel.starts_with("reports/") && rel != "pixla-report.json");
+    t
 }
 
 /// What must not differ between a merged and a single run: per file everything but the time.
@@ -94,7 +76,11 @@ fn compare_with_single(single: &Value, single_out: &Path, merged: &Value, sharde
         "merged files differ from the single run"
     );
     assert_eq!(merged["summary"], single["summary"]);
-    assert_eq!(tree(sharded_out), tree(single_out), "output trees differ");
+    assert_eq!(
+        output_tree(sharded_out),
+        output_tree(single_out),
+        "output trees differ"
+    );
     assert_eq!(merged["shards"].as_array().unwrap().len(), 3);
     assert!(merged["run"]["shard"].is_null());
 }
@@ -107,7 +93,7 @@ fn slurm_and_kubernetes_shards_merge_into_the_single_run() {
     let single_s = t.elapsed().as_secs_f64();
     assert_eq!(code, 1, "broken.jpg fails");
     assert_eq!(single["summary"]["files"], 8);
-    let cluster = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cluster");
+    let cluster = repo_file("fixtures/cluster");
 
     // Slurm: the array script, task ids 0, 1, 2
     let slurm_out = d.path().join("slurm-out");
@@ -126,7 +112,7 @@ fn slurm_and_kubernetes_shards_merge_into_the_single_run() {
             .env_remove("PIXLA_OPERATOR")
             .output()
             .unwrap();
-        let r = read(&slurm_out.join(format!("reports/shard-{}-of-3.json", id + 1)));
+        let r = read_json(&slurm_out.join(format!("reports/shard-{}-of-3.json", id + 1)));
         assert_eq!(r["run"]["shard"], format!("{}/3", id + 1));
         let failed = r["summary"]["failed"].as_u64().unwrap();
         assert_eq!(
@@ -150,13 +136,13 @@ fn slurm_and_kubernetes_shards_merge_into_the_single_run() {
         "merge exits 1 like the batch (a failed file): {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let merged = read(&merged_path);
+    let merged = read_json(&merged_path);
     compare_with_single(&single, &single_out, &merged, &slurm_out);
     eprintln!("shards {per_shard:?}: single run {single_s:.1} s, three Slurm tasks one after another {slurm_s:.1} s; merged report equals the single run");
 
     // Kubernetes: the manifest's own command line, per completion index
     let yaml = {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+        let dir = repo_file("tests/browser");
         assert!(
             dir.join("node_modules/js-yaml").exists(),
             "run `npm ci --prefix tests/browser`"
@@ -221,7 +207,7 @@ fn slurm_and_kubernetes_shards_merge_into_the_single_run() {
     }
     let k8s_merged = k8s_out.join("pixla-report.json");
     merge(&shard_reports(&k8s_out), &k8s_merged);
-    let km = read(&k8s_merged);
+    let km = read_json(&k8s_merged);
     compare_with_single(&single, &single_out, &km, &k8s_out);
     assert_eq!(km["shards"][0]["run"]["operator"], env["PIXLA_OPERATOR"]);
 }
@@ -267,7 +253,7 @@ fn merge_refuses_shards_that_do_not_belong_together() {
     );
     // edited copies: another configuration; a file moved to another shard's report
     let edit = |name: &str, f: &dyn Fn(&mut Value)| {
-        let mut v = read(&reports[1]);
+        let mut v = read_json(&reports[1]);
         f(&mut v);
         let p = d.path().join(name);
         std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
@@ -277,7 +263,7 @@ fn merge_refuses_shards_that_do_not_belong_together() {
         &edit("margin.json", &|v| v["config"]["margin"] = 0.3.into()),
         "configuration differs",
     );
-    let moved = read(&reports[0])["files"][0].clone();
+    let moved = read_json(&reports[0])["files"][0].clone();
     refused(
         &edit("moved.json", &|v| {
             v["files"].as_array_mut().unwrap().push(moved.clone())
@@ -295,7 +281,7 @@ fn merge_refuses_shards_that_do_not_belong_together() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let v = read(&m);
+    let v = read_json(&m);
     assert_eq!(v["summary"]["files"], 8);
     let names: Vec<&str> = v["files"]
         .as_array()
@@ -347,7 +333,7 @@ fn merge_refuses_shards_of_two_batches() {
             "{spec}: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        read(report)
+        read_json(report)
     };
     let (out, out2) = (d.path().join("out"), d.path().join("out2"));
     let s1 = out.join("reports/s1.json");
@@ -380,7 +366,7 @@ fn merge_refuses_shards_of_two_batches() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let merged = read(&m);
+    let merged = read_json(&m);
     assert_eq!(merged["summary"]["files"], 3);
     assert_eq!(merged["run"]["batch"], r1["run"]["batch"]);
     std::fs::remove_file(&m).unwrap();

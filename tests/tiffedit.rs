@@ -6,8 +6,7 @@
 //! The checks use a small TIFF dumper written here, independent of the module's own parser, and
 //! GDAL (not the module) to decode pixels.
 
-mod common;
-
+use crate::common::{gdal, shared};
 use pixla::tiffedit::{self, Chunking, RewriteStats, Samples, TiffInfo, Window};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -18,22 +17,10 @@ const FIXTURE: &str = "aerial-nadir/lacmus_01.png";
 // ---------------------------------------------------------------------------------------
 // GDAL helpers
 
-fn gdal(tool: &str, args: &[&str]) -> String {
-    let o = Command::new(tool).args(args).output().unwrap_or_else(|e| {
-        panic!("{tool} is needed for these tests (Debian package gdal-bin): {e}")
-    });
-    assert!(
-        o.status.success(),
-        "{tool} {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 /// A GeoTIFF from the fixture: SWEREF 99 TM, 1 m pixels... (here 100 m / 896 px), nodata 0.
 fn make(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     let out = dir.join(name);
-    let fx = common::shared(FIXTURE);
+    let fx = shared(FIXTURE);
     let mut a = vec![
         "-q",
         "-a_srs",
@@ -1447,7 +1434,8 @@ fn mutated_files_never_panic() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Gigapixel: cargo test --release --test tiffedit -- --ignored --nocapture gigapixel
+// Gigapixel: cargo test --release --test integration -- --ignored --nocapture tiffedit::gigapixel
+// (alone, as here: its peak-RSS bound reads the whole test process's VmHWM)
 
 fn vm_hwm_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")

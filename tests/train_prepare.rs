@@ -5,6 +5,7 @@
 //! split and boxes converted to pixels), that files of unclear licence are never read, and
 //! the summary. Needs `git` and `python3` (standard library only).
 
+use crate::common::repo_file;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -173,7 +174,7 @@ fn prepare_converts_each_source_and_reads_only_what_may_be_used() {
     snapshot(&m, "jekhor/aerial-cars-dataset", &kit);
 
     let out = d.path().join("data");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/train/prepare.py");
+    let script = repo_file("models/train/prepare.py");
     let o = Command::new("python3")
         .arg(&script)
         .arg("--mirrors")

@@ -34,7 +34,7 @@ pub fn path(out: &Path, shard: Option<(u32, u32)>) -> PathBuf {
 pub struct Header {
     pub journal: String,
     pub tool_version: String,
-    /// The run's configuration as the report records it, less `threads` (no effect on results).
+    /// The run's configuration as runs are compared ([`Config::comparable`]).
     pub config: serde_json::Value,
     pub models: Vec<(String, String)>,
     pub shard: Option<String>,
@@ -69,10 +69,7 @@ impl Header {
         shard: Option<(u32, u32)>,
         batch: &[PathBuf],
     ) -> Header {
-        let mut config = serde_json::to_value(cfg).unwrap_or_default();
-        if let Some(o) = config.as_object_mut() {
-            o.remove("threads");
-        }
+        let config = cfg.comparable();
         let (inputs, inputs_sha256) = inputs_digest(batch);
         Header {
             journal: SCHEMA.into(),

@@ -4,7 +4,7 @@
 use crate::batch::progress::Progress;
 use crate::batch::provenance::{host, model_entries, operator, path_roots};
 use crate::batch::{Outcome, RunOptions};
-use crate::config::Config;
+use crate::config::{Compared, Config, Difference};
 use crate::detect::registry;
 use crate::error::SetupError;
 use crate::file::corrections::{Edits, ManualRegion};
@@ -90,24 +90,19 @@ pub fn run_regions(
         .build()
         .map_err(|e| SetupError::Other(e.to_string()))?;
     let models = pool.install(|| Models::load(cfg))?;
-    let ours = report::comparable_config(&serde_json::to_value(cfg).unwrap_or_default());
-    let theirs = report::comparable_config(&rep.config);
-    if ours != theirs {
-        let diff: Vec<String> = ours
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(k, v)| theirs.get(k.as_str()) != Some(v))
-            .map(|(k, v)| {
-                format!(
-                    "{k}: report {} vs now {v}",
-                    theirs
-                        .get(k.as_str())
-                        .map(|t| t.to_string())
-                        .unwrap_or("-".into())
-                )
-            })
-            .collect();
+    let diff: Vec<String> = cfg
+        .differences(&rep.config, Compared::Outputs)
+        .iter()
+        .map(|d| {
+            format!(
+                "{}: report {} vs now {}",
+                d.key,
+                Difference::show(&d.recorded),
+                Difference::show(&d.now)
+            )
+        })
+        .collect();
+    if !diff.is_empty() {
         return Err(SetupError::Usage(format!(
             "the settings differ from the report's run ({}): pass the same flags as that run",
             diff.join("; ")

@@ -13,7 +13,7 @@
 //! A detection inside a region a reviewer marked false (the report's `suppressed`) is
 //! accepted: the review decided.
 
-use crate::config::Config;
+use crate::config::{Compared, Config, Difference};
 use crate::delivery::hidden::unhidden;
 use crate::detect::{Class, Detection};
 use crate::error::SetupError;
@@ -36,24 +36,6 @@ pub const SCHEMA: &str = "pixla-check/1";
 /// box plus a 15 % margin, so a person the run hid is 100 % inside its region; a detection
 /// half outside shows at least half a person, which is a finding.
 pub const COVERED: f32 = 0.5;
-
-/// The configuration keys that decide what is detected and hidden.
-const DETECTION_KEYS: &[&str] = &[
-    "tile",
-    "overlap",
-    "whole_image_pass",
-    "pyramid",
-    "thresholds",
-    "methods",
-    "margin",
-    "margin_px",
-    "blocks",
-    "merge_ios",
-    "detector",
-    "plate_model",
-    "plate_upscale",
-    "plate_bands",
-];
 
 /// One detection outside the known redacted regions.
 #[derive(Debug, Clone, Serialize)]
@@ -407,17 +389,21 @@ pub fn check(
         failed: n("failed"),
         regions_not_hidden: n("region-not-hidden"),
     };
-    let mut settings_differ = Vec::new();
-    if let Some((r, _)) = &rep {
-        let ours = serde_json::to_value(cfg).unwrap_or_default();
-        for k in DETECTION_KEYS {
-            if let (Some(a), Some(b)) = (r.config.get(k), ours.get(k)) {
-                if a != b {
-                    settings_differ.push(format!("{k}: report {a}, now {b}"));
-                }
-            }
-        }
-    }
+    let settings_differ = match &rep {
+        Some((r, _)) => cfg
+            .differences(&r.config, Compared::Detection)
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}: report {}, now {}",
+                    d.key,
+                    Difference::show(&d.recorded),
+                    Difference::show(&d.now)
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     Ok(CheckResult {
         schema: SCHEMA,
         settings_differ,

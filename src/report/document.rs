@@ -402,16 +402,6 @@ pub fn read(path: &std::path::Path) -> Result<(Report, String), String> {
     Ok((r, crate::detect::registry::sha256_hex(&bytes)))
 }
 
-/// The configuration as compared between runs: everything but the thread count, which
-/// changes nothing in the outputs.
-pub fn comparable_config(c: &serde_json::Value) -> serde_json::Value {
-    let mut c = c.clone();
-    if let Some(o) = c.as_object_mut() {
-        o.remove("threads");
-    }
-    c
-}
-
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }

@@ -57,7 +57,7 @@ pub fn inputs_digest(rels: &[PathBuf]) -> (usize, String) {
         all.extend_from_slice(r);
         all.push(0);
     }
-    (rels.len(), crate::detect::registry::sha256_hex(&all))
+    (rels.len(), crate::fsio::sha256_hex(&all))
 }
 
 impl Header {
@@ -94,9 +94,7 @@ impl Header {
             ..self.clone()
         };
         crate::report::Batch {
-            id: crate::detect::registry::sha256_hex(
-                &serde_json::to_vec(&whole).unwrap_or_default(),
-            ),
+            id: crate::fsio::sha256_hex(&serde_json::to_vec(&whole).unwrap_or_default()),
             inputs: self.inputs,
             inputs_sha256: self.inputs_sha256.clone(),
         }
@@ -176,15 +174,12 @@ pub fn still_valid(e: &FileEntry, job: &Job) -> bool {
         if !m.is_file() {
             return None;
         }
-        crate::detect::registry::sha256_file(p).ok()
+        crate::fsio::sha256_file(p).ok()
     };
     let input_ok = std::fs::metadata(&job.input)
         .map(|m| m.is_file())
         .unwrap_or(false)
-        && crate::detect::registry::sha256_file(&job.input)
-            .ok()
-            .as_ref()
-            == Some(in_sha);
+        && crate::fsio::sha256_file(&job.input).ok().as_ref() == Some(in_sha);
     input_ok && hash(&job.output).as_ref() == Some(out_sha)
 }
 

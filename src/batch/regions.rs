@@ -5,7 +5,6 @@ use crate::batch::progress::Progress;
 use crate::batch::provenance::{host, model_entries, operator, path_roots};
 use crate::batch::{Outcome, RunOptions};
 use crate::config::{Compared, Config, Difference};
-use crate::detect::registry;
 use crate::error::SetupError;
 use crate::file::corrections::{Edits, ManualRegion};
 use crate::file::{process_with, rel_string};
@@ -76,7 +75,7 @@ pub fn run_regions(
         .clone()
         .unwrap_or_else(|| out.join("pixla-report.json"));
     let (mut rep, _) = report::read(&report_path).map_err(|e| SetupError::Usage(format!("{e}; `--regions` updates the report of an earlier `pixla redact` run into the same OUT")))?;
-    let sidecar_sha = registry::sha256_hex(&sidecar_bytes);
+    let sidecar_sha = crate::fsio::sha256_hex(&sidecar_bytes);
     if let Some(r) = rep.reviews.iter().find(|r| r.sidecar_sha256 == sidecar_sha) {
         return Err(SetupError::Usage(format!(
             "this sidecar (sha256 {sidecar_sha}) was already applied to {} at {}; nothing to do",

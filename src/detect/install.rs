@@ -7,7 +7,8 @@
 //!   ONNX by `models/tfjs2onnx.py` in a small private virtualenv (onnx + numpy only).
 //! - Demo images: two images from the `sahi` source package (MIT) for the README demo.
 
-use crate::detect::registry::{self, sha256_file, ModelSpec, Source};
+use crate::detect::registry::{ModelSpec, Source};
+use crate::fsio::sha256_file;
 use crate::home::home_dir;
 use anyhow::{bail, Context, Result};
 use std::io::Read;
@@ -164,7 +165,7 @@ fn tgz_members(archive: &Path, members: &[&str]) -> Result<Vec<Vec<u8>>> {
 }
 
 fn write_checked(path: &Path, bytes: &[u8], sha: &str) -> Result<()> {
-    let got = registry::sha256_hex(bytes);
+    let got = crate::fsio::sha256_hex(bytes);
     if got != sha {
         bail!(
             "extracted {} has sha256 {got}, expected {sha}",

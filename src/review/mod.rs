@@ -186,7 +186,7 @@ fn render(
     .map_err(|r| anyhow::anyhow!("output {rel}: {}", r.detail))?;
     let bytes = std::fs::read(&path)
         .with_context(|| format!("cannot read the output {}", path.display()))?;
-    let sha = crate::detect::registry::sha256_hex(&bytes);
+    let sha = crate::fsio::sha256_hex(&bytes);
     if e.output_sha256.as_deref() != Some(sha.as_str()) {
         anyhow::bail!("the output on disk (sha256 {sha}) is not the one the report lists: not shown; re-run or restore it");
     }

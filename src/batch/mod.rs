@@ -91,11 +91,7 @@ pub fn run_batch(
             report_path.display()
         )));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads.max(1))
-        .build()
-        .map_err(|e| SetupError::Other(e.to_string()))?;
-    let models = pool.install(|| Models::load(cfg))?;
+    let (pool, models) = Models::load_with_pool(cfg)?;
     // the report is written inside OUT only through folders that stay inside OUT
     if rp.starts_with(walk::resolve(out)) || report_path.starts_with(out) {
         walk::check_inside(out, &report_path)

@@ -84,11 +84,7 @@ pub fn run_regions(
         )));
     }
     let walked = walk::walk(inputs, out, None)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads.max(1))
-        .build()
-        .map_err(|e| SetupError::Other(e.to_string()))?;
-    let models = pool.install(|| Models::load(cfg))?;
+    let (pool, models) = Models::load_with_pool(cfg)?;
     let diff: Vec<String> = cfg
         .differences(&rep.config, Compared::Outputs)
         .iter()

@@ -163,11 +163,7 @@ pub fn check(
     let rep = report_path
         .map(|p| report::read(p).map_err(SetupError::Usage))
         .transpose()?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads.max(1))
-        .build()
-        .map_err(|e| SetupError::Other(e.to_string()))?;
-    let models = pool.install(|| Models::load(cfg))?;
+    let (pool, models) = Models::load_with_pool(cfg)?;
     let classes: Vec<Class> = Class::ALL
         .into_iter()
         .filter(|c| cfg.method(*c) != Method::None)

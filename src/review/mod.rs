@@ -292,10 +292,7 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
     )
     .map_err(|e| SetupError::Other(format!("{e:#}")))?;
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.max(1))
-        .build()
-        .map_err(|e| SetupError::Other(e.to_string()))?;
+    let pool = crate::find::loaded::pool(opts.threads)?;
     let rendered: Vec<Option<anyhow::Result<Rendered>>> = pool.install(|| {
         shown
             .par_iter()

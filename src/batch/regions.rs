@@ -1,7 +1,7 @@
 //! `redact --regions`: apply a reviewer's sidecar to a finished batch, re-running only the
 //! files it names with their corrections, and update the batch report in place.
 
-use crate::batch::progress::Progress;
+use crate::batch::observer::Observer;
 use crate::batch::provenance::{host, model_entries, operator, path_roots};
 use crate::batch::{Outcome, RunOptions};
 use crate::config::{Compared, Config, Difference};
@@ -34,13 +34,15 @@ type ReRun<'a> = Result<(&'a Job, Edits), String>;
 /// that fails (unknown path, stale review, an edit that cannot be carried out, unreadable
 /// original) gets a per-file error, and its previous output is removed: it did not reflect
 /// the review, and the report and the output tree must agree. Outputs are written and
-/// removed only inside OUT, through real folders ([`walk::inside`]).
+/// removed only inside OUT, through real folders ([`walk::inside`]). `observer` is told of
+/// each re-processed file as it is done.
 pub fn run_regions(
     inputs: &[PathBuf],
     out: &Path,
     cfg: &Config,
     opts: &RunOptions,
     ro: &RegionsOptions,
+    observer: &dyn Observer,
 ) -> Result<Outcome, SetupError> {
     let started = report::now();
     if opts.shard.is_some() {
@@ -142,7 +144,7 @@ pub fn run_regions(
         };
         todo.push((rel.clone(), r));
     }
-    let progress = Progress::new(todo.len() as u64, opts.progress);
+    observer.started(todo.len() as u64);
     let done: Vec<FileEntry> = pool.install(|| {
         todo.par_iter()
             .map(|(rel, r)| {
@@ -166,12 +168,12 @@ pub fn run_regions(
                         e.error = Some(format!("{}{note}", e.error.as_deref().unwrap_or("failed")));
                     }
                 }
-                progress.done(&e);
+                observer.file_done(&e);
                 e
             })
             .collect()
     });
-    progress.finish();
+    observer.finished();
     let failed = done.iter().filter(|e| e.status == "failed").count();
     let touched: Vec<String> = done.iter().map(|e| e.input.clone()).collect();
     let mut files: BTreeMap<String, FileEntry> =

@@ -385,21 +385,10 @@ pub fn check(
         failed: n("failed"),
         regions_not_hidden: n("region-not-hidden"),
     };
-    let settings_differ = match &rep {
-        Some((r, _)) => cfg
-            .differences(&r.config, Compared::Detection)
-            .iter()
-            .map(|d| {
-                format!(
-                    "{}: report {}, now {}",
-                    d.key,
-                    Difference::show(&d.recorded),
-                    Difference::show(&d.now)
-                )
-            })
-            .collect(),
-        None => Vec::new(),
-    };
+    let settings_differ = rep
+        .as_ref()
+        .map(|(r, _)| settings_notes(cfg, &r.config))
+        .unwrap_or_default();
     Ok(CheckResult {
         schema: SCHEMA,
         settings_differ,
@@ -479,9 +468,52 @@ fn fill_edge(b: &BoxF, fills: &[[u32; 4]]) -> bool {
     })
 }
 
+/// The detection settings ([`Compared::Detection`]) in which this check differs from the
+/// report's run, one note each: `key: report A, now B` (`-` for a setting not made).
+fn settings_notes(cfg: &Config, recorded: &serde_json::Value) -> Vec<String> {
+    cfg.differences(recorded, Compared::Detection)
+        .iter()
+        .map(|d| {
+            format!(
+                "{}: report {}, now {}",
+                d.key,
+                Difference::show(&d.recorded),
+                Difference::show(&d.now)
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_check_with_a_user_model_notes_it_against_a_nanodet_report() {
+        let nanodet = Config {
+            detector: crate::config::ObjectModels::NanoDet,
+            ..Config::default()
+        };
+        let mut user = nanodet.clone();
+        user.threads = nanodet.threads + 1;
+        assert_eq!(
+            settings_notes(&user, &nanodet.recorded()),
+            Vec::<String>::new()
+        );
+        user.model = Some(crate::config::UserModel {
+            path: PathBuf::from("/m/x.onnx"),
+            file: "x.onnx".into(),
+            format: "yolov8".into(),
+            classes: vec![("person".into(), 0, Class::Person)],
+            size: None,
+        });
+        let notes = settings_notes(&user, &nanodet.recorded());
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("model: report -, now {") && notes[0].contains("x.onnx"),
+            "{notes:?}"
+        );
+    }
 
     #[test]
     fn a_plate_box_touching_a_fill_is_its_edge_and_one_apart_is_not() {

@@ -8,7 +8,8 @@ use crate::detect::Class;
 use crate::formats::decode::Limits;
 use crate::redact::Method;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// Everything that decides what gets hidden. Serialised into the report as-is.
@@ -144,11 +145,140 @@ pub enum JpegMode {
     Reencode,
 }
 
+/// Which settings count when this run is compared with a recorded one ([`Config::differences`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compared {
+    /// Everything that decides an output: every key of the recorded configuration but
+    /// [`Config::NO_EFFECT`]. A resumed batch, a review re-run (`--regions`) and the shards of
+    /// one batch must agree on all of them.
+    Outputs,
+    /// What decides what is detected and hidden: [`Compared::Outputs`] less
+    /// [`Config::WRITING_ONLY`]. `check`, which writes nothing, notes these.
+    Detection,
+}
+
+/// One setting that differs between a recorded run and this one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Difference {
+    pub key: String,
+    /// The recorded value (`None`: the recorded configuration lacks the key).
+    pub recorded: Option<Value>,
+    /// This run's value (`None`: not set, such as `model` without `--model`).
+    pub now: Option<Value>,
+}
+
+impl Difference {
+    /// `value` as messages show it: its JSON, or `-` when it is not set.
+    pub fn show(value: &Option<Value>) -> String {
+        value
+            .as_ref()
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "-".into())
+    }
+}
+
+/// `recorded` (a configuration as a report or journal records it) as runs are compared: less
+/// the keys that change nothing in the outputs ([`Config::NO_EFFECT`]).
+pub fn comparable(recorded: &Value) -> Value {
+    let mut c = recorded.clone();
+    if let Some(o) = c.as_object_mut() {
+        for k in Config::NO_EFFECT {
+            o.remove(*k);
+        }
+    }
+    c
+}
+
 impl Config {
+    /// Recorded keys that change nothing in the outputs: never compared between runs.
+    pub const NO_EFFECT: &'static [&'static str] = &["threads"];
+    /// Recorded keys that decide how outputs are written (decoding limits, the JPEG mode,
+    /// metadata), not what is detected and hidden: [`Compared::Detection`] leaves them out.
+    pub const WRITING_ONLY: &'static [&'static str] = &["limits", "jpeg", "meta"];
+
+    /// The configuration as the report records it.
+    pub fn recorded(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    /// The configuration as runs are compared ([`comparable`]): what a journal header records.
+    pub fn comparable(&self) -> Value {
+        comparable(&self.recorded())
+    }
+
+    /// The settings in which this run differs from `recorded` (a configuration as a report
+    /// records it), by key in alphabetical order; a key set on one side only differs too.
+    /// The one definition of "the same settings" for resume, `--regions` and `check`.
+    pub fn differences(&self, recorded: &Value, compared: Compared) -> Vec<Difference> {
+        let ours = self.comparable();
+        let theirs = comparable(recorded);
+        let keys: BTreeSet<&String> = [&ours, &theirs]
+            .into_iter()
+            .filter_map(Value::as_object)
+            .flat_map(|o| o.keys())
+            .collect();
+        keys.into_iter()
+            .filter(|k| {
+                compared == Compared::Outputs || !Config::WRITING_ONLY.contains(&k.as_str())
+            })
+            .filter(|k| ours.get(k.as_str()) != theirs.get(k.as_str()))
+            .map(|k| Difference {
+                key: k.clone(),
+                recorded: theirs.get(k.as_str()).cloned(),
+                now: ours.get(k.as_str()).cloned(),
+            })
+            .collect()
+    }
+
     pub fn threshold(&self, c: Class) -> f32 {
         self.thresholds.get(&c).copied().unwrap_or(0.5)
     }
     pub fn method(&self, c: Class) -> Method {
         self.methods.get(&c).copied().unwrap_or(Method::Pixelate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differences_leave_out_threads_and_for_detection_the_writing_settings() {
+        let a = Config::default();
+        let mut b = a.clone();
+        b.threads = a.threads + 3;
+        b.jpeg = JpegMode::Reencode;
+        let rec = b.recorded();
+        assert_eq!(a.differences(&rec, Compared::Detection), vec![]);
+        let d = a.differences(&rec, Compared::Outputs);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].key, "jpeg");
+        assert_eq!(comparable(&rec).get("threads"), None);
+    }
+
+    #[test]
+    fn a_user_model_against_a_recorded_run_without_one_differs_for_detection() {
+        let nanodet = Config {
+            detector: ObjectModels::NanoDet,
+            ..Config::default()
+        };
+        let mut user = nanodet.clone();
+        user.model = Some(UserModel {
+            path: PathBuf::from("/m/x.onnx"),
+            file: "x.onnx".into(),
+            format: "auto".into(),
+            classes: vec![("person".into(), 0, Class::Person)],
+            size: None,
+        });
+        let d = user.differences(&nanodet.recorded(), Compared::Detection);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].key, "model");
+        assert_eq!(d[0].recorded, None);
+        assert_eq!(Difference::show(&d[0].recorded), "-");
+        assert!(d[0].now.is_some());
+        // and the other way round
+        let d = nanodet.differences(&user.recorded(), Compared::Detection);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].key, "model");
     }
 }

@@ -19,14 +19,14 @@
 //! |---|---|---|
 //! | 0 | [`geom`], [`home`], [`stats`], [`guide`] | boxes and orientation maths; pixla's home and pinned runtime; stage timings; the user guide |
 //! | 1 | [`error`] | the set-up errors that stop a run |
-//! | 2 | [`fsio`] | atomic writes and the safe walk over the inputs |
+//! | 2 | [`fsio`] | atomic writes, reads of regular files only, sha256, and the safe walk over the inputs |
 //! | 3 | [`redact`] | the hiding methods on pixels |
 //! | 4 | [`detect`], [`formats`] | the detectors, their registry, installer, runtime, tiling and merging; decoding, encoding and the JPEG and TIFF internals |
 //! | 5 | [`config`] | the settings of a run |
 //! | 6 | [`find`], [`report`] | the detection passes over one picture; the report document |
 //! | 7 | [`review`] | the review page and the reviewer's sidecar |
 //! | 8 | [`file`](mod@file) | one file end to end: region planning, corrections, the TIFF path, the read-only scan |
-//! | 9 | [`batch`] | a batch, its journal, signals and progress, and the review re-run |
+//! | 9 | [`batch`] | a batch, its journal, signals and progress observer, and the review re-run |
 //! | 10 | [`delivery`], [`eval`] | `check`, `verify` and `purge`; the evaluation against labels |
 //! | 11 | `cli` (binary only) | the commands' flags and printing |
 //!
@@ -41,8 +41,9 @@
 //! # Design
 //!
 //! The library is the API (as in oxipng); `src/main.rs` only parses flags and dispatches to
-//! `src/cli/`, which prints results and maps outcomes to exit codes; `batch/progress.rs` holds
-//! the progress bar apart from the work (as hyperfine does); `detect/registry.rs` is the model
+//! `src/cli/`, which prints results and maps outcomes to exit codes; the library reports a
+//! batch's progress through [`batch::observer::Observer`] and `cli/progress.rs` draws the bar,
+//! apart from the work (as hyperfine does); `detect/registry.rs` is the model
 //! registry and `detect/install.rs` the installer (as ocrs's `models.rs`). Where it differs from
 //! `../shared/docs/design.md`, and why:
 //!
@@ -174,6 +175,7 @@ pub mod pipeline {
 #[doc(hidden)]
 pub mod models {
     pub use crate::detect::registry::*;
+    pub use crate::fsio::sha256_file;
     pub use crate::home::home_dir;
 }
 

@@ -34,7 +34,7 @@ pub fn path(out: &Path, shard: Option<(u32, u32)>) -> PathBuf {
 pub struct Header {
     pub journal: String,
     pub tool_version: String,
-    /// The run's configuration as the report records it, less `threads` (no effect on results).
+    /// The run's configuration as runs are compared ([`Config::comparable`]).
     pub config: serde_json::Value,
     pub models: Vec<(String, String)>,
     pub shard: Option<String>,
@@ -57,7 +57,7 @@ pub fn inputs_digest(rels: &[PathBuf]) -> (usize, String) {
         all.extend_from_slice(r);
         all.push(0);
     }
-    (rels.len(), crate::detect::registry::sha256_hex(&all))
+    (rels.len(), crate::fsio::sha256_hex(&all))
 }
 
 impl Header {
@@ -69,10 +69,7 @@ impl Header {
         shard: Option<(u32, u32)>,
         batch: &[PathBuf],
     ) -> Header {
-        let mut config = serde_json::to_value(cfg).unwrap_or_default();
-        if let Some(o) = config.as_object_mut() {
-            o.remove("threads");
-        }
+        let config = cfg.comparable();
         let (inputs, inputs_sha256) = inputs_digest(batch);
         Header {
             journal: SCHEMA.into(),
@@ -97,9 +94,7 @@ impl Header {
             ..self.clone()
         };
         crate::report::Batch {
-            id: crate::detect::registry::sha256_hex(
-                &serde_json::to_vec(&whole).unwrap_or_default(),
-            ),
+            id: crate::fsio::sha256_hex(&serde_json::to_vec(&whole).unwrap_or_default()),
             inputs: self.inputs,
             inputs_sha256: self.inputs_sha256.clone(),
         }
@@ -179,15 +174,12 @@ pub fn still_valid(e: &FileEntry, job: &Job) -> bool {
         if !m.is_file() {
             return None;
         }
-        crate::detect::registry::sha256_file(p).ok()
+        crate::fsio::sha256_file(p).ok()
     };
     let input_ok = std::fs::metadata(&job.input)
         .map(|m| m.is_file())
         .unwrap_or(false)
-        && crate::detect::registry::sha256_file(&job.input)
-            .ok()
-            .as_ref()
-            == Some(in_sha);
+        && crate::fsio::sha256_file(&job.input).ok().as_ref() == Some(in_sha);
     input_ok && hash(&job.output).as_ref() == Some(out_sha)
 }
 

@@ -4,12 +4,12 @@
 //! finished batch by [`regions::run_regions`].
 
 pub mod journal;
-pub mod progress;
+pub mod observer;
 pub mod provenance;
 pub mod regions;
 pub mod signals;
 
-use crate::batch::progress::Progress;
+use crate::batch::observer::Observer;
 use crate::batch::provenance::{host, model_entries, operator, path_roots, tool_record};
 use crate::config::Config;
 use crate::error::SetupError;
@@ -30,7 +30,6 @@ pub struct RunOptions {
     pub operator: Option<String>,
     pub command: Vec<String>,
     pub shard: Option<(u32, u32)>,
-    pub progress: bool,
     /// Continue the batch journaled in OUT (`--resume`), keeping every output whose hash checks.
     pub resume: bool,
     /// Measured accuracy to record (`redact --accuracy`).
@@ -60,12 +59,13 @@ impl Outcome {
     }
 }
 
-/// Run a whole batch and write its report.
+/// Run a whole batch and write its report; `observer` is told of each file as it is done.
 pub fn run_batch(
     inputs: &[PathBuf],
     out: &Path,
     cfg: &Config,
     opts: &RunOptions,
+    observer: &dyn Observer,
 ) -> Result<Outcome, SetupError> {
     let started = report::now();
     let t0 = Instant::now();
@@ -91,11 +91,7 @@ pub fn run_batch(
             report_path.display()
         )));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads.max(1))
-        .build()
-        .map_err(|e| SetupError::Other(e.to_string()))?;
-    let models = pool.install(|| Models::load(cfg))?;
+    let (pool, models) = Models::load_with_pool(cfg)?;
     // the report is written inside OUT only through folders that stay inside OUT
     if rp.starts_with(walk::resolve(out)) || report_path.starts_with(out) {
         walk::check_inside(out, &report_path)
@@ -145,7 +141,7 @@ pub fn run_batch(
     let journal = crate::batch::journal::Journal::create(&jpath, &header, reused.values())
         .map_err(|e| SetupError::Usage(format!("{e:#}")))?;
 
-    let progress = Progress::new(walked.jobs.len() as u64, opts.progress);
+    observer.started(walked.jobs.len() as u64);
     let mut files: Vec<FileEntry> = pool.install(|| {
         walked
             .jobs
@@ -153,7 +149,7 @@ pub fn run_batch(
             .map(|job| {
                 let rel = rel_string(&job.rel);
                 if let Some(e) = reused.get(&rel) {
-                    progress.done(e);
+                    observer.file_done(e);
                     return e.clone();
                 }
                 if crate::batch::signals::stop_requested() {
@@ -169,12 +165,12 @@ pub fn run_batch(
                     // best effort: a file missing from the journal is only done again
                     let _ = journal.append(&e);
                 }
-                progress.done(&e);
+                observer.file_done(&e);
                 e
             })
             .collect()
     });
-    progress.finish();
+    observer.finished();
     let interrupted = files.iter().any(|f| f.status == "pending");
     for i in &walked.issues {
         files.push(FileEntry {

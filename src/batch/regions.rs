@@ -1,11 +1,10 @@
 //! `redact --regions`: apply a reviewer's sidecar to a finished batch, re-running only the
 //! files it names with their corrections, and update the batch report in place.
 
-use crate::batch::progress::Progress;
+use crate::batch::observer::Observer;
 use crate::batch::provenance::{host, model_entries, operator, path_roots};
 use crate::batch::{Outcome, RunOptions};
-use crate::config::Config;
-use crate::detect::registry;
+use crate::config::{Compared, Config, Difference};
 use crate::error::SetupError;
 use crate::file::corrections::{Edits, ManualRegion};
 use crate::file::{process_with, rel_string};
@@ -35,13 +34,15 @@ type ReRun<'a> = Result<(&'a Job, Edits), String>;
 /// that fails (unknown path, stale review, an edit that cannot be carried out, unreadable
 /// original) gets a per-file error, and its previous output is removed: it did not reflect
 /// the review, and the report and the output tree must agree. Outputs are written and
-/// removed only inside OUT, through real folders ([`walk::inside`]).
+/// removed only inside OUT, through real folders ([`walk::inside`]). `observer` is told of
+/// each re-processed file as it is done.
 pub fn run_regions(
     inputs: &[PathBuf],
     out: &Path,
     cfg: &Config,
     opts: &RunOptions,
     ro: &RegionsOptions,
+    observer: &dyn Observer,
 ) -> Result<Outcome, SetupError> {
     let started = report::now();
     if opts.shard.is_some() {
@@ -76,7 +77,7 @@ pub fn run_regions(
         .clone()
         .unwrap_or_else(|| out.join("pixla-report.json"));
     let (mut rep, _) = report::read(&report_path).map_err(|e| SetupError::Usage(format!("{e}; `--regions` updates the report of an earlier `pixla redact` run into the same OUT")))?;
-    let sidecar_sha = registry::sha256_hex(&sidecar_bytes);
+    let sidecar_sha = crate::fsio::sha256_hex(&sidecar_bytes);
     if let Some(r) = rep.reviews.iter().find(|r| r.sidecar_sha256 == sidecar_sha) {
         return Err(SetupError::Usage(format!(
             "this sidecar (sha256 {sidecar_sha}) was already applied to {} at {}; nothing to do",
@@ -85,29 +86,20 @@ pub fn run_regions(
         )));
     }
     let walked = walk::walk(inputs, out, None)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads.max(1))
-        .build()
-        .map_err(|e| SetupError::Other(e.to_string()))?;
-    let models = pool.install(|| Models::load(cfg))?;
-    let ours = report::comparable_config(&serde_json::to_value(cfg).unwrap_or_default());
-    let theirs = report::comparable_config(&rep.config);
-    if ours != theirs {
-        let diff: Vec<String> = ours
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(k, v)| theirs.get(k.as_str()) != Some(v))
-            .map(|(k, v)| {
-                format!(
-                    "{k}: report {} vs now {v}",
-                    theirs
-                        .get(k.as_str())
-                        .map(|t| t.to_string())
-                        .unwrap_or("-".into())
-                )
-            })
-            .collect();
+    let (pool, models) = Models::load_with_pool(cfg)?;
+    let diff: Vec<String> = cfg
+        .differences(&rep.config, Compared::Outputs)
+        .iter()
+        .map(|d| {
+            format!(
+                "{}: report {} vs now {}",
+                d.key,
+                Difference::show(&d.recorded),
+                Difference::show(&d.now)
+            )
+        })
+        .collect();
+    if !diff.is_empty() {
         return Err(SetupError::Usage(format!(
             "the settings differ from the report's run ({}): pass the same flags as that run",
             diff.join("; ")
@@ -152,7 +144,7 @@ pub fn run_regions(
         };
         todo.push((rel.clone(), r));
     }
-    let progress = Progress::new(todo.len() as u64, opts.progress);
+    observer.started(todo.len() as u64);
     let done: Vec<FileEntry> = pool.install(|| {
         todo.par_iter()
             .map(|(rel, r)| {
@@ -176,12 +168,12 @@ pub fn run_regions(
                         e.error = Some(format!("{}{note}", e.error.as_deref().unwrap_or("failed")));
                     }
                 }
-                progress.done(&e);
+                observer.file_done(&e);
                 e
             })
             .collect()
     });
-    progress.finish();
+    observer.finished();
     let failed = done.iter().filter(|e| e.status == "failed").count();
     let touched: Vec<String> = done.iter().map(|e| e.input.clone()).collect();
     let mut files: BTreeMap<String, FileEntry> =

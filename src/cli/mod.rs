@@ -6,6 +6,7 @@ pub mod check;
 pub mod detect_args;
 pub mod eval;
 pub mod models;
+pub mod progress;
 pub mod purge;
 pub mod redact;
 pub mod report;

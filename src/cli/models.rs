@@ -92,7 +92,8 @@ pub fn run(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
                     .collect::<Result<_, _>>()?
             };
             let fail = |e: anyhow::Error| SetupError::Other(format!("fetch failed: {e:#}"));
-            let lib = install::fetch_ort().map_err(fail)?;
+            let say = |m: &str| eprintln!("pixla: {m}");
+            let lib = install::fetch_ort(&say).map_err(fail)?;
             eprintln!(
                 "pixla: onnxruntime {} ok: {}",
                 pixla::home::ORT_VERSION,
@@ -109,11 +110,11 @@ pub fn run(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
                     eprintln!("pixla: {} ok ({}): built in", m.name, m.licence);
                     continue;
                 }
-                let p = install::fetch_model(m, &dir).map_err(fail)?;
+                let p = install::fetch_model(m, &dir, &say).map_err(fail)?;
                 eprintln!("pixla: {} ok ({}): {}", m.name, m.licence, p.display());
             }
             if let Some(d) = demo {
-                for p in install::fetch_demo(&d).map_err(fail)? {
+                for p in install::fetch_demo(&d, &say).map_err(fail)? {
                     eprintln!("pixla: demo image: {}", p.display());
                 }
             }

@@ -107,7 +107,6 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
         operator: a.operator,
         command: pixla::report::public_command(std::env::args()),
         shard: a.shard.as_deref().map(parse_shard).transpose()?,
-        progress: !a.quiet,
         resume: a.resume,
         accuracy: a
             .accuracy
@@ -119,6 +118,7 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
     // Ctrl-C / SIGTERM: finish the files in flight, write the report, exit 130
     pixla::batch::signals::install()
         .map_err(|e| SetupError::Other(format!("cannot install the signal handlers: {e}")))?;
+    let progress = super::progress::Progress::new(!a.quiet);
     let outcome = match &a.regions {
         Some(sidecar) => pixla::batch::regions::run_regions(
             &a.inputs,
@@ -129,8 +129,9 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
                 sidecar: sidecar.clone(),
                 reviewer: a.reviewer.clone(),
             },
+            &progress,
         )?,
-        None => pixla::batch::run_batch(&a.inputs, &a.output, &cfg, &opts)?,
+        None => pixla::batch::run_batch(&a.inputs, &a.output, &cfg, &opts, &progress)?,
     };
     let s = &outcome.report.summary;
     if let (Some(rv), false) = (

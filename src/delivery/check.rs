@@ -13,7 +13,7 @@
 //! A detection inside a region a reviewer marked false (the report's `suppressed`) is
 //! accepted: the review decided.
 
-use crate::config::Config;
+use crate::config::{Compared, Config, Difference};
 use crate::delivery::hidden::unhidden;
 use crate::detect::{Class, Detection};
 use crate::error::SetupError;
@@ -36,24 +36,6 @@ pub const SCHEMA: &str = "pixla-check/1";
 /// box plus a 15 % margin, so a person the run hid is 100 % inside its region; a detection
 /// half outside shows at least half a person, which is a finding.
 pub const COVERED: f32 = 0.5;
-
-/// The configuration keys that decide what is detected and hidden.
-const DETECTION_KEYS: &[&str] = &[
-    "tile",
-    "overlap",
-    "whole_image_pass",
-    "pyramid",
-    "thresholds",
-    "methods",
-    "margin",
-    "margin_px",
-    "blocks",
-    "merge_ios",
-    "detector",
-    "plate_model",
-    "plate_upscale",
-    "plate_bands",
-];
 
 /// One detection outside the known redacted regions.
 #[derive(Debug, Clone, Serialize)]
@@ -181,11 +163,7 @@ pub fn check(
     let rep = report_path
         .map(|p| report::read(p).map_err(SetupError::Usage))
         .transpose()?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads.max(1))
-        .build()
-        .map_err(|e| SetupError::Other(e.to_string()))?;
-    let models = pool.install(|| Models::load(cfg))?;
+    let (pool, models) = Models::load_with_pool(cfg)?;
     let classes: Vec<Class> = Class::ALL
         .into_iter()
         .filter(|c| cfg.method(*c) != Method::None)
@@ -407,17 +385,10 @@ pub fn check(
         failed: n("failed"),
         regions_not_hidden: n("region-not-hidden"),
     };
-    let mut settings_differ = Vec::new();
-    if let Some((r, _)) = &rep {
-        let ours = serde_json::to_value(cfg).unwrap_or_default();
-        for k in DETECTION_KEYS {
-            if let (Some(a), Some(b)) = (r.config.get(k), ours.get(k)) {
-                if a != b {
-                    settings_differ.push(format!("{k}: report {a}, now {b}"));
-                }
-            }
-        }
-    }
+    let settings_differ = rep
+        .as_ref()
+        .map(|(r, _)| settings_notes(cfg, &r.config))
+        .unwrap_or_default();
     Ok(CheckResult {
         schema: SCHEMA,
         settings_differ,
@@ -497,9 +468,52 @@ fn fill_edge(b: &BoxF, fills: &[[u32; 4]]) -> bool {
     })
 }
 
+/// The detection settings ([`Compared::Detection`]) in which this check differs from the
+/// report's run, one note each: `key: report A, now B` (`-` for a setting not made).
+fn settings_notes(cfg: &Config, recorded: &serde_json::Value) -> Vec<String> {
+    cfg.differences(recorded, Compared::Detection)
+        .iter()
+        .map(|d| {
+            format!(
+                "{}: report {}, now {}",
+                d.key,
+                Difference::show(&d.recorded),
+                Difference::show(&d.now)
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_check_with_a_user_model_notes_it_against_a_nanodet_report() {
+        let nanodet = Config {
+            detector: crate::config::ObjectModels::NanoDet,
+            ..Config::default()
+        };
+        let mut user = nanodet.clone();
+        user.threads = nanodet.threads + 1;
+        assert_eq!(
+            settings_notes(&user, &nanodet.recorded()),
+            Vec::<String>::new()
+        );
+        user.model = Some(crate::config::UserModel {
+            path: PathBuf::from("/m/x.onnx"),
+            file: "x.onnx".into(),
+            format: "yolov8".into(),
+            classes: vec![("person".into(), 0, Class::Person)],
+            size: None,
+        });
+        let notes = settings_notes(&user, &nanodet.recorded());
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("model: report -, now {") && notes[0].contains("x.onnx"),
+            "{notes:?}"
+        );
+    }
 
     #[test]
     fn a_plate_box_touching_a_fill_is_its_edge_and_one_apart_is_not() {

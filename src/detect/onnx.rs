@@ -53,7 +53,7 @@ pub fn locate() -> Result<PathBuf, SetupError> {
                 path: p,
                 why: format!(
                     "it is {}, not the library file",
-                    crate::detect::registry::file_kind(m.file_type())
+                    crate::fsio::file_kind(m.file_type())
                 ),
             }),
             Err(e) => Err(SetupError::OrtUnusable {
@@ -75,7 +75,7 @@ pub fn init() -> Result<&'static Path, SetupError> {
         let path = locate().map_err(|e| e.to_string())?;
         // the loader opens the file itself: only a regular file reaches it (checked again
         // here, on the open file the path now resolves to)
-        crate::detect::registry::open_regular(&path).map_err(|e| e.to_string())?;
+        crate::fsio::open_regular(&path).map_err(|e| e.to_string())?;
         let env = ort::init_from(&path)
             .map_err(|e| format!("could not load {}: {e}", path.display()))?
             .with_name("pixla")

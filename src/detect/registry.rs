@@ -6,9 +6,9 @@
 //! checks the sha256 again ([`ModelSpec::verified_bytes`]).
 
 use crate::error::SetupError;
+use crate::fsio::{file_kind, read_regular, sha256_file, sha256_hex};
 use crate::home::home_dir;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// What a detector is for.
@@ -236,77 +236,6 @@ pub fn models_dir(overridden: Option<&Path>) -> PathBuf {
         return PathBuf::from(p);
     }
     home_dir().join("models")
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// What a file that is not a regular file is, for messages: `a folder`, `a FIFO`, ...
-pub fn file_kind(ft: std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if ft.is_file() {
-        "a regular file"
-    } else if ft.is_dir() {
-        "a folder"
-    } else if ft.is_fifo() {
-        "a FIFO"
-    } else if ft.is_socket() {
-        "a socket"
-    } else if ft.is_char_device() || ft.is_block_device() {
-        "a device"
-    } else {
-        "not a regular file"
-    }
-}
-
-/// Open `path` for reading only when it is a regular file (symbolic links resolved): a
-/// FIFO, socket or device could block the open or the read forever, a folder reads as
-/// nothing. Opened without blocking and checked again on the open file, so a file swapped
-/// after the check is refused too. The error for anything else is `InvalidInput`, with
-/// what the path is.
-pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let refuse = |ft: std::fs::FileType| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!(
-                "{} is {}, not a regular file",
-                path.display(),
-                file_kind(ft)
-            ),
-        )
-    };
-    let m = std::fs::metadata(path)?;
-    if !m.is_file() {
-        return Err(refuse(m.file_type()));
-    }
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    let m = f.metadata()?;
-    if !m.is_file() {
-        return Err(refuse(m.file_type()));
-    }
-    Ok(f)
-}
-
-/// Read a whole regular file (see [`open_regular`]).
-pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut f = open_regular(path)?;
-    let mut v = Vec::new();
-    f.read_to_end(&mut v)?;
-    Ok(v)
-}
-
-/// sha256 of a regular file, streamed (anything else is refused, see [`open_regular`]).
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = open_regular(path)?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h)?;
-    Ok(hex::encode(h.finalize()))
 }
 
 impl ModelSpec {

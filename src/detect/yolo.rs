@@ -210,9 +210,9 @@ impl Yolo {
                 "--classes is needed, e.g. --classes person=0,car=2".into()
             ));
         }
-        let bytes = crate::detect::registry::read_regular(path)
-            .map_err(|e| bad(format!("cannot read: {e}")))?;
-        let sha = crate::detect::registry::sha256_hex(&bytes);
+        let bytes =
+            crate::fsio::read_regular(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+        let sha = crate::fsio::sha256_hex(&bytes);
         let pool = SessionPool::from_bytes(&name, &bytes, sessions)?;
         drop(bytes);
         type Meta = (

@@ -224,11 +224,7 @@ pub fn run(images: &Path, opts: &EvalOptions, cfg: &Config) -> Result<EvalReport
             warnings.join("; ")
         )));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads.max(1))
-        .build()
-        .map_err(|e| SetupError::Other(e.to_string()))?;
-    let models = pool.install(|| Models::load(cfg))?;
+    let (pool, models) = Models::load_with_pool(cfg)?;
     let ignored_m = std::sync::Mutex::new(ignored);
     let results: Vec<Result<ImageResult, String>> = pool.install(|| {
         items

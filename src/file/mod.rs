@@ -9,7 +9,6 @@ pub mod scan;
 pub mod tiff;
 
 use crate::config::{Config, JpegMode};
-use crate::detect::registry;
 use crate::file::corrections::{edit_regions, Edits};
 use crate::file::plan::{align_regions, apply_regions, dct_edits, plan_regions};
 use crate::find::loaded::Models;
@@ -96,7 +95,7 @@ fn process_inner(
     let t_stage = Instant::now();
     // std::fs::read opens read-only: an input is never opened for writing
     let bytes = std::fs::read(&job.input).with_context(|| "cannot read the file")?;
-    e.input_sha256 = Some(registry::sha256_hex(&bytes));
+    e.input_sha256 = Some(crate::fsio::sha256_hex(&bytes));
     e.input_bytes = Some(bytes.len() as u64);
     let mut dec: Decoded = decode::decode(&bytes, &job.input, &cfg.limits)?;
     e.format = Some(dec.format.as_str().into());
@@ -216,7 +215,7 @@ fn process_inner(
     let t_stage = Instant::now();
     write_atomic(&job.output, &out_bytes, Some(&job.input))?;
     e.output = Some(rel_string(&job.rel));
-    e.output_sha256 = Some(registry::sha256_hex(&out_bytes));
+    e.output_sha256 = Some(crate::fsio::sha256_hex(&out_bytes));
     e.output_bytes = Some(out_bytes.len() as u64);
     stats::add(Stage::Write, t_stage.elapsed().as_nanos() as u64);
     Ok(())

@@ -2,7 +2,6 @@
 //! detection as a redaction run, with the boxes mapped to stored pixels.
 
 use crate::config::Config;
-use crate::detect::registry;
 use crate::find::loaded::Models;
 use crate::find::passes::detect_image;
 use crate::find::Found;
@@ -27,7 +26,7 @@ pub fn scan_file(path: &Path, cfg: &Config, models: &Models) -> anyhow::Result<S
     use anyhow::Context;
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> anyhow::Result<Scan> {
         let (sha256, bytes, (w, h, orientation, found)) = if crate::file::tiff::is_tiff(path)? {
-            let sha = registry::sha256_file(path).context("cannot read the file")?;
+            let sha = crate::fsio::sha256_file(path).context("cannot read the file")?;
             let len = std::fs::metadata(path)
                 .context("cannot read the file")?
                 .len();
@@ -37,7 +36,7 @@ pub fn scan_file(path: &Path, cfg: &Config, models: &Models) -> anyhow::Result<S
             let dec = decode::decode(&bytes, path, &cfg.limits)?;
             let found = detect_image(&dec.upright(), cfg, models).context("detection failed")?;
             (
-                registry::sha256_hex(&bytes),
+                crate::fsio::sha256_hex(&bytes),
                 bytes.len() as u64,
                 (
                     dec.image.width(),

@@ -15,7 +15,6 @@
 //!   the in-memory limit; its extra tags are then lost, and the report says so.
 
 use crate::config::Config;
-use crate::detect::registry;
 use crate::file::corrections::{edit_regions, Edits};
 use crate::file::plan::{apply_regions, plan_regions};
 use crate::find::loaded::Models;
@@ -237,7 +236,7 @@ pub fn process(
     }
     let meta = std::fs::metadata(&job.input).context("cannot read the file")?;
     e.input_bytes = Some(meta.len());
-    e.input_sha256 = Some(registry::sha256_file(&job.input).context("cannot read the file")?);
+    e.input_sha256 = Some(crate::fsio::sha256_file(&job.input).context("cannot read the file")?);
 
     // detection: whole in memory when small enough, else tile by tile from the file
     // (BigTIFF headers are not read by the image crate: orientation 1 is assumed for them)
@@ -376,7 +375,7 @@ pub fn process(
     e.output = Some(job.rel.to_string_lossy().into_owned());
     e.output_bytes = Some(out_meta.len());
     e.output_sha256 =
-        Some(registry::sha256_file(&job.output).context("cannot read the output back")?);
+        Some(crate::fsio::sha256_file(&job.output).context("cannot read the output back")?);
     Ok(())
 }
 
@@ -477,7 +476,7 @@ fn fallback(
     why: &str,
 ) -> anyhow::Result<()> {
     let bytes = std::fs::read(&job.input).context("cannot read the file")?;
-    e.input_sha256 = Some(registry::sha256_hex(&bytes));
+    e.input_sha256 = Some(crate::fsio::sha256_hex(&bytes));
     e.input_bytes = Some(bytes.len() as u64);
     let dec = decode::decode(&bytes, &job.input, &cfg.limits)?;
     e.width = Some(dec.image.width());
@@ -503,7 +502,7 @@ fn fallback(
         copy_clean(job, e)?;
         e.output = Some(job.rel.to_string_lossy().into_owned());
         e.output_sha256 =
-            Some(registry::sha256_file(&job.output).context("cannot read the output back")?);
+            Some(crate::fsio::sha256_file(&job.output).context("cannot read the output back")?);
         e.output_bytes = Some(
             std::fs::metadata(&job.output)
                 .context("cannot read the output back")?
@@ -525,7 +524,7 @@ fn fallback(
     e.regions = regions;
     write_atomic(&job.output, &out, Some(&job.input))?;
     e.output = Some(job.rel.to_string_lossy().into_owned());
-    e.output_sha256 = Some(registry::sha256_hex(&out));
+    e.output_sha256 = Some(crate::fsio::sha256_hex(&out));
     e.output_bytes = Some(out.len() as u64);
     Ok(())
 }

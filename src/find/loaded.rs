@@ -20,7 +20,24 @@ pub struct Models {
     pub plates: Option<Box<dyn Detector>>,
 }
 
+/// The thread pool of a command: `threads` rayon workers (at least one).
+pub fn pool(threads: usize) -> Result<rayon::ThreadPool, SetupError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .map_err(|e| SetupError::Other(e.to_string()))
+}
+
 impl Models {
+    /// The set-up of every command that detects (redact, `--regions`, check, eval): the
+    /// thread pool of `cfg.threads` workers and the models loaded inside it, one session per
+    /// worker. Run the work with `pool.install`.
+    pub fn load_with_pool(cfg: &Config) -> Result<(rayon::ThreadPool, Models), SetupError> {
+        let pool = pool(cfg.threads)?;
+        let models = pool.install(|| Models::load(cfg))?;
+        Ok((pool, models))
+    }
+
     pub fn load(cfg: &Config) -> Result<Models, SetupError> {
         crate::detect::onnx::init()?;
         let n = cfg.threads.max(1);

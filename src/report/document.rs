@@ -74,7 +74,7 @@ pub fn read_accuracy(path: &std::path::Path) -> Result<Accuracy, String> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        sha256: crate::detect::registry::sha256_hex(&bytes),
+        sha256: crate::fsio::sha256_hex(&bytes),
         schema: EVAL_SCHEMA.into(),
         summary,
     })
@@ -399,17 +399,7 @@ pub fn read(path: &std::path::Path) -> Result<(Report, String), String> {
     }
     let r: Report = serde_json::from_value(v)
         .map_err(|e| format!("{} is not a valid {SCHEMA} report: {e}", path.display()))?;
-    Ok((r, crate::detect::registry::sha256_hex(&bytes)))
-}
-
-/// The configuration as compared between runs: everything but the thread count, which
-/// changes nothing in the outputs.
-pub fn comparable_config(c: &serde_json::Value) -> serde_json::Value {
-    let mut c = c.clone();
-    if let Some(o) = c.as_object_mut() {
-        o.remove("threads");
-    }
-    c
+    Ok((r, crate::fsio::sha256_hex(&bytes)))
 }
 
 fn is_zero(n: &usize) -> bool {

@@ -1,9 +1,8 @@
 //! Merging the reports of the shards of one batch (`pixla report merge`) into the report a
 //! single run would have written, refusing shards that do not belong together.
 
-use crate::report::document::{
-    comparable_config, FileEntry, Report, ReviewRun, Run, ShardRecord, Summary, SCHEMA,
-};
+use crate::config::comparable;
+use crate::report::document::{FileEntry, Report, ReviewRun, Run, ShardRecord, Summary, SCHEMA};
 
 fn parse_shard(s: &str) -> Option<(u32, u32)> {
     let (i, n) = s.split_once('/')?;
@@ -70,7 +69,7 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
                 p.name, r.tool.version, first.name, first.report.tool.version
             ));
         }
-        if comparable_config(&r.config) != comparable_config(&first.report.config) {
+        if comparable(&r.config) != comparable(&first.report.config) {
             return Err(format!(
                 "{}: its configuration differs from {}'s",
                 p.name, first.name

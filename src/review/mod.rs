@@ -186,7 +186,7 @@ fn render(
     .map_err(|r| anyhow::anyhow!("output {rel}: {}", r.detail))?;
     let bytes = std::fs::read(&path)
         .with_context(|| format!("cannot read the output {}", path.display()))?;
-    let sha = crate::detect::registry::sha256_hex(&bytes);
+    let sha = crate::fsio::sha256_hex(&bytes);
     if e.output_sha256.as_deref() != Some(sha.as_str()) {
         anyhow::bail!("the output on disk (sha256 {sha}) is not the one the report lists: not shown; re-run or restore it");
     }
@@ -292,10 +292,7 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
     )
     .map_err(|e| SetupError::Other(format!("{e:#}")))?;
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.max(1))
-        .build()
-        .map_err(|e| SetupError::Other(e.to_string()))?;
+    let pool = crate::find::loaded::pool(opts.threads)?;
     let rendered: Vec<Option<anyhow::Result<Rendered>>> = pool.install(|| {
         shown
             .par_iter()

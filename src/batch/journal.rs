@@ -171,7 +171,7 @@ pub fn still_valid(e: &FileEntry, job: &Job) -> bool {
     let (Some(out_sha), Some(in_sha)) = (&e.output_sha256, &e.input_sha256) else {
         return false;
     };
-    if !matches!(e.status.as_str(), "redacted" | "clean") || e.output.is_none() {
+    if !e.status.is_done() || e.output.is_none() {
         return false;
     }
     let hash = |p: &Path| -> Option<String> {
@@ -281,7 +281,7 @@ mod tests {
         };
         let e1 = FileEntry {
             input: "a.jpg".into(),
-            status: "clean".into(),
+            status: crate::report::Status::Clean,
             millis: 1,
             ..Default::default()
         };

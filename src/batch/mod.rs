@@ -17,7 +17,7 @@ use crate::file::{process, rel_string};
 use crate::find::loaded::Models;
 use crate::fsio::walk::{self, Job};
 use crate::fsio::write_atomic;
-use crate::report::{self, FileEntry, Report};
+use crate::report::{self, FileEntry, Report, Status};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -159,7 +159,7 @@ pub fn run_batch(
                 if crate::batch::signals::stop_requested() {
                     return FileEntry {
                         input: rel,
-                        status: "pending".into(),
+                        status: Status::Pending,
                         error: Some("interrupted before processing: continue with --resume".into()),
                         ..Default::default()
                     };
@@ -175,7 +175,7 @@ pub fn run_batch(
             .collect()
     });
     progress.finish();
-    let interrupted = files.iter().any(|f| f.status == "pending");
+    let interrupted = files.iter().any(|f| f.status == Status::Pending);
     for i in &walked.issues {
         files.push(FileEntry {
             input: rel_string(&i.rel),

@@ -1,7 +1,7 @@
 //! The progress bar, kept apart from the work: images done, regions found, rate, time left.
 //! Drawn on stderr only when it is a terminal and `--quiet` was not given.
 
-use crate::report::FileEntry;
+use crate::report::{FileEntry, Status};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,8 +34,8 @@ impl Progress {
             .regions
             .fetch_add(e.regions.len() as u64, Ordering::Relaxed)
             + e.regions.len() as u64;
-        let f = self.failed.load(Ordering::Relaxed) + (e.status == "failed") as u64;
-        if e.status == "failed" {
+        let f = self.failed.load(Ordering::Relaxed) + (e.status == Status::Failed) as u64;
+        if e.status == Status::Failed {
             self.failed.fetch_add(1, Ordering::Relaxed);
         }
         if let Some(b) = &self.bar {

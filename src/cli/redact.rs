@@ -6,6 +6,7 @@ use clap::Args;
 use pixla::batch::RunOptions;
 use pixla::config::JpegMode;
 use pixla::error::SetupError;
+use pixla::report::Status;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -141,7 +142,7 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
             .filter(|_| a.regions.is_some()),
         a.quiet,
     ) {
-        let st = |k: &str| {
+        let st = |k: Status| {
             outcome
                 .report
                 .files
@@ -154,9 +155,9 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
             rv.sidecar,
             rv.reviewer,
             rv.files.len(),
-            st("redacted"),
-            st("clean"),
-            st("failed"),
+            st(Status::Redacted),
+            st(Status::Clean),
+            st(Status::Failed),
             outcome.report_path.display()
         );
     } else if !a.quiet {
@@ -191,7 +192,7 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
         .report
         .files
         .iter()
-        .filter(|f| f.status == "failed" && this_run.is_none_or(|t| t.contains(&f.input)))
+        .filter(|f| f.status == Status::Failed && this_run.is_none_or(|t| t.contains(&f.input)))
     {
         eprintln!(
             "pixla: failed: {}: {}",

@@ -23,7 +23,7 @@ use crate::find::PLATE_BAND;
 use crate::fsio::walk;
 use crate::geom::BoxF;
 use crate::redact::Method;
-use crate::report::{self, FileEntry};
+use crate::report::{self, FileEntry, Status};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -196,8 +196,8 @@ pub fn check(
     let mut expected: BTreeMap<String, &FileEntry> = BTreeMap::new();
     if let Some((r, _)) = &rep {
         for f in &r.files {
-            match (f.status.as_str(), &f.output) {
-                ("failed", _) => problems.push(Problem {
+            match (f.status, &f.output) {
+                (Status::Failed, _) => problems.push(Problem {
                     file: f.input.clone(),
                     kind: "failed",
                     detail: format!(
@@ -212,7 +212,11 @@ pub fn check(
             }
         }
     }
-    for i in walked.issues.iter().filter(|i| i.status == "failed") {
+    for i in walked
+        .issues
+        .iter()
+        .filter(|i| i.status == walk::IssueStatus::Failed)
+    {
         problems.push(Problem {
             file: i.rel.to_string_lossy().into_owned(),
             kind: "unreadable",

@@ -21,7 +21,7 @@ use crate::formats::jpeg::lossless::{self, Grid};
 use crate::fsio::walk::Job;
 use crate::fsio::write_atomic;
 use crate::redact::Method;
-use crate::report::FileEntry;
+use crate::report::{FileEntry, Status};
 use crate::stats::{self, Stage};
 use image::DynamicImage;
 use std::path::Path;
@@ -42,7 +42,7 @@ pub fn process_with(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edi
     let t0 = Instant::now();
     let mut e = FileEntry {
         input: rel_string(&job.rel),
-        status: "failed".into(),
+        status: Status::Failed,
         ..Default::default()
     };
     // a panic in a decoder or a model's post-processing is one file's failure, not the batch's
@@ -60,7 +60,7 @@ pub fn process_with(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edi
         ))
     });
     if let Err(err) = r {
-        e.status = "failed".into();
+        e.status = Status::Failed;
         e.error = Some(format!("{err:#}"));
         e.output = None;
         e.output_sha256 = None;
@@ -158,7 +158,7 @@ fn process_inner(
         // else its metadata rewritten around the untouched image data (previews re-rendered,
         // data after the image dropped, or stripping asked for); a PNG that is stripped is
         // re-encoded losslessly
-        e.status = "clean".into();
+        e.status = Status::Clean;
         match encode::clean(&dec, &bytes, &cfg.meta).context("rewriting the metadata failed")? {
             None => {
                 e.encoding = Some("copy".into());
@@ -198,7 +198,7 @@ fn process_inner(
             Some(x) => x,
             None => encode::encode(&img, &dec, &bytes, &cfg.meta).context("encoding failed")?,
         };
-        e.status = "redacted".into();
+        e.status = Status::Redacted;
         e.encoding = Some(
             if enc.quality.is_some() {
                 "reencode"

@@ -31,7 +31,7 @@ use crate::geom::PixBox;
 use crate::redact;
 #[cfg(test)]
 use crate::redact::Method;
-use crate::report::FileEntry;
+use crate::report::{FileEntry, Status};
 use anyhow::{bail, Context};
 use image::{DynamicImage, RgbImage};
 use std::io::{Read, Write};
@@ -261,7 +261,7 @@ pub fn process(
     e.detections_not_hidden = not_hidden;
 
     if regions.is_empty() {
-        e.status = "clean".into();
+        e.status = Status::Clean;
         copy_clean(job, e)?;
     } else {
         // pieces of every region on the full image and every overview, in the plan's order
@@ -366,7 +366,7 @@ pub fn process(
                 stats.unreferenced = s.unreferenced;
             }
         }
-        e.status = "redacted".into();
+        e.status = Status::Redacted;
         e.encoding = Some("lossless".into());
         e.blocks_changed = Some(stats.chunks_rewritten);
         e.metadata_removed.extend(stats.unreferenced.describe());
@@ -497,7 +497,7 @@ fn fallback(
     apply_regions(&mut img, &regions, cfg);
     e.detections_not_hidden = not_hidden;
     if regions.is_empty() {
-        e.status = "clean".into();
+        e.status = Status::Clean;
         e.metadata_kept = dec.metadata.clone();
         e.regions = regions;
         copy_clean(job, e)?;
@@ -513,7 +513,7 @@ fn fallback(
     }
     let out = {
         let enc = encode::encode(&img, &dec, &bytes, &cfg.meta).context("encoding failed")?;
-        e.status = "redacted".into();
+        e.status = Status::Redacted;
         e.encoding = Some("reencode".into());
         e.fallback = Some(format!(
             "TIFF layout not editable in place ({why}); decoded and re-encoded, extra tags lost"

@@ -24,9 +24,17 @@ pub struct Job {
 pub struct WalkIssue {
     pub rel: PathBuf,
     pub input: PathBuf,
-    /// `failed`: an image or folder that could not be read; `skipped`: not an image.
-    pub status: &'static str,
+    pub status: IssueStatus,
     pub reason: String,
+}
+
+/// What a path problem makes of its path in the report (the report's `failed` or `skipped`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IssueStatus {
+    /// An image or folder that could not be read.
+    Failed,
+    /// Not an image.
+    Skipped,
 }
 
 #[derive(Debug, Default)]
@@ -185,9 +193,9 @@ fn walk_impl(
                         match std::fs::metadata(e.path()) {
                             Ok(m) if m.is_file() && !resolve(e.path()).starts_with(&in_abs) => {
                                 let status = if is_image_name(e.path()) {
-                                    "failed"
+                                    IssueStatus::Failed
                                 } else {
-                                    "skipped"
+                                    IssueStatus::Skipped
                                 };
                                 issue(&mut w, WalkIssue { rel, input: e.path().into(), status, reason: "symbolic link to a file outside the input folder: not followed".into() }, shard);
                                 continue;
@@ -199,7 +207,7 @@ fn walk_impl(
                                     WalkIssue {
                                         rel,
                                         input: e.path().into(),
-                                        status: "skipped",
+                                        status: IssueStatus::Skipped,
                                         reason: "symbolic link to a folder: not followed".into(),
                                     },
                                     shard,
@@ -208,9 +216,9 @@ fn walk_impl(
                             }
                             Err(err) => {
                                 let status = if is_image_name(e.path()) {
-                                    "failed"
+                                    IssueStatus::Failed
                                 } else {
-                                    "skipped"
+                                    IssueStatus::Skipped
                                 };
                                 issue(
                                     &mut w,
@@ -234,7 +242,7 @@ fn walk_impl(
                             WalkIssue {
                                 rel,
                                 input: e.path().into(),
-                                status: "failed",
+                                status: IssueStatus::Failed,
                                 reason: "not a regular file (a FIFO, socket or device): not read"
                                     .into(),
                             },
@@ -255,7 +263,7 @@ fn walk_impl(
                         WalkIssue {
                             rel,
                             input: p,
-                            status: "failed",
+                            status: IssueStatus::Failed,
                             reason: format!("cannot read: {err}"),
                         },
                         shard,
@@ -454,7 +462,7 @@ fn push(w: &mut Walk, input: PathBuf, rel: PathBuf, out: &Path, shard: Option<(u
         w.issues.push(WalkIssue {
             rel,
             input,
-            status: "skipped",
+            status: IssueStatus::Skipped,
             reason: "not an image by its extension (pixla reads .jpg .jpeg .png .tif .tiff)".into(),
         });
         return;
@@ -492,7 +500,7 @@ mod tests {
         );
         assert_eq!(w.jobs[0].output, out.join("a/b/x.JPG"));
         assert_eq!(w.issues.len(), 1);
-        assert_eq!(w.issues[0].status, "skipped");
+        assert_eq!(w.issues[0].status, IssueStatus::Skipped);
     }
 
     #[test]

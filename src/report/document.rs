@@ -261,6 +261,84 @@ pub struct ShardRecord {
     pub files: usize,
 }
 
+/// What became of one input file: the report's `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Regions hidden.
+    Redacted,
+    /// Nothing found: the output is a byte copy, or the same image data with the metadata
+    /// rewritten (previews re-rendered, data after the image dropped,
+    /// `--strip-gps`/`--strip-metadata`).
+    Clean,
+    /// No output; see `error`. The default, so an entry never passes for done by accident.
+    #[default]
+    Failed,
+    /// Not an image.
+    Skipped,
+    /// Not processed because the run was interrupted (`run.interrupted`).
+    Pending,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Redacted,
+        Status::Clean,
+        Status::Failed,
+        Status::Skipped,
+        Status::Pending,
+    ];
+
+    /// The report's spelling: `redacted`, `clean`, `failed`, `skipped` or `pending`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Redacted => "redacted",
+            Status::Clean => "clean",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+            Status::Pending => "pending",
+        }
+    }
+
+    /// Redacted or clean: the file has its output.
+    pub fn is_done(self) -> bool {
+        matches!(self, Status::Redacted | Status::Clean)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Status, String> {
+        Status::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("unknown file status {s:?}"))
+    }
+}
+
+impl From<crate::fsio::walk::IssueStatus> for Status {
+    fn from(s: crate::fsio::walk::IssueStatus) -> Status {
+        match s {
+            crate::fsio::walk::IssueStatus::Failed => Status::Failed,
+            crate::fsio::walk::IssueStatus::Skipped => Status::Skipped,
+        }
+    }
+}
+
+/// For literals (`"clean".into()`); panics on a word that is not a status. Parse text that
+/// comes from outside with [`str::parse`].
+impl From<&str> for Status {
+    fn from(s: &str) -> Status {
+        s.parse().unwrap_or_else(|e: String| panic!("{e}"))
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct FileEntry {
     /// Path relative to the input root.
@@ -285,11 +363,8 @@ pub struct FileEntry {
     /// EXIF orientation (1–8) the detectors saw the image in.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub orientation: Option<u8>,
-    /// `redacted` (regions hidden), `clean` (nothing found; output is a byte copy, or the same
-    /// image data with the metadata rewritten: previews re-rendered, data after the image
-    /// dropped, `--strip-gps`/`--strip-metadata`),
-    /// `failed` (no output; see `error`) or `skipped` (not an image).
-    pub status: String,
+    /// What became of the file; see [`Status`].
+    pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
     pub regions: Vec<Region>,
@@ -361,12 +436,12 @@ impl Summary {
             ..Default::default()
         };
         for f in files {
-            match f.status.as_str() {
-                "redacted" => s.redacted += 1,
-                "clean" => s.clean += 1,
-                "failed" => s.failed += 1,
-                "pending" => s.pending += 1,
-                _ => s.skipped += 1,
+            match f.status {
+                Status::Redacted => s.redacted += 1,
+                Status::Clean => s.clean += 1,
+                Status::Failed => s.failed += 1,
+                Status::Pending => s.pending += 1,
+                Status::Skipped => s.skipped += 1,
             }
             for r in &f.regions {
                 *s.regions.entry(r.class.as_str().to_string()).or_default() += 1;
@@ -454,7 +529,7 @@ mod audit_tests {
             run: Run { started: String::new(), finished: String::new(), operator: String::new(), host: String::new(), command: vec![], shard: None, threads: 1, seconds: 0.0, resumed: None, interrupted: false, batch: None },
             config: serde_json::json!({}),
             models: vec![],
-            files: vec![FileEntry { input: "a/b.jpg".into(), status: "failed".into(), error: Some("cannot read: IO error for operation on /home/kberg/flights/0412/a/b.jpg: denied".into()), ..Default::default() }],
+            files: vec![FileEntry { input: "a/b.jpg".into(), status: Status::Failed, error: Some("cannot read: IO error for operation on /home/kberg/flights/0412/a/b.jpg: denied".into()), ..Default::default() }],
             summary: Summary::default(),
             reviews: vec![],
             shards: vec![],
@@ -471,5 +546,27 @@ mod audit_tests {
             r.files[0].error.as_deref(),
             Some("cannot read: IO error for operation on a/b.jpg: denied")
         );
+    }
+}
+
+#[cfg(test)]
+mod type_tests {
+    use super::*;
+
+    #[test]
+    fn status_keeps_the_report_words() {
+        for (st, word) in [
+            (Status::Redacted, "redacted"),
+            (Status::Clean, "clean"),
+            (Status::Failed, "failed"),
+            (Status::Skipped, "skipped"),
+            (Status::Pending, "pending"),
+        ] {
+            assert_eq!(serde_json::to_value(st).unwrap(), word);
+            assert_eq!(serde_json::from_value::<Status>(word.into()).unwrap(), st);
+            assert_eq!(st.to_string(), word);
+            assert_eq!(word.parse::<Status>(), Ok(st));
+        }
+        assert!(serde_json::from_value::<Status>("done".into()).is_err());
     }
 }

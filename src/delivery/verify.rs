@@ -5,6 +5,7 @@
 //! report says is hidden as hidden in its pixels (decoded, see [`crate::delivery::hidden::unhidden`]),
 //! (c) every recorded model's sha256 is the installed model file's.
 
+use crate::delivery::ProblemKind;
 use crate::detect::registry;
 use crate::error::SetupError;
 use crate::fsio::walk;
@@ -39,11 +40,9 @@ pub fn schema_errors(doc: &serde_json::Value) -> Vec<String> {
 pub struct OutputProblem {
     /// The output path as the report gives it.
     pub file: String,
-    /// `missing`, `sha256-mismatch`, `size-mismatch`, `unsafe-path` (not a plain relative
-    /// path), `symbolic-link` (the output, or a folder on its way, is a link: an output must be
-    /// a regular file in the delivery's own folders), `not-a-file`, `unreadable`,
-    /// `region-not-hidden` (a region the report says is hidden shows detail in the pixels).
-    pub kind: &'static str,
+    /// `missing`, `sha256-mismatch`, `size-mismatch`, `unsafe-path`, `symbolic-link`,
+    /// `not-a-file`, `unreadable` or `region-not-hidden`.
+    pub kind: ProblemKind,
     pub detail: String,
 }
 
@@ -109,34 +108,34 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
         let path = match walk::inside(root, Path::new(o), walk::Leaf::File, "the delivery folder") {
             Ok(path) => path,
             Err(r) => {
-                probs.push(p(r.kind, r.detail));
+                probs.push(p(r.kind.into(), r.detail));
                 continue;
             }
         };
         let meta = match std::fs::symlink_metadata(&path) {
             Ok(m) => m,
             Err(_) => {
-                probs.push(p("missing", "not found".into()));
+                probs.push(p(ProblemKind::Missing, "not found".into()));
                 continue;
             }
         };
         if let Some(want) = f.output_bytes.filter(|b| *b != meta.len()) {
             probs.push(p(
-                "size-mismatch",
+                ProblemKind::SizeMismatch,
                 format!("{} bytes, the report lists {want}", meta.len()),
             ));
         }
         match registry::sha256_file(&path) {
             Ok(h) if Some(&h) == f.output_sha256.as_ref() => {}
             Ok(h) => probs.push(p(
-                "sha256-mismatch",
+                ProblemKind::Sha256Mismatch,
                 format!(
                     "sha256 {h}, the report lists {}",
                     f.output_sha256.as_deref().unwrap_or("none")
                 ),
             )),
             Err(e) => {
-                probs.push(p("unreadable", e.to_string()));
+                probs.push(p(ProblemKind::Unreadable, e.to_string()));
                 continue;
             }
         }
@@ -161,10 +160,10 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
             match crate::delivery::hidden::unhidden(path, regions, &limits) {
                 Ok(v) => v
                     .into_iter()
-                    .map(|(_, d)| p("region-not-hidden", d))
+                    .map(|(_, d)| p(ProblemKind::RegionNotHidden, d))
                     .collect(),
                 Err(e) => vec![p(
-                    "unreadable",
+                    ProblemKind::Unreadable,
                     format!("its regions' pixels cannot be examined: {e:#}"),
                 )],
             }

@@ -296,13 +296,35 @@ pub enum Leaf {
     File,
 }
 
-/// Why a path was refused by [`inside`]. `kind` is one of `unsafe-path` (not a plain
-/// relative path, or resolves outside the folder), `symbolic-link`, `missing`, `not-a-file`,
-/// `unreadable`; `detail` says which part and why.
+/// Why a path was refused by [`inside`]: `kind`, and in `detail` which part and why.
 #[derive(Clone, Debug)]
 pub struct PathRefused {
-    pub kind: &'static str,
+    pub kind: Refusal,
     pub detail: String,
+}
+
+/// The kind of a [`PathRefused`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not a plain relative path, or it resolves outside the folder.
+    UnsafePath,
+    SymbolicLink,
+    Missing,
+    NotAFile,
+    Unreadable,
+}
+
+impl Refusal {
+    /// `unsafe-path`, `symbolic-link`, `missing`, `not-a-file` or `unreadable`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::UnsafePath => "unsafe-path",
+            Refusal::SymbolicLink => "symbolic-link",
+            Refusal::Missing => "missing",
+            Refusal::NotAFile => "not-a-file",
+            Refusal::Unreadable => "unreadable",
+        }
+    }
 }
 
 /// The one check for every path pixla writes or deletes under OUT (outputs, the review
@@ -319,7 +341,7 @@ pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf
     let refused = |kind, detail: String| Err(PathRefused { kind, detail });
     if rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
         return refused(
-            "unsafe-path",
+            Refusal::UnsafePath,
             format!(
                 "`{}` is not a plain relative path: not followed",
                 rel.display()
@@ -336,10 +358,15 @@ pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return match leaf {
                     Leaf::Replace => Ok(root.join(rel)),
-                    Leaf::File => refused("missing", "not found".into()),
+                    Leaf::File => refused(Refusal::Missing, "not found".into()),
                 };
             }
-            Err(e) => return refused("unreadable", format!("cannot examine {}: {e}", shown())),
+            Err(e) => {
+                return refused(
+                    Refusal::Unreadable,
+                    format!("cannot examine {}: {e}", shown()),
+                )
+            }
             Ok(m) if m.file_type().is_symlink() => {
                 if last && leaf == Leaf::Replace {
                     break;
@@ -351,7 +378,7 @@ pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf
                     format!(" and leads outside {what}: not followed")
                 };
                 return refused(
-                    "symbolic-link",
+                    Refusal::SymbolicLink,
                     format!("{} is a symbolic link{how}", shown()),
                 );
             }
@@ -360,14 +387,14 @@ pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf
                 return match leaf {
                     Leaf::Replace => Ok(root.join(rel)),
                     Leaf::File => refused(
-                        "missing",
+                        Refusal::Missing,
                         format!("not found ({} is not a folder)", shown()),
                     ),
                 };
             }
             Ok(m) if last && leaf == Leaf::File && !m.is_file() => {
                 return refused(
-                    "not-a-file",
+                    Refusal::NotAFile,
                     "not a regular file (a folder, FIFO, socket or device): not read".into(),
                 )
             }
@@ -380,7 +407,7 @@ pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf
         Ok(p)
     } else {
         refused(
-            "unsafe-path",
+            Refusal::UnsafePath,
             format!("{} resolves outside {what}: not followed", rel.display()),
         )
     }
@@ -540,7 +567,7 @@ mod tests {
         let kind = |rel: &str, leaf| {
             inside(&root, Path::new(rel), leaf, "the root")
                 .map(|_| "ok")
-                .unwrap_or_else(|r| r.kind)
+                .unwrap_or_else(|r| r.kind.as_str())
         };
         assert_eq!(kind("real/a.jpg", Leaf::File), "ok");
         assert_eq!(kind("real/b.jpg", Leaf::File), "symbolic-link");

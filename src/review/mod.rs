@@ -273,7 +273,7 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
                 what,
             ) {
                 Ok(_) => {}
-                Err(r) if r.kind == "missing" => {
+                Err(r) if r.kind == crate::fsio::walk::Refusal::Missing => {
                     return Err(SetupError::Usage(format!(
                     "{} exists and was not made by `pixla review`: choose another folder with -o",
                     dir.display()

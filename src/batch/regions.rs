@@ -12,7 +12,7 @@ use crate::file::{process_with, rel_string};
 use crate::find::loaded::Models;
 use crate::fsio::walk::{self, Job};
 use crate::fsio::write_atomic;
-use crate::report::{self, FileEntry, ModelEntry, Status};
+use crate::report::{self, FileEntry, ModelEntry, Source, Status};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -70,7 +70,7 @@ pub fn run_regions(
         (Some(a), _) | (None, Some(a)) => a.to_string(),
         (None, None) => return Err(SetupError::Usage("the sidecar names no reviewer: pass --reviewer NAME (the report records who made each correction)".into())),
     };
-    let by = format!("manual:{reviewer}");
+    let by = Source::manual(&reviewer);
     let report_path = opts
         .report
         .clone()

@@ -18,13 +18,14 @@ use crate::delivery::hidden::unhidden;
 use crate::delivery::ProblemKind;
 use crate::detect::{Class, Detection};
 use crate::error::SetupError;
+use crate::file::plan::source;
 use crate::file::scan::{scan_file, Scan};
 use crate::find::loaded::Models;
 use crate::find::PLATE_BAND;
 use crate::fsio::walk;
 use crate::geom::BoxF;
 use crate::redact::Method;
-use crate::report::{self, FileEntry, Status};
+use crate::report::{self, FileEntry, Source, Status};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -69,7 +70,7 @@ pub struct Finding {
     /// Fraction of the box inside the report's regions (0 without a report).
     pub covered: f32,
     /// `model:<name>`.
-    pub source: String,
+    pub source: Source,
 }
 
 /// A problem with the delivered set other than a finding.
@@ -383,7 +384,7 @@ pub fn check(
                     b.h().max(0.0).round() as u32,
                 ],
                 covered: (covered * 1000.0).round() / 1000.0,
-                source: f.source(),
+                source: source(f),
             });
         }
     }

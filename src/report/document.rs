@@ -216,8 +216,9 @@ pub struct Region {
     /// Pixelation block edge in px, when pixelated.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub block: Option<u32>,
-    /// `model:<name>` for a detection, `manual:<reviewer>` for a region from a sidecar.
-    pub source: String,
+    /// `model:<name>` for a detection, `manual:<reviewer>` for a region from a sidecar,
+    /// `fallback:plate-band` for a plate band.
+    pub source: Source,
     /// A reviewer's note on a manual region.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub note: Option<String>,
@@ -229,7 +230,82 @@ pub struct Suppressed {
     #[serde(flatten)]
     pub region: Region,
     /// `manual:<reviewer>`.
-    pub suppressed_by: String,
+    pub suppressed_by: Source,
+}
+
+/// Where a region came from: the report's `source` (and `suppressed_by`), written
+/// `model:<name>`, `manual:<reviewer>` or `fallback:plate-band`. The variants are in the
+/// order of those words, so sorting by `Source` sorts as the words do.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
+    /// `fallback:plate-band`: the plate band of a vehicle large enough for a readable plate
+    /// on which no plate was found.
+    PlateBand,
+    /// `manual:<reviewer>`: a region a reviewer drew, or a reviewer's decision.
+    Manual(String),
+    /// `model:<name>`: a detection of that model.
+    Model(String),
+}
+
+impl Source {
+    /// `model:<name>`.
+    pub fn model(name: &str) -> Source {
+        Source::Model(name.to_string())
+    }
+
+    /// `manual:<reviewer>`.
+    pub fn manual(reviewer: &str) -> Source {
+        Source::Manual(reviewer.to_string())
+    }
+
+    pub fn is_manual(&self) -> bool {
+        matches!(self, Source::Manual(_))
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::PlateBand => f.write_str("fallback:plate-band"),
+            Source::Manual(who) => write!(f, "manual:{who}"),
+            Source::Model(name) => write!(f, "model:{name}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Source {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Source, String> {
+        match s.split_once(':') {
+            Some(("model", name)) if !name.is_empty() => Ok(Source::model(name)),
+            Some(("manual", who)) if !who.is_empty() => Ok(Source::manual(who)),
+            _ if s == "fallback:plate-band" => Ok(Source::PlateBand),
+            _ => Err(format!(
+                "unknown region source {s:?} (model:<name>, manual:<reviewer> or fallback:plate-band)"
+            )),
+        }
+    }
+}
+
+/// For literals (`"model:nanodet-m".into()`); panics on a word that is not a source. Parse
+/// text that comes from outside with [`str::parse`].
+impl From<&str> for Source {
+    fn from(s: &str) -> Source {
+        s.parse().unwrap_or_else(|e: String| panic!("{e}"))
+    }
+}
+
+impl Serialize for Source {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Source {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Source, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// One `pixla redact --regions` run that updated a report.
@@ -445,7 +521,7 @@ impl Summary {
             }
             for r in &f.regions {
                 *s.regions.entry(r.class.as_str().to_string()).or_default() += 1;
-                s.manual_regions += r.source.starts_with("manual:") as usize;
+                s.manual_regions += r.source.is_manual() as usize;
             }
             s.suppressed += f.suppressed.len();
             s.megapixels += f.width.unwrap_or(0) as f64 * f.height.unwrap_or(0) as f64 / 1e6;
@@ -568,5 +644,41 @@ mod type_tests {
             assert_eq!(word.parse::<Status>(), Ok(st));
         }
         assert!(serde_json::from_value::<Status>("done".into()).is_err());
+    }
+
+    #[test]
+    fn source_keeps_the_report_words_and_their_order() {
+        let words = [
+            "fallback:plate-band",
+            "manual:K. Berg",
+            "manual:R",
+            "model:nanodet-m",
+            "model:pixla-aerial",
+            "model:x:y",
+        ];
+        let sources: Vec<Source> = words.iter().map(|w| w.parse().unwrap()).collect();
+        assert_eq!(
+            sources[..4],
+            [
+                Source::PlateBand,
+                Source::manual("K. Berg"),
+                Source::manual("R"),
+                Source::model("nanodet-m")
+            ]
+        );
+        for (src, word) in sources.iter().zip(words) {
+            assert_eq!(serde_json::to_value(src).unwrap(), word);
+            assert_eq!(&serde_json::from_value::<Source>(word.into()).unwrap(), src);
+            assert_eq!(src.to_string(), word);
+        }
+        // sorting by the enum sorts as the words do (the report's region order)
+        let mut shuffled = sources.clone();
+        shuffled.reverse();
+        shuffled.sort();
+        assert_eq!(shuffled, sources);
+        for bad in ["model:", "manual:", "fallback:other", "nanodet-m", ""] {
+            assert!(bad.parse::<Source>().is_err(), "{bad}");
+            assert!(serde_json::from_value::<Source>(bad.into()).is_err());
+        }
     }
 }

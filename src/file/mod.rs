@@ -21,7 +21,7 @@ use crate::formats::jpeg::lossless::{self, Grid};
 use crate::fsio::walk::Job;
 use crate::fsio::write_atomic;
 use crate::redact::Method;
-use crate::report::{FileEntry, Status};
+use crate::report::{Encoding, FileEntry, Status};
 use crate::stats::{self, Stage};
 use image::DynamicImage;
 use std::path::Path;
@@ -161,20 +161,17 @@ fn process_inner(
         e.status = Status::Clean;
         match encode::clean(&dec, &bytes, &cfg.meta).context("rewriting the metadata failed")? {
             None => {
-                e.encoding = Some("copy".into());
+                e.encoding = Some(Encoding::Copy);
                 e.metadata_kept = dec.metadata.clone();
                 bytes
             }
             Some(enc) => {
                 let png_stripped = dec.format == decode::Format::Png && cfg.meta.strips();
-                e.encoding = Some(
-                    if png_stripped {
-                        "lossless"
-                    } else {
-                        "metadata-only"
-                    }
-                    .into(),
-                );
+                e.encoding = Some(if png_stripped {
+                    Encoding::Lossless
+                } else {
+                    Encoding::MetadataOnly
+                });
                 put(e, enc)
             }
         }
@@ -199,14 +196,11 @@ fn process_inner(
             None => encode::encode(&img, &dec, &bytes, &cfg.meta).context("encoding failed")?,
         };
         e.status = Status::Redacted;
-        e.encoding = Some(
-            if enc.quality.is_some() {
-                "reencode"
-            } else {
-                "lossless"
-            }
-            .into(),
-        );
+        e.encoding = Some(if enc.quality.is_some() {
+            Encoding::Reencode
+        } else {
+            Encoding::Lossless
+        });
         e.blocks_changed = enc.blocks_changed;
         e.jpeg_quality = enc.quality;
         put(e, enc)

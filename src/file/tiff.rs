@@ -31,7 +31,7 @@ use crate::geom::PixBox;
 use crate::redact;
 #[cfg(test)]
 use crate::redact::Method;
-use crate::report::{FileEntry, Status};
+use crate::report::{Encoding, FileEntry, Status};
 use anyhow::{bail, Context};
 use image::{DynamicImage, RgbImage};
 use std::io::{Read, Write};
@@ -367,7 +367,7 @@ pub fn process(
             }
         }
         e.status = Status::Redacted;
-        e.encoding = Some("lossless".into());
+        e.encoding = Some(Encoding::Lossless);
         e.blocks_changed = Some(stats.chunks_rewritten);
         e.metadata_removed.extend(stats.unreferenced.describe());
         e.regions = regions.clone();
@@ -409,9 +409,9 @@ fn copy_clean(job: &Job, e: &mut FileEntry) -> anyhow::Result<()> {
         tiff::copy_examined(&job.input, f)
     })?;
     match t.describe() {
-        None => e.encoding = Some("copy".into()),
+        None => e.encoding = Some(Encoding::Copy),
         Some(d) => {
-            e.encoding = Some("metadata-only".into());
+            e.encoding = Some(Encoding::MetadataOnly);
             e.metadata_removed.push(d);
         }
     }
@@ -514,7 +514,7 @@ fn fallback(
     let out = {
         let enc = encode::encode(&img, &dec, &bytes, &cfg.meta).context("encoding failed")?;
         e.status = Status::Redacted;
-        e.encoding = Some("reencode".into());
+        e.encoding = Some(Encoding::Reencode);
         e.fallback = Some(format!(
             "TIFF layout not editable in place ({why}); decoded and re-encoded, extra tags lost"
         ));

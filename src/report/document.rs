@@ -337,6 +337,46 @@ pub struct ShardRecord {
     pub files: usize,
 }
 
+/// How an output's pixels were written: the report's `encoding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    /// `copy`: the input byte for byte.
+    Copy,
+    /// `metadata-only`: image data unchanged, metadata rewritten around it.
+    MetadataOnly,
+    /// `lossless`: only the pixels under the regions changed; for JPEG only the DCT blocks
+    /// under them, boxes widened to the MCU grid.
+    Lossless,
+    /// `reencode`: JPEG re-encoded at `jpeg_quality` (see `fallback`).
+    Reencode,
+}
+
+impl Encoding {
+    pub const ALL: [Encoding; 4] = [
+        Encoding::Copy,
+        Encoding::MetadataOnly,
+        Encoding::Lossless,
+        Encoding::Reencode,
+    ];
+
+    /// The report's spelling: `copy`, `metadata-only`, `lossless` or `reencode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Copy => "copy",
+            Encoding::MetadataOnly => "metadata-only",
+            Encoding::Lossless => "lossless",
+            Encoding::Reencode => "reencode",
+        }
+    }
+}
+
+impl std::fmt::Display for Encoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What became of one input file: the report's `status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -466,12 +506,9 @@ pub struct FileEntry {
     /// Previews re-rendered from the redacted pixels (EXIF thumbnail, MPF images, …).
     #[serde(default)]
     pub metadata_regenerated: Vec<String>,
-    /// How pixels were written: `copy` (unchanged), `metadata-only` (image data unchanged,
-    /// metadata rewritten around it), `lossless` (only the pixels under the regions changed; for JPEG
-    /// only the DCT blocks under them, boxes widened to the MCU grid), `reencode` (JPEG
-    /// re-encoded at `jpeg_quality`, see `fallback`).
+    /// How pixels were written; see [`Encoding`].
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub encoding: Option<String>,
+    pub encoding: Option<Encoding>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub jpeg_quality: Option<u8>,
     /// Lossless JPEG: the MCU size `[w, h]` the boxes were widened to.
@@ -644,6 +681,20 @@ mod type_tests {
             assert_eq!(word.parse::<Status>(), Ok(st));
         }
         assert!(serde_json::from_value::<Status>("done".into()).is_err());
+    }
+
+    #[test]
+    fn encoding_keeps_the_report_words() {
+        let words: Vec<&str> = Encoding::ALL.iter().map(|e| e.as_str()).collect();
+        assert_eq!(words, ["copy", "metadata-only", "lossless", "reencode"]);
+        for e in Encoding::ALL {
+            assert_eq!(serde_json::to_value(e).unwrap(), e.as_str());
+            assert_eq!(
+                serde_json::from_value::<Encoding>(e.as_str().into()).unwrap(),
+                e
+            );
+            assert_eq!(e.to_string(), e.as_str());
+        }
     }
 
     #[test]

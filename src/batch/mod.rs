@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::error::SetupError;
 use crate::file::{process, rel_string};
 use crate::find::loaded::Models;
+use crate::fsio::shard::Shard;
 use crate::fsio::walk::{self, Job};
 use crate::fsio::write_atomic;
 use crate::report::{self, FileEntry, Report, Status};
@@ -29,7 +30,7 @@ pub struct RunOptions {
     pub report: Option<PathBuf>,
     pub operator: Option<String>,
     pub command: Vec<String>,
-    pub shard: Option<(u32, u32)>,
+    pub shard: Option<Shard>,
     pub progress: bool,
     /// Continue the batch journaled in OUT (`--resume`), keeping every output whose hash checks.
     pub resume: bool,
@@ -194,7 +195,7 @@ pub fn run_batch(
             operator: operator(opts.operator.as_deref()),
             host: host(),
             command: opts.command.clone(),
-            shard: opts.shard.map(|(i, n)| format!("{}/{}", i + 1, n)),
+            shard: opts.shard,
             threads: cfg.threads,
             seconds: (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
             resumed: opts.resume.then_some(reused.len()),

@@ -79,19 +79,6 @@ enum JpegArg {
     Reencode,
 }
 
-fn parse_shard(s: &str) -> Result<(u32, u32), SetupError> {
-    let bad = || SetupError::Usage(format!("--shard `{s}`: expected I/N with 1 <= I <= N"));
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let (i, n): (u32, u32) = (
-        i.trim().parse().map_err(|_| bad())?,
-        n.trim().parse().map_err(|_| bad())?,
-    );
-    if n == 0 || i == 0 || i > n {
-        return Err(bad());
-    }
-    Ok((i - 1, n))
-}
-
 pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
     let mut cfg = a.detect.config()?;
     cfg.jpeg = match a.jpeg {
@@ -107,7 +94,14 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
         report: a.report,
         operator: a.operator,
         command: pixla::report::public_command(std::env::args()),
-        shard: a.shard.as_deref().map(parse_shard).transpose()?,
+        shard: a
+            .shard
+            .as_deref()
+            .map(|s| {
+                s.parse()
+                    .map_err(|e| SetupError::Usage(format!("--shard `{s}`: {e}")))
+            })
+            .transpose()?,
         progress: !a.quiet,
         resume: a.resume,
         accuracy: a

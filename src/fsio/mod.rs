@@ -1,6 +1,7 @@
 //! File-system writes and reads that a crash or a hostile tree cannot subvert: atomic writes
 //! (temp file in the target folder, fsync, rename) and the walk over the inputs ([`walk`]).
 
+pub mod shard;
 pub mod walk;
 
 use anyhow::Context;

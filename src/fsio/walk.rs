@@ -5,6 +5,7 @@
 //! run.
 
 use crate::error::SetupError;
+use crate::fsio::shard::Shard;
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
@@ -105,18 +106,8 @@ pub fn is_plain_relative(rel: &str) -> bool {
     !rel.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
-/// Stable shard of a relative path: FNV-1a over its bytes, so every machine agrees.
-pub fn shard_of(rel: &Path, n: u32) -> u32 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in rel.as_os_str().as_encoded_bytes() {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    (h % n.max(1) as u64) as u32
-}
-
-/// Build the jobs for `inputs` mirrored under `out`. `shard` = (i, n), 0-based i.
-pub fn walk(inputs: &[PathBuf], out: &Path, shard: Option<(u32, u32)>) -> Result<Walk, SetupError> {
+/// Build the jobs for `inputs` mirrored under `out`, only those of `shard` when given.
+pub fn walk(inputs: &[PathBuf], out: &Path, shard: Option<Shard>) -> Result<Walk, SetupError> {
     walk_impl(inputs, Some(out), shard)
 }
 
@@ -129,7 +120,7 @@ pub fn walk_read(inputs: &[PathBuf]) -> Result<Walk, SetupError> {
 fn walk_impl(
     inputs: &[PathBuf],
     out: Option<&Path>,
-    shard: Option<(u32, u32)>,
+    shard: Option<Shard>,
 ) -> Result<Walk, SetupError> {
     if inputs.is_empty() {
         return Err(SetupError::Usage("no input given".into()));
@@ -466,19 +457,19 @@ impl Job {
     }
 }
 
-fn in_shard(rel: &Path, shard: Option<(u32, u32)>) -> bool {
-    shard.is_none_or(|(i, n)| shard_of(rel, n) == i)
+fn in_shard(rel: &Path, shard: Option<Shard>) -> bool {
+    shard.is_none_or(|s| s.contains(rel))
 }
 
 /// A path problem belongs to the shard its path hashes to, like a file: each is reported
 /// once across the shards of a batch, so their reports merge.
-fn issue(w: &mut Walk, i: WalkIssue, shard: Option<(u32, u32)>) {
+fn issue(w: &mut Walk, i: WalkIssue, shard: Option<Shard>) {
     if in_shard(&i.rel, shard) {
         w.issues.push(i);
     }
 }
 
-fn push(w: &mut Walk, input: PathBuf, rel: PathBuf, out: &Path, shard: Option<(u32, u32)>) {
+fn push(w: &mut Walk, input: PathBuf, rel: PathBuf, out: &Path, shard: Option<Shard>) {
     if is_image_name(&input) {
         w.batch.push(rel.clone());
     }
@@ -589,18 +580,5 @@ mod tests {
             "the root"
         )
         .is_ok());
-    }
-
-    #[test]
-    fn shards_partition_the_batch() {
-        let names: Vec<PathBuf> = (0..200)
-            .map(|i| PathBuf::from(format!("f/{i}.jpg")))
-            .collect();
-        let mut counts = [0; 3];
-        for n in &names {
-            counts[shard_of(n, 3) as usize] += 1;
-        }
-        assert_eq!(counts.iter().sum::<i32>(), 200);
-        assert!(counts.iter().all(|&c| c > 40), "{counts:?}");
     }
 }

@@ -2,6 +2,7 @@
 //! summary, and the scrubbing of absolute paths from its free text.
 
 use crate::detect::Class;
+use crate::fsio::shard::Shard;
 use crate::redact::Method;
 use serde::{Deserialize, Serialize};
 
@@ -158,7 +159,8 @@ pub struct Run {
     pub operator: String,
     pub host: String,
     pub command: Vec<String>,
-    pub shard: Option<String>,
+    /// `I/N` for a run of one shard (`--shard`).
+    pub shard: Option<Shard>,
     pub threads: usize,
     pub seconds: f64,
     /// `redact --resume`: files kept from the interrupted run (their outputs' sha256 checked).
@@ -329,7 +331,7 @@ pub struct ReviewRun {
 /// A shard report combined by `pixla report merge`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShardRecord {
-    pub shard: String,
+    pub shard: Shard,
     /// The shard report's file name and sha256.
     pub report: String,
     pub report_sha256: String,

@@ -1,6 +1,7 @@
 //! Merging the reports of the shards of one batch (`pixla report merge`) into the report a
 //! single run would have written, refusing shards that do not belong together.
 
+use crate::fsio::shard::Shard;
 use crate::report::document::{
     comparable_config, FileEntry, Report, ReviewRun, Run, ShardRecord, Summary, SCHEMA,
 };
@@ -119,7 +120,10 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
         .iter()
         .enumerate()
         .filter(|(_, s)| s.is_none())
-        .map(|(i, _)| format!("{}/{}", i + 1, seen.len()))
+        .map(|(i, _)| {
+            let (index, count) = (i as u32 + 1, seen.len() as u32);
+            Shard { index, count }.to_string()
+        })
         .collect();
     if !missing.is_empty() {
         return Err(format!("shard report(s) missing: {}", missing.join(", ")));

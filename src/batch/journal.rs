@@ -11,6 +11,7 @@
 
 use crate::config::Config;
 use crate::find::loaded::Models;
+use crate::fsio::shard::Shard;
 use crate::fsio::walk::Job;
 use crate::report::FileEntry;
 use anyhow::Context;
@@ -22,10 +23,10 @@ use std::sync::Mutex;
 pub const SCHEMA: &str = "pixla-journal/1";
 
 /// The journal's path in `out` (one per shard, so shards can share an output folder).
-pub fn path(out: &Path, shard: Option<(u32, u32)>) -> PathBuf {
+pub fn path(out: &Path, shard: Option<Shard>) -> PathBuf {
     match shard {
         None => out.join(".pixla-journal.jsonl"),
-        Some((i, n)) => out.join(format!(".pixla-journal-{}-of-{n}.jsonl", i + 1)),
+        Some(s) => out.join(format!(".pixla-journal-{}-of-{}.jsonl", s.index, s.count)),
     }
 }
 
@@ -37,7 +38,7 @@ pub struct Header {
     /// The run's configuration as runs are compared ([`Config::comparable`]).
     pub config: serde_json::Value,
     pub models: Vec<(String, String)>,
-    pub shard: Option<String>,
+    pub shard: Option<Shard>,
     /// The whole batch (every shard's images, [`crate::fsio::walk::Walk::batch`]): the number of
     /// images and the sha256 of their relative paths ([`inputs_digest`]).
     pub inputs: usize,
@@ -63,12 +64,7 @@ pub fn inputs_digest(rels: &[PathBuf]) -> (usize, String) {
 impl Header {
     /// The header of a batch: `batch` is every image of the whole batch before sharding
     /// ([`crate::fsio::walk::Walk::batch`]), so the shards of one batch share everything but `shard`.
-    pub fn new(
-        cfg: &Config,
-        models: &Models,
-        shard: Option<(u32, u32)>,
-        batch: &[PathBuf],
-    ) -> Header {
+    pub fn new(cfg: &Config, models: &Models, shard: Option<Shard>, batch: &[PathBuf]) -> Header {
         let config = cfg.comparable();
         let (inputs, inputs_sha256) = inputs_digest(batch);
         Header {
@@ -80,7 +76,7 @@ impl Header {
                 .iter()
                 .map(|m| (m.name.to_string(), m.sha256.to_string()))
                 .collect(),
-            shard: shard.map(|(i, n)| format!("{}/{}", i + 1, n)),
+            shard,
             inputs,
             inputs_sha256,
         }
@@ -166,7 +162,7 @@ pub fn still_valid(e: &FileEntry, job: &Job) -> bool {
     let (Some(out_sha), Some(in_sha)) = (&e.output_sha256, &e.input_sha256) else {
         return false;
     };
-    if !matches!(e.status.as_str(), "redacted" | "clean") || e.output.is_none() {
+    if !e.status.is_done() || e.output.is_none() {
         return false;
     }
     let hash = |p: &Path| -> Option<String> {
@@ -273,7 +269,7 @@ mod tests {
         };
         let e1 = FileEntry {
             input: "a.jpg".into(),
-            status: "clean".into(),
+            status: crate::report::Status::Clean,
             millis: 1,
             ..Default::default()
         };

@@ -15,9 +15,10 @@ use crate::config::Config;
 use crate::error::SetupError;
 use crate::file::{process, rel_string};
 use crate::find::loaded::Models;
+use crate::fsio::shard::Shard;
 use crate::fsio::walk::{self, Job};
 use crate::fsio::write_atomic;
-use crate::report::{self, FileEntry, Report};
+use crate::report::{self, FileEntry, Report, Status};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,7 +30,7 @@ pub struct RunOptions {
     pub report: Option<PathBuf>,
     pub operator: Option<String>,
     pub command: Vec<String>,
-    pub shard: Option<(u32, u32)>,
+    pub shard: Option<Shard>,
     /// Continue the batch journaled in OUT (`--resume`), keeping every output whose hash checks.
     pub resume: bool,
     /// Measured accuracy to record (`redact --accuracy`).
@@ -155,7 +156,7 @@ pub fn run_batch(
                 if crate::batch::signals::stop_requested() {
                     return FileEntry {
                         input: rel,
-                        status: "pending".into(),
+                        status: Status::Pending,
                         error: Some("interrupted before processing: continue with --resume".into()),
                         ..Default::default()
                     };
@@ -171,7 +172,7 @@ pub fn run_batch(
             .collect()
     });
     observer.finished();
-    let interrupted = files.iter().any(|f| f.status == "pending");
+    let interrupted = files.iter().any(|f| f.status == Status::Pending);
     for i in &walked.issues {
         files.push(FileEntry {
             input: rel_string(&i.rel),
@@ -190,7 +191,7 @@ pub fn run_batch(
             operator: operator(opts.operator.as_deref()),
             host: host(),
             command: opts.command.clone(),
-            shard: opts.shard.map(|(i, n)| format!("{}/{}", i + 1, n)),
+            shard: opts.shard,
             threads: cfg.threads,
             seconds: (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
             resumed: opts.resume.then_some(reused.len()),

@@ -11,7 +11,7 @@ use crate::file::{process_with, rel_string};
 use crate::find::loaded::Models;
 use crate::fsio::walk::{self, Job};
 use crate::fsio::write_atomic;
-use crate::report::{self, FileEntry, ModelEntry};
+use crate::report::{self, FileEntry, ModelEntry, Source, Status};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -71,7 +71,7 @@ pub fn run_regions(
         (Some(a), _) | (None, Some(a)) => a.to_string(),
         (None, None) => return Err(SetupError::Usage("the sidecar names no reviewer: pass --reviewer NAME (the report records who made each correction)".into())),
     };
-    let by = format!("manual:{reviewer}");
+    let by = Source::manual(&reviewer);
     let report_path = opts
         .report
         .clone()
@@ -150,10 +150,10 @@ pub fn run_regions(
             .map(|(rel, r)| {
                 let mut e = match r {
                     Ok((job, ed)) => process_with(job, cfg, &models, Some(ed)),
-                    Err(msg) => FileEntry { input: rel.clone(), status: "failed".into(), error: Some(msg.clone()), ..Default::default() },
+                    Err(msg) => FileEntry { input: rel.clone(), status: Status::Failed, error: Some(msg.clone()), ..Default::default() },
                 };
                 e.reviewed_by = Some(reviewer.clone());
-                if e.status == "failed" {
+                if e.status == Status::Failed {
                     // the earlier output did not reflect this review: remove it (fail closed)
                     // only inside OUT, through real folders: a link on the way is not followed
                     let note = prior.get(rel).and_then(|o| o.output.as_deref()).and_then(|o| match walk::inside(out, Path::new(o), walk::Leaf::Replace, "the output folder") {
@@ -174,7 +174,7 @@ pub fn run_regions(
             .collect()
     });
     observer.finished();
-    let failed = done.iter().filter(|e| e.status == "failed").count();
+    let failed = done.iter().filter(|e| e.status == Status::Failed).count();
     let touched: Vec<String> = done.iter().map(|e| e.input.clone()).collect();
     let mut files: BTreeMap<String, FileEntry> =
         rep.files.drain(..).map(|f| (f.input.clone(), f)).collect();

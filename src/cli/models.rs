@@ -1,6 +1,7 @@
 //! `pixla models list|fetch|verify`: the model registry and the installer, printed.
 
 use clap::Subcommand;
+use pixla::detect::registry::ModelStatus;
 use pixla::detect::{install, registry};
 use pixla::error::SetupError;
 use std::path::PathBuf;
@@ -36,8 +37,8 @@ pub fn run(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
             );
             for m in registry::ALL {
                 let status = match (m.source, m.status(&dir)) {
-                    (registry::Source::Bundled { .. }, "ok") => "built in",
-                    (_, s) => s,
+                    (registry::Source::Bundled { .. }, ModelStatus::Ok) => "built in",
+                    (_, s) => s.as_str(),
                 };
                 println!(
                     "{:<12} {:<15} {:<8} {:<10} {:<64} {}",
@@ -66,7 +67,7 @@ pub fn run(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
             for m in registry::ALL {
                 let s = m.status(&dir);
                 println!("{:<12} {}", m.name, s);
-                bad += (s != "ok" && (m.default || s != "missing")) as u32;
+                bad += (s != ModelStatus::Ok && (m.default || s != ModelStatus::Missing)) as u32;
             }
             Ok(if bad == 0 {
                 ExitCode::SUCCESS
@@ -101,7 +102,7 @@ pub fn run(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
             );
             for m in wanted {
                 if let registry::Source::Bundled { .. } = m.source {
-                    if m.status(&dir) != "ok" {
+                    if m.status(&dir) != ModelStatus::Ok {
                         return Err(SetupError::Other(format!(
                             "the built-in model {} does not match its pinned sha256: rebuild pixla",
                             m.name

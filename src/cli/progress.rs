@@ -4,7 +4,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pixla::batch::observer::Observer;
-use pixla::report::FileEntry;
+use pixla::report::{FileEntry, Status};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -45,8 +45,8 @@ impl Observer for Progress {
             .regions
             .fetch_add(e.regions.len() as u64, Ordering::Relaxed)
             + e.regions.len() as u64;
-        let f = self.failed.load(Ordering::Relaxed) + (e.status == "failed") as u64;
-        if e.status == "failed" {
+        let f = self.failed.load(Ordering::Relaxed) + (e.status == Status::Failed) as u64;
+        if e.status == Status::Failed {
             self.failed.fetch_add(1, Ordering::Relaxed);
         }
         if let Some(b) = self.bar.get() {

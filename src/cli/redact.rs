@@ -6,6 +6,7 @@ use clap::Args;
 use pixla::batch::RunOptions;
 use pixla::config::JpegMode;
 use pixla::error::SetupError;
+use pixla::report::Status;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -78,19 +79,6 @@ enum JpegArg {
     Reencode,
 }
 
-fn parse_shard(s: &str) -> Result<(u32, u32), SetupError> {
-    let bad = || SetupError::Usage(format!("--shard `{s}`: expected I/N with 1 <= I <= N"));
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let (i, n): (u32, u32) = (
-        i.trim().parse().map_err(|_| bad())?,
-        n.trim().parse().map_err(|_| bad())?,
-    );
-    if n == 0 || i == 0 || i > n {
-        return Err(bad());
-    }
-    Ok((i - 1, n))
-}
-
 pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
     let mut cfg = a.detect.config()?;
     cfg.jpeg = match a.jpeg {
@@ -106,7 +94,14 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
         report: a.report,
         operator: a.operator,
         command: pixla::report::public_command(std::env::args()),
-        shard: a.shard.as_deref().map(parse_shard).transpose()?,
+        shard: a
+            .shard
+            .as_deref()
+            .map(|s| {
+                s.parse()
+                    .map_err(|e| SetupError::Usage(format!("--shard `{s}`: {e}")))
+            })
+            .transpose()?,
         resume: a.resume,
         accuracy: a
             .accuracy
@@ -142,7 +137,7 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
             .filter(|_| a.regions.is_some()),
         a.quiet,
     ) {
-        let st = |k: &str| {
+        let st = |k: Status| {
             outcome
                 .report
                 .files
@@ -155,9 +150,9 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
             rv.sidecar,
             rv.reviewer,
             rv.files.len(),
-            st("redacted"),
-            st("clean"),
-            st("failed"),
+            st(Status::Redacted),
+            st(Status::Clean),
+            st(Status::Failed),
             outcome.report_path.display()
         );
     } else if !a.quiet {
@@ -192,7 +187,7 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
         .report
         .files
         .iter()
-        .filter(|f| f.status == "failed" && this_run.is_none_or(|t| t.contains(&f.input)))
+        .filter(|f| f.status == Status::Failed && this_run.is_none_or(|t| t.contains(&f.input)))
     {
         eprintln!(
             "pixla: failed: {}: {}",

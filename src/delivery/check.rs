@@ -15,15 +15,17 @@
 
 use crate::config::{Compared, Config, Difference};
 use crate::delivery::hidden::unhidden;
+use crate::delivery::ProblemKind;
 use crate::detect::{Class, Detection};
 use crate::error::SetupError;
+use crate::file::plan::source;
 use crate::file::scan::{scan_file, Scan};
 use crate::find::loaded::Models;
 use crate::find::PLATE_BAND;
 use crate::fsio::walk;
 use crate::geom::BoxF;
 use crate::redact::Method;
-use crate::report::{self, FileEntry};
+use crate::report::{self, FileEntry, Source, Status};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -50,18 +52,15 @@ pub struct Finding {
     /// Fraction of the box inside the report's regions (0 without a report).
     pub covered: f32,
     /// `model:<name>`.
-    pub source: String,
+    pub source: Source,
 }
 
 /// A problem with the delivered set other than a finding.
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
     pub file: String,
-    /// `unreadable` (cannot be decoded or examined), `sha256-mismatch`, `missing` (in the
-    /// report, not in the folder), `extra` (in the folder, not in the report), `failed` (the
-    /// report says the file failed: the delivery is incomplete), `region-not-hidden` (a
-    /// region the report says is hidden whose pixels show detail, see [`FLAT_RMS`](crate::delivery::hidden::FLAT_RMS)).
-    pub kind: &'static str,
+    /// `unreadable`, `sha256-mismatch`, `missing`, `extra`, `failed` or `region-not-hidden`.
+    pub kind: ProblemKind,
     pub detail: String,
 }
 
@@ -174,10 +173,10 @@ pub fn check(
     let mut expected: BTreeMap<String, &FileEntry> = BTreeMap::new();
     if let Some((r, _)) = &rep {
         for f in &r.files {
-            match (f.status.as_str(), &f.output) {
-                ("failed", _) => problems.push(Problem {
+            match (f.status, &f.output) {
+                (Status::Failed, _) => problems.push(Problem {
                     file: f.input.clone(),
-                    kind: "failed",
+                    kind: ProblemKind::Failed,
                     detail: format!(
                         "the report says this file failed: {}",
                         f.error.as_deref().unwrap_or("?")
@@ -190,10 +189,14 @@ pub fn check(
             }
         }
     }
-    for i in walked.issues.iter().filter(|i| i.status == "failed") {
+    for i in walked
+        .issues
+        .iter()
+        .filter(|i| i.status == walk::IssueStatus::Failed)
+    {
         problems.push(Problem {
             file: i.rel.to_string_lossy().into_owned(),
-            kind: "unreadable",
+            kind: ProblemKind::Unreadable,
             detail: i.reason.clone(),
         });
     }
@@ -224,7 +227,7 @@ pub fn check(
             if entry.is_none() {
                 problems.push(Problem {
                     file: rel.clone(),
-                    kind: "extra",
+                    kind: ProblemKind::Extra,
                     detail: "not in the report: this image was not delivered by that run".into(),
                 });
             }
@@ -235,7 +238,7 @@ pub fn check(
             Err(e) => {
                 problems.push(Problem {
                     file: rel.clone(),
-                    kind: "unreadable",
+                    kind: ProblemKind::Unreadable,
                     detail: format!("{e:#}"),
                 });
                 continue;
@@ -245,7 +248,7 @@ pub fn check(
             if *want != scan.sha256 {
                 problems.push(Problem {
                     file: rel.clone(),
-                    kind: "sha256-mismatch",
+                    kind: ProblemKind::Sha256Mismatch,
                     detail: format!("sha256 {} but the report lists {want}", scan.sha256),
                 });
             }
@@ -257,7 +260,7 @@ pub fn check(
                 .map(|(i, detail)| {
                     problems.push(Problem {
                         file: rel.clone(),
-                        kind: "region-not-hidden",
+                        kind: ProblemKind::RegionNotHidden,
                         detail,
                     });
                     i
@@ -266,7 +269,7 @@ pub fn check(
             Err(e) => {
                 problems.push(Problem {
                     file: rel.clone(),
-                    kind: "unreadable",
+                    kind: ProblemKind::Unreadable,
                     detail: format!("its regions' pixels cannot be examined: {e:#}"),
                 });
                 entry
@@ -359,31 +362,32 @@ pub fn check(
                     b.h().max(0.0).round() as u32,
                 ],
                 covered: (covered * 1000.0).round() / 1000.0,
-                source: f.source(),
+                source: source(f),
             });
         }
     }
     for (o, _) in expected.iter().filter(|(o, _)| !seen.contains(*o)) {
         problems.push(Problem {
             file: o.clone(),
-            kind: "missing",
+            kind: ProblemKind::Missing,
             detail: "listed in the report, not in the delivered folder".into(),
         });
     }
     findings.sort_by(|a, b| (&a.file, a.bbox).cmp(&(&b.file, b.bbox)));
-    problems.sort_by(|a, b| (&a.file, a.kind).cmp(&(&b.file, b.kind)));
-    let n = |k: &str| problems.iter().filter(|p| p.kind == k).count();
+    // by file, then by the kind's word, as the JSON reads
+    problems.sort_by(|a, b| (&a.file, a.kind.as_str()).cmp(&(&b.file, b.kind.as_str())));
+    let n = |k: ProblemKind| problems.iter().filter(|p| p.kind == k).count();
     let summary = CheckSummary {
         files: walked.jobs.len(),
         findings: findings.len(),
         covered: covered_n,
         accepted_by_review: accepted_n,
-        unreadable: n("unreadable"),
-        sha256_mismatch: n("sha256-mismatch"),
-        missing: n("missing"),
-        extra: n("extra"),
-        failed: n("failed"),
-        regions_not_hidden: n("region-not-hidden"),
+        unreadable: n(ProblemKind::Unreadable),
+        sha256_mismatch: n(ProblemKind::Sha256Mismatch),
+        missing: n(ProblemKind::Missing),
+        extra: n(ProblemKind::Extra),
+        failed: n(ProblemKind::Failed),
+        regions_not_hidden: n(ProblemKind::RegionNotHidden),
     };
     let settings_differ = rep
         .as_ref()

@@ -284,7 +284,7 @@ mod tests {
             detected: [0.0; 4],
             method,
             block,
-            source: "model:x".into(),
+            source: crate::report::Source::model("x"),
             note: None,
         }
     }

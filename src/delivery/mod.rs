@@ -6,5 +6,8 @@
 
 pub mod check;
 pub mod hidden;
+mod problem;
 pub mod purge;
 pub mod verify;
+
+pub use problem::ProblemKind;

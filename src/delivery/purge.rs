@@ -138,13 +138,13 @@ pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupE
     for f in &rep.files {
         let mut sha: Option<String> = None;
         let verdict: Result<(), String> = (|| {
-            if f.status == "skipped" {
+            if f.status == report::Status::Skipped {
                 return Err("skipped".into());
             }
-            if f.status == "failed" || f.output.is_none() {
+            if f.status == report::Status::Failed || f.output.is_none() {
                 return Err(format!(
                     "no output was delivered for it ({}): the original is the only copy",
-                    f.error.as_deref().unwrap_or(&f.status)
+                    f.error.as_deref().unwrap_or(f.status.as_str())
                 ));
             }
             if let Some(p) = probs.iter().find(|p| Some(&p.file) == f.output.as_ref()) {

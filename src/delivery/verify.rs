@@ -5,11 +5,12 @@
 //! report says is hidden as hidden in its pixels (decoded, see [`crate::delivery::hidden::unhidden`]),
 //! (c) every recorded model's sha256 is the installed model file's.
 
+use crate::delivery::ProblemKind;
 use crate::detect::registry;
 use crate::error::SetupError;
 use crate::fsio::walk;
 use crate::report::{self, Report};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 pub const SCHEMA: &str = "pixla-verify/1";
@@ -39,11 +40,9 @@ pub fn schema_errors(doc: &serde_json::Value) -> Vec<String> {
 pub struct OutputProblem {
     /// The output path as the report gives it.
     pub file: String,
-    /// `missing`, `sha256-mismatch`, `size-mismatch`, `unsafe-path` (not a plain relative
-    /// path), `symbolic-link` (the output, or a folder on its way, is a link: an output must be
-    /// a regular file in the delivery's own folders), `not-a-file`, `unreadable`,
-    /// `region-not-hidden` (a region the report says is hidden shows detail in the pixels).
-    pub kind: &'static str,
+    /// `missing`, `sha256-mismatch`, `size-mismatch`, `unsafe-path`, `symbolic-link`,
+    /// `not-a-file`, `unreadable` or `region-not-hidden`.
+    pub kind: ProblemKind,
     pub detail: String,
 }
 
@@ -51,14 +50,51 @@ pub struct OutputProblem {
 pub struct ModelCheck {
     pub name: String,
     pub recorded_sha256: String,
-    /// `ok` (installed file has the recorded sha256), `mismatch` (it has another),
-    /// `not-installed`, `unknown` (not a model pixla knows; nothing to compare with).
-    pub status: &'static str,
+    pub status: ModelCheckStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub installed_sha256: Option<String>,
     /// Whether the recorded sha256 is the one pixla pins for this model name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pinned: Option<bool>,
+}
+
+/// How a model the report records compares with the one installed (`status` in `models`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelCheckStatus {
+    /// `ok`: the installed file has the recorded sha256.
+    Ok,
+    /// `mismatch`: it has another.
+    Mismatch,
+    /// `not-installed`.
+    NotInstalled,
+    /// `unknown`: not a model pixla knows; nothing to compare with.
+    Unknown,
+}
+
+impl ModelCheckStatus {
+    pub const ALL: [ModelCheckStatus; 4] = [
+        ModelCheckStatus::Ok,
+        ModelCheckStatus::Mismatch,
+        ModelCheckStatus::NotInstalled,
+        ModelCheckStatus::Unknown,
+    ];
+
+    /// `ok`, `mismatch`, `not-installed` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelCheckStatus::Ok => "ok",
+            ModelCheckStatus::Mismatch => "mismatch",
+            ModelCheckStatus::NotInstalled => "not-installed",
+            ModelCheckStatus::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ModelCheckStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -109,34 +145,34 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
         let path = match walk::inside(root, Path::new(o), walk::Leaf::File, "the delivery folder") {
             Ok(path) => path,
             Err(r) => {
-                probs.push(p(r.kind, r.detail));
+                probs.push(p(r.kind.into(), r.detail));
                 continue;
             }
         };
         let meta = match std::fs::symlink_metadata(&path) {
             Ok(m) => m,
             Err(_) => {
-                probs.push(p("missing", "not found".into()));
+                probs.push(p(ProblemKind::Missing, "not found".into()));
                 continue;
             }
         };
         if let Some(want) = f.output_bytes.filter(|b| *b != meta.len()) {
             probs.push(p(
-                "size-mismatch",
+                ProblemKind::SizeMismatch,
                 format!("{} bytes, the report lists {want}", meta.len()),
             ));
         }
         match crate::fsio::sha256_file(&path) {
             Ok(h) if Some(&h) == f.output_sha256.as_ref() => {}
             Ok(h) => probs.push(p(
-                "sha256-mismatch",
+                ProblemKind::Sha256Mismatch,
                 format!(
                     "sha256 {h}, the report lists {}",
                     f.output_sha256.as_deref().unwrap_or("none")
                 ),
             )),
             Err(e) => {
-                probs.push(p("unreadable", e.to_string()));
+                probs.push(p(ProblemKind::Unreadable, e.to_string()));
                 continue;
             }
         }
@@ -161,10 +197,10 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
             match crate::delivery::hidden::unhidden(path, regions, &limits) {
                 Ok(v) => v
                     .into_iter()
-                    .map(|(_, d)| p("region-not-hidden", d))
+                    .map(|(_, d)| p(ProblemKind::RegionNotHidden, d))
                     .collect(),
                 Err(e) => vec![p(
-                    "unreadable",
+                    ProblemKind::Unreadable,
                     format!("its regions' pixels cannot be examined: {e:#}"),
                 )],
             }
@@ -210,7 +246,7 @@ pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, Set
             let mut c = ModelCheck {
                 name: m.name.clone(),
                 recorded_sha256: m.sha256.clone(),
-                status: "unknown",
+                status: ModelCheckStatus::Unknown,
                 installed_sha256: None,
                 pinned: None,
             };
@@ -219,16 +255,22 @@ pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, Set
                 let path = spec.path(&o.models_dir);
                 // a built-in model is "installed" as the bytes in this binary
                 let installed = match spec.source {
-                    registry::Source::Bundled { .. } if spec.status(&o.models_dir) == "ok" => {
+                    registry::Source::Bundled { .. }
+                        if spec.status(&o.models_dir) == registry::ModelStatus::Ok =>
+                    {
                         Ok(spec.sha256.to_string())
                     }
                     registry::Source::Bundled { .. } => Err(()),
                     _ => crate::fsio::sha256_file(&path).map_err(|_| ()),
                 };
                 c.status = match installed {
-                    Err(_) => "not-installed",
+                    Err(_) => ModelCheckStatus::NotInstalled,
                     Ok(h) => {
-                        let st = if h == m.sha256 { "ok" } else { "mismatch" };
+                        let st = if h == m.sha256 {
+                            ModelCheckStatus::Ok
+                        } else {
+                            ModelCheckStatus::Mismatch
+                        };
                         c.installed_sha256 = Some(h);
                         st
                     }
@@ -242,6 +284,28 @@ pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, Set
     }
     res.passed = res.schema_errors.is_empty()
         && res.outputs.is_empty()
-        && res.models.iter().all(|m| m.status != "mismatch");
+        && res
+            .models
+            .iter()
+            .all(|m| m.status != ModelCheckStatus::Mismatch);
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_check_status_keeps_its_words() {
+        let words: Vec<&str> = ModelCheckStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(words, ["ok", "mismatch", "not-installed", "unknown"]);
+        for s in ModelCheckStatus::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(
+                serde_json::from_value::<ModelCheckStatus>(s.as_str().into()).unwrap(),
+                s
+            );
+            assert_eq!(s.to_string(), s.as_str());
+        }
+    }
 }

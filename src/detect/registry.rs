@@ -289,23 +289,80 @@ impl ModelSpec {
     }
 
     /// Present and hash-correct?
-    pub fn status(&self, dir: &Path) -> &'static str {
+    pub fn status(&self, dir: &Path) -> ModelStatus {
         if let Source::Bundled { .. } = self.source {
             return match bundled_bytes(self.name) {
-                Some(b) if sha256_hex(b) == self.sha256 => "ok",
-                _ => "wrong sha256",
+                Some(b) if sha256_hex(b) == self.sha256 => ModelStatus::Ok,
+                _ => ModelStatus::WrongSha256,
             };
         }
         let path = self.path(dir);
         match std::fs::metadata(&path) {
-            Err(_) => return "missing",
-            Ok(m) if !m.is_file() => return "not a file",
+            Err(_) => return ModelStatus::Missing,
+            Ok(m) if !m.is_file() => return ModelStatus::NotAFile,
             Ok(_) => {}
         }
         match sha256_file(&path) {
-            Ok(h) if h == self.sha256 => "ok",
-            Ok(_) => "wrong sha256",
-            Err(_) => "unreadable",
+            Ok(h) if h == self.sha256 => ModelStatus::Ok,
+            Ok(_) => ModelStatus::WrongSha256,
+            Err(_) => ModelStatus::Unreadable,
         }
+    }
+}
+
+/// Whether a model is installed and hash-correct ([`ModelSpec::status`]), as `pixla models`
+/// prints it: `ok`, `wrong sha256`, `missing`, `not a file` or `unreadable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModelStatus {
+    Ok,
+    WrongSha256,
+    Missing,
+    NotAFile,
+    Unreadable,
+}
+
+impl ModelStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelStatus::Ok => "ok",
+            ModelStatus::WrongSha256 => "wrong sha256",
+            ModelStatus::Missing => "missing",
+            ModelStatus::NotAFile => "not a file",
+            ModelStatus::Unreadable => "unreadable",
+        }
+    }
+}
+
+/// Padded as a `str` is (`{:<10}`).
+impl std::fmt::Display for ModelStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Compares with the printed word (`status(dir) == "ok"`).
+impl PartialEq<&str> for ModelStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_status_keeps_its_words() {
+        for (s, word) in [
+            (ModelStatus::Ok, "ok"),
+            (ModelStatus::WrongSha256, "wrong sha256"),
+            (ModelStatus::Missing, "missing"),
+            (ModelStatus::NotAFile, "not a file"),
+            (ModelStatus::Unreadable, "unreadable"),
+        ] {
+            assert_eq!(s.to_string(), word);
+            assert_eq!(s, word);
+        }
+        assert_eq!(format!("{:<10}|", ModelStatus::Ok), "ok        |");
     }
 }

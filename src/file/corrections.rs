@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::detect::Class;
 use crate::geom::BoxF;
 use crate::redact::{self, Method};
-use crate::report::{FileEntry, Region, Suppressed};
+use crate::report::{FileEntry, Region, Source, Suppressed};
 
 /// A reviewer's corrections to one file, as `redact --regions` applies them: the sidecar's
 /// and those of earlier reviews recorded in the report (so a second review round never
@@ -18,7 +18,7 @@ pub struct Edits {
     /// Regions of earlier reviews, hidden again unless a suppress box now matches them.
     pub earlier: Vec<ManualRegion>,
     /// Hidden boxes of regions to leave visible, each with `manual:<reviewer>`.
-    pub suppress: Vec<([u32; 4], String)>,
+    pub suppress: Vec<([u32; 4], Source)>,
     /// Manual regions an earlier review dropped: kept in the `suppressed` list as history.
     pub history: Vec<Suppressed>,
 }
@@ -27,7 +27,7 @@ impl Edits {
     /// The corrections recorded in a report entry by earlier reviews.
     pub fn earlier(e: &FileEntry) -> Edits {
         let mut ed = Edits::default();
-        for r in e.regions.iter().filter(|r| r.source.starts_with("manual:")) {
+        for r in e.regions.iter().filter(|r| r.source.is_manual()) {
             ed.earlier.push(ManualRegion {
                 class: r.class,
                 bbox: r.bbox,
@@ -37,7 +37,7 @@ impl Edits {
             });
         }
         for s in &e.suppressed {
-            if s.region.source.starts_with("manual:") {
+            if s.region.source.is_manual() {
                 ed.history.push(s.clone());
             } else {
                 ed.suppress.push((s.region.bbox, s.suppressed_by.clone()));
@@ -53,7 +53,7 @@ pub struct ManualRegion {
     pub bbox: [u32; 4],
     pub method: Option<Method>,
     pub note: Option<String>,
-    pub source: String,
+    pub source: Source,
 }
 
 impl ManualRegion {

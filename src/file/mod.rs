@@ -20,7 +20,7 @@ use crate::formats::jpeg::lossless::{self, Grid};
 use crate::fsio::walk::Job;
 use crate::fsio::write_atomic;
 use crate::redact::Method;
-use crate::report::FileEntry;
+use crate::report::{Encoding, FileEntry, Status};
 use crate::stats::{self, Stage};
 use image::DynamicImage;
 use std::path::Path;
@@ -41,7 +41,7 @@ pub fn process_with(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edi
     let t0 = Instant::now();
     let mut e = FileEntry {
         input: rel_string(&job.rel),
-        status: "failed".into(),
+        status: Status::Failed,
         ..Default::default()
     };
     // a panic in a decoder or a model's post-processing is one file's failure, not the batch's
@@ -59,7 +59,7 @@ pub fn process_with(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edi
         ))
     });
     if let Err(err) = r {
-        e.status = "failed".into();
+        e.status = Status::Failed;
         e.error = Some(format!("{err:#}"));
         e.output = None;
         e.output_sha256 = None;
@@ -157,23 +157,20 @@ fn process_inner(
         // else its metadata rewritten around the untouched image data (previews re-rendered,
         // data after the image dropped, or stripping asked for); a PNG that is stripped is
         // re-encoded losslessly
-        e.status = "clean".into();
+        e.status = Status::Clean;
         match encode::clean(&dec, &bytes, &cfg.meta).context("rewriting the metadata failed")? {
             None => {
-                e.encoding = Some("copy".into());
+                e.encoding = Some(Encoding::Copy);
                 e.metadata_kept = dec.metadata.clone();
                 bytes
             }
             Some(enc) => {
                 let png_stripped = dec.format == decode::Format::Png && cfg.meta.strips();
-                e.encoding = Some(
-                    if png_stripped {
-                        "lossless"
-                    } else {
-                        "metadata-only"
-                    }
-                    .into(),
-                );
+                e.encoding = Some(if png_stripped {
+                    Encoding::Lossless
+                } else {
+                    Encoding::MetadataOnly
+                });
                 put(e, enc)
             }
         }
@@ -197,15 +194,12 @@ fn process_inner(
             Some(x) => x,
             None => encode::encode(&img, &dec, &bytes, &cfg.meta).context("encoding failed")?,
         };
-        e.status = "redacted".into();
-        e.encoding = Some(
-            if enc.quality.is_some() {
-                "reencode"
-            } else {
-                "lossless"
-            }
-            .into(),
-        );
+        e.status = Status::Redacted;
+        e.encoding = Some(if enc.quality.is_some() {
+            Encoding::Reencode
+        } else {
+            Encoding::Lossless
+        });
         e.blocks_changed = enc.blocks_changed;
         e.jpeg_quality = enc.quality;
         put(e, enc)

@@ -11,7 +11,7 @@ use crate::formats::decode;
 use crate::formats::jpeg::lossless::{self, Edit, EditKind, Grid};
 use crate::geom::{BoxF, PixBox};
 use crate::redact::{self, Method};
-use crate::report::Region;
+use crate::report::{Region, Source};
 use image::DynamicImage;
 
 /// Redact `img` (stored pixels) for regions found in upright coordinates; returns the
@@ -139,7 +139,7 @@ pub fn plan_regions(
             ],
             method,
             block: (method == Method::Pixelate).then(|| redact::block_size(&px, cfg.blocks)),
-            source: f.source(),
+            source: source(f),
             note: None,
         });
     }
@@ -182,6 +182,16 @@ pub fn apply_regions(img: &mut DynamicImage, regions: &[Region], cfg: &Config) {
             r.block
                 .unwrap_or_else(|| redact::block_size(&px, cfg.blocks)),
         );
+    }
+}
+
+/// The report's `source` of a found region: `model:<name>`, or `fallback:plate-band` for a
+/// plate band.
+pub fn source(f: &Found) -> Source {
+    if f.model == PLATE_BAND {
+        Source::PlateBand
+    } else {
+        Source::model(f.model)
     }
 }
 

@@ -30,7 +30,7 @@ use crate::geom::PixBox;
 use crate::redact;
 #[cfg(test)]
 use crate::redact::Method;
-use crate::report::FileEntry;
+use crate::report::{Encoding, FileEntry, Status};
 use anyhow::{bail, Context};
 use image::{DynamicImage, RgbImage};
 use std::io::{Read, Write};
@@ -260,7 +260,7 @@ pub fn process(
     e.detections_not_hidden = not_hidden;
 
     if regions.is_empty() {
-        e.status = "clean".into();
+        e.status = Status::Clean;
         copy_clean(job, e)?;
     } else {
         // pieces of every region on the full image and every overview, in the plan's order
@@ -365,8 +365,8 @@ pub fn process(
                 stats.unreferenced = s.unreferenced;
             }
         }
-        e.status = "redacted".into();
-        e.encoding = Some("lossless".into());
+        e.status = Status::Redacted;
+        e.encoding = Some(Encoding::Lossless);
         e.blocks_changed = Some(stats.chunks_rewritten);
         e.metadata_removed.extend(stats.unreferenced.describe());
         e.regions = regions.clone();
@@ -408,9 +408,9 @@ fn copy_clean(job: &Job, e: &mut FileEntry) -> anyhow::Result<()> {
         tiff::copy_examined(&job.input, f)
     })?;
     match t.describe() {
-        None => e.encoding = Some("copy".into()),
+        None => e.encoding = Some(Encoding::Copy),
         Some(d) => {
-            e.encoding = Some("metadata-only".into());
+            e.encoding = Some(Encoding::MetadataOnly);
             e.metadata_removed.push(d);
         }
     }
@@ -496,7 +496,7 @@ fn fallback(
     apply_regions(&mut img, &regions, cfg);
     e.detections_not_hidden = not_hidden;
     if regions.is_empty() {
-        e.status = "clean".into();
+        e.status = Status::Clean;
         e.metadata_kept = dec.metadata.clone();
         e.regions = regions;
         copy_clean(job, e)?;
@@ -512,8 +512,8 @@ fn fallback(
     }
     let out = {
         let enc = encode::encode(&img, &dec, &bytes, &cfg.meta).context("encoding failed")?;
-        e.status = "redacted".into();
-        e.encoding = Some("reencode".into());
+        e.status = Status::Redacted;
+        e.encoding = Some(Encoding::Reencode);
         e.fallback = Some(format!(
             "TIFF layout not editable in place ({why}); decoded and re-encoded, extra tags lost"
         ));

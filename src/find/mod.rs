@@ -17,16 +17,5 @@ pub struct Found {
     pub model: &'static str,
 }
 
-impl Found {
-    /// The report's `source` of this region: `model:<name>`, or `fallback:plate-band`.
-    pub fn source(&self) -> String {
-        if self.model == PLATE_BAND {
-            format!("fallback:{PLATE_BAND}")
-        } else {
-            format!("model:{}", self.model)
-        }
-    }
-}
-
 /// The `model` tag of a plate band; the report's `source` is `fallback:plate-band`.
 pub const PLATE_BAND: &str = "plate-band";

@@ -229,7 +229,6 @@ mod tests {
             .collect();
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(got[0].model, PLATE_BAND);
-        assert_eq!(got[0].source(), "fallback:plate-band");
         // the band with pixla's margin covers less than half of the vehicle box
         let fill = got[0].det.bbox.pad(cfg.margin, cfg.margin_px);
         let inside = BoxF::new(

@@ -3,6 +3,7 @@
 //! device cannot block them), sha256 of bytes and files, and the walk over the inputs
 //! ([`walk`]).
 
+pub mod shard;
 pub mod walk;
 
 use anyhow::Context;

@@ -5,6 +5,7 @@
 //! run.
 
 use crate::error::SetupError;
+use crate::fsio::shard::Shard;
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
@@ -24,9 +25,17 @@ pub struct Job {
 pub struct WalkIssue {
     pub rel: PathBuf,
     pub input: PathBuf,
-    /// `failed`: an image or folder that could not be read; `skipped`: not an image.
-    pub status: &'static str,
+    pub status: IssueStatus,
     pub reason: String,
+}
+
+/// What a path problem makes of its path in the report (the report's `failed` or `skipped`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IssueStatus {
+    /// An image or folder that could not be read.
+    Failed,
+    /// Not an image.
+    Skipped,
 }
 
 #[derive(Debug, Default)]
@@ -97,18 +106,8 @@ pub fn is_plain_relative(rel: &str) -> bool {
     !rel.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
-/// Stable shard of a relative path: FNV-1a over its bytes, so every machine agrees.
-pub fn shard_of(rel: &Path, n: u32) -> u32 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in rel.as_os_str().as_encoded_bytes() {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    (h % n.max(1) as u64) as u32
-}
-
-/// Build the jobs for `inputs` mirrored under `out`. `shard` = (i, n), 0-based i.
-pub fn walk(inputs: &[PathBuf], out: &Path, shard: Option<(u32, u32)>) -> Result<Walk, SetupError> {
+/// Build the jobs for `inputs` mirrored under `out`, only those of `shard` when given.
+pub fn walk(inputs: &[PathBuf], out: &Path, shard: Option<Shard>) -> Result<Walk, SetupError> {
     walk_impl(inputs, Some(out), shard)
 }
 
@@ -121,7 +120,7 @@ pub fn walk_read(inputs: &[PathBuf]) -> Result<Walk, SetupError> {
 fn walk_impl(
     inputs: &[PathBuf],
     out: Option<&Path>,
-    shard: Option<(u32, u32)>,
+    shard: Option<Shard>,
 ) -> Result<Walk, SetupError> {
     if inputs.is_empty() {
         return Err(SetupError::Usage("no input given".into()));
@@ -185,9 +184,9 @@ fn walk_impl(
                         match std::fs::metadata(e.path()) {
                             Ok(m) if m.is_file() && !resolve(e.path()).starts_with(&in_abs) => {
                                 let status = if is_image_name(e.path()) {
-                                    "failed"
+                                    IssueStatus::Failed
                                 } else {
-                                    "skipped"
+                                    IssueStatus::Skipped
                                 };
                                 issue(&mut w, WalkIssue { rel, input: e.path().into(), status, reason: "symbolic link to a file outside the input folder: not followed".into() }, shard);
                                 continue;
@@ -199,7 +198,7 @@ fn walk_impl(
                                     WalkIssue {
                                         rel,
                                         input: e.path().into(),
-                                        status: "skipped",
+                                        status: IssueStatus::Skipped,
                                         reason: "symbolic link to a folder: not followed".into(),
                                     },
                                     shard,
@@ -208,9 +207,9 @@ fn walk_impl(
                             }
                             Err(err) => {
                                 let status = if is_image_name(e.path()) {
-                                    "failed"
+                                    IssueStatus::Failed
                                 } else {
-                                    "skipped"
+                                    IssueStatus::Skipped
                                 };
                                 issue(
                                     &mut w,
@@ -234,7 +233,7 @@ fn walk_impl(
                             WalkIssue {
                                 rel,
                                 input: e.path().into(),
-                                status: "failed",
+                                status: IssueStatus::Failed,
                                 reason: "not a regular file (a FIFO, socket or device): not read"
                                     .into(),
                             },
@@ -255,7 +254,7 @@ fn walk_impl(
                         WalkIssue {
                             rel,
                             input: p,
-                            status: "failed",
+                            status: IssueStatus::Failed,
                             reason: format!("cannot read: {err}"),
                         },
                         shard,
@@ -288,13 +287,35 @@ pub enum Leaf {
     File,
 }
 
-/// Why a path was refused by [`inside`]. `kind` is one of `unsafe-path` (not a plain
-/// relative path, or resolves outside the folder), `symbolic-link`, `missing`, `not-a-file`,
-/// `unreadable`; `detail` says which part and why.
+/// Why a path was refused by [`inside`]: `kind`, and in `detail` which part and why.
 #[derive(Clone, Debug)]
 pub struct PathRefused {
-    pub kind: &'static str,
+    pub kind: Refusal,
     pub detail: String,
+}
+
+/// The kind of a [`PathRefused`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not a plain relative path, or it resolves outside the folder.
+    UnsafePath,
+    SymbolicLink,
+    Missing,
+    NotAFile,
+    Unreadable,
+}
+
+impl Refusal {
+    /// `unsafe-path`, `symbolic-link`, `missing`, `not-a-file` or `unreadable`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::UnsafePath => "unsafe-path",
+            Refusal::SymbolicLink => "symbolic-link",
+            Refusal::Missing => "missing",
+            Refusal::NotAFile => "not-a-file",
+            Refusal::Unreadable => "unreadable",
+        }
+    }
 }
 
 /// The one check for every path pixla writes or deletes under OUT (outputs, the review
@@ -311,7 +332,7 @@ pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf
     let refused = |kind, detail: String| Err(PathRefused { kind, detail });
     if rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
         return refused(
-            "unsafe-path",
+            Refusal::UnsafePath,
             format!(
                 "`{}` is not a plain relative path: not followed",
                 rel.display()
@@ -328,10 +349,15 @@ pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return match leaf {
                     Leaf::Replace => Ok(root.join(rel)),
-                    Leaf::File => refused("missing", "not found".into()),
+                    Leaf::File => refused(Refusal::Missing, "not found".into()),
                 };
             }
-            Err(e) => return refused("unreadable", format!("cannot examine {}: {e}", shown())),
+            Err(e) => {
+                return refused(
+                    Refusal::Unreadable,
+                    format!("cannot examine {}: {e}", shown()),
+                )
+            }
             Ok(m) if m.file_type().is_symlink() => {
                 if last && leaf == Leaf::Replace {
                     break;
@@ -343,7 +369,7 @@ pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf
                     format!(" and leads outside {what}: not followed")
                 };
                 return refused(
-                    "symbolic-link",
+                    Refusal::SymbolicLink,
                     format!("{} is a symbolic link{how}", shown()),
                 );
             }
@@ -352,14 +378,14 @@ pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf
                 return match leaf {
                     Leaf::Replace => Ok(root.join(rel)),
                     Leaf::File => refused(
-                        "missing",
+                        Refusal::Missing,
                         format!("not found ({} is not a folder)", shown()),
                     ),
                 };
             }
             Ok(m) if last && leaf == Leaf::File && !m.is_file() => {
                 return refused(
-                    "not-a-file",
+                    Refusal::NotAFile,
                     "not a regular file (a folder, FIFO, socket or device): not read".into(),
                 )
             }
@@ -372,7 +398,7 @@ pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf
         Ok(p)
     } else {
         refused(
-            "unsafe-path",
+            Refusal::UnsafePath,
             format!("{} resolves outside {what}: not followed", rel.display()),
         )
     }
@@ -431,19 +457,19 @@ impl Job {
     }
 }
 
-fn in_shard(rel: &Path, shard: Option<(u32, u32)>) -> bool {
-    shard.is_none_or(|(i, n)| shard_of(rel, n) == i)
+fn in_shard(rel: &Path, shard: Option<Shard>) -> bool {
+    shard.is_none_or(|s| s.contains(rel))
 }
 
 /// A path problem belongs to the shard its path hashes to, like a file: each is reported
 /// once across the shards of a batch, so their reports merge.
-fn issue(w: &mut Walk, i: WalkIssue, shard: Option<(u32, u32)>) {
+fn issue(w: &mut Walk, i: WalkIssue, shard: Option<Shard>) {
     if in_shard(&i.rel, shard) {
         w.issues.push(i);
     }
 }
 
-fn push(w: &mut Walk, input: PathBuf, rel: PathBuf, out: &Path, shard: Option<(u32, u32)>) {
+fn push(w: &mut Walk, input: PathBuf, rel: PathBuf, out: &Path, shard: Option<Shard>) {
     if is_image_name(&input) {
         w.batch.push(rel.clone());
     }
@@ -454,7 +480,7 @@ fn push(w: &mut Walk, input: PathBuf, rel: PathBuf, out: &Path, shard: Option<(u
         w.issues.push(WalkIssue {
             rel,
             input,
-            status: "skipped",
+            status: IssueStatus::Skipped,
             reason: "not an image by its extension (pixla reads .jpg .jpeg .png .tif .tiff)".into(),
         });
         return;
@@ -492,7 +518,7 @@ mod tests {
         );
         assert_eq!(w.jobs[0].output, out.join("a/b/x.JPG"));
         assert_eq!(w.issues.len(), 1);
-        assert_eq!(w.issues[0].status, "skipped");
+        assert_eq!(w.issues[0].status, IssueStatus::Skipped);
     }
 
     #[test]
@@ -532,7 +558,7 @@ mod tests {
         let kind = |rel: &str, leaf| {
             inside(&root, Path::new(rel), leaf, "the root")
                 .map(|_| "ok")
-                .unwrap_or_else(|r| r.kind)
+                .unwrap_or_else(|r| r.kind.as_str())
         };
         assert_eq!(kind("real/a.jpg", Leaf::File), "ok");
         assert_eq!(kind("real/b.jpg", Leaf::File), "symbolic-link");
@@ -554,18 +580,5 @@ mod tests {
             "the root"
         )
         .is_ok());
-    }
-
-    #[test]
-    fn shards_partition_the_batch() {
-        let names: Vec<PathBuf> = (0..200)
-            .map(|i| PathBuf::from(format!("f/{i}.jpg")))
-            .collect();
-        let mut counts = [0; 3];
-        for n in &names {
-            counts[shard_of(n, 3) as usize] += 1;
-        }
-        assert_eq!(counts.iter().sum::<i32>(), 200);
-        assert!(counts.iter().all(|&c| c > 40), "{counts:?}");
     }
 }

@@ -2,13 +2,8 @@
 //! single run would have written, refusing shards that do not belong together.
 
 use crate::config::comparable;
+use crate::fsio::shard::Shard;
 use crate::report::document::{FileEntry, Report, ReviewRun, Run, ShardRecord, Summary, SCHEMA};
-
-fn parse_shard(s: &str) -> Option<(u32, u32)> {
-    let (i, n) = s.split_once('/')?;
-    let (i, n) = (i.parse().ok()?, n.parse().ok()?);
-    (1..=n).contains(&i).then_some((i, n))
-}
 
 fn seconds_between(a: &str, b: &str) -> f64 {
     match (
@@ -38,13 +33,13 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
     let mut n_all = None;
     for p in &parts {
         let r = &p.report;
-        let spec = r.run.shard.as_deref().ok_or_else(|| {
+        let spec = r.run.shard.ok_or_else(|| {
             format!(
                 "{}: not a shard report (it was not run with --shard)",
                 p.name
             )
         })?;
-        let (i, n) = parse_shard(spec).ok_or_else(|| format!("{}: bad shard `{spec}`", p.name))?;
+        let (i, n) = (spec.index, spec.count);
         if *n_all.get_or_insert(n) != n {
             return Err(format!(
                 "{}: shard {spec} is of another split than {}/{}",
@@ -112,9 +107,7 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
         }
         for f in &r.files {
             // the path hash must put the file in this shard (a report renamed or edited by hand)
-            if !f.input.contains('\u{FFFD}')
-                && crate::fsio::walk::shard_of(std::path::Path::new(&f.input), n) != i - 1
-            {
+            if !f.input.contains('\u{FFFD}') && !spec.contains(std::path::Path::new(&f.input)) {
                 return Err(format!(
                     "{}: {} does not belong to shard {spec}",
                     p.name, f.input
@@ -126,7 +119,10 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
         .iter()
         .enumerate()
         .filter(|(_, s)| s.is_none())
-        .map(|(i, _)| format!("{}/{}", i + 1, seen.len()))
+        .map(|(i, _)| {
+            let (index, count) = (i as u32 + 1, seen.len() as u32);
+            Shard { index, count }.to_string()
+        })
         .collect();
     if !missing.is_empty() {
         return Err(format!("shard report(s) missing: {}", missing.join(", ")));
@@ -159,17 +155,20 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
     run.threads = parts.iter().map(|p| p.report.run.threads).sum();
     run.shard = None;
     run.batch = first.report.run.batch.clone();
+    // every part has its shard (checked above)
     let mut shards: Vec<ShardRecord> = parts
         .iter()
-        .map(|p| ShardRecord {
-            shard: p.report.run.shard.clone().unwrap_or_default(),
-            report: p.name.clone(),
-            report_sha256: p.sha256.clone(),
-            run: p.report.run.clone(),
-            files: p.report.files.len(),
+        .filter_map(|p| {
+            Some(ShardRecord {
+                shard: p.report.run.shard?,
+                report: p.name.clone(),
+                report_sha256: p.sha256.clone(),
+                run: p.report.run.clone(),
+                files: p.report.files.len(),
+            })
         })
         .collect();
-    shards.sort_by_key(|s| parse_shard(&s.shard).map(|(i, _)| i));
+    shards.sort_by_key(|s| s.shard.index);
     let mut reviews: Vec<ReviewRun> = parts
         .iter()
         .flat_map(|p| p.report.reviews.clone())

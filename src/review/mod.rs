@@ -14,7 +14,7 @@ pub mod sidecar;
 
 use crate::error::SetupError;
 use crate::formats::decode::{self, Limits};
-use crate::report::{self, FileEntry};
+use crate::report::{self, FileEntry, Status};
 use image::ImageEncoder;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -69,7 +69,7 @@ pub struct ReviewOutcome {
 struct PageFile<'a> {
     input: &'a str,
     output: Option<&'a str>,
-    status: &'a str,
+    status: Status,
     error: Option<String>,
     sha: Option<&'a str>,
     regions: &'a [report::Region],
@@ -246,7 +246,11 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
         )
         .map_err(refuse)
     };
-    let shown: Vec<&FileEntry> = rep.files.iter().filter(|f| f.status != "skipped").collect();
+    let shown: Vec<&FileEntry> = rep
+        .files
+        .iter()
+        .filter(|f| f.status != Status::Skipped)
+        .collect();
     let (marker, index, img) = (place(MARKER)?, place("index.html")?, place("img")?);
     let (v_dir, t_dir) = (place("img/v")?, place("img/t")?);
     let pics = (0..shown.len())
@@ -269,7 +273,7 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
                 what,
             ) {
                 Ok(_) => {}
-                Err(r) if r.kind == "missing" => {
+                Err(r) if r.kind == crate::fsio::walk::Refusal::Missing => {
                     return Err(SetupError::Usage(format!(
                     "{} exists and was not made by `pixla review`: choose another folder with -o",
                     dir.display()
@@ -315,7 +319,7 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
         let mut pf = PageFile {
             input: &e.input,
             output: e.output.as_deref(),
-            status: &e.status,
+            status: e.status,
             error: e.error.clone(),
             sha: e.output_sha256.as_deref(),
             regions: &e.regions,
@@ -344,7 +348,7 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
                 let msg = format!("{err:#}");
                 problems.push((e.input.clone(), msg.clone()));
                 // shown with the failed files: nothing to look at, a reason instead
-                pf.status = "failed";
+                pf.status = Status::Failed;
                 pf.error = Some(msg);
             }
         }

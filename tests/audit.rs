@@ -317,6 +317,28 @@ fn real_reports_validate_against_the_schema_and_broken_ones_do_not() {
     let reviewed = read_json(&out.join("pixla-report.json"));
     assert_eq!(reviewed["reviews"].as_array().unwrap().len(), 1);
     assert_valid(&reviewed, "reviewed report");
+    // every source pixla writes is valid: the fail-closed plate band too (verify refused every
+    // report with a band until the schema knew it); an unknown fallback is not
+    let mut banded = reviewed.clone();
+    let region = banded["files"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find_map(|f| f["regions"].as_array_mut().and_then(|r| r.first_mut()))
+        .expect("a region to relabel");
+    region["source"] = "fallback:plate-band".into();
+    assert_valid(&banded, "report with a plate band");
+    let region = banded["files"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find_map(|f| f["regions"].as_array_mut().and_then(|r| r.first_mut()))
+        .unwrap();
+    region["source"] = "fallback:guess".into();
+    assert!(
+        !schema_errors(&banded).is_empty(),
+        "an unknown fallback source passed the schema"
+    );
 
     // shards 1/2 and 2/2, merged
     let out2 = d.path().join("sharded");

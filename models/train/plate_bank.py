@@ -34,8 +34,8 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 VEHICLE_SIDE = 256  # src/detect/plate.rs: VEHICLE_SIDE
-MAX_UP = 4.0  # src/pipeline.rs: Config::plate_upscale default
-PAD = 0.1  # vehicle boxes are padded by 10 % before cutting (pipeline.rs)
+MAX_UP = 4.0  # src/config.rs: Config::plate_upscale default
+PAD = 0.1  # vehicle boxes are padded by 10 % before cutting (src/find/plates.rs)
 TILT = 25.0  # degrees either way: a car on a slope, in a ditch, or a camera not level (first run: 12)
 
 

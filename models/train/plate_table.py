@@ -17,7 +17,7 @@ MARGIN, MARGIN_PX = 0.15, 2.0
 
 def fill_area(b):
     """pixla's plate fill for a detected box: 15 % a side plus 2 px, the 2 px capped at a
-    quarter of the plate's shorter side (`pipeline::margin_px`)."""
+    quarter of the plate's shorter side (`file::plan::margin_px`)."""
     x, y, w, h = b
     px = min(MARGIN_PX, min(w, h) / 4)
     return (w + 2 * (w * MARGIN + px)) * (h + 2 * (h * MARGIN + px))

@@ -23,7 +23,7 @@ use crate::file::scan::{scan_file, Scan};
 use crate::find::loaded::Models;
 use crate::find::PLATE_BAND;
 use crate::fsio::walk;
-use crate::geom::BoxF;
+use crate::geom::{BoxF, PixBox};
 use crate::redact::Method;
 use crate::report::{self, FileEntry, Source, Status};
 use rayon::prelude::*;
@@ -449,12 +449,7 @@ fn edge_effect(d: &Detection, threshold: f32, hidden: &[[u32; 4]]) -> bool {
         return false;
     }
     let b = &d.bbox;
-    let g = (2.0 * b.w().max(b.h())).clamp(1.0, EDGE_REACH);
-    let wide = BoxF::new(b.x1 - g, b.y1 - g, b.x2 + g, b.y2 + g);
-    hidden.iter().any(|&[x, y, w, h]| {
-        let r = BoxF::new(x as f32, y as f32, (x + w) as f32, (y + h) as f32);
-        wide.intersection(&r) > 0.0
-    })
+    meets_any(b, (2.0 * b.w().max(b.h())).clamp(1.0, EDGE_REACH), hidden)
 }
 
 /// Whether a plate detection on an output is the edge of one of pixla's own plate fills: a
@@ -464,11 +459,15 @@ fn edge_effect(d: &Detection, threshold: f32, hidden: &[[u32; 4]]) -> bool {
 /// on each side, it meets the fill. A real plate that close to a filled one, missed on the
 /// original, is not flagged: a limitation of judging the output alone.
 fn fill_edge(b: &BoxF, fills: &[[u32; 4]]) -> bool {
-    let g = b.h().max(1.0);
-    let wide = BoxF::new(b.x1 - g, b.y1 - g, b.x2 + g, b.y2 + g);
-    fills.iter().any(|&[x, y, w, h]| {
-        let f = BoxF::new(x as f32, y as f32, (x + w) as f32, (y + h) as f32);
-        wide.intersection(&f) > 0.0
+    meets_any(b, b.h().max(1.0), fills)
+}
+
+/// Whether `b`, widened by `reach` px on each side, overlaps one of `regions` (`[x, y, w, h]`).
+fn meets_any(b: &BoxF, reach: f32, regions: &[[u32; 4]]) -> bool {
+    let wide = BoxF::new(b.x1 - reach, b.y1 - reach, b.x2 + reach, b.y2 + reach);
+    regions.iter().any(|&[x, y, w, h]| {
+        let r = PixBox { x, y, w, h }.to_f();
+        wide.intersection(&r) > 0.0
     })
 }
 

@@ -34,7 +34,9 @@ fn the_built_in_model_is_the_one_the_reference_was_made_with() {
         "fixtures/pixla_aerial_golden.json was made with another model: re-run export.py --golden"
     );
     assert_eq!(
-        pixla::models::PIXLA_AERIAL.status(Path::new("/nonexistent")),
+        pixla::models::PIXLA_AERIAL
+            .status(Path::new("/nonexistent"))
+            .as_str(),
         "ok",
         "the built-in bytes do not match the pinned sha256"
     );

@@ -897,7 +897,7 @@ fn review_bundle_never_writes_or_removes_through_a_link() {
 #[test]
 fn review_page_with_2000_outputs() {
     use image::ImageEncoder;
-    use pixla::report::{FileEntry, Region, Report, Run, Summary, Tool};
+    use pixla::report::{FileEntry, Region, Report, Run, Source, Status, Summary, Tool};
     const N: usize = 2000;
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("out");
@@ -908,7 +908,7 @@ fn review_page_with_2000_outputs() {
         let rel = format!("flight/DJI_{i:04}.JPG");
         let mut e = FileEntry {
             input: rel.clone(),
-            status: "failed".into(),
+            status: Status::Failed,
             ..Default::default()
         };
         if i % 97 == 13 {
@@ -943,16 +943,15 @@ fn review_page_with_2000_outputs() {
                 detected: [100.0, 300.0, 40.0, 60.0],
                 method: pixla::redact::Method::Pixelate,
                 block: Some(10),
-                source: "model:nanodet-m".into(),
+                source: Source::Model("nanodet-m".into()),
                 note: None,
             })
             .collect();
         e.status = if regions.is_empty() {
-            "clean"
+            Status::Clean
         } else {
-            "redacted"
-        }
-        .into();
+            Status::Redacted
+        };
         e.regions = regions;
         e.output = Some(rel);
         e.output_sha256 = Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&b)));

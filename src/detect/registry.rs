@@ -340,13 +340,6 @@ impl std::fmt::Display for ModelStatus {
     }
 }
 
-/// Compares with the printed word (`status(dir) == "ok"`).
-impl PartialEq<&str> for ModelStatus {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,7 +354,7 @@ mod tests {
             (ModelStatus::Unreadable, "unreadable"),
         ] {
             assert_eq!(s.to_string(), word);
-            assert_eq!(s, word);
+            assert_eq!(s.as_str(), word);
         }
         assert_eq!(format!("{:<10}|", ModelStatus::Ok), "ok        |");
     }

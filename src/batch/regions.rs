@@ -48,14 +48,13 @@ pub fn run_regions(
     if opts.shard.is_some() {
         return Err(SetupError::Usage("--regions and --shard do not go together: merge the shard reports (`pixla report merge`), review, then apply the sidecar to the merged report with --report".into()));
     }
-    let sidecar_bytes = std::fs::read(&ro.sidecar).map_err(|e| {
-        SetupError::Usage(format!(
-            "cannot read the sidecar {}: {e}",
-            ro.sidecar.display()
-        ))
+    let sidecar_bytes = std::fs::read(&ro.sidecar).map_err(|e| SetupError::Io {
+        action: "read the sidecar",
+        path: ro.sidecar.clone(),
+        reason: e.to_string(),
     })?;
     let sidecar = crate::review::sidecar::parse(&sidecar_bytes)
-        .map_err(|e| SetupError::Usage(format!("sidecar {}: {e}", ro.sidecar.display())))?;
+        .map_err(|e| SetupError::Sidecar(format!("sidecar {}: {e}", ro.sidecar.display())))?;
     let named = sidecar
         .reviewer
         .as_deref()
@@ -67,19 +66,19 @@ pub fn run_regions(
         .map(str::trim)
         .filter(|r| !r.is_empty());
     let reviewer = match (named, flag) {
-        (Some(a), Some(b)) if a != b => return Err(SetupError::Usage(format!("the sidecar names reviewer `{a}` but --reviewer says `{b}`"))),
+        (Some(a), Some(b)) if a != b => return Err(SetupError::Sidecar(format!("the sidecar names reviewer `{a}` but --reviewer says `{b}`"))),
         (Some(a), _) | (None, Some(a)) => a.to_string(),
-        (None, None) => return Err(SetupError::Usage("the sidecar names no reviewer: pass --reviewer NAME (the report records who made each correction)".into())),
+        (None, None) => return Err(SetupError::Sidecar("the sidecar names no reviewer: pass --reviewer NAME (the report records who made each correction)".into())),
     };
     let by = Source::manual(&reviewer);
     let report_path = opts
         .report
         .clone()
         .unwrap_or_else(|| out.join("pixla-report.json"));
-    let (mut rep, _) = report::read(&report_path).map_err(|e| SetupError::Usage(format!("{e}; `--regions` updates the report of an earlier `pixla redact` run into the same OUT")))?;
+    let (mut rep, _) = report::read(&report_path).map_err(|e| SetupError::Report(format!("{e}; `--regions` updates the report of an earlier `pixla redact` run into the same OUT")))?;
     let sidecar_sha = crate::fsio::sha256_hex(&sidecar_bytes);
     if let Some(r) = rep.reviews.iter().find(|r| r.sidecar_sha256 == sidecar_sha) {
-        return Err(SetupError::Usage(format!(
+        return Err(SetupError::Sidecar(format!(
             "this sidecar (sha256 {sidecar_sha}) was already applied to {} at {}; nothing to do",
             report_path.display(),
             r.finished
@@ -100,10 +99,11 @@ pub fn run_regions(
         })
         .collect();
     if !diff.is_empty() {
-        return Err(SetupError::Usage(format!(
-            "the settings differ from the report's run ({}): pass the same flags as that run",
-            diff.join("; ")
-        )));
+        return Err(SetupError::SettingsDiffer {
+            what: "settings",
+            differ: diff,
+            fix: "pass the same flags as that run",
+        });
     }
     let ids = |m: &[ModelEntry]| {
         m.iter()
@@ -111,7 +111,11 @@ pub fn run_regions(
             .collect::<Vec<_>>()
     };
     if ids(&model_entries(&models)) != ids(&rep.models) {
-        return Err(SetupError::Usage("the models differ from the report's run (name or sha256): use the same --plate-model and models".into()));
+        return Err(SetupError::SettingsDiffer {
+            what: "models",
+            differ: vec!["name or sha256".into()],
+            fix: "use the same --plate-model and models",
+        });
     }
     let jobs: BTreeMap<String, &Job> = walked
         .jobs
@@ -201,9 +205,9 @@ pub fn run_regions(
         failed,
     });
     report::scrub_paths(&mut rep, &path_roots(inputs, out));
-    let json = serde_json::to_vec_pretty(&rep).map_err(|e| SetupError::Other(e.to_string()))?;
+    let json = serde_json::to_vec_pretty(&rep).map_err(|e| SetupError::Internal(e.to_string()))?;
     write_atomic(&report_path, &json, None)
-        .map_err(|e| SetupError::Other(format!("cannot write the report: {e:#}")))?;
+        .map_err(|e| SetupError::Report(format!("cannot write the report: {e:#}")))?;
     Ok(Outcome {
         report: rep,
         report_path,

@@ -18,7 +18,7 @@ use pixla::error::SetupError;
 pub fn print_json<T: serde::Serialize>(v: &T) -> Result<(), SetupError> {
     println!(
         "{}",
-        serde_json::to_string_pretty(v).map_err(|e| SetupError::Other(e.to_string()))?
+        serde_json::to_string_pretty(v).map_err(|e| SetupError::Internal(e.to_string()))?
     );
     Ok(())
 }

@@ -92,7 +92,7 @@ pub fn run(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
                     })
                     .collect::<Result<_, _>>()?
             };
-            let fail = |e: anyhow::Error| SetupError::Other(format!("fetch failed: {e:#}"));
+            let fail = |e: anyhow::Error| SetupError::Fetch(format!("{e:#}"));
             let say = |m: &str| eprintln!("pixla: {m}");
             let lib = install::fetch_ort(&say).map_err(fail)?;
             eprintln!(
@@ -103,7 +103,7 @@ pub fn run(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
             for m in wanted {
                 if let registry::Source::Bundled { .. } = m.source {
                     if m.status(&dir) != ModelStatus::Ok {
-                        return Err(SetupError::Other(format!(
+                        return Err(SetupError::Internal(format!(
                             "the built-in model {} does not match its pinned sha256: rebuild pixla",
                             m.name
                         )));

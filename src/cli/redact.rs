@@ -112,7 +112,7 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
     };
     // Ctrl-C / SIGTERM: finish the files in flight, write the report, exit 130
     pixla::batch::signals::install()
-        .map_err(|e| SetupError::Other(format!("cannot install the signal handlers: {e}")))?;
+        .map_err(|e| SetupError::Internal(format!("cannot install the signal handlers: {e}")))?;
     let progress = super::progress::Progress::new(!a.quiet);
     let outcome = match &a.regions {
         Some(sidecar) => pixla::batch::regions::run_regions(

@@ -32,12 +32,12 @@ pub fn run(cmd: ReportCmd) -> Result<ExitCode, SetupError> {
             let mut parts = Vec::new();
             for p in &reports {
                 if pixla::fsio::walk::resolve(p) == out_abs {
-                    return Err(SetupError::Usage(format!(
+                    return Err(SetupError::UnsafePaths(format!(
                         "-o {} is one of the shard reports",
                         output.display()
                     )));
                 }
-                let (report, sha256) = pixla::report::read(p).map_err(SetupError::Usage)?;
+                let (report, sha256) = pixla::report::read(p).map_err(SetupError::Report)?;
                 parts.push(pixla::report::ShardInput {
                     name: p
                         .file_name()
@@ -61,11 +61,13 @@ pub fn run(cmd: ReportCmd) -> Result<ExitCode, SetupError> {
                 batch: None,
             };
             let merged = pixla::report::merge_shards(parts, run)
-                .map_err(|e| SetupError::Usage(format!("cannot merge: {e}")))?;
-            let json =
-                serde_json::to_vec_pretty(&merged).map_err(|e| SetupError::Other(e.to_string()))?;
-            pixla::fsio::write_atomic(&output, &json, None).map_err(|e| {
-                SetupError::Other(format!("cannot write {}: {e:#}", output.display()))
+                .map_err(|e| SetupError::Report(format!("cannot merge: {e}")))?;
+            let json = serde_json::to_vec_pretty(&merged)
+                .map_err(|e| SetupError::Internal(e.to_string()))?;
+            pixla::fsio::write_atomic(&output, &json, None).map_err(|e| SetupError::Io {
+                action: "write",
+                path: output.clone(),
+                reason: format!("{e:#}"),
             })?;
             let s = &merged.summary;
             eprintln!("pixla: merged {} shards: {} files ({} redacted, {} clean, {} failed, {} skipped) into {}", merged.shards.len(), s.files, s.redacted, s.clean, s.failed, s.skipped, output.display());

@@ -160,7 +160,7 @@ pub fn check(
 ) -> Result<CheckResult, SetupError> {
     let walked = walk::walk_read(inputs)?;
     let rep = report_path
-        .map(|p| report::read(p).map_err(SetupError::Usage))
+        .map(|p| report::read(p).map_err(SetupError::Report))
         .transpose()?;
     let (pool, models) = Models::load_with_pool(cfg)?;
     let classes: Vec<Class> = Class::ALL

@@ -77,7 +77,7 @@ impl PurgeResult {
 }
 
 pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupError> {
-    let (rep, report_sha) = report::read(report_path).map_err(SetupError::Usage)?;
+    let (rep, report_sha) = report::read(report_path).map_err(SetupError::Report)?;
     if !o.input.is_dir() {
         return Err(SetupError::Usage(format!(
             "--input {} is not a folder (give the input root the report's paths are relative to)",
@@ -96,7 +96,7 @@ pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupE
         } else {
             "holds the delivery folder"
         };
-        return Err(SetupError::Usage(format!(
+        return Err(SetupError::UnsafePaths(format!(
             "--input {} {how} {} (resolved: {} and {}): the originals and the delivery must be different trees, so nothing is deleted; give the input root of the run",
             o.input.display(),
             out_root.display(),
@@ -120,11 +120,10 @@ pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupE
             .create(true)
             .append(true)
             .open(&log_path)
-            .map_err(|e| {
-                SetupError::Usage(format!(
-                    "cannot open the purge log {}: {e}",
-                    log_path.display()
-                ))
+            .map_err(|e| SetupError::Io {
+                action: "open the purge log",
+                path: log_path.clone(),
+                reason: e.to_string(),
             })?;
         log = Some(f);
     }
@@ -211,17 +210,15 @@ pub fn purge(report_path: &Path, o: &PurgeOptions) -> Result<PurgeResult, SetupE
                     action,
                     reason,
                 };
-                let mut s =
-                    serde_json::to_string(&line).map_err(|e| SetupError::Other(e.to_string()))?;
+                let mut s = serde_json::to_string(&line)
+                    .map_err(|e| SetupError::Internal(e.to_string()))?;
                 s.push('\n');
                 l.write_all(s.as_bytes())
                     .and_then(|_| l.sync_data())
-                    .map_err(|e| {
-                        SetupError::Other(format!(
-                            "cannot write the purge log {}: {e}; stopped before deleting {}",
-                            log_path.display(),
-                            f.input
-                        ))
+                    .map_err(|e| SetupError::Io {
+                        action: "write the purge log",
+                        path: log_path.clone(),
+                        reason: format!("{e}; stopped before deleting {}", f.input),
                     })?;
             }
             Ok(())

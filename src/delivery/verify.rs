@@ -211,16 +211,15 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
 }
 
 /// Verify `report_path` (see the module docs). A report that cannot be read or is not JSON
-/// is a usage error; everything else is in the result.
+/// is a set-up error; everything else is in the result.
 pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, SetupError> {
-    let bytes = std::fs::read(report_path).map_err(|e| {
-        SetupError::Usage(format!(
-            "cannot read the report {}: {e}",
-            report_path.display()
-        ))
+    let bytes = std::fs::read(report_path).map_err(|e| SetupError::Io {
+        action: "read the report",
+        path: report_path.to_path_buf(),
+        reason: e.to_string(),
     })?;
     let doc: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| SetupError::Usage(format!("{} is not JSON: {e}", report_path.display())))?;
+        .map_err(|e| SetupError::Report(format!("{} is not JSON: {e}", report_path.display())))?;
     let errors = schema_errors(&doc);
     let mut res = VerifyResult {
         schema: SCHEMA,

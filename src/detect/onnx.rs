@@ -102,7 +102,11 @@ pub fn session(name: &str, bytes: &[u8], threads: usize) -> Result<Session, Setu
     init()?;
     let env = match ENV.get() {
         Some(Ok((env, _))) => env,
-        _ => return Err(SetupError::Other("ONNX Runtime is not initialised".into())),
+        _ => {
+            return Err(SetupError::Internal(
+                "ONNX Runtime is not initialised".into(),
+            ))
+        }
     };
     let load = |e: String| SetupError::ModelLoad {
         name: name.to_string(),

@@ -199,7 +199,10 @@ impl Yolo {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "model.onnx".into());
-        let bad = |why: String| SetupError::Usage(format!("--model {}: {why}", path.display()));
+        let bad = |why: String| SetupError::UserModel {
+            path: path.to_path_buf(),
+            why,
+        };
         if !["auto", "yolov8", "yolo11", "rtdetr", "yolov10"].contains(&format) {
             return Err(SetupError::Usage(format!(
                 "--model-format `{format}`: expected auto, yolov8, yolo11, rtdetr or yolov10"

@@ -135,7 +135,7 @@ fn find_image<'a>(name: &str, all: &'a [(String, PathBuf)]) -> Option<&'a (Strin
 /// [`SetupError`]; an image that fails to decode is an entry with its error.
 pub fn run(images: &Path, opts: &EvalOptions, cfg: &Config) -> Result<EvalReport, SetupError> {
     let t0 = Instant::now();
-    let usage = SetupError::Usage;
+    let (usage, labels) = (SetupError::Usage, SetupError::Labels);
     if !images.exists() {
         return Err(usage(format!(
             "{}: no such file or folder",
@@ -149,7 +149,7 @@ pub fn run(images: &Path, opts: &EvalOptions, cfg: &Config) -> Result<EvalReport
     let mut names = BTreeMap::new();
     let is_coco = opts.labels.is_file();
     if is_coco {
-        let l = read_coco(&opts.labels).map_err(usage)?;
+        let l = read_coco(&opts.labels).map_err(labels)?;
         ignored = l.ignored;
         let labelled = l.labelled;
         let single = images.is_file() && l.images.len() == 1;
@@ -180,9 +180,9 @@ pub fn run(images: &Path, opts: &EvalOptions, cfg: &Config) -> Result<EvalReport
             None => {
                 let f = opts.labels.join("classes.txt");
                 if !f.is_file() {
-                    return Err(usage(format!("YOLO labels in {} need class names: a classes.txt there, or --label-classes 0=person,1=car", opts.labels.display())));
+                    return Err(labels(format!("YOLO labels in {} need class names: a classes.txt there, or --label-classes 0=person,1=car", opts.labels.display())));
                 }
-                read_names(&f).map_err(usage)?
+                read_names(&f).map_err(labels)?
             }
         };
         let labelled: BTreeSet<Class> = names
@@ -218,7 +218,7 @@ pub fn run(images: &Path, opts: &EvalOptions, cfg: &Config) -> Result<EvalReport
         )));
     }
     if items.is_empty() {
-        return Err(usage(format!(
+        return Err(labels(format!(
             "no labelled image to evaluate under {} ({})",
             images.display(),
             warnings.join("; ")

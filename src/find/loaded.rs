@@ -25,7 +25,7 @@ pub fn pool(threads: usize) -> Result<rayon::ThreadPool, SetupError> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()
-        .map_err(|e| SetupError::Other(e.to_string()))
+        .map_err(|e| SetupError::Internal(e.to_string()))
 }
 
 impl Models {

@@ -131,19 +131,21 @@ fn walk_impl(
     let several = inputs.len() > 1;
     let mut roots_seen = HashSet::new();
     for input in inputs {
-        let meta = std::fs::metadata(input).map_err(|e| {
-            SetupError::Usage(format!("cannot read input {}: {e}", input.display()))
+        let meta = std::fs::metadata(input).map_err(|e| SetupError::Io {
+            action: "read input",
+            path: input.clone(),
+            reason: e.to_string(),
         })?;
         let in_abs = resolve(input);
         if out_abs.as_ref().is_some_and(|o| o.starts_with(&in_abs)) {
-            return Err(SetupError::Usage(format!(
+            return Err(SetupError::UnsafePaths(format!(
                 "the output folder {} is inside the input {}: pixla never writes into an input tree; choose an output folder outside it",
                 out.display(),
                 input.display()
             )));
         }
         if out_abs.as_ref().is_some_and(|o| in_abs.starts_with(o)) {
-            return Err(SetupError::Usage(format!(
+            return Err(SetupError::UnsafePaths(format!(
                 "the input {} is inside the output folder {}: outputs could overwrite originals; choose an output folder outside it",
                 input.display(),
                 out.display()
@@ -161,7 +163,7 @@ fn walk_impl(
             PathBuf::new()
         };
         if !roots_seen.insert(prefix.clone()) {
-            return Err(SetupError::Usage(format!(
+            return Err(SetupError::UnsafePaths(format!(
                 "two input folders share the name {}: their outputs would collide",
                 prefix.display()
             )));
@@ -266,7 +268,7 @@ fn walk_impl(
     let mut outs = HashSet::new();
     for j in &w.jobs {
         if !outs.insert(j.output.clone()) {
-            return Err(SetupError::Usage(format!(
+            return Err(SetupError::UnsafePaths(format!(
                 "two inputs map to the same output {}",
                 j.output.display()
             )));
@@ -503,11 +505,11 @@ mod tests {
         std::fs::write(inp.join("y.png"), b"x").unwrap();
         assert!(matches!(
             walk(std::slice::from_ref(&inp), &inp.join("out"), None),
-            Err(SetupError::Usage(_))
+            Err(SetupError::UnsafePaths(_))
         ));
         assert!(matches!(
             walk(&[inp.join("a")], &inp, None),
-            Err(SetupError::Usage(_))
+            Err(SetupError::UnsafePaths(_))
         ));
         let out = d.path().join("out");
         let w = walk(std::slice::from_ref(&inp), &out, None).unwrap();

@@ -219,7 +219,7 @@ fn render(
 
 /// Write the review bundle for the report at `report_path`.
 pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, SetupError> {
-    let (rep, sha) = report::read(report_path).map_err(SetupError::Usage)?;
+    let (rep, sha) = report::read(report_path).map_err(SetupError::Report)?;
     let parent = report::folder(report_path);
     let out_root = opts.outputs.clone().unwrap_or_else(|| parent.clone());
     // every path the bundle writes or removes goes through walk::inside first, so a refusal
@@ -235,7 +235,7 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
     };
     let dir = base.join(&sub);
     let refuse = |r: crate::fsio::walk::PathRefused| {
-        SetupError::Usage(format!("cannot write the review bundle in {}: {}; nothing removed or written\n  fix: remove the link, or choose another folder with -o", dir.display(), r.detail))
+        SetupError::UnsafePaths(format!("cannot write the review bundle in {}: {}; nothing removed or written\n  fix: remove the link, or choose another folder with -o", dir.display(), r.detail))
     };
     let place = |rel: &str| {
         crate::fsio::walk::inside(
@@ -262,8 +262,11 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
         })
         .collect::<Result<Vec<_>, SetupError>>()?;
     if dir.exists() {
-        let mut entries = std::fs::read_dir(&dir)
-            .map_err(|e| SetupError::Usage(format!("cannot read {}: {e}", dir.display())))?;
+        let mut entries = std::fs::read_dir(&dir).map_err(|e| SetupError::Io {
+            action: "read",
+            path: dir.clone(),
+            reason: e.to_string(),
+        })?;
         if entries.next().is_some() {
             // pixla's marker is a regular file; a link is not one
             match crate::fsio::walk::inside(
@@ -274,7 +277,7 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
             ) {
                 Ok(_) => {}
                 Err(r) if r.kind == crate::fsio::walk::Refusal::Missing => {
-                    return Err(SetupError::Usage(format!(
+                    return Err(SetupError::UnsafePaths(format!(
                     "{} exists and was not made by `pixla review`: choose another folder with -o",
                     dir.display()
                 )))
@@ -286,15 +289,22 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
         let _ = std::fs::remove_dir_all(&img);
     }
     for d in [&v_dir, &t_dir] {
-        std::fs::create_dir_all(d)
-            .map_err(|e| SetupError::Usage(format!("cannot create {}: {e}", d.display())))?;
+        std::fs::create_dir_all(d).map_err(|e| SetupError::Io {
+            action: "create",
+            path: d.to_path_buf(),
+            reason: e.to_string(),
+        })?;
     }
     crate::fsio::write_atomic(
         &marker,
         b"made by pixla review; the folder is rewritten on the next run\n",
         None,
     )
-    .map_err(|e| SetupError::Other(format!("{e:#}")))?;
+    .map_err(|e| SetupError::Io {
+        action: "write",
+        path: marker.clone(),
+        reason: format!("{e:#}"),
+    })?;
 
     let pool = crate::find::loaded::pool(opts.threads)?;
     let rendered: Vec<Option<anyhow::Result<Rendered>>> = pool.install(|| {
@@ -370,11 +380,14 @@ pub fn build(report_path: &Path, opts: &ReviewOptions) -> Result<ReviewOutcome, 
     };
     // JSON inside <script>: no `<` may appear, or `</script>` in a file name would end it
     let json = serde_json::to_string(&data)
-        .map_err(|e| SetupError::Other(e.to_string()))?
+        .map_err(|e| SetupError::Internal(e.to_string()))?
         .replace('<', "\\u003c");
     let html = TEMPLATE.replacen(DATA_MARK, &json, 1);
-    crate::fsio::write_atomic(&index, html.as_bytes(), None)
-        .map_err(|e| SetupError::Other(format!("{e:#}")))?;
+    crate::fsio::write_atomic(&index, html.as_bytes(), None).map_err(|e| SetupError::Io {
+        action: "write",
+        path: index.clone(),
+        reason: format!("{e:#}"),
+    })?;
     let n = data.files.len();
     Ok(ReviewOutcome {
         dir,

@@ -14,11 +14,11 @@
 //! Run: `cargo bench --bench jpeg_paths`
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
-use pixla::decode::{self, Decoded};
-use pixla::detect::{Class, Detection};
-use pixla::geom::{BoxF, PixBox};
-use pixla::jpeg_lossless;
-use pixla::pipeline::{self, Config, Found};
+use pixla::internal_tests::decode::{self, Decoded};
+use pixla::internal_tests::detect::{Class, Detection};
+use pixla::internal_tests::geom::{BoxF, PixBox};
+use pixla::internal_tests::jpeg_lossless;
+use pixla::internal_tests::pipeline::{self, Config, Found};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
@@ -84,12 +84,19 @@ fn report(case: &Case, cfg: &Config) {
     let mut a = case.dec.image.clone();
     let (ra, _, edits) =
         pipeline::redact_regions(&mut a, &case.found, case.dec.orientation, cfg, Some(&g));
-    let lossless =
-        pixla::encode::encode_jpeg_lossless(&case.bytes, &edits, &a, &Default::default()).unwrap();
+    let lossless = pixla::internal_tests::encode::encode_jpeg_lossless(
+        &case.bytes,
+        &edits,
+        &a,
+        &Default::default(),
+    )
+    .unwrap();
     let mut b = case.dec.image.clone();
     let (rb, _, _) = pipeline::redact_regions(&mut b, &case.found, case.dec.orientation, cfg, None);
-    let reenc = pixla::encode::encode(&b, &case.dec, &case.bytes, &Default::default()).unwrap();
-    let rects = |rs: &[pixla::report::Region]| {
+    let reenc =
+        pixla::internal_tests::encode::encode(&b, &case.dec, &case.bytes, &Default::default())
+            .unwrap();
+    let rects = |rs: &[pixla::internal_tests::report::Region]| {
         rs.iter()
             .map(|r| PixBox {
                 x: r.bbox[0],
@@ -159,7 +166,7 @@ fn jpeg_paths(c: &mut Criterion) {
         pipeline::redact_regions(&mut b, &case.found, case.dec.orientation, &cfg, None);
         g.bench_function(format!("{}/lossless", case.name), |bch| {
             bch.iter(|| {
-                pixla::encode::encode_jpeg_lossless(
+                pixla::internal_tests::encode::encode_jpeg_lossless(
                     black_box(&case.bytes),
                     &edits,
                     &a,
@@ -170,8 +177,13 @@ fn jpeg_paths(c: &mut Criterion) {
         });
         g.bench_function(format!("{}/reencode", case.name), |bch| {
             bch.iter(|| {
-                pixla::encode::encode(black_box(&b), &case.dec, &case.bytes, &Default::default())
-                    .unwrap()
+                pixla::internal_tests::encode::encode(
+                    black_box(&b),
+                    &case.dec,
+                    &case.bytes,
+                    &Default::default(),
+                )
+                .unwrap()
             })
         });
         g.bench_function(format!("{}/decode", case.name), |bch| {

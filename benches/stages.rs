@@ -1,7 +1,7 @@
 //! Per-stage timings of the redaction pipeline on one real aerial photo.
 //!
 //! Fixture: `../shared/fixtures/annotations/sahi_terrain1.jpg` (2048x1365 JPEG, 7 walkers).
-//! Models: `pixla::models::models_dir(None)`, i.e. `$PIXLA_MODELS_DIR` or `~/.cache/pixla/models`.
+//! Models: `pixla::internal_tests::models::models_dir(None)`, i.e. `$PIXLA_MODELS_DIR` or `~/.cache/pixla/models`.
 //!
 //! Everything runs on ONE core: `cfg.threads = 1` (one ONNX Runtime session per model, one
 //! intra-op thread) and detection runs inside a 1-thread rayon pool, so the numbers are per
@@ -11,8 +11,8 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode};
 use image::RgbImage;
-use pixla::decode::{self, Decoded};
-use pixla::pipeline::{self, Config, Found, Models};
+use pixla::internal_tests::decode::{self, Decoded};
+use pixla::internal_tests::pipeline::{self, Config, Found, Models};
 use pixla::SetupError;
 use std::hint::black_box;
 use std::path::Path;
@@ -73,7 +73,7 @@ fn stages(c: &mut Criterion) {
 
     let cfg = Config {
         threads: 1,
-        models_dir: pixla::models::models_dir(None),
+        models_dir: pixla::internal_tests::models::models_dir(None),
         ..Config::default()
     };
     // detect_image parallelises with rayon: run it in a 1-thread pool, as run_batch does with
@@ -93,7 +93,8 @@ fn stages(c: &mut Criterion) {
     let found: Vec<Found> = pool
         .install(|| pipeline::detect_image(&rgb, &cfg, &models))
         .expect("detect on the fixture");
-    let tiles = pixla::tile::tiles(rgb.width(), rgb.height(), cfg.tile, cfg.overlap);
+    let tiles =
+        pixla::internal_tests::tile::tiles(rgb.width(), rgb.height(), cfg.tile, cfg.overlap);
     eprintln!(
         "stages: {} {}x{}, {} tiles of {} + whole-image pass, {} regions found ({} person), models from {}",
         path.file_name().unwrap().to_string_lossy(),
@@ -102,7 +103,7 @@ fn stages(c: &mut Criterion) {
         tiles.len(),
         cfg.tile,
         found.len(),
-        found.iter().filter(|f| f.det.class == pixla::detect::Class::Person).count(),
+        found.iter().filter(|f| f.det.class == pixla::internal_tests::detect::Class::Person).count(),
         cfg.models_dir.display()
     );
 
@@ -155,16 +156,16 @@ fn stages(c: &mut Criterion) {
     // the part of a tile that is pixla's own: resize to the model input and fill the tensor
     g.bench_function("preprocess_one_tile", |b| {
         b.iter(|| {
-            let (small, _) = pixla::detect::fit(
+            let (small, _) = pixla::internal_tests::detect::fit(
                 black_box(&tile),
-                pixla::detect::nanodet::SIZE,
-                pixla::detect::nanodet::SIZE,
+                pixla::internal_tests::detect::nanodet::SIZE,
+                pixla::internal_tests::detect::nanodet::SIZE,
             );
-            pixla::detect::nanodet::NanoDet::input_tensor(&small)
+            pixla::internal_tests::detect::nanodet::NanoDet::input_tensor(&small)
         })
     });
     // merging the raw detections of every tile and the whole-image pass
-    let raw: Vec<pixla::detect::Detection> = pool.install(|| {
+    let raw: Vec<pixla::internal_tests::detect::Detection> = pool.install(|| {
         tiles
             .iter()
             .flat_map(|t| {
@@ -184,7 +185,7 @@ fn stages(c: &mut Criterion) {
     g.bench_function("merge", |b| {
         b.iter_batched(
             || raw.clone(),
-            |r| pixla::merge::greedy_nmm(black_box(r), cfg.merge_ios),
+            |r| pixla::internal_tests::merge::greedy_nmm(black_box(r), cfg.merge_ios),
             BatchSize::SmallInput,
         )
     });
@@ -203,17 +204,23 @@ fn stages(c: &mut Criterion) {
     g.sampling_mode(SamplingMode::Flat);
     g.bench_function("encode", |b| {
         b.iter(|| {
-            pixla::encode::encode(black_box(&redacted), &dec, &bytes, &Default::default()).unwrap()
+            pixla::internal_tests::encode::encode(
+                black_box(&redacted),
+                &dec,
+                &bytes,
+                &Default::default(),
+            )
+            .unwrap()
         })
     });
     // the default JPEG path: only the DCT blocks under the regions are rewritten
-    let grid = pixla::jpeg_lossless::grid(&bytes).expect("the fixture's MCU grid");
+    let grid = pixla::internal_tests::jpeg_lossless::grid(&bytes).expect("the fixture's MCU grid");
     let mut aligned = dec.image.clone();
     let (_, _, edits) =
         pipeline::redact_regions(&mut aligned, &found, dec.orientation, &cfg, Some(&grid));
     g.bench_function("encode_lossless", |b| {
         b.iter(|| {
-            pixla::encode::encode_jpeg_lossless(
+            pixla::internal_tests::encode::encode_jpeg_lossless(
                 black_box(&bytes),
                 &edits,
                 &aligned,

@@ -42,7 +42,7 @@ impl BoxF {
     /// inside the other, whatever their sizes.
     ///
     /// ```
-    /// use pixla::geom::BoxF;
+    /// use pixla::internal_tests::geom::BoxF;
     /// let big = BoxF::new(0.0, 0.0, 100.0, 100.0);
     /// let small = BoxF::new(10.0, 10.0, 20.0, 30.0);
     /// assert_eq!(big.ios(&small), 1.0);

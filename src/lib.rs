@@ -11,6 +11,16 @@
 //! flags, calls the library, prints the result and maps the outcome to an exit code. How to use
 //! pixla, one topic a page, is in [`guide`].
 //!
+//! # The API
+//!
+//! The modules are private. What a program driving pixla needs (the `pixla` binary is one) is
+//! re-exported at the root, by stage: a batch ([`run_batch`], [`RunOptions`], [`Config`],
+//! [`Observer`]), the report ([`Report`], [`FileEntry`], [`Status`], [`Source`]), the delivery
+//! ([`check()`], [`verify()`], [`purge()`], [`evaluate`], [`build_review`]), the models
+//! ([`registry`], [`install`]) and the set-up error ([`SetupError`]). The integration tests,
+//! benches and fuzz targets reach the rest through one hidden module, `internal_tests`, which
+//! is not part of the API.
+//!
 //! # Layout and layers
 //!
 //! One folder (or file) per concern under `src/`, a file per thing. From the bottom up:
@@ -129,57 +139,94 @@
 //! expose them). Taken from crates instead: `jsonschema` (schema validation), `signal-hook`
 //! (signals), `fast_image_resize` (SIMD resizing), `cargo-fuzz`/`libfuzzer-sys` (fuzzing).
 
-pub mod batch;
-pub mod config;
-pub mod delivery;
-pub mod detect;
-pub mod error;
-pub mod eval;
-pub mod file;
-pub mod find;
-pub mod formats;
-pub mod fsio;
-pub mod geom;
+mod batch;
+mod config;
+mod delivery;
+mod detect;
+mod error;
+mod eval;
+mod file;
+mod find;
+mod formats;
+mod fsio;
+mod geom;
 pub mod guide;
-pub mod home;
+mod home;
 #[cfg(test)]
 mod layers;
-pub mod redact;
-pub mod report;
-pub mod review;
-pub mod stats;
+mod redact;
+mod report;
+mod review;
+mod stats;
 
-// Old module paths, kept for the integration tests, benches and fuzz targets.
-#[doc(hidden)]
-pub use crate::delivery::verify;
-#[doc(hidden)]
-pub use crate::detect::{merge, onnx as runtime, tile};
-#[doc(hidden)]
-pub use crate::formats::jpeg::{lossless as jpeg_lossless, meta as jpegmeta};
-#[doc(hidden)]
-pub use crate::formats::{decode, encode, tiff as tiffedit};
-#[doc(hidden)]
-pub use crate::review::sidecar;
-/// Old path, kept for tests: the settings, detection and region planning.
-#[doc(hidden)]
-pub mod pipeline {
-    pub use crate::config::Config;
-    pub use crate::file::plan::redact_regions;
-    pub use crate::file::process;
-    pub use crate::find::loaded::Models;
-    pub use crate::find::passes::detect_image;
-    pub use crate::find::raster::{read_fit, MemRaster, Raster};
-    pub use crate::find::Found;
-}
-/// Old path, kept for tests: the model registry and pixla's home.
-#[doc(hidden)]
-pub mod models {
-    pub use crate::detect::registry::*;
-    pub use crate::fsio::sha256_file;
-    pub use crate::home::home_dir;
-}
+// The API: the modules are private, and what a program driving pixla needs (the `pixla`
+// binary is one) is re-exported here, by stage.
 
+// A batch: settings, run, progress, a reviewer's corrections.
+pub use batch::observer::Observer;
+pub use batch::provenance::{host, operator};
+pub use batch::regions::{run_regions, RegionsOptions};
+pub use batch::signals::install as install_signal_handlers;
+pub use batch::{run_batch, Outcome, RunOptions};
+pub use config::{Config, JpegMode, ObjectModels, UserModel};
+pub use detect::yolo::parse_class_map;
+pub use detect::Class;
+pub use formats::jpeg::meta::{MetaOptions, Previews};
+pub use redact::Method;
+// The report.
+pub use report::{
+    merge_shards, public_command, read as read_report, read_accuracy, Encoding, FileEntry, Region,
+    Report, Run, ShardInput, Source, Status,
+};
+// The delivery: check, verify, purge; evaluation; the review page.
+pub use delivery::check::{check, CheckResult};
+pub use delivery::purge::{purge, PurgeOptions, PurgeResult};
+pub use delivery::verify::{verify, VerifyOptions, VerifyResult};
+pub use eval::{run as evaluate, table as eval_table, EvalOptions, EvalReport};
+pub use review::{build as build_review, ReviewOptions, ReviewOutcome};
+// Models: the registry, the installer, ONNX Runtime; errors; small file helpers.
+pub use detect::onnx::locate as locate_runtime;
+pub use detect::{install, registry};
 pub use error::SetupError;
+pub use fsio::walk::resolve as resolve_path;
+pub use fsio::write_atomic;
+pub use home::ORT_VERSION;
+pub use stats::snapshot as stage_timings;
+
+/// Everything else, for pixla's own integration tests, benches and fuzz targets only: not
+/// part of the API, and free to change.
+#[doc(hidden)]
+pub mod internal_tests {
+    macro_rules! reexport {
+        ($($m:ident),*) => { $(pub mod $m { pub use crate::$m::*; })* };
+    }
+    reexport!(
+        batch, config, delivery, detect, error, eval, file, find, formats, fsio, geom, home,
+        redact, report, review, stats
+    );
+    // Old module paths the tests were written against.
+    pub use crate::delivery::verify;
+    pub use crate::detect::{merge, onnx as runtime, tile};
+    pub use crate::formats::jpeg::{lossless as jpeg_lossless, meta as jpegmeta};
+    pub use crate::formats::{decode, encode, tiff as tiffedit};
+    pub use crate::review::sidecar;
+    /// The settings, detection and region planning.
+    pub mod pipeline {
+        pub use crate::config::Config;
+        pub use crate::file::plan::redact_regions;
+        pub use crate::file::process;
+        pub use crate::find::loaded::Models;
+        pub use crate::find::passes::detect_image;
+        pub use crate::find::raster::{read_fit, MemRaster, Raster};
+        pub use crate::find::Found;
+    }
+    /// The model registry and pixla's home.
+    pub mod models {
+        pub use crate::detect::registry::*;
+        pub use crate::fsio::sha256_file;
+        pub use crate::home::home_dir;
+    }
+}
 
 /// Version of this build, written into every report.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

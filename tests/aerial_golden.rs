@@ -9,9 +9,9 @@
 //! ONNX Runtime library (`pixla models fetch`) and `../shared/fixtures`; it never skips.
 
 use crate::common::{golden_crop, onnx_runtime, read_json, repo_file};
-use pixla::detect::aerial::STRIDE;
-use pixla::detect::centre::CentrePoint;
-use pixla::detect::{Class, Detector};
+use pixla::internal_tests::detect::aerial::STRIDE;
+use pixla::internal_tests::detect::centre::CentrePoint;
+use pixla::internal_tests::detect::{Class, Detector};
 use serde_json::Value;
 use std::path::Path;
 
@@ -21,8 +21,13 @@ fn golden() -> Value {
 
 fn model() -> CentrePoint {
     onnx_runtime();
-    pixla::detect::aerial::load(&pixla::models::models_dir(None), 1, 0.3, 0.3)
-        .unwrap_or_else(|e| panic!("cannot load pixla-aerial: {e}"))
+    pixla::internal_tests::detect::aerial::load(
+        &pixla::internal_tests::models::models_dir(None),
+        1,
+        0.3,
+        0.3,
+    )
+    .unwrap_or_else(|e| panic!("cannot load pixla-aerial: {e}"))
 }
 
 #[test]
@@ -30,11 +35,11 @@ fn the_built_in_model_is_the_one_the_reference_was_made_with() {
     let g = golden();
     assert_eq!(
         g["model_sha256"].as_str(),
-        Some(pixla::models::PIXLA_AERIAL.sha256),
+        Some(pixla::internal_tests::models::PIXLA_AERIAL.sha256),
         "fixtures/pixla_aerial_golden.json was made with another model: re-run export.py --golden"
     );
     assert_eq!(
-        pixla::models::PIXLA_AERIAL
+        pixla::internal_tests::models::PIXLA_AERIAL
             .status(Path::new("/nonexistent"))
             .as_str(),
         "ok",
@@ -122,7 +127,7 @@ fn decoded_detections_are_the_references_peaks() {
                 .map(|v| v.as_f64().unwrap() as f32)
                 .collect::<Vec<_>>()
         })
-        .filter(|v| pixla::detect::aerial::calibrate(v[4]) >= 0.3)
+        .filter(|v| pixla::internal_tests::detect::aerial::calibrate(v[4]) >= 0.3)
         .map(|v| [v[0], v[1], v[2], v[3]])
         .collect();
     let persons: Vec<_> = dets.iter().filter(|d| d.class == Class::Person).collect();

@@ -426,7 +426,7 @@ fn real_reports_validate_against_the_schema_and_broken_ones_do_not() {
 
     // the binary's embedded schema is the repository's file
     assert_eq!(
-        serde_json::from_str::<Value>(pixla::verify::REPORT_SCHEMA).unwrap(),
+        serde_json::from_str::<Value>(pixla::internal_tests::verify::REPORT_SCHEMA).unwrap(),
         report_schema()
     );
 
@@ -626,7 +626,7 @@ fn check_refuses_failed_files_and_purge_deletes_only_verified_originals() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 5);
-    let (_, report_sha) = pixla::report::read(&rp).unwrap();
+    let (_, report_sha) = pixla::internal_tests::report::read(&rp).unwrap();
     for l in &lines {
         assert_eq!(l["schema"], "pixla-purge/1");
         assert_eq!(l["operator"], "P. Urge");

@@ -7,7 +7,8 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 fn platedet() -> PathBuf {
-    let p = pixla::models::PLATEDET.path(&pixla::models::models_dir(None));
+    let p = pixla::internal_tests::models::PLATEDET
+        .path(&pixla::internal_tests::models::models_dir(None));
     assert!(
         p.is_file(),
         "{} missing: run `pixla models fetch platedet`",
@@ -139,7 +140,7 @@ fn platedet_as_user_model_matches_the_builtin() {
 /// lacks are clear usage errors (exit 2) before any file is processed.
 #[test]
 fn derived_layouts_and_clear_errors() {
-    let py = pixla::models::home_dir().join("venv-tfjs2onnx/bin/python");
+    let py = pixla::internal_tests::models::home_dir().join("venv-tfjs2onnx/bin/python");
     assert!(
         py.is_file(),
         "{} missing (made by `pixla models fetch`)",

@@ -238,7 +238,7 @@ fn fifo_in_place_of_a_model_is_a_setup_error_not_a_hang() {
     std::fs::create_dir_all(&m).unwrap();
     // a copy of the installed models (~/.cache/pixla is never touched)
     std::fs::copy(
-        pixla::models::models_dir(None).join("ppocrv4-det.onnx"),
+        pixla::internal_tests::models::models_dir(None).join("ppocrv4-det.onnx"),
         m.join("ppocrv4-det.onnx"),
     )
     .unwrap();

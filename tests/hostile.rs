@@ -1043,7 +1043,12 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
                         std::fs::read(&outp)
                             .ok()
                             .and_then(|b| {
-                                pixla::decode::decode(&b, &outp, &Default::default()).ok()
+                                pixla::internal_tests::decode::decode(
+                                    &b,
+                                    &outp,
+                                    &Default::default(),
+                                )
+                                .ok()
                             })
                             .map(|d| d.image)
                             .ok_or(er)
@@ -1218,7 +1223,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
     // run-level set-up errors: exit 2, nothing processed, a message that says what to do
     let one = d.path().join("one");
     write(&one.join("a.jpg"), &tiny);
-    let models = pixla::models::models_dir(None);
+    let models = pixla::internal_tests::models::models_dir(None);
     let mut run_level = vec![];
     for (what, how) in [
         ("truncated model file", 0),
@@ -1297,7 +1302,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         for m in ["nanodet-m.onnx", "ppocrv4-det.onnx"] {
             std::fs::copy(models.join(m), um.join(m)).unwrap();
         }
-        let ort = pixla::runtime::locate().unwrap();
+        let ort = pixla::internal_tests::runtime::locate().unwrap();
         std::fs::copy(&ort, base.join("libonnxruntime.so")).unwrap();
         for p in [d.path(), &base, &ui, &um] {
             std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -618,12 +618,12 @@ fn strip_metadata_keeps_only_icc_and_orientation() {
 fn assemble_with_the_source_as_main_is_metadata_only() {
     let src = std::fs::read(shared("metadata/storyweb_DJI_0002.JPG")).unwrap();
     let img = image::load_from_memory(&src).unwrap();
-    let opts = pixla::jpegmeta::MetaOptions {
+    let opts = pixla::internal_tests::jpegmeta::MetaOptions {
         strip_gps: true,
         ..Default::default()
     };
     let t = std::time::Instant::now();
-    let (out, ch) = pixla::jpegmeta::assemble(&src, &src, &img, &opts).unwrap();
+    let (out, ch) = pixla::internal_tests::jpegmeta::assemble(&src, &src, &img, &opts).unwrap();
     eprintln!(
         "assemble (9 MP, strip-gps, previews regenerated): {:.1} ms",
         t.elapsed().as_secs_f64() * 1000.0

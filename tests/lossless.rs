@@ -3,8 +3,8 @@
 //! the fallback to re-encoding is recorded per file.
 
 use crate::common::*;
-use pixla::geom::PixBox;
-use pixla::jpeg_lossless::{self, compare};
+use pixla::internal_tests::geom::PixBox;
+use pixla::internal_tests::jpeg_lossless::{self, compare};
 
 /// What defines how the scan is coded: the quantisation tables (by table id; one DQT
 /// segment may hold several), the frame header (SOFn: size, components, sampling factors,

@@ -12,8 +12,8 @@
 
 use crate::common::{read_json, repo_file, shared};
 use image::RgbImage;
-use pixla::detect::nanodet::{NanoDet, SIZE};
-use pixla::detect::{Class, Detector};
+use pixla::internal_tests::detect::nanodet::{NanoDet, SIZE};
+use pixla::internal_tests::detect::{Class, Detector};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -42,7 +42,7 @@ fn s<'a>(v: &'a Value, what: &str) -> &'a str {
 
 /// The model, or a panic that says how to install it.
 fn load_model() -> NanoDet {
-    let dir = pixla::models::models_dir(None);
+    let dir = pixla::internal_tests::models::models_dir(None);
     NanoDet::load(&dir, 1, 0.3, 0.3).unwrap_or_else(|e| {
         panic!(
             "cannot load the NanoDet model from {}: {e}\n\
@@ -136,7 +136,7 @@ fn nanodet_matches_golden_outputs() {
 
     // the model pixla would install is the one the golden outputs were compared against
     assert_eq!(
-        pixla::models::NANODET.sha256,
+        pixla::internal_tests::models::NANODET.sha256,
         s(&g["model"]["pixla_onnx_sha256"], "model.pixla_onnx_sha256"),
         "pixla's pinned NanoDet sha256 is not the model the golden outputs were checked against"
     );

@@ -8,9 +8,9 @@
 //! skips.
 
 use crate::common::{golden_crop, golden_crop_box, onnx_runtime, read_json, repo_file};
-use pixla::detect::centre::{CentrePoint, STRIDE};
-use pixla::detect::{Class, Detector};
-use pixla::geom::BoxF;
+use pixla::internal_tests::detect::centre::{CentrePoint, STRIDE};
+use pixla::internal_tests::detect::{Class, Detector};
+use pixla::internal_tests::geom::BoxF;
 use serde_json::Value;
 use std::path::Path;
 
@@ -20,8 +20,12 @@ fn golden() -> Value {
 
 fn model() -> CentrePoint {
     onnx_runtime();
-    pixla::detect::plate::load(&pixla::models::models_dir(None), 1, 0.5)
-        .unwrap_or_else(|e| panic!("cannot load pixla-plate: {e}"))
+    pixla::internal_tests::detect::plate::load(
+        &pixla::internal_tests::models::models_dir(None),
+        1,
+        0.5,
+    )
+    .unwrap_or_else(|e| panic!("cannot load pixla-plate: {e}"))
 }
 
 #[test]
@@ -29,11 +33,11 @@ fn the_built_in_plate_model_is_the_one_the_reference_was_made_with() {
     let g = golden();
     assert_eq!(
         g["model_sha256"].as_str(),
-        Some(pixla::models::PIXLA_PLATE.sha256),
+        Some(pixla::internal_tests::models::PIXLA_PLATE.sha256),
         "fixtures/pixla_plate_golden.json was made with another model: re-run export.py --golden"
     );
     assert_eq!(
-        pixla::models::PIXLA_PLATE
+        pixla::internal_tests::models::PIXLA_PLATE
             .status(Path::new("/nonexistent"))
             .as_str(),
         "ok",

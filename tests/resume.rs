@@ -74,7 +74,11 @@ fn verified(out: &Path) -> BTreeMap<String, (u64, std::time::SystemTime)> {
             continue;
         };
         let p = out.join(o);
-        if pixla::models::sha256_file(&p).ok().as_deref() == Some(sha) {
+        if pixla::internal_tests::models::sha256_file(&p)
+            .ok()
+            .as_deref()
+            == Some(sha)
+        {
             let md = std::fs::metadata(&p).unwrap();
             m.insert(o.to_string(), (md.ino(), md.modified().unwrap()));
         }

@@ -292,7 +292,8 @@ fn review_page_round_trip_in_chromium() {
     // the exported sidecar
     let side_path = PathBuf::from(b["sidecar"].as_str().unwrap());
     let side_bytes = std::fs::read(&side_path).unwrap();
-    let side = pixla::sidecar::parse(&side_bytes).expect("the page's sidecar parses");
+    let side =
+        pixla::internal_tests::sidecar::parse(&side_bytes).expect("the page's sidecar parses");
     let copied: Value = serde_json::from_str(b["copy"]["text"].as_str().unwrap())
         .expect("the copied sidecar is JSON");
     let mut a: Value = serde_json::from_slice(&side_bytes).unwrap();
@@ -308,7 +309,10 @@ fn review_page_round_trip_in_chromium() {
     assert_eq!(fe.suppress[0].bbox, false_box);
     assert_eq!(fe.add.len(), 1);
     let drawn = fe.add[0].bbox;
-    assert_eq!(fe.add[0].class, pixla::detect::Class::Person);
+    assert_eq!(
+        fe.add[0].class,
+        pixla::internal_tests::detect::Class::Person
+    );
     assert!(
         (0..4).all(|i| (drawn[i] as i64 - draw_box[i] as i64).abs() <= 2),
         "drawn {drawn:?}, meant {draw_box:?}"
@@ -897,7 +901,9 @@ fn review_bundle_never_writes_or_removes_through_a_link() {
 #[test]
 fn review_page_with_2000_outputs() {
     use image::ImageEncoder;
-    use pixla::report::{FileEntry, Region, Report, Run, Source, Status, Summary, Tool};
+    use pixla::internal_tests::report::{
+        FileEntry, Region, Report, Run, Source, Status, Summary, Tool,
+    };
     const N: usize = 2000;
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("out");
@@ -937,11 +943,11 @@ fn review_page_with_2000_outputs() {
         std::fs::write(out.join(&rel), &b).unwrap();
         let regions: Vec<Region> = (0..i % 4)
             .map(|k| Region {
-                class: pixla::detect::Class::Person,
+                class: pixla::internal_tests::detect::Class::Person,
                 score: Some(0.5),
                 bbox: [100 + 200 * k as u32, 300, 30, 50],
                 detected: [100.0, 300.0, 40.0, 60.0],
-                method: pixla::redact::Method::Pixelate,
+                method: pixla::internal_tests::redact::Method::Pixelate,
                 block: Some(10),
                 source: Source::Model("nanodet-m".into()),
                 note: None,

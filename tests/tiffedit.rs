@@ -7,7 +7,7 @@
 //! GDAL (not the module) to decode pixels.
 
 use crate::common::{gdal, shared};
-use pixla::tiffedit::{self, Chunking, RewriteStats, Samples, TiffInfo, Window};
+use pixla::internal_tests::tiffedit::{self, Chunking, RewriteStats, Samples, TiffInfo, Window};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -884,7 +884,7 @@ fn cog_leaders_and_trailers_kept() {
 /// `redact::apply` through `Window::to_image`, and write it back.
 #[test]
 fn redact_through_window_images() {
-    use pixla::{geom::PixBox, redact};
+    use pixla::internal_tests::{geom::PixBox, redact};
     let d = tempfile::tempdir().unwrap();
     let src = make(
         d.path(),

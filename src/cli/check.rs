@@ -3,7 +3,7 @@
 use crate::cli::detect_args::DetectArgs;
 use crate::cli::print_json;
 use clap::Args;
-use pixla::error::SetupError;
+use pixla::SetupError;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,7 +29,7 @@ pub struct CheckArgs {
 
 pub fn run(a: CheckArgs) -> Result<ExitCode, SetupError> {
     let cfg = a.detect.config()?;
-    let r = pixla::delivery::check::check(&a.inputs, a.report.as_deref(), &cfg)?;
+    let r = pixla::check(&a.inputs, a.report.as_deref(), &cfg)?;
     for d in r.settings_differ.iter().filter(|_| !a.quiet) {
         eprintln!("pixla check: note: this check's settings differ from the report's run: {d}");
     }

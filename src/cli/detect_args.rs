@@ -3,11 +3,11 @@
 //! never drift from what a delivery was made with.
 
 use clap::Args;
-use pixla::config::Config;
-use pixla::detect::registry;
-use pixla::detect::Class;
-use pixla::error::SetupError;
-use pixla::redact::Method;
+use pixla::registry;
+use pixla::Class;
+use pixla::Config;
+use pixla::Method;
+use pixla::SetupError;
 use std::path::PathBuf;
 
 /// Detection and redaction settings shared by `redact`, `check` and `eval`, so a gate or an
@@ -43,7 +43,7 @@ pub struct DetectArgs {
     blocks: u32,
     /// Person and vehicle detectors: pixla-aerial (pixla's own, on full-resolution tiles,
     /// with nanodet-m on the downscaled passes) or nanodet-m (alone, on every pass).
-    #[arg(long, default_value = "pixla-aerial", value_parser = pixla::config::ObjectModels::NAMES)]
+    #[arg(long, default_value = "pixla-aerial", value_parser = pixla::ObjectModels::NAMES)]
     detector: String,
     /// Plate detector: pixla-plate (pixla's own, default), ppocrv4-det (Apache-2.0, opt-in),
     /// platedet (AGPL-3.0, opt-in), none.
@@ -99,7 +99,7 @@ impl DetectArgs {
             plate_bands: !a.no_plate_bands,
             ..Config::default()
         };
-        cfg.detector = pixla::config::ObjectModels::parse(&a.detector)
+        cfg.detector = pixla::ObjectModels::parse(&a.detector)
             .ok_or_else(|| SetupError::Usage(format!("unknown detector `{}`", a.detector)))?;
         if !(32..=8192).contains(&cfg.tile)
             || !(0.0..0.9).contains(&cfg.overlap)
@@ -137,13 +137,13 @@ impl DetectArgs {
         }
         cfg.models_dir = registry::models_dir(a.models_dir.as_deref());
         if let Some(path) = &a.model {
-            let classes = pixla::detect::yolo::parse_class_map(a.classes.as_deref().unwrap_or(""))
+            let classes = pixla::parse_class_map(a.classes.as_deref().unwrap_or(""))
                 .map_err(SetupError::Usage)?;
             let file = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            cfg.model = Some(pixla::config::UserModel {
+            cfg.model = Some(pixla::UserModel {
                 path: path.clone(),
                 file,
                 format: a.model_format.clone(),

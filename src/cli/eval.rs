@@ -3,7 +3,7 @@
 use crate::cli::detect_args::DetectArgs;
 use crate::cli::print_json;
 use clap::Args;
-use pixla::error::SetupError;
+use pixla::SetupError;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,9 +28,9 @@ pub struct EvalArgs {
 
 pub fn run(a: EvalArgs) -> Result<ExitCode, SetupError> {
     let cfg = a.detect.config()?;
-    let r = pixla::eval::run(
+    let r = pixla::evaluate(
         &a.images,
-        &pixla::eval::EvalOptions {
+        &pixla::EvalOptions {
             labels: a.labels,
             label_classes: a.label_classes,
         },
@@ -49,7 +49,7 @@ pub fn run(a: EvalArgs) -> Result<ExitCode, SetupError> {
     if a.json {
         print_json(&r)?;
     } else {
-        print!("{}", pixla::eval::table(&r));
+        print!("{}", pixla::eval_table(&r));
     }
     Ok(ExitCode::from(if r.failed > 0 { 1 } else { 0 }))
 }

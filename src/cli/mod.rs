@@ -13,7 +13,7 @@ pub mod report;
 pub mod review;
 pub mod verify;
 
-use pixla::error::SetupError;
+use pixla::SetupError;
 
 pub fn print_json<T: serde::Serialize>(v: &T) -> Result<(), SetupError> {
     println!(

@@ -1,9 +1,9 @@
 //! `pixla models list|fetch|verify`: the model registry and the installer, printed.
 
 use clap::Subcommand;
-use pixla::detect::registry::ModelStatus;
-use pixla::detect::{install, registry};
-use pixla::error::SetupError;
+use pixla::registry::ModelStatus;
+use pixla::SetupError;
+use pixla::{install, registry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -50,14 +50,14 @@ pub fn run(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
                     m.licence
                 );
             }
-            match pixla::detect::onnx::locate() {
-                Ok(p) => println!("onnxruntime {}: {}", pixla::home::ORT_VERSION, p.display()),
+            match pixla::locate_runtime() {
+                Ok(p) => println!("onnxruntime {}: {}", pixla::ORT_VERSION, p.display()),
                 Err(e @ SetupError::OrtUnusable { .. }) => {
-                    println!("onnxruntime {}: {e}", pixla::home::ORT_VERSION)
+                    println!("onnxruntime {}: {e}", pixla::ORT_VERSION)
                 }
                 Err(_) => println!(
                     "onnxruntime {}: missing (run `pixla models fetch`)",
-                    pixla::home::ORT_VERSION
+                    pixla::ORT_VERSION
                 ),
             }
             Ok(ExitCode::SUCCESS)
@@ -97,7 +97,7 @@ pub fn run(cmd: ModelsCmd) -> Result<ExitCode, SetupError> {
             let lib = install::fetch_ort(&say).map_err(fail)?;
             eprintln!(
                 "pixla: onnxruntime {} ok: {}",
-                pixla::home::ORT_VERSION,
+                pixla::ORT_VERSION,
                 lib.display()
             );
             for m in wanted {

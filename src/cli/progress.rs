@@ -3,8 +3,8 @@
 //! only when that is a terminal and `--quiet` was not given.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pixla::batch::observer::Observer;
-use pixla::report::{FileEntry, Status};
+use pixla::Observer;
+use pixla::{FileEntry, Status};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;

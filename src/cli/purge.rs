@@ -2,7 +2,7 @@
 
 use crate::cli::print_json;
 use clap::Args;
-use pixla::error::SetupError;
+use pixla::SetupError;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -31,9 +31,9 @@ pub struct PurgeArgs {
 }
 
 pub fn run(a: PurgeArgs) -> Result<ExitCode, SetupError> {
-    let r = pixla::delivery::purge::purge(
+    let r = pixla::purge(
         &a.report,
-        &pixla::delivery::purge::PurgeOptions {
+        &pixla::PurgeOptions {
             input: a.input,
             outputs: a.outputs,
             yes: a.yes,

@@ -3,10 +3,10 @@
 
 use crate::cli::detect_args::DetectArgs;
 use clap::Args;
-use pixla::batch::RunOptions;
-use pixla::config::JpegMode;
-use pixla::error::SetupError;
-use pixla::report::Status;
+use pixla::JpegMode;
+use pixla::RunOptions;
+use pixla::SetupError;
+use pixla::Status;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -44,7 +44,7 @@ pub struct RedactArgs {
     /// the redacted image at their own size (`regenerate`) or remove them (`remove`). Never kept
     /// as they were.
     #[arg(long, value_enum, default_value = "regenerate")]
-    previews: pixla::formats::jpeg::meta::Previews,
+    previews: pixla::Previews,
     /// Remove GPS and location data, also from images with nothing to hide and from MPF images:
     /// the EXIF GPS IFD (its bytes zeroed) and XMP GPS/location properties (`exif:GPS*`,
     /// `drone-dji:GpsLatitude`/`GpsLongtitude`/`AbsoluteAltitude`, IPTC places).
@@ -85,7 +85,7 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
         JpegArg::Lossless => JpegMode::Lossless,
         JpegArg::Reencode => JpegMode::Reencode,
     };
-    cfg.meta = pixla::formats::jpeg::meta::MetaOptions {
+    cfg.meta = pixla::MetaOptions {
         previews: a.previews,
         strip_gps: a.strip_gps,
         strip_metadata: a.strip_metadata,
@@ -93,7 +93,7 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
     let opts = RunOptions {
         report: a.report,
         operator: a.operator,
-        command: pixla::report::public_command(std::env::args()),
+        command: pixla::public_command(std::env::args()),
         shard: a
             .shard
             .as_deref()
@@ -106,27 +106,27 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
         accuracy: a
             .accuracy
             .as_deref()
-            .map(pixla::report::read_accuracy)
+            .map(pixla::read_accuracy)
             .transpose()
             .map_err(SetupError::Usage)?,
     };
     // Ctrl-C / SIGTERM: finish the files in flight, write the report, exit 130
-    pixla::batch::signals::install()
+    pixla::install_signal_handlers()
         .map_err(|e| SetupError::Internal(format!("cannot install the signal handlers: {e}")))?;
     let progress = super::progress::Progress::new(!a.quiet);
     let outcome = match &a.regions {
-        Some(sidecar) => pixla::batch::regions::run_regions(
+        Some(sidecar) => pixla::run_regions(
             &a.inputs,
             &a.output,
             &cfg,
             &opts,
-            &pixla::batch::regions::RegionsOptions {
+            &pixla::RegionsOptions {
                 sidecar: sidecar.clone(),
                 reviewer: a.reviewer.clone(),
             },
             &progress,
         )?,
-        None => pixla::batch::run_batch(&a.inputs, &a.output, &cfg, &opts, &progress)?,
+        None => pixla::run_batch(&a.inputs, &a.output, &cfg, &opts, &progress)?,
     };
     let s = &outcome.report.summary;
     if let (Some(rv), false) = (
@@ -170,7 +170,7 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
         );
     }
     if a.timings {
-        let t = serde_json::json!({ "wall_seconds": outcome.report.run.seconds, "threads": cfg.threads, "stages": pixla::stats::snapshot() });
+        let t = serde_json::json!({ "wall_seconds": outcome.report.run.seconds, "threads": cfg.threads, "stages": pixla::stage_timings() });
         eprintln!("pixla: timings: {t}");
     }
     if outcome.interrupted {

@@ -1,7 +1,7 @@
 //! `pixla report merge`: merge the reports of a sharded batch.
 
 use clap::Subcommand;
-use pixla::error::SetupError;
+use pixla::SetupError;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,17 +28,17 @@ pub fn run(cmd: ReportCmd) -> Result<ExitCode, SetupError> {
             output,
             operator,
         } => {
-            let out_abs = pixla::fsio::walk::resolve(&output);
+            let out_abs = pixla::resolve_path(&output);
             let mut parts = Vec::new();
             for p in &reports {
-                if pixla::fsio::walk::resolve(p) == out_abs {
+                if pixla::resolve_path(p) == out_abs {
                     return Err(SetupError::UnsafePaths(format!(
                         "-o {} is one of the shard reports",
                         output.display()
                     )));
                 }
-                let (report, sha256) = pixla::report::read(p).map_err(SetupError::Report)?;
-                parts.push(pixla::report::ShardInput {
+                let (report, sha256) = pixla::read_report(p).map_err(SetupError::Report)?;
+                parts.push(pixla::ShardInput {
                     name: p
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
@@ -47,12 +47,12 @@ pub fn run(cmd: ReportCmd) -> Result<ExitCode, SetupError> {
                     report,
                 });
             }
-            let run = pixla::report::Run {
+            let run = pixla::Run {
                 started: String::new(),
                 finished: String::new(),
-                operator: pixla::batch::provenance::operator(operator.as_deref()),
-                host: pixla::batch::provenance::host(),
-                command: pixla::report::public_command(std::env::args()),
+                operator: pixla::operator(operator.as_deref()),
+                host: pixla::host(),
+                command: pixla::public_command(std::env::args()),
                 shard: None,
                 threads: 0,
                 seconds: 0.0,
@@ -60,11 +60,11 @@ pub fn run(cmd: ReportCmd) -> Result<ExitCode, SetupError> {
                 interrupted: false,
                 batch: None,
             };
-            let merged = pixla::report::merge_shards(parts, run)
+            let merged = pixla::merge_shards(parts, run)
                 .map_err(|e| SetupError::Report(format!("cannot merge: {e}")))?;
             let json = serde_json::to_vec_pretty(&merged)
                 .map_err(|e| SetupError::Internal(e.to_string()))?;
-            pixla::fsio::write_atomic(&output, &json, None).map_err(|e| SetupError::Io {
+            pixla::write_atomic(&output, &json, None).map_err(|e| SetupError::Io {
                 action: "write",
                 path: output.clone(),
                 reason: format!("{e:#}"),

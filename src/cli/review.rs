@@ -1,7 +1,7 @@
 //! `pixla review`: write the static review page for a report.
 
 use clap::Args;
-use pixla::error::SetupError;
+use pixla::SetupError;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,7 +35,7 @@ pub fn run(a: ReviewArgs) -> Result<ExitCode, SetupError> {
             "--thumb must be >= 16 and --display >= --thumb".into(),
         ));
     }
-    let mut o = pixla::review::ReviewOptions {
+    let mut o = pixla::ReviewOptions {
         dir: a.output,
         outputs: a.outputs,
         thumb: a.thumb,
@@ -45,7 +45,7 @@ pub fn run(a: ReviewArgs) -> Result<ExitCode, SetupError> {
     if let Some(j) = a.jobs {
         o.threads = j.max(1);
     }
-    let r = pixla::review::build(&a.report, &o)?;
+    let r = pixla::build_review(&a.report, &o)?;
     for (f, why) in &r.problems {
         eprintln!("pixla: not shown: {f}: {why}");
     }

@@ -2,8 +2,8 @@
 
 use crate::cli::print_json;
 use clap::Args;
-use pixla::detect::registry;
-use pixla::error::SetupError;
+use pixla::registry;
+use pixla::SetupError;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,9 +23,9 @@ pub struct VerifyArgs {
 }
 
 pub fn run(a: VerifyArgs) -> Result<ExitCode, SetupError> {
-    let r = pixla::delivery::verify::verify(
+    let r = pixla::verify(
         &a.report,
-        &pixla::delivery::verify::VerifyOptions {
+        &pixla::VerifyOptions {
             outputs: a.outputs,
             models_dir: registry::models_dir(a.models_dir.as_deref()),
         },

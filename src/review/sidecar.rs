@@ -8,7 +8,7 @@
 //! `fixtures/schema/pixla-regions-1.schema.json`.
 //!
 //! ```
-//! let s = pixla::sidecar::parse(br#"{"schema":"pixla-regions/1","reviewer":"K. Berg",
+//! let s = pixla::internal_tests::sidecar::parse(br#"{"schema":"pixla-regions/1","reviewer":"K. Berg",
 //!   "files":{"flight/DJI_0001.JPG":{"add":[{"class":"person","box":[10,20,30,40]}],
 //!   "suppress":[{"box":[100,100,50,80]}]}}}"#).unwrap();
 //! assert_eq!(s.files["flight/DJI_0001.JPG"].add[0].bbox, [10, 20, 30, 40]);

@@ -212,7 +212,7 @@ pub fn gdal(tool: &str, args: &[&str]) -> String {
 
 /// ONNX Runtime started in this process, or a panic that says how to install it.
 pub fn onnx_runtime() {
-    pixla::runtime::init().unwrap_or_else(|e| {
+    pixla::internal_tests::runtime::init().unwrap_or_else(|e| {
         panic!("ONNX Runtime: {e} (run `cargo run --release -- models fetch`)")
     });
 }

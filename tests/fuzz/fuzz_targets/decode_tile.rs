@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pixla::decode::{decode, Limits};
-use pixla::pipeline::{read_fit, MemRaster, Raster};
+use pixla::internal_tests::decode::{decode, Limits};
+use pixla::internal_tests::pipeline::{read_fit, MemRaster, Raster};
 use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
@@ -20,14 +20,14 @@ fuzz_target!(|data: &[u8]| {
         _ => Path::new("fuzz.png"),
     };
     let Ok(dec) = decode(data, name, &limits) else { return };
-    let _ = pixla::decode::metadata_kinds(data, dec.format);
+    let _ = pixla::internal_tests::decode::metadata_kinds(data, dec.format);
     let up = dec.upright_rgb();
     let (w, h) = up.dimensions();
     let raster = MemRaster(&up);
-    for t in pixla::tile::tiles(w, h, 64, 0.2) {
+    for t in pixla::internal_tests::tile::tiles(w, h, 64, 0.2) {
         let crop = raster.read(t).expect("tile read");
         assert_eq!(crop.dimensions(), (t.w, t.h));
     }
     let _ = raster.overview((w / 4).max(1), (h / 4).max(1));
-    let _ = read_fit(&raster, pixla::geom::PixBox { x: 0, y: 0, w, h }, 32);
+    let _ = read_fit(&raster, pixla::internal_tests::geom::PixBox { x: 0, y: 0, w, h }, 32);
 });

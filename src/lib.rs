@@ -7,7 +7,7 @@
 //!      ─▶ plan regions (+ a reviewer's corrections) ─▶ hide ─▶ encode ─▶ write ─▶ report
 //! ```
 //!
-//! [`batch::run_batch`] strings them together for a batch; the `pixla` binary only parses
+//! `batch::run_batch` strings them together for a batch; the `pixla` binary only parses
 //! flags, calls the library, prints the result and maps the outcome to an exit code. How to use
 //! pixla, one topic a page, is in [`guide`].
 //!
@@ -27,17 +27,17 @@
 //!
 //! | layer | modules | what they hold |
 //! |---|---|---|
-//! | 0 | [`geom`], [`home`], [`stats`], [`guide`] | boxes and orientation maths; pixla's home and pinned runtime; stage timings; the user guide |
-//! | 1 | [`error`] | the set-up errors that stop a run |
-//! | 2 | [`fsio`] | atomic writes, reads of regular files only, sha256, and the safe walk over the inputs |
-//! | 3 | [`redact`] | the hiding methods on pixels |
-//! | 4 | [`detect`], [`formats`] | the detectors, their registry, installer, runtime, tiling and merging; decoding, encoding and the JPEG and TIFF internals |
-//! | 5 | [`config`] | the settings of a run |
-//! | 6 | [`find`], [`report`] | the detection passes over one picture; the report document |
-//! | 7 | [`review`] | the review page and the reviewer's sidecar |
-//! | 8 | [`file`](mod@file) | one file end to end: region planning, corrections, the TIFF path, the read-only scan |
-//! | 9 | [`batch`] | a batch, its journal, signals and progress observer, and the review re-run |
-//! | 10 | [`delivery`], [`eval`] | `check`, `verify` and `purge`; the evaluation against labels |
+//! | 0 | `geom`, `home`, `stats`, [`guide`] | boxes and orientation maths; pixla's home and pinned runtime; stage timings; the user guide |
+//! | 1 | `error` | the set-up errors that stop a run |
+//! | 2 | `fsio` | atomic writes, reads of regular files only, sha256, and the safe walk over the inputs |
+//! | 3 | `redact` | the hiding methods on pixels |
+//! | 4 | `detect`, `formats` | the detectors, their registry, installer, runtime, tiling and merging; decoding, encoding and the JPEG and TIFF internals |
+//! | 5 | `config` | the settings of a run |
+//! | 6 | `find`, `report` | the detection passes over one picture; the report document |
+//! | 7 | `review` | the review page and the reviewer's sidecar |
+//! | 8 | `file` | one file end to end: region planning, corrections, the TIFF path, the read-only scan |
+//! | 9 | `batch` | a batch, its journal, signals and progress observer, and the review re-run |
+//! | 10 | `delivery`, `eval` | `check`, `verify` and `purge`; the evaluation against labels |
 //! | 11 | `cli` (binary only) | the commands' flags and printing |
 //!
 //! **The layer rule:** a module may use (`use crate::…` or a `crate::` path in code) only
@@ -52,7 +52,7 @@
 //!
 //! The library is the API (as in oxipng); `src/main.rs` only parses flags and dispatches to
 //! `src/cli/`, which prints results and maps outcomes to exit codes; the library reports a
-//! batch's progress through [`batch::observer::Observer`] and `cli/progress.rs` draws the bar,
+//! batch's progress through `batch::observer::Observer` and `cli/progress.rs` draws the bar,
 //! apart from the work (as hyperfine does); `detect/registry.rs` is the model
 //! registry and `detect/install.rs` the installer (as ocrs's `models.rs`). Where it differs from
 //! `../shared/docs/design.md`, and why:
@@ -93,7 +93,7 @@
 //!   crate writes arbitrary TIFF tags back), and `file/tiff.rs` reads the rewritten file back
 //!   before renaming it into place. Metadata: `formats/jpeg/meta.rs` assembles the output from the
 //!   source's segments and re-renders previews from the redacted pixels.
-//! - **Detection reads through a `Raster`** ([`find::passes::detect_raster`]): a picture in memory, or
+//! - **Detection reads through a `Raster`** (`find::passes::detect_raster`): a picture in memory, or
 //!   a TIFF read tile by tile, so a 1-gigapixel orthophoto is never decoded whole. On pictures
 //!   much bigger than a tile, **pyramid passes** (tiles over copies downscaled by 4, 16, …) see
 //!   objects between the tile scale and the whole-image scale: on the 1-gigapixel test picture
@@ -101,21 +101,21 @@
 //!   tall person. They cost nothing on pictures under 4 tile edges (2,560 px), and about 7 % more
 //!   tiles on a 20 MP frame.
 //! - **One set of detection flags** (`DetectArgs` in `cli/detect_args.rs`) for `redact`, `check` and `eval`,
-//!   and one library pipeline behind them ([`find::passes::detect_raster`] + [`file::plan::plan_regions`]):
+//!   and one library pipeline behind them (`find::passes::detect_raster` + `file::plan::plan_regions`):
 //!   a gate or an evaluation can never drift from what a delivery was made with. The design
 //!   sketch had separate options per command.
-//! - **Delivery commands are library modules** ([`delivery::check`], [`delivery::verify`], [`delivery::purge`],
-//!   [`eval`]), each returning a result struct; `cli/` prints it and picks the exit code.
+//! - **Delivery commands are library modules** (`delivery::check`, `delivery::verify`, `delivery::purge`,
+//!   `eval`), each returning a result struct; `cli/` prints it and picks the exit code.
 //!   The report's JSON Schema is a versioned file (`fixtures/schema/pixla-report-1.schema.json`)
 //!   embedded in the binary, so `verify` needs no repository.
-//! - **The journal is the crash record** ([`batch::journal`]): an append-only JSON-lines file in
+//! - **The journal is the crash record** (`batch::journal`): an append-only JSON-lines file in
 //!   OUT, fsynced after each output's rename, so a SIGKILL at any moment leaves either a finished,
-//!   journaled output or a temp file that `--resume` deletes. Signals ([`batch::signals`],
+//!   journaled output or a temp file that `--resume` deletes. Signals (`batch::signals`,
 //!   `signal-hook`) only set a flag that the workers read before starting a file.
 //! - **User models behind the same trait** (`detect::Detector`): `--model` swaps the tile
 //!   detector; the registry entry of a user model is made once per process (`Box::leak`), so
 //!   `spec()` stays a plain `&'static` borrow for the built-in ones.
-//! - **Stage counters** ([`stats`]): an atomic add per stage and tile, always on; `--timings`
+//! - **Stage counters** (`stats`): an atomic add per stage and tile, always on; `--timings`
 //!   prints them, and `benches/sahi_compare.py` uses them to put pixla's wall time beside its pure
 //!   inference time.
 //!

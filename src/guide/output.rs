@@ -27,7 +27,7 @@
 //!     index is recomputed), or removed with `--previews remove`; JFIF/JFXX thumbnails,
 //!     FlashPix segments, image data in XMP and extended XMP are removed. exiftool reads the
 //!     same tags from output and input except those previews (tested on DJI files).
-//!   - **TIFF / GeoTIFF.** Rewritten in place ([`crate::formats::tiff`]): the file is copied byte for
+//!   - **TIFF / GeoTIFF.** Rewritten in place (`src/formats/tiff/`): the file is copied byte for
 //!     byte and only the strips or tiles that intersect a region are decoded, redacted,
 //!     re-compressed with the same compression and predictor, and put back (in their old slot,
 //!     or appended with the old slot zeroed, so the unredacted pixels survive nowhere). Every

@@ -87,130 +87,257 @@ pub fn measure(
     height: u32,
     mut window: impl FnMut(PixBox) -> anyhow::Result<DynamicImage>,
 ) -> anyhow::Result<Vec<Option<Pixels>>> {
-    // application order: by method (blur, pixelate, fill), stable over the report's order
-    let mut order: Vec<usize> = (0..regions.len())
-        .filter(|&i| regions[i].method != Method::None)
-        .collect();
-    order.sort_by_key(|&i| priority(regions[i].method));
+    let order = application_order(regions);
     let mut out = vec![None; regions.len()];
     for (k, &i) in order.iter().enumerate() {
         let r = &regions[i];
         let Some(b) = clip_box(r.bbox, width, height) else {
-            out[i] = Some(Pixels {
-                method: r.method,
-                pixels: 0,
-                within: 0.0,
-                between: 0.0,
-                worst: 0.0,
-                outside: true,
-            });
+            out[i] = Some(Pixels::outside(r.method));
             continue;
         };
-        let later: Vec<PixBox> = order[k + 1..]
-            .iter()
-            .filter_map(|&j| clip_box(regions[j].bbox, width, height))
-            .filter(|o| o.x < b.x + b.w && b.x < o.x + o.w && o.y < b.y + b.h && b.y < o.y + o.h)
-            .collect();
-        let img = window(b)?.to_rgb32f();
-        // luma (BT.601, 8-bit levels): what shows a face, a body or a plate's text
+        let later = overlapping(&order[k + 1..], regions, b, width, height);
+        let patch = Patch::new(b, &window(b)?, &later);
+        out[i] = Some(patch.measure(r));
+    }
+    Ok(out)
+}
+
+/// The indices of the hiding regions in the order redact applies them: by method (blur,
+/// pixelate, fill), stable over the report's order.
+fn application_order(regions: &[Region]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..regions.len())
+        .filter(|&i| regions[i].method != Method::None)
+        .collect();
+    order.sort_by_key(|&i| priority(regions[i].method));
+    order
+}
+
+/// The boxes of the regions at `later` (clipped to the picture) that overlap `b`.
+fn overlapping(
+    later: &[usize],
+    regions: &[Region],
+    b: PixBox,
+    width: u32,
+    height: u32,
+) -> Vec<PixBox> {
+    later
+        .iter()
+        .filter_map(|&j| clip_box(regions[j].bbox, width, height))
+        .filter(|o| o.x < b.x + b.w && b.x < o.x + o.w && o.y < b.y + b.h && b.y < o.y + o.h)
+        .collect()
+}
+
+impl Pixels {
+    /// A region outside the picture: nothing measured, it hides nothing.
+    fn outside(method: Method) -> Self {
+        Pixels {
+            method,
+            pixels: 0,
+            within: 0.0,
+            between: 0.0,
+            worst: 0.0,
+            outside: true,
+        }
+    }
+}
+
+/// Residuals are also summed per tile of `TILE` x `TILE` px (anchored at the region's
+/// corner): detail put back into a small part of a large region shows in its tile.
+const TILE: u32 = 8;
+
+/// One region's pixels as luma, and which of them it owns (no later region overwrote them).
+struct Patch {
+    b: PixBox,
+    /// Luma (BT.601, 8-bit levels) by row: what shows a face, a body or a plate's text.
+    luma: Vec<f32>,
+    owned: Vec<bool>,
+}
+
+/// The model of one cell: the mean position and value of its owned pixels, and the
+/// gradient of the plane through them (zero but for blur).
+struct CellModel {
+    mx: f64,
+    my: f64,
+    mv: f64,
+    gx: f64,
+    gy: f64,
+}
+
+/// The squared residuals summed so far: from the cells' models, of the models from the
+/// region's mean, and per tile (sum, pixels).
+struct Residuals {
+    within: f64,
+    between: f64,
+    tiles: Vec<(f64, usize)>,
+    /// Tiles per row.
+    tw: usize,
+}
+
+impl Patch {
+    /// The pixels `img` (the window of `b`), owned where no box of `later` covers them.
+    fn new(b: PixBox, img: &DynamicImage, later: &[PixBox]) -> Self {
+        let img = img.to_rgb32f();
         let luma: Vec<f32> = img
             .pixels()
             .map(|p| 255.0 * (0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]))
             .collect();
-        drop(img);
-        let luma = |i: usize| luma[i] as f64;
         let owned: Vec<bool> = (0..b.h)
             .flat_map(|y| (0..b.w).map(move |x| (x, y)))
             .map(|(x, y)| !later.iter().any(|o| o.contains(b.x + x, b.y + y)))
             .collect();
-        // cells: pixelation blocks anchored at the region's corner; the whole region for
-        // fill; for blur, cells of an eighth of the short side, each a plane (a blurred
-        // picture is smooth at that scale)
-        let (cell, plane) = match r.method {
+        Patch { b, luma, owned }
+    }
+
+    fn idx(&self, x: u32, y: u32) -> usize {
+        y as usize * self.b.w as usize + x as usize
+    }
+
+    fn value(&self, x: u32, y: u32) -> f64 {
+        self.luma[self.idx(x, y)] as f64
+    }
+
+    /// The owned pixels of the cell from (`cx`, `cy`) to (`x1`, `y1`), row by row.
+    fn points(&self, cx: u32, cy: u32, x1: u32, y1: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
+        (cy..y1)
+            .flat_map(move |y| (cx..x1).map(move |x| (x, y)))
+            .filter(|&(x, y)| self.owned[self.idx(x, y)])
+    }
+
+    /// The cells the region is measured in, and whether each is a plane: pixelation blocks
+    /// anchored at the region's corner; the whole region for fill; for blur, cells of an
+    /// eighth of the short side, each a plane (a blurred picture is smooth at that scale).
+    fn cells(&self, r: &Region) -> (u32, bool) {
+        let b = &self.b;
+        match r.method {
             Method::Pixelate => (
-                r.block.unwrap_or_else(|| redact::block_size(&b, 4)).max(1),
+                r.block.unwrap_or_else(|| redact::block_size(b, 4)).max(1),
                 false,
             ),
             Method::Blur => ((b.w.min(b.h) / 8).max(4), true),
             _ => (b.w.max(b.h), false),
-        };
-        let idx = |x: u32, y: u32| y as usize * b.w as usize + x as usize;
-        let count = owned.iter().filter(|o| **o).count();
-        let grand = (0..owned.len())
-            .filter(|&i| owned[i])
-            .map(luma)
+        }
+    }
+
+    /// The pixel test of region `r` on these pixels.
+    fn measure(&self, r: &Region) -> Pixels {
+        let (cell, plane) = self.cells(r);
+        let count = self.owned.iter().filter(|o| **o).count();
+        let grand = (0..self.owned.len())
+            .filter(|&i| self.owned[i])
+            .map(|i| self.luma[i] as f64)
             .sum::<f64>()
             / count.max(1) as f64;
-        let (mut within, mut between) = (0f64, 0f64);
-        // residuals per tile of TILE x TILE px (anchored at the region's corner): detail put
-        // back into a small part of a large region shows in its tile
-        const TILE: u32 = 8;
-        let tw = b.w.div_ceil(TILE) as usize;
-        let mut tiles = vec![(0f64, 0usize); tw * b.h.div_ceil(TILE) as usize];
-        for cy in (0..b.h).step_by(cell as usize) {
-            for cx in (0..b.w).step_by(cell as usize) {
-                let (x1, y1) = ((cx + cell).min(b.w), (cy + cell).min(b.h));
-                let pts = || {
-                    (cy..y1)
-                        .flat_map(move |y| (cx..x1).map(move |x| (x, y)))
-                        .filter(|&(x, y)| owned[idx(x, y)])
-                };
-                let n = pts().count() as f64;
-                if n == 0.0 {
+        let mut res = Residuals::new(&self.b);
+        for cy in (0..self.b.h).step_by(cell as usize) {
+            for cx in (0..self.b.w).step_by(cell as usize) {
+                let (x1, y1) = ((cx + cell).min(self.b.w), (cy + cell).min(self.b.h));
+                let Some(m) = self.fit(cx, cy, x1, y1, plane) else {
                     continue;
-                }
-                let (mx, my, mv) = pts().fold((0.0, 0.0, 0.0), |a, (x, y)| {
-                    (
-                        a.0 + x as f64 / n,
-                        a.1 + y as f64 / n,
-                        a.2 + luma(idx(x, y)) / n,
-                    )
-                });
-                // least-squares plane through the cell's pixels (centred), for blur
-                let (mut gx, mut gy) = (0.0, 0.0);
-                if plane {
-                    let (mut sxx, mut sxy, mut syy, mut sxv, mut syv) = (0.0, 0.0, 0.0, 0.0, 0.0);
-                    for (x, y) in pts() {
-                        let (dx, dy, dv) = (x as f64 - mx, y as f64 - my, luma(idx(x, y)) - mv);
-                        sxx += dx * dx;
-                        sxy += dx * dy;
-                        syy += dy * dy;
-                        sxv += dx * dv;
-                        syv += dy * dv;
-                    }
-                    let det = sxx * syy - sxy * sxy;
-                    if det > 1e-9 {
-                        gx = (sxv * syy - syv * sxy) / det;
-                        gy = (syv * sxx - sxv * sxy) / det;
-                    }
-                }
-                for (x, y) in pts() {
-                    let m = mv + gx * (x as f64 - mx) + gy * (y as f64 - my);
-                    let d = (luma(idx(x, y)) - m).powi(2);
-                    within += d;
-                    between += (m - grand).powi(2);
-                    let t = &mut tiles[(y / TILE) as usize * tw + (x / TILE) as usize];
-                    t.0 += d;
-                    t.1 += 1;
+                };
+                for (x, y) in self.points(cx, cy, x1, y1) {
+                    res.add(x, y, self.value(x, y), m.at(x, y), grand);
                 }
             }
         }
+        res.pixels(r.method, count)
+    }
+
+    /// The model of one cell (`None` when it owns no pixel): its mean, and for `plane` the
+    /// least-squares plane through its pixels (centred).
+    fn fit(&self, cx: u32, cy: u32, x1: u32, y1: u32, plane: bool) -> Option<CellModel> {
+        let n = self.points(cx, cy, x1, y1).count() as f64;
+        if n == 0.0 {
+            return None;
+        }
+        let (mx, my, mv) = self
+            .points(cx, cy, x1, y1)
+            .fold((0.0, 0.0, 0.0), |a, (x, y)| {
+                (
+                    a.0 + x as f64 / n,
+                    a.1 + y as f64 / n,
+                    a.2 + self.value(x, y) / n,
+                )
+            });
+        let mut m = CellModel {
+            mx,
+            my,
+            mv,
+            gx: 0.0,
+            gy: 0.0,
+        };
+        if plane {
+            (m.gx, m.gy) = self.gradient(&m, cx, cy, x1, y1);
+        }
+        Some(m)
+    }
+
+    /// The gradient of the least-squares plane through the cell's pixels around its mean
+    /// `m` (zero when they are on a line).
+    fn gradient(&self, m: &CellModel, cx: u32, cy: u32, x1: u32, y1: u32) -> (f64, f64) {
+        let (mut sxx, mut sxy, mut syy, mut sxv, mut syv) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for (x, y) in self.points(cx, cy, x1, y1) {
+            let (dx, dy, dv) = (x as f64 - m.mx, y as f64 - m.my, self.value(x, y) - m.mv);
+            sxx += dx * dx;
+            sxy += dx * dy;
+            syy += dy * dy;
+            sxv += dx * dv;
+            syv += dy * dv;
+        }
+        let det = sxx * syy - sxy * sxy;
+        if det > 1e-9 {
+            ((sxv * syy - syv * sxy) / det, (syv * sxx - sxv * sxy) / det)
+        } else {
+            (0.0, 0.0)
+        }
+    }
+}
+
+impl CellModel {
+    /// The model's value at (`x`, `y`).
+    fn at(&self, x: u32, y: u32) -> f64 {
+        self.mv + self.gx * (x as f64 - self.mx) + self.gy * (y as f64 - self.my)
+    }
+}
+
+impl Residuals {
+    fn new(b: &PixBox) -> Self {
+        let tw = b.w.div_ceil(TILE) as usize;
+        Residuals {
+            within: 0.0,
+            between: 0.0,
+            tiles: vec![(0f64, 0usize); tw * b.h.div_ceil(TILE) as usize],
+            tw,
+        }
+    }
+
+    /// The pixel at (`x`, `y`) of value `v`, whose cell's model there is `m`.
+    fn add(&mut self, x: u32, y: u32, v: f64, m: f64, grand: f64) {
+        let d = (v - m).powi(2);
+        self.within += d;
+        self.between += (m - grand).powi(2);
+        let t = &mut self.tiles[(y / TILE) as usize * self.tw + (x / TILE) as usize];
+        t.0 += d;
+        t.1 += 1;
+    }
+
+    /// What was measured, over `count` owned pixels.
+    fn pixels(&self, method: Method, count: usize) -> Pixels {
         let per = |v: f64| (v / count.max(1) as f64).sqrt() as f32;
-        let worst = tiles
+        let worst = self
+            .tiles
             .iter()
             .filter(|t| t.1 >= 16)
             .map(|t| (t.0 / t.1 as f64).sqrt())
             .fold(0.0, f64::max);
-        out[i] = Some(Pixels {
-            method: r.method,
+        Pixels {
+            method,
             pixels: count,
-            within: per(within),
-            between: per(between),
+            within: per(self.within),
+            between: per(self.between),
             worst: worst as f32,
             outside: false,
-        });
+        }
     }
-    Ok(out)
 }
 
 /// The regions of `regions` the pixels at `path` do not hide, each with why (see

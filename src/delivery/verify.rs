@@ -8,8 +8,9 @@
 use crate::delivery::ProblemKind;
 use crate::detect::registry;
 use crate::error::SetupError;
+use crate::formats::decode::Limits;
 use crate::fsio::walk;
-use crate::report::{self, Report};
+use crate::report::{self, FileEntry, ModelEntry, Region, Report};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -120,8 +121,29 @@ pub struct VerifyOptions {
 /// hidden hidden in the pixels ([`crate::delivery::hidden::unhidden`]: each redacted output is decoded,
 /// no model is run). Returns how many were checked and the problems.
 pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
-    // the decoding limits of the run (an output is as big as its input)
-    let mut limits = crate::formats::decode::Limits::default();
+    let mut n = 0;
+    let mut probs = Vec::new();
+    let mut judge = Vec::new();
+    for f in &rep.files {
+        let Some(o) = &f.output else { continue };
+        n += 1;
+        let Some(path) = check_file(f, o, root, &mut probs) else {
+            continue;
+        };
+        if f.regions
+            .iter()
+            .any(|r| r.method != crate::redact::Method::None)
+        {
+            judge.push((o, path, &f.regions));
+        }
+    }
+    probs.extend(judge_pixels(&judge, &run_limits(rep)));
+    (n, probs)
+}
+
+/// The decoding limits of the run (an output is as big as its input).
+fn run_limits(rep: &Report) -> Limits {
+    let mut limits = Limits::default();
     if let Some(l) = rep.config.get("limits") {
         if let Some(v) = l.get("max_megapixels").and_then(|v| v.as_f64()) {
             limits.max_megapixels = v;
@@ -130,61 +152,62 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
             limits.max_megapixels_tiled = v;
         }
     }
-    let mut n = 0;
-    let mut probs = Vec::new();
-    let mut judge = Vec::new();
-    for f in &rep.files {
-        let Some(o) = &f.output else { continue };
-        n += 1;
-        let p = |kind, detail: String| OutputProblem {
-            file: o.clone(),
+    limits
+}
+
+/// The file of output `o` of `f` under `root`: a regular file under real folders of the
+/// delivery (a link is not followed), with the report's size and sha256. Its problems go to
+/// `probs`; its path is returned unless it cannot be read.
+fn check_file(
+    f: &FileEntry,
+    o: &str,
+    root: &Path,
+    probs: &mut Vec<OutputProblem>,
+) -> Option<PathBuf> {
+    let mut p = |kind, detail: String| {
+        probs.push(OutputProblem {
+            file: o.to_string(),
             kind,
             detail,
-        };
-        // a regular file under real folders of the delivery: a link is not followed
-        let path = match walk::inside(root, Path::new(o), walk::Leaf::File, "the delivery folder") {
-            Ok(path) => path,
-            Err(r) => {
-                probs.push(p(r.kind.into(), r.detail));
-                continue;
-            }
-        };
-        let meta = match std::fs::symlink_metadata(&path) {
-            Ok(m) => m,
-            Err(_) => {
-                probs.push(p(ProblemKind::Missing, "not found".into()));
-                continue;
-            }
-        };
-        if let Some(want) = f.output_bytes.filter(|b| *b != meta.len()) {
-            probs.push(p(
-                ProblemKind::SizeMismatch,
-                format!("{} bytes, the report lists {want}", meta.len()),
-            ));
+        })
+    };
+    let path = match walk::inside(root, Path::new(o), walk::Leaf::File, "the delivery folder") {
+        Ok(path) => path,
+        Err(r) => {
+            p(r.kind.into(), r.detail);
+            return None;
         }
-        match crate::fsio::sha256_file(&path) {
-            Ok(h) if Some(&h) == f.output_sha256.as_ref() => {}
-            Ok(h) => probs.push(p(
-                ProblemKind::Sha256Mismatch,
-                format!(
-                    "sha256 {h}, the report lists {}",
-                    f.output_sha256.as_deref().unwrap_or("none")
-                ),
-            )),
-            Err(e) => {
-                probs.push(p(ProblemKind::Unreadable, e.to_string()));
-                continue;
-            }
-        }
-        if f.regions
-            .iter()
-            .any(|r| r.method != crate::redact::Method::None)
-        {
-            judge.push((o, path, &f.regions));
+    };
+    let Ok(meta) = std::fs::symlink_metadata(&path) else {
+        p(ProblemKind::Missing, "not found".into());
+        return None;
+    };
+    if let Some(want) = f.output_bytes.filter(|b| *b != meta.len()) {
+        p(
+            ProblemKind::SizeMismatch,
+            format!("{} bytes, the report lists {want}", meta.len()),
+        );
+    }
+    match crate::fsio::sha256_file(&path) {
+        Ok(h) if Some(&h) == f.output_sha256.as_ref() => {}
+        Ok(h) => p(
+            ProblemKind::Sha256Mismatch,
+            format!(
+                "sha256 {h}, the report lists {}",
+                f.output_sha256.as_deref().unwrap_or("none")
+            ),
+        ),
+        Err(e) => {
+            p(ProblemKind::Unreadable, e.to_string());
+            return None;
         }
     }
-    // the pixels, not the report's word: every region it says is hidden must be (decoding
-    // is the cost, so the files are judged in parallel)
+    Some(path)
+}
+/// The pixels, not the report's word: every region the report says is hidden in each
+/// `(output, path, regions)` must be (decoding is the cost, so the files are judged in
+/// parallel). The problems, in `judge`'s order.
+fn judge_pixels(judge: &[(&String, PathBuf, &Vec<Region>)], limits: &Limits) -> Vec<OutputProblem> {
     use rayon::prelude::*;
     let judged: Vec<Vec<OutputProblem>> = judge
         .par_iter()
@@ -194,7 +217,7 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
                 kind,
                 detail,
             };
-            match crate::delivery::hidden::unhidden(path, regions, &limits) {
+            match crate::delivery::hidden::unhidden(path, regions, limits) {
                 Ok(v) => v
                     .into_iter()
                     .map(|(_, d)| p(ProblemKind::RegionNotHidden, d))
@@ -206,20 +229,13 @@ pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
             }
         })
         .collect();
-    probs.extend(judged.into_iter().flatten());
-    (n, probs)
+    judged.into_iter().flatten().collect()
 }
 
 /// Verify `report_path` (see the module docs). A report that cannot be read or is not JSON
 /// is a set-up error; everything else is in the result.
 pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, SetupError> {
-    let bytes = std::fs::read(report_path).map_err(|e| SetupError::Io {
-        action: "read the report",
-        path: report_path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    let doc: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| SetupError::Report(format!("{} is not JSON: {e}", report_path.display())))?;
+    let (bytes, doc) = read_doc(report_path)?;
     let errors = schema_errors(&doc);
     let mut res = VerifyResult {
         schema: SCHEMA,
@@ -241,42 +257,11 @@ pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, Set
             .clone()
             .unwrap_or_else(|| report::folder(report_path));
         (res.outputs_checked, res.outputs) = check_outputs(&rep, &root);
-        for m in &rep.models {
-            let mut c = ModelCheck {
-                name: m.name.clone(),
-                recorded_sha256: m.sha256.clone(),
-                status: ModelCheckStatus::Unknown,
-                installed_sha256: None,
-                pinned: None,
-            };
-            if let Some(spec) = registry::find(&m.name) {
-                c.pinned = Some(spec.sha256 == m.sha256);
-                let path = spec.path(&o.models_dir);
-                // a built-in model is "installed" as the bytes in this binary
-                let installed = match spec.source {
-                    registry::Source::Bundled { .. }
-                        if spec.status(&o.models_dir) == registry::ModelStatus::Ok =>
-                    {
-                        Ok(spec.sha256.to_string())
-                    }
-                    registry::Source::Bundled { .. } => Err(()),
-                    _ => crate::fsio::sha256_file(&path).map_err(|_| ()),
-                };
-                c.status = match installed {
-                    Err(_) => ModelCheckStatus::NotInstalled,
-                    Ok(h) => {
-                        let st = if h == m.sha256 {
-                            ModelCheckStatus::Ok
-                        } else {
-                            ModelCheckStatus::Mismatch
-                        };
-                        c.installed_sha256 = Some(h);
-                        st
-                    }
-                };
-            }
-            res.models.push(c);
-        }
+        res.models = rep
+            .models
+            .iter()
+            .map(|m| check_model(m, &o.models_dir))
+            .collect();
     } else if res.schema_errors.is_empty() {
         res.schema_errors
             .push(format!("not readable as a {} report", report::SCHEMA));
@@ -288,6 +273,60 @@ pub fn verify(report_path: &Path, o: &VerifyOptions) -> Result<VerifyResult, Set
             .iter()
             .all(|m| m.status != ModelCheckStatus::Mismatch);
     Ok(res)
+}
+
+/// The report's bytes and its JSON document.
+fn read_doc(report_path: &Path) -> Result<(Vec<u8>, serde_json::Value), SetupError> {
+    let bytes = std::fs::read(report_path).map_err(|e| SetupError::Io {
+        action: "read the report",
+        path: report_path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let doc: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| SetupError::Report(format!("{} is not JSON: {e}", report_path.display())))?;
+    Ok((bytes, doc))
+}
+
+/// A model the report records, against the one installed under `models_dir`.
+fn check_model(m: &ModelEntry, models_dir: &Path) -> ModelCheck {
+    let mut c = ModelCheck {
+        name: m.name.clone(),
+        recorded_sha256: m.sha256.clone(),
+        status: ModelCheckStatus::Unknown,
+        installed_sha256: None,
+        pinned: None,
+    };
+    let Some(spec) = registry::find(&m.name) else {
+        return c;
+    };
+    c.pinned = Some(spec.sha256 == m.sha256);
+    c.status = match installed_sha256(spec, models_dir) {
+        None => ModelCheckStatus::NotInstalled,
+        Some(h) => {
+            let st = if h == m.sha256 {
+                ModelCheckStatus::Ok
+            } else {
+                ModelCheckStatus::Mismatch
+            };
+            c.installed_sha256 = Some(h);
+            st
+        }
+    };
+    c
+}
+
+/// The sha256 of the installed model `spec` (`None` when it is not installed); a built-in
+/// model is "installed" as the bytes in this binary.
+fn installed_sha256(spec: &registry::ModelSpec, models_dir: &Path) -> Option<String> {
+    match spec.source {
+        registry::Source::Bundled { .. }
+            if spec.status(models_dir) == registry::ModelStatus::Ok =>
+        {
+            Some(spec.sha256.to_string())
+        }
+        registry::Source::Bundled { .. } => None,
+        _ => crate::fsio::sha256_file(&spec.path(models_dir)).ok(),
+    }
 }
 
 #[cfg(test)]

@@ -30,26 +30,11 @@ pub fn read_coco(path: &Path) -> Result<Labels, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let v: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{}: not valid JSON: {e}", path.display()))?;
-    let bad = |what: &str| format!("{}: not a COCO file: {what}", path.display());
-    let imgs = v["images"]
-        .as_array()
-        .ok_or_else(|| bad("no `images` array"))?;
-    let cats = v["categories"]
-        .as_array()
-        .ok_or_else(|| bad("no `categories` array"))?;
-    let anns = v["annotations"]
-        .as_array()
-        .ok_or_else(|| bad("no `annotations` array"))?;
-    let mut names = BTreeMap::new();
-    for c in cats {
-        let id = c["id"]
-            .as_i64()
-            .ok_or_else(|| bad("a category without a numeric `id`"))?;
-        let name = c["name"]
-            .as_str()
-            .ok_or_else(|| bad("a category without a `name`"))?;
-        names.insert(id, name.to_string());
-    }
+    let coco = Coco { path };
+    let imgs = coco.array(&v, "images")?;
+    let cats = coco.array(&v, "categories")?;
+    let anns = coco.array(&v, "annotations")?;
+    let names = coco.categories(cats)?;
     let mut l = Labels {
         labelled: names
             .values()
@@ -57,32 +42,92 @@ pub fn read_coco(path: &Path) -> Result<Labels, String> {
             .collect(),
         ..Default::default()
     };
-    let mut files = BTreeMap::new();
-    for i in imgs {
-        let id = i["id"]
-            .as_i64()
-            .ok_or_else(|| bad("an image without a numeric `id`"))?;
-        let f = i["file_name"]
-            .as_str()
-            .ok_or_else(|| bad("an image without a `file_name`"))?;
-        files.insert(id, f.to_string());
-        l.images.entry(f.to_string()).or_default();
-    }
+    let files = coco.images(imgs, &mut l)?;
     for (k, a) in anns.iter().enumerate() {
+        coco.annotation(k, a, &files, &names, &mut l)?;
+    }
+    Ok(l)
+}
+
+/// The COCO file being read, for its error messages.
+struct Coco<'a> {
+    path: &'a Path,
+}
+
+impl Coco<'_> {
+    fn bad(&self, what: &str) -> String {
+        format!("{}: not a COCO file: {what}", self.path.display())
+    }
+
+    /// The document's array `key`.
+    fn array<'v>(
+        &self,
+        v: &'v serde_json::Value,
+        key: &str,
+    ) -> Result<&'v Vec<serde_json::Value>, String> {
+        v[key]
+            .as_array()
+            .ok_or_else(|| self.bad(&format!("no `{key}` array")))
+    }
+
+    /// The category names by id.
+    fn categories(&self, cats: &[serde_json::Value]) -> Result<BTreeMap<i64, String>, String> {
+        let mut names = BTreeMap::new();
+        for c in cats {
+            let id = c["id"]
+                .as_i64()
+                .ok_or_else(|| self.bad("a category without a numeric `id`"))?;
+            let name = c["name"]
+                .as_str()
+                .ok_or_else(|| self.bad("a category without a `name`"))?;
+            names.insert(id, name.to_string());
+        }
+        Ok(names)
+    }
+
+    /// The image file names by id, each a key of `l` (with no boxes yet).
+    fn images(
+        &self,
+        imgs: &[serde_json::Value],
+        l: &mut Labels,
+    ) -> Result<BTreeMap<i64, String>, String> {
+        let mut files = BTreeMap::new();
+        for i in imgs {
+            let id = i["id"]
+                .as_i64()
+                .ok_or_else(|| self.bad("an image without a numeric `id`"))?;
+            let f = i["file_name"]
+                .as_str()
+                .ok_or_else(|| self.bad("an image without a `file_name`"))?;
+            files.insert(id, f.to_string());
+            l.images.entry(f.to_string()).or_default();
+        }
+        Ok(files)
+    }
+
+    /// Annotation `k`, `a`, into `l`: a box of its image, or an ignored category.
+    fn annotation(
+        &self,
+        k: usize,
+        a: &serde_json::Value,
+        files: &BTreeMap<i64, String>,
+        names: &BTreeMap<i64, String>,
+        l: &mut Labels,
+    ) -> Result<(), String> {
         let img = a["image_id"]
             .as_i64()
             .and_then(|id| files.get(&id))
-            .ok_or_else(|| bad(&format!("annotation {k}: `image_id` names no image")))?;
+            .ok_or_else(|| self.bad(&format!("annotation {k}: `image_id` names no image")))?;
         let cat = a["category_id"]
             .as_i64()
             .and_then(|id| names.get(&id))
-            .ok_or_else(|| bad(&format!("annotation {k}: `category_id` names no category")))?;
+            .ok_or_else(|| self.bad(&format!("annotation {k}: `category_id` names no category")))?;
         let b: Vec<f64> = a["bbox"]
             .as_array()
             .map(|b| b.iter().filter_map(|x| x.as_f64()).collect())
             .unwrap_or_default();
         if b.len() != 4 || b[2] < 0.0 || b[3] < 0.0 {
-            return Err(bad(&format!("annotation {k}: `bbox` is not [x, y, w, h]")));
+            return Err(self.bad(&format!("annotation {k}: `bbox` is not [x, y, w, h]")));
         }
         match Class::from_label(cat) {
             Some(class) => l.images.entry(img.clone()).or_default().push(GtBox {
@@ -96,8 +141,8 @@ pub fn read_coco(path: &Path) -> Result<Labels, String> {
             }),
             None => *l.ignored.entry(cat.clone()).or_default() += 1,
         }
+        Ok(())
     }
-    Ok(l)
 }
 
 /// Parse `0=person,1=car` (YOLO class ids to label names).
@@ -144,37 +189,65 @@ pub fn read_yolo_file(
     let mut out = Vec::new();
     let mut labelled = None;
     for (n, line) in s.lines().enumerate() {
+        let at = YoloLine { path, n: n + 1 };
         let line = line.trim();
         if let Some(rest) = line
             .strip_prefix('#')
             .map(str::trim)
             .and_then(|r| r.strip_prefix("labelled:"))
         {
-            let list = rest.split_whitespace().next().unwrap_or("");
-            let set = list
-                .split(',')
-                .filter(|x| !x.is_empty())
-                .map(|x| {
-                    Class::from_label(x).ok_or_else(|| {
-                        format!(
-                            "{} line {}: `labelled: {list}`: `{x}` is no pixla class",
-                            path.display(),
-                            n + 1
-                        )
-                    })
-                })
-                .collect::<Result<BTreeSet<_>, _>>()?;
-            labelled = Some(set);
+            labelled = Some(at.labelled(rest)?);
             continue;
         }
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
+        let (name, bbox) = at.gt_box(line, w, h, names)?;
+        match Class::from_label(name) {
+            Some(class) => out.push(GtBox { class, bbox }),
+            None => *ignored.entry(name.clone()).or_default() += 1,
+        }
+    }
+    Ok((out, labelled))
+}
+
+/// Line `n` (from 1) of the YOLO label file `path`, for its error messages.
+struct YoloLine<'a> {
+    path: &'a Path,
+    n: usize,
+}
+
+impl YoloLine<'_> {
+    /// The classes of a `# labelled: plate,person` line (`rest` follows `labelled:`).
+    fn labelled(&self, rest: &str) -> Result<BTreeSet<Class>, String> {
+        let list = rest.split_whitespace().next().unwrap_or("");
+        list.split(',')
+            .filter(|x| !x.is_empty())
+            .map(|x| {
+                Class::from_label(x).ok_or_else(|| {
+                    format!(
+                        "{} line {}: `labelled: {list}`: `{x}` is no pixla class",
+                        self.path.display(),
+                        self.n
+                    )
+                })
+            })
+            .collect::<Result<BTreeSet<_>, _>>()
+    }
+
+    /// The label name and the box (in pixels of a `w`×`h` image) of a `cls cx cy w h` line.
+    fn gt_box<'n>(
+        &self,
+        line: &str,
+        w: u32,
+        h: u32,
+        names: &'n BTreeMap<usize, String>,
+    ) -> Result<(&'n String, BoxF), String> {
         let bad = || {
             format!(
                 "{} line {}: expected `class cx cy w h` (normalised 0..1), got `{line}`",
-                path.display(),
-                n + 1
+                self.path.display(),
+                self.n
             )
         };
         let f: Vec<&str> = line.split_whitespace().collect();
@@ -192,22 +265,16 @@ pub fn read_yolo_file(
         {
             return Err(bad());
         }
-        let name = names.get(&id).ok_or_else(|| format!("{} line {}: class {id} has no name (give a classes.txt beside the labels, or --label-classes {id}=NAME)", path.display(), n + 1))?;
+        let name = names.get(&id).ok_or_else(|| format!("{} line {}: class {id} has no name (give a classes.txt beside the labels, or --label-classes {id}=NAME)", self.path.display(), self.n))?;
         let (cx, cy, bw, bh) = (
             v[0] * w as f32,
             v[1] * h as f32,
             v[2] * w as f32,
             v[3] * h as f32,
         );
-        match Class::from_label(name) {
-            Some(class) => out.push(GtBox {
-                class,
-                bbox: BoxF::new(cx - bw / 2.0, cy - bh / 2.0, cx + bw / 2.0, cy + bh / 2.0),
-            }),
-            None => *ignored.entry(name.clone()).or_default() += 1,
-        }
+        let bbox = BoxF::new(cx - bw / 2.0, cy - bh / 2.0, cx + bw / 2.0, cy + bh / 2.0);
+        Ok((name, bbox))
     }
-    Ok((out, labelled))
 }
 
 #[cfg(test)]

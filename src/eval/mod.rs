@@ -32,6 +32,7 @@ use crate::eval::score::{
 use crate::file::plan::plan_regions;
 use crate::find::loaded::Models;
 use crate::find::passes::detect_image;
+use crate::find::Found;
 use crate::formats::decode;
 use crate::redact::Method;
 use crate::report::ModelEntry;
@@ -130,135 +131,58 @@ fn find_image<'a>(name: &str, all: &'a [(String, PathBuf)]) -> Option<&'a (Strin
     (pre.len() == 1).then(|| pre[0])
 }
 
+/// The labels' format, as the evaluation uses it.
+enum Format {
+    /// A COCO file: each item carries its boxes.
+    Coco,
+    /// A folder of YOLO files, read per image once its size is known, with the class names.
+    Yolo(BTreeMap<usize, String>),
+}
+
+/// The labelled images to evaluate, and what reading the labels found.
+struct Labelled {
+    format: Format,
+    items: Vec<Item>,
+    warnings: Vec<String>,
+    /// Label class names that map to no pixla class, with their boxes.
+    ignored: BTreeMap<String, usize>,
+}
+
 /// Evaluate `cfg`'s pipeline on the images under `images` against `opts.labels`.
 /// Set-up problems (unreadable or malformed labels, no image to evaluate, models) are a
 /// [`SetupError`]; an image that fails to decode is an entry with its error.
 pub fn run(images: &Path, opts: &EvalOptions, cfg: &Config) -> Result<EvalReport, SetupError> {
     let t0 = Instant::now();
-    let (usage, labels) = (SetupError::Usage, SetupError::Labels);
     if !images.exists() {
-        return Err(usage(format!(
+        return Err(SetupError::Usage(format!(
             "{}: no such file or folder",
             images.display()
         )));
     }
     let all = images_under(images);
-    let mut warnings = Vec::new();
-    let mut items = Vec::new();
-    let mut ignored = BTreeMap::new();
-    let mut names = BTreeMap::new();
-    let is_coco = opts.labels.is_file();
-    if is_coco {
-        let l = read_coco(&opts.labels).map_err(labels)?;
-        ignored = l.ignored;
-        let labelled = l.labelled;
-        let single = images.is_file() && l.images.len() == 1;
-        for (name, gt) in l.images {
-            let hit = if single {
-                all.first()
-            } else {
-                find_image(&name, &all)
-            };
-            match hit {
-                Some((key, path)) => items.push(Item {
-                    key: key.clone(),
-                    path: path.clone(),
-                    gt: Some(gt),
-                    labelled: labelled.clone(),
-                }),
-                None => warnings.push(format!(
-                    "labelled image `{name}` not found under {}; not evaluated",
-                    images.display()
-                )),
-            }
-        }
-    } else if opts.labels.is_dir() {
-        names = match &opts.label_classes {
-            Some(s) => {
-                parse_label_classes(s).map_err(|e| usage(format!("--label-classes: {e}")))?
-            }
-            None => {
-                let f = opts.labels.join("classes.txt");
-                if !f.is_file() {
-                    return Err(labels(format!("YOLO labels in {} need class names: a classes.txt there, or --label-classes 0=person,1=car", opts.labels.display())));
-                }
-                read_names(&f).map_err(labels)?
-            }
-        };
-        let labelled: BTreeSet<Class> = names
-            .values()
-            .filter_map(|n| Class::from_label(n))
-            .collect();
-        for (key, path) in &all {
-            let stem = Path::new(key).with_extension("");
-            let txt = opts.labels.join(stem.with_extension("txt"));
-            let flat = opts
-                .labels
-                .join(Path::new(key).file_stem().unwrap_or_default())
-                .with_extension("txt");
-            if txt.is_file() || flat.is_file() {
-                items.push(Item {
-                    key: key.clone(),
-                    path: path.clone(),
-                    gt: None,
-                    labelled: labelled.clone(),
-                });
-            } else {
-                warnings.push(format!(
-                    "{key}: no label file {} (or {}); not evaluated",
-                    txt.display(),
-                    flat.display()
-                ));
-            }
-        }
-    } else {
-        return Err(usage(format!(
-            "labels {}: no such file or folder (a COCO .json file or a folder of YOLO .txt files)",
-            opts.labels.display()
-        )));
-    }
-    if items.is_empty() {
-        return Err(labels(format!(
+    let l = load_labels(images, opts, &all)?;
+    if l.items.is_empty() {
+        return Err(SetupError::Labels(format!(
             "no labelled image to evaluate under {} ({})",
             images.display(),
-            warnings.join("; ")
+            l.warnings.join("; ")
         )));
     }
     let (pool, models) = Models::load_with_pool(cfg)?;
-    let ignored_m = std::sync::Mutex::new(ignored);
+    let ignored_m = std::sync::Mutex::new(l.ignored);
     let results: Vec<Result<ImageResult, String>> = pool.install(|| {
-        items
+        l.items
             .par_iter()
-            .map(|it| {
-                let yolo = (!is_coco).then(|| {
-                    let k = Path::new(&it.key);
-                    let txt = opts.labels.join(k.with_extension("txt"));
-                    if txt.is_file() {
-                        txt
-                    } else {
-                        opts.labels
-                            .join(k.file_stem().unwrap_or_default())
-                            .with_extension("txt")
-                    }
-                });
-                eval_image(it, yolo.as_deref(), &names, &ignored_m, cfg, &models)
-            })
+            .map(|it| evaluate(it, &l.format, &opts.labels, &ignored_m, cfg, &models))
             .collect()
     });
     let mut out = Vec::new();
     for r in results {
-        out.push(r.map_err(usage)?);
+        out.push(r.map_err(SetupError::Usage)?);
     }
+    let mut warnings = l.warnings;
     for (n, c) in ignored_m.into_inner().unwrap_or_default() {
         warnings.push(format!("label class `{n}` ({c} boxes) maps to no pixla class (person, vehicle, plate, face); ignored"));
-    }
-    let summary = summarise(&out, cfg);
-    let (mut hid, mut px) = (0f64, 0f64);
-    for i in &out {
-        if let (Some(a), Some(w), Some(h)) = (i.area_redacted, i.width, i.height) {
-            hid += a * w as f64 * h as f64;
-            px += w as f64 * h as f64;
-        }
     }
     let seconds = t0.elapsed().as_secs_f64();
     let n = out.len();
@@ -273,13 +197,9 @@ pub fn run(images: &Path, opts: &EvalOptions, cfg: &Config) -> Result<EvalReport
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         failed: out.iter().filter(|i| i.error.is_some()).count(),
+        summary: summarise(&out, cfg),
+        area_redacted: area_redacted(&out),
         images: out,
-        summary,
-        area_redacted: if px > 0.0 {
-            (hid / px * 10000.0).round() / 10000.0
-        } else {
-            0.0
-        },
         warnings,
         seconds: (seconds * 100.0).round() / 100.0,
         images_per_second: if seconds > 0.0 {
@@ -288,6 +208,174 @@ pub fn run(images: &Path, opts: &EvalOptions, cfg: &Config) -> Result<EvalReport
             0.0
         },
     })
+}
+
+/// The labelled images under `images` (all of them: `all`) by `opts.labels`: a COCO file or
+/// a folder of YOLO files.
+fn load_labels(
+    images: &Path,
+    opts: &EvalOptions,
+    all: &[(String, PathBuf)],
+) -> Result<Labelled, SetupError> {
+    if opts.labels.is_file() {
+        coco_items(images, &opts.labels, all)
+    } else if opts.labels.is_dir() {
+        let names = yolo_names(opts)?;
+        let (items, warnings) = yolo_items(&opts.labels, &names, all);
+        Ok(Labelled {
+            format: Format::Yolo(names),
+            items,
+            warnings,
+            ignored: BTreeMap::new(),
+        })
+    } else {
+        Err(SetupError::Usage(format!(
+            "labels {}: no such file or folder (a COCO .json file or a folder of YOLO .txt files)",
+            opts.labels.display()
+        )))
+    }
+}
+
+/// The images the COCO file `labels` lists, found under `images`, with their boxes.
+fn coco_items(
+    images: &Path,
+    labels: &Path,
+    all: &[(String, PathBuf)],
+) -> Result<Labelled, SetupError> {
+    let l = read_coco(labels).map_err(SetupError::Labels)?;
+    let single = images.is_file() && l.images.len() == 1;
+    let (mut items, mut warnings) = (Vec::new(), Vec::new());
+    for (name, gt) in l.images {
+        let hit = if single {
+            all.first()
+        } else {
+            find_image(&name, all)
+        };
+        match hit {
+            Some((key, path)) => items.push(Item {
+                key: key.clone(),
+                path: path.clone(),
+                gt: Some(gt),
+                labelled: l.labelled.clone(),
+            }),
+            None => warnings.push(format!(
+                "labelled image `{name}` not found under {}; not evaluated",
+                images.display()
+            )),
+        }
+    }
+    Ok(Labelled {
+        format: Format::Coco,
+        items,
+        warnings,
+        ignored: l.ignored,
+    })
+}
+
+/// The YOLO class names: `--label-classes`, else the folder's `classes.txt`.
+fn yolo_names(opts: &EvalOptions) -> Result<BTreeMap<usize, String>, SetupError> {
+    if let Some(s) = &opts.label_classes {
+        return parse_label_classes(s)
+            .map_err(|e| SetupError::Usage(format!("--label-classes: {e}")));
+    }
+    let f = opts.labels.join("classes.txt");
+    if !f.is_file() {
+        return Err(SetupError::Labels(format!("YOLO labels in {} need class names: a classes.txt there, or --label-classes 0=person,1=car", opts.labels.display())));
+    }
+    read_names(&f).map_err(SetupError::Labels)
+}
+
+/// The images of `all` that have a YOLO file in `labels` (see [`yolo_file`]), and a warning
+/// for each that has none.
+fn yolo_items(
+    labels: &Path,
+    names: &BTreeMap<usize, String>,
+    all: &[(String, PathBuf)],
+) -> (Vec<Item>, Vec<String>) {
+    let labelled: BTreeSet<Class> = names
+        .values()
+        .filter_map(|n| Class::from_label(n))
+        .collect();
+    let (mut items, mut warnings) = (Vec::new(), Vec::new());
+    for (key, path) in all {
+        let (txt, flat) = yolo_files(labels, key);
+        if txt.is_file() || flat.is_file() {
+            items.push(Item {
+                key: key.clone(),
+                path: path.clone(),
+                gt: None,
+                labelled: labelled.clone(),
+            });
+        } else {
+            warnings.push(format!(
+                "{key}: no label file {} (or {}); not evaluated",
+                txt.display(),
+                flat.display()
+            ));
+        }
+    }
+    (items, warnings)
+}
+
+/// Where the YOLO file of the image `key` may be: `LABELS/<relative path>.txt` (the
+/// extension replaced once more for the existence test, as before), or `LABELS/<stem>.txt`.
+fn yolo_files(labels: &Path, key: &str) -> (PathBuf, PathBuf) {
+    let stem = Path::new(key).with_extension("");
+    (
+        labels.join(stem.with_extension("txt")),
+        flat_file(labels, key),
+    )
+}
+
+/// `LABELS/<stem>.txt` for the image `key`.
+fn flat_file(labels: &Path, key: &str) -> PathBuf {
+    labels
+        .join(Path::new(key).file_stem().unwrap_or_default())
+        .with_extension("txt")
+}
+
+/// The YOLO file read for the image `key`: `LABELS/<relative path, its extension
+/// replaced>.txt` where it exists, else `LABELS/<stem>.txt`.
+fn yolo_file(labels: &Path, key: &str) -> PathBuf {
+    let txt = labels.join(Path::new(key).with_extension("txt"));
+    if txt.is_file() {
+        txt
+    } else {
+        flat_file(labels, key)
+    }
+}
+
+/// One item, with its YOLO file when the labels are YOLO.
+fn evaluate(
+    it: &Item,
+    format: &Format,
+    labels: &Path,
+    ignored: &std::sync::Mutex<BTreeMap<String, usize>>,
+    cfg: &Config,
+    models: &Models,
+) -> Result<ImageResult, String> {
+    let no_names = BTreeMap::new();
+    let (yolo, names) = match format {
+        Format::Coco => (None, &no_names),
+        Format::Yolo(names) => (Some(yolo_file(labels, &it.key)), names),
+    };
+    eval_image(it, yolo.as_deref(), names, ignored, cfg, models)
+}
+
+/// Hidden pixels / image pixels over the images evaluated, to 1/10000.
+fn area_redacted(out: &[ImageResult]) -> f64 {
+    let (mut hid, mut px) = (0f64, 0f64);
+    for i in out {
+        if let (Some(a), Some(w), Some(h)) = (i.area_redacted, i.width, i.height) {
+            hid += a * w as f64 * h as f64;
+            px += w as f64 * h as f64;
+        }
+    }
+    if px > 0.0 {
+        (hid / px * 10000.0).round() / 10000.0
+    } else {
+        0.0
+    }
 }
 
 /// One image: decode, detect, plan the hidden regions as `redact` would, score. A label file
@@ -323,6 +411,35 @@ fn eval_image(
         }
     };
     let (w, h) = (dec.image.width(), dec.image.height());
+    let (gt, labelled) = ground_truth(it, yolo, w, h, names, ignored)?;
+    let found = match detect_image(&dec.upright(), cfg, models) {
+        Ok(f) => f,
+        Err(e) => {
+            r.error = Some(format!("detection failed: {e:#}"));
+            return Ok(r);
+        }
+    };
+    let (mask, dets) = hidden_and_found(&dec, &found, cfg);
+    let (g, d) = score_image(&gt, &dets, &mask, &labelled);
+    r.width = Some(w);
+    r.height = Some(h);
+    r.area_redacted = Some((mask.fraction() * 10000.0).round() / 10000.0);
+    r.gt = g;
+    r.detections = d;
+    r.millis = t0.elapsed().as_millis() as u64;
+    Ok(r)
+}
+
+/// The GT boxes of item `it` on its `w`×`h` image and the classes they cover: the item's
+/// own (COCO), else read from its YOLO file, whose ignored classes are added to `ignored`.
+fn ground_truth(
+    it: &Item,
+    yolo: Option<&Path>,
+    w: u32,
+    h: u32,
+    names: &BTreeMap<usize, String>,
+    ignored: &std::sync::Mutex<BTreeMap<String, usize>>,
+) -> Result<(Vec<GtBox>, BTreeSet<Class>), String> {
     let mut labelled = it.labelled.clone();
     let gt = match (&it.gt, yolo) {
         (Some(g), _) => g.clone(),
@@ -340,14 +457,14 @@ fn eval_image(
         }
         (None, None) => vec![],
     };
-    let found = match detect_image(&dec.upright(), cfg, models) {
-        Ok(f) => f,
-        Err(e) => {
-            r.error = Some(format!("detection failed: {e:#}"));
-            return Ok(r);
-        }
-    };
-    let (regions, _) = plan_regions(w, h, &found, dec.orientation, cfg);
+    Ok((gt, labelled))
+}
+
+/// The mask of the regions `redact` would hide for `found` on `dec`, and the detections in
+/// stored pixels.
+fn hidden_and_found(dec: &decode::Decoded, found: &[Found], cfg: &Config) -> (Mask, Vec<Det>) {
+    let (w, h) = (dec.image.width(), dec.image.height());
+    let (regions, _) = plan_regions(w, h, found, dec.orientation, cfg);
     let hidden: Vec<[u32; 4]> = regions
         .iter()
         .filter(|r| r.method != Method::None)
@@ -362,14 +479,7 @@ fn eval_image(
             bbox: decode::box_to_stored(f.det.bbox, dec.orientation, w, h),
         })
         .collect();
-    let (g, d) = score_image(&gt, &dets, &mask, &labelled);
-    r.width = Some(w);
-    r.height = Some(h);
-    r.area_redacted = Some((mask.fraction() * 10000.0).round() / 10000.0);
-    r.gt = g;
-    r.detections = d;
-    r.millis = t0.elapsed().as_millis() as u64;
-    Ok(r)
+    (mask, dets)
 }
 
 /// The human-readable table.

@@ -29,107 +29,172 @@ pub struct ShardInput {
 /// command); its start, end and duration are taken from the shards.
 pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, String> {
     let first = parts.first().ok_or("no shard reports given")?;
-    let mut seen: Vec<Option<&str>> = Vec::new();
-    let mut n_all = None;
+    let mut slots = Slots::default();
     for p in &parts {
-        let r = &p.report;
-        let spec = r.run.shard.ok_or_else(|| {
+        let spec = slots.take(p)?;
+        same_run(p, first)?;
+        same_batch(p, first, spec)?;
+        files_belong(p, spec)?;
+    }
+    slots.all_given()?;
+    let files = all_files(&parts)?;
+    merged_run(&mut run, &parts);
+    run.batch = first.report.run.batch.clone();
+    Ok(Report {
+        schema: SCHEMA.into(),
+        tool: first.report.tool.clone(),
+        run,
+        config: first.report.config.clone(),
+        models: first.report.models.clone(),
+        summary: Summary::of(&files),
+        files,
+        reviews: all_reviews(&parts),
+        shards: shard_records(&parts),
+        accuracy: first.report.accuracy.clone(),
+    })
+}
+
+/// The shards given so far: by index (0-based), the name of the report that is that shard;
+/// and the split (N) of the first.
+#[derive(Default)]
+struct Slots<'a> {
+    seen: Vec<Option<&'a str>>,
+    count: Option<u32>,
+}
+
+impl<'a> Slots<'a> {
+    /// The shard `p` is, taken: refused when `p` is not a shard report, is of another split
+    /// than the first, or its shard was given already.
+    fn take(&mut self, p: &'a ShardInput) -> Result<Shard, String> {
+        let spec = p.report.run.shard.ok_or_else(|| {
             format!(
                 "{}: not a shard report (it was not run with --shard)",
                 p.name
             )
         })?;
         let (i, n) = (spec.index, spec.count);
-        if *n_all.get_or_insert(n) != n {
+        if *self.count.get_or_insert(n) != n {
             return Err(format!(
                 "{}: shard {spec} is of another split than {}/{}",
                 p.name,
                 1,
-                n_all.unwrap_or(0)
+                self.count.unwrap_or(0)
             ));
         }
-        if seen.len() < n as usize {
-            seen.resize(n as usize, None);
+        if self.seen.len() < n as usize {
+            self.seen.resize(n as usize, None);
         }
-        if let Some(other) = seen[i as usize - 1] {
+        if let Some(other) = self.seen[i as usize - 1] {
             return Err(format!(
                 "shard {spec} is given twice: {other} and {}",
                 p.name
             ));
         }
-        seen[i as usize - 1] = Some(&p.name);
-        if r.tool.version != first.report.tool.version {
-            return Err(format!(
-                "{}: made by pixla {}, {} by pixla {}",
-                p.name, r.tool.version, first.name, first.report.tool.version
-            ));
+        self.seen[i as usize - 1] = Some(&p.name);
+        Ok(spec)
+    }
+
+    /// Every shard of the split was given.
+    fn all_given(&self) -> Result<(), String> {
+        let missing: Vec<String> = self
+            .seen
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_none())
+            .map(|(i, _)| {
+                let (index, count) = (i as u32 + 1, self.seen.len() as u32);
+                Shard { index, count }.to_string()
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!("shard report(s) missing: {}", missing.join(", ")));
         }
-        if comparable(&r.config) != comparable(&first.report.config) {
+        Ok(())
+    }
+}
+
+/// `p` was made as `first` was: the same pixla version, configuration and models.
+fn same_run(p: &ShardInput, first: &ShardInput) -> Result<(), String> {
+    let r = &p.report;
+    if r.tool.version != first.report.tool.version {
+        return Err(format!(
+            "{}: made by pixla {}, {} by pixla {}",
+            p.name, r.tool.version, first.name, first.report.tool.version
+        ));
+    }
+    if comparable(&r.config) != comparable(&first.report.config) {
+        return Err(format!(
+            "{}: its configuration differs from {}'s",
+            p.name, first.name
+        ));
+    }
+    let ids = |r: &Report| {
+        r.models
+            .iter()
+            .map(|m| (m.role.clone(), m.name.clone(), m.sha256.clone()))
+            .collect::<Vec<_>>()
+    };
+    if ids(r) != ids(&first.report) {
+        return Err(format!(
+            "{}: its models differ from {}'s",
+            p.name, first.name
+        ));
+    }
+    Ok(())
+}
+
+/// `p` (shard `spec`) is of `first`'s batch: the same input files (all shards', before
+/// sharding) and identity.
+fn same_batch(p: &ShardInput, first: &ShardInput, spec: Shard) -> Result<(), String> {
+    let no_batch = |name: &str| {
+        format!("{name}: shard without a batch identity (run.batch): it cannot be shown to belong to this batch; run that shard again with this pixla")
+    };
+    let b = p
+        .report
+        .run
+        .batch
+        .as_ref()
+        .ok_or_else(|| no_batch(&p.name))?;
+    let fb = first
+        .report
+        .run
+        .batch
+        .as_ref()
+        .ok_or_else(|| no_batch(&first.name))?;
+    if (b.inputs, &b.inputs_sha256) != (fb.inputs, &fb.inputs_sha256) {
+        return Err(format!(
+            "{}: shard {spec} is of another batch than {}: its batch has {} input images (paths sha256 {}), {}'s has {} (sha256 {}); run every shard on the same inputs",
+            p.name, first.name, b.inputs, b.inputs_sha256, first.name, fb.inputs, fb.inputs_sha256
+        ));
+    }
+    if b.id != fb.id {
+        return Err(format!(
+            "{}: shard {spec} is of another batch than {}: batch id {}, {}'s is {}",
+            p.name, first.name, b.id, first.name, fb.id
+        ));
+    }
+    Ok(())
+}
+
+/// The path hash puts every file of `p` in its shard `spec` (else the report was renamed or
+/// edited by hand).
+fn files_belong(p: &ShardInput, spec: Shard) -> Result<(), String> {
+    for f in &p.report.files {
+        if !f.input.contains('\u{FFFD}') && !spec.contains(std::path::Path::new(&f.input)) {
             return Err(format!(
-                "{}: its configuration differs from {}'s",
-                p.name, first.name
+                "{}: {} does not belong to shard {spec}",
+                p.name, f.input
             ));
-        }
-        let ids = |r: &Report| {
-            r.models
-                .iter()
-                .map(|m| (m.role.clone(), m.name.clone(), m.sha256.clone()))
-                .collect::<Vec<_>>()
-        };
-        if ids(r) != ids(&first.report) {
-            return Err(format!(
-                "{}: its models differ from {}'s",
-                p.name, first.name
-            ));
-        }
-        // the same batch: the same input files (all shards', before sharding) and identity
-        let no_batch = |name: &str| {
-            format!("{name}: shard without a batch identity (run.batch): it cannot be shown to belong to this batch; run that shard again with this pixla")
-        };
-        let b = r.run.batch.as_ref().ok_or_else(|| no_batch(&p.name))?;
-        let fb = first
-            .report
-            .run
-            .batch
-            .as_ref()
-            .ok_or_else(|| no_batch(&first.name))?;
-        if (b.inputs, &b.inputs_sha256) != (fb.inputs, &fb.inputs_sha256) {
-            return Err(format!(
-                "{}: shard {spec} is of another batch than {}: its batch has {} input images (paths sha256 {}), {}'s has {} (sha256 {}); run every shard on the same inputs",
-                p.name, first.name, b.inputs, b.inputs_sha256, first.name, fb.inputs, fb.inputs_sha256
-            ));
-        }
-        if b.id != fb.id {
-            return Err(format!(
-                "{}: shard {spec} is of another batch than {}: batch id {}, {}'s is {}",
-                p.name, first.name, b.id, first.name, fb.id
-            ));
-        }
-        for f in &r.files {
-            // the path hash must put the file in this shard (a report renamed or edited by hand)
-            if !f.input.contains('\u{FFFD}') && !spec.contains(std::path::Path::new(&f.input)) {
-                return Err(format!(
-                    "{}: {} does not belong to shard {spec}",
-                    p.name, f.input
-                ));
-            }
         }
     }
-    let missing: Vec<String> = seen
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.is_none())
-        .map(|(i, _)| {
-            let (index, count) = (i as u32 + 1, seen.len() as u32);
-            Shard { index, count }.to_string()
-        })
-        .collect();
-    if !missing.is_empty() {
-        return Err(format!("shard report(s) missing: {}", missing.join(", ")));
-    }
+    Ok(())
+}
+
+/// The files of all shards by input path, each in one shard only.
+fn all_files(parts: &[ShardInput]) -> Result<Vec<FileEntry>, String> {
     let mut files: Vec<FileEntry> = Vec::new();
     let mut where_: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
-    for p in &parts {
+    for p in parts {
         for f in &p.report.files {
             if let Some(other) = where_.insert(f.input.clone(), &p.name) {
                 return Err(format!(
@@ -141,6 +206,12 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
         }
     }
     files.sort_by(|a, b| a.input.cmp(&b.input));
+    Ok(files)
+}
+
+/// The merged run's times (from the first start to the last end), threads (all shards'),
+/// and no shard.
+fn merged_run(run: &mut Run, parts: &[ShardInput]) {
     run.started = parts
         .iter()
         .map(|p| p.report.run.started.clone())
@@ -154,8 +225,10 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
     run.seconds = seconds_between(&run.started, &run.finished);
     run.threads = parts.iter().map(|p| p.report.run.threads).sum();
     run.shard = None;
-    run.batch = first.report.run.batch.clone();
-    // every part has its shard (checked above)
+}
+
+/// One record per shard, by index (every part has its shard: checked by [`Slots::take`]).
+fn shard_records(parts: &[ShardInput]) -> Vec<ShardRecord> {
     let mut shards: Vec<ShardRecord> = parts
         .iter()
         .filter_map(|p| {
@@ -169,21 +242,15 @@ pub fn merge_shards(parts: Vec<ShardInput>, mut run: Run) -> Result<Report, Stri
         })
         .collect();
     shards.sort_by_key(|s| s.shard.index);
+    shards
+}
+
+/// The reviews of all shards, by start.
+fn all_reviews(parts: &[ShardInput]) -> Vec<ReviewRun> {
     let mut reviews: Vec<ReviewRun> = parts
         .iter()
         .flat_map(|p| p.report.reviews.clone())
         .collect();
     reviews.sort_by(|a, b| a.started.cmp(&b.started));
-    Ok(Report {
-        schema: SCHEMA.into(),
-        tool: first.report.tool.clone(),
-        run,
-        config: first.report.config.clone(),
-        models: first.report.models.clone(),
-        summary: Summary::of(&files),
-        files,
-        reviews,
-        shards,
-        accuracy: first.report.accuracy.clone(),
-    })
+    reviews
 }

@@ -298,8 +298,7 @@ fn yolo_items(
         .collect();
     let (mut items, mut warnings) = (Vec::new(), Vec::new());
     for (key, path) in all {
-        let (txt, flat) = yolo_files(labels, key);
-        if txt.is_file() || flat.is_file() {
+        if yolo_file(labels, key).is_some() {
             items.push(Item {
                 key: key.clone(),
                 path: path.clone(),
@@ -307,6 +306,7 @@ fn yolo_items(
                 labelled: labelled.clone(),
             });
         } else {
+            let [txt, flat] = yolo_candidates(labels, key);
             warnings.push(format!(
                 "{key}: no label file {} (or {}); not evaluated",
                 txt.display(),
@@ -317,32 +317,21 @@ fn yolo_items(
     (items, warnings)
 }
 
-/// Where the YOLO file of the image `key` may be: `LABELS/<relative path>.txt` (the
-/// extension replaced once more for the existence test, as before), or `LABELS/<stem>.txt`.
-fn yolo_files(labels: &Path, key: &str) -> (PathBuf, PathBuf) {
-    let stem = Path::new(key).with_extension("");
-    (
-        labels.join(stem.with_extension("txt")),
-        flat_file(labels, key),
-    )
+/// Where the YOLO file of the image `key` may be: `LABELS/<relative path, its extension
+/// replaced>.txt`, or `LABELS/<file stem>.txt`. Only the last extension goes, so
+/// `a.b.jpg` is labelled by `a.b.txt`.
+fn yolo_candidates(labels: &Path, key: &str) -> [PathBuf; 2] {
+    let key = Path::new(key);
+    let stem = key.file_stem().unwrap_or_default().to_string_lossy();
+    let txt = format!("{stem}.txt");
+    [labels.join(key.with_file_name(&txt)), labels.join(txt)]
 }
 
-/// `LABELS/<stem>.txt` for the image `key`.
-fn flat_file(labels: &Path, key: &str) -> PathBuf {
-    labels
-        .join(Path::new(key).file_stem().unwrap_or_default())
-        .with_extension("txt")
-}
-
-/// The YOLO file read for the image `key`: `LABELS/<relative path, its extension
-/// replaced>.txt` where it exists, else `LABELS/<stem>.txt`.
-fn yolo_file(labels: &Path, key: &str) -> PathBuf {
-    let txt = labels.join(Path::new(key).with_extension("txt"));
-    if txt.is_file() {
-        txt
-    } else {
-        flat_file(labels, key)
-    }
+/// The YOLO file of the image `key`: the first of [`yolo_candidates`] that exists.
+fn yolo_file(labels: &Path, key: &str) -> Option<PathBuf> {
+    yolo_candidates(labels, key)
+        .into_iter()
+        .find(|p| p.is_file())
 }
 
 /// One item, with its YOLO file when the labels are YOLO.
@@ -357,7 +346,11 @@ fn evaluate(
     let no_names = BTreeMap::new();
     let (yolo, names) = match format {
         Format::Coco => (None, &no_names),
-        Format::Yolo(names) => (Some(yolo_file(labels, &it.key)), names),
+        Format::Yolo(names) => {
+            // Listed because it existed; if it went since, reading the first candidate fails.
+            let [txt, _] = yolo_candidates(labels, &it.key);
+            (Some(yolo_file(labels, &it.key).unwrap_or(txt)), names)
+        }
     };
     eval_image(it, yolo.as_deref(), names, ignored, cfg, models)
 }
@@ -526,4 +519,27 @@ pub fn table(r: &EvalReport) -> String {
         r.images_per_second
     ));
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::yolo_file;
+    use std::fs;
+
+    #[test]
+    fn a_yolo_file_loses_only_the_last_extension_and_may_sit_flat() {
+        let d = tempfile::tempdir().unwrap();
+        let labels = d.path();
+        fs::create_dir(labels.join("sub")).unwrap();
+        for f in ["a.b.txt", "sub/x.txt", "y.txt"] {
+            fs::write(labels.join(f), "").unwrap();
+        }
+        assert_eq!(yolo_file(labels, "a.b.jpg"), Some(labels.join("a.b.txt")));
+        assert_eq!(
+            yolo_file(labels, "sub/x.jpg"),
+            Some(labels.join("sub/x.txt"))
+        );
+        assert_eq!(yolo_file(labels, "sub/y.tif"), Some(labels.join("y.txt")));
+        assert_eq!(yolo_file(labels, "a.jpg"), None);
+    }
 }

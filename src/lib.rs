@@ -187,7 +187,7 @@ pub use review::{build as build_review, ReviewOptions, ReviewOutcome};
 // Models: the registry, the installer, ONNX Runtime; errors; small file helpers.
 pub use detect::onnx::locate as locate_runtime;
 pub use detect::{install, registry};
-pub use error::SetupError;
+pub use error::{FileErrorKind, SetupError};
 pub use fsio::walk::resolve as resolve_path;
 pub use fsio::write_atomic;
 pub use home::ORT_VERSION;

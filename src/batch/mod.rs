@@ -12,7 +12,7 @@ pub mod signals;
 use crate::batch::observer::Observer;
 use crate::batch::provenance::{host, model_entries, operator, path_roots, tool_record};
 use crate::config::Config;
-use crate::error::SetupError;
+use crate::error::{FileErrorKind, SetupError};
 use crate::file::{process, rel_string};
 use crate::find::loaded::Models;
 use crate::fsio::shard::Shard;
@@ -183,10 +183,14 @@ pub fn run_batch(
     observer.finished();
     let interrupted = files.iter().any(|f| f.status == Status::Pending);
     for i in &walked.issues {
+        let status: Status = i.status.into();
         files.push(FileEntry {
             input: rel_string(&i.rel),
-            status: i.status.into(),
+            status,
             error: Some(i.reason.clone()),
+            // the walk refuses what the file system holds (links, non-regular files,
+            // unreadable entries); a skipped file is not a failure
+            error_kind: (status == Status::Failed).then_some(FileErrorKind::Io),
             ..Default::default()
         });
     }

@@ -5,7 +5,7 @@ use crate::batch::observer::Observer;
 use crate::batch::provenance::{host, model_entries, operator, path_roots};
 use crate::batch::{Outcome, RunOptions};
 use crate::config::{Compared, Config, Difference};
-use crate::error::SetupError;
+use crate::error::{FileErrorKind, SetupError};
 use crate::file::corrections::{Edits, ManualRegion};
 use crate::file::{process_with, rel_string};
 use crate::find::loaded::Models;
@@ -154,7 +154,7 @@ pub fn run_regions(
             .map(|(rel, r)| {
                 let mut e = match r {
                     Ok((job, ed)) => process_with(job, cfg, &models, Some(ed)),
-                    Err(msg) => FileEntry { input: rel.clone(), status: Status::Failed, error: Some(msg.clone()), ..Default::default() },
+                    Err(msg) => FileEntry { input: rel.clone(), status: Status::Failed, error: Some(msg.clone()), error_kind: Some(FileErrorKind::Review), ..Default::default() },
                 };
                 e.reviewed_by = Some(reviewer.clone());
                 if e.status == Status::Failed {

@@ -4,12 +4,15 @@
 //! by window; `pixla check` reads a file the same way without writing ([`scan`]).
 
 pub mod corrections;
+pub mod failure;
 pub mod plan;
 pub mod scan;
 pub mod tiff;
 
 use crate::config::{Config, JpegMode};
+use crate::error::{FileError, FileErrorKind};
 use crate::file::corrections::{edit_regions, Edits};
+use crate::file::failure::{panicked, Classify};
 use crate::file::plan::{align_regions, apply_regions, dct_edits, plan_regions};
 use crate::find::loaded::Models;
 use crate::find::passes::detect_image;
@@ -48,19 +51,11 @@ pub fn process_with(job: &Job, cfg: &Config, models: &Models, edits: Option<&Edi
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         process_inner(job, cfg, models, edits, &mut e)
     }))
-    .unwrap_or_else(|p| {
-        let msg = p
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| p.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        Err(anyhow::anyhow!(
-            "internal error while processing this file (please report it): {msg}"
-        ))
-    });
+    .unwrap_or_else(|p| Err(panicked(p.as_ref())));
     if let Err(err) = r {
         e.status = Status::Failed;
-        e.error = Some(format!("{err:#}"));
+        e.error = Some(err.message);
+        e.error_kind = Some(err.kind);
         e.output = None;
         e.output_sha256 = None;
         e.output_bytes = None;
@@ -77,34 +72,43 @@ fn process_inner(
     models: &Models,
     edits: Option<&Edits>,
     e: &mut FileEntry,
-) -> anyhow::Result<()> {
+) -> Result<(), FileError> {
     use anyhow::Context;
+    use FileErrorKind::{Decode, Internal, Io, Review};
     // the output can only land inside OUT: no link on the way (every write path, a review's
     // re-run included, comes through here)
-    job.check_output().map_err(anyhow::Error::msg)?;
+    job.check_output().kind(Io)?;
     // a FIFO or device put in place after the walk is never opened (it could block)
     if !std::fs::metadata(&job.input)
-        .with_context(|| "cannot read the file")?
+        .with_context(|| "cannot read the file")
+        .kind(Io)?
         .is_file()
     {
-        anyhow::bail!("not a regular file (a FIFO, socket, device or folder): not read");
+        return Err(FileError::new(
+            Io,
+            "not a regular file (a FIFO, socket, device or folder): not read",
+        ));
     }
-    if crate::file::tiff::is_tiff(&job.input)? {
+    if crate::file::tiff::is_tiff(&job.input).kind(Io)? {
         return crate::file::tiff::process(job, cfg, models, edits, e);
     }
     let t_stage = Instant::now();
     // std::fs::read opens read-only: an input is never opened for writing
-    let bytes = std::fs::read(&job.input).with_context(|| "cannot read the file")?;
+    let bytes = std::fs::read(&job.input)
+        .with_context(|| "cannot read the file")
+        .kind(Io)?;
     e.input_sha256 = Some(crate::fsio::sha256_hex(&bytes));
     e.input_bytes = Some(bytes.len() as u64);
-    let mut dec: Decoded = decode::decode(&bytes, &job.input, &cfg.limits)?;
+    let mut dec: Decoded = decode::decode(&bytes, &job.input, &cfg.limits).classify(Decode)?;
     e.format = Some(dec.format.as_str().into());
     e.width = Some(dec.image.width());
     e.height = Some(dec.image.height());
     e.orientation = Some(orientation_code(dec.orientation));
     let upright = dec.upright();
     stats::add(Stage::Decode, t_stage.elapsed().as_nanos() as u64);
-    let found = detect_image(&upright, cfg, models).context("detection failed")?;
+    let found = detect_image(&upright, cfg, models)
+        .context("detection failed")
+        .kind(Internal)?;
     drop(upright);
     let t_stage = Instant::now();
     let (w, h) = (dec.image.width(), dec.image.height());
@@ -123,7 +127,7 @@ fn process_inner(
         regions = align_regions(regions, g);
     }
     if let Some(ed) = edits {
-        let (r, s) = edit_regions(regions, ed, w, h, cfg)?;
+        let (r, s) = edit_regions(regions, ed, w, h, cfg).kind(Review)?;
         regions = r;
         e.suppressed = s;
     }
@@ -158,7 +162,10 @@ fn process_inner(
         // data after the image dropped, or stripping asked for); a PNG that is stripped is
         // re-encoded losslessly
         e.status = Status::Clean;
-        match encode::clean(&dec, &bytes, &cfg.meta).context("rewriting the metadata failed")? {
+        match encode::clean(&dec, &bytes, &cfg.meta)
+            .context("rewriting the metadata failed")
+            .classify(Decode)?
+        {
             None => {
                 e.encoding = Some(Encoding::Copy);
                 e.metadata_kept = dec.metadata.clone();
@@ -192,7 +199,9 @@ fn process_inner(
         }
         let enc = match enc {
             Some(x) => x,
-            None => encode::encode(&img, &dec, &bytes, &cfg.meta).context("encoding failed")?,
+            None => encode::encode(&img, &dec, &bytes, &cfg.meta)
+                .context("encoding failed")
+                .classify(Decode)?,
         };
         e.status = Status::Redacted;
         e.encoding = Some(if enc.quality.is_some() {
@@ -207,7 +216,7 @@ fn process_inner(
     e.regions = regions;
     stats::add(Stage::Encode, t_stage.elapsed().as_nanos() as u64);
     let t_stage = Instant::now();
-    write_atomic(&job.output, &out_bytes, Some(&job.input))?;
+    write_atomic(&job.output, &out_bytes, Some(&job.input)).kind(Io)?;
     e.output = Some(rel_string(&job.rel));
     e.output_sha256 = Some(crate::fsio::sha256_hex(&out_bytes));
     e.output_bytes = Some(out_bytes.len() as u64);

@@ -15,7 +15,9 @@
 //!   the in-memory limit; its extra tags are then lost, and the report says so.
 
 use crate::config::Config;
+use crate::error::{FileError, FileErrorKind};
 use crate::file::corrections::{edit_regions, Edits};
+use crate::file::failure::{tagged, Classify};
 use crate::file::plan::{apply_regions, plan_regions};
 use crate::find::loaded::Models;
 use crate::find::passes::detect_raster;
@@ -48,14 +50,16 @@ fn detect_tiff(
 ) -> anyhow::Result<Vec<Found>> {
     let mp = w as f64 * h as f64 / 1e6;
     Ok(if mp <= cfg.limits.max_megapixels {
-        let mut img = tiff::read_window(path, 0, 0, 0, w, h)?.to_image()?;
+        let mut img = tiff::read_window(path, 0, 0, 0, w, h)
+            .and_then(|win| win.to_image())
+            .map_err(|e| tagged(FileErrorKind::Decode, e))?;
         img.apply_orientation(orientation);
         let up = img.to_rgb8();
         drop(img);
         detect_raster(&MemRaster(&up), cfg, models).context("detection failed")?
     } else {
         if orientation != image::metadata::Orientation::NoTransforms {
-            bail!("TIFF over {:.0} MP with an Orientation tag other than 1: not supported tile by tile", cfg.limits.max_megapixels);
+            return Err(FileError::new(FileErrorKind::Unsupported, format!("TIFF over {:.0} MP with an Orientation tag other than 1: not supported tile by tile", cfg.limits.max_megapixels)).into());
         }
         detect_raster(&TiffRaster::new(path, info), cfg, models).context("detection failed")?
     })
@@ -86,7 +90,12 @@ impl<'a> TiffRaster<'a> {
             readers: std::sync::Mutex::new(Vec::new()),
         }
     }
+    /// A window of IFD `ifd` as RGB8; a failure is tagged `decode` (see [`tagged`]).
     fn rgb(&self, ifd: usize, r: PixBox) -> anyhow::Result<RgbImage> {
+        self.read_rgb(ifd, r)
+            .map_err(|e| tagged(FileErrorKind::Decode, e))
+    }
+    fn read_rgb(&self, ifd: usize, r: PixBox) -> anyhow::Result<RgbImage> {
         let pooled = self.readers.lock().map(|mut v| v.pop()).unwrap_or(None);
         let mut rd = match pooled {
             Some(rd) => rd,
@@ -212,17 +221,24 @@ pub fn process(
     models: &Models,
     edits: Option<&Edits>,
     e: &mut FileEntry,
-) -> anyhow::Result<()> {
-    decode::check_name(Format::Tiff, &job.input)?;
+) -> Result<(), FileError> {
+    use FileErrorKind::{Decode, Internal, Io, Limit, Review, Unsupported};
+    decode::check_name(Format::Tiff, &job.input).kind(Unsupported)?;
     e.format = Some("tiff".into());
     if cfg.meta.strips() {
         // TIFF tags are kept byte for byte; GPS IFDs and GeoTIFF georeferencing (which is a
         // location too) are not edited, so a stripped delivery cannot be promised
-        bail!("--strip-gps/--strip-metadata are not applied to TIFF files (their tags, GeoTIFF georeferencing included, are kept byte for byte): not written");
+        return Err(FileError::new(Unsupported, "--strip-gps/--strip-metadata are not applied to TIFF files (their tags, GeoTIFF georeferencing included, are kept byte for byte): not written"));
     }
-    let info = tiff::inspect(&job.input).context("cannot read the TIFF structure")?;
-    let main = info.ifds.first().context("TIFF without an image")?;
-    one_image(&info)?;
+    let info = tiff::inspect(&job.input)
+        .context("cannot read the TIFF structure")
+        .classify(Decode)?;
+    let main = info
+        .ifds
+        .first()
+        .context("TIFF without an image")
+        .kind(Decode)?;
+    one_image(&info).kind(Unsupported)?;
     if let Some(why) = &main.unsupported {
         // not editable in place: the ordinary decode → re-encode path, if it fits in memory
         return fallback(job, cfg, models, edits, e, why);
@@ -232,21 +248,28 @@ pub fn process(
     e.height = Some(h);
     let mp = w as f64 * h as f64 / 1e6;
     if mp > cfg.limits.max_megapixels_tiled {
-        bail!("image is {w}x{h} ({mp:.0} MP), over the limit of {:.0} MP for tile-by-tile processing (--max-megapixels-tiled): refused before decoding", cfg.limits.max_megapixels_tiled);
+        return Err(FileError::new(Limit, format!("image is {w}x{h} ({mp:.0} MP), over the limit of {:.0} MP for tile-by-tile processing (--max-megapixels-tiled): refused before decoding", cfg.limits.max_megapixels_tiled)));
     }
-    let meta = std::fs::metadata(&job.input).context("cannot read the file")?;
+    let meta = std::fs::metadata(&job.input)
+        .context("cannot read the file")
+        .kind(Io)?;
     e.input_bytes = Some(meta.len());
-    e.input_sha256 = Some(crate::fsio::sha256_file(&job.input).context("cannot read the file")?);
+    e.input_sha256 = Some(
+        crate::fsio::sha256_file(&job.input)
+            .context("cannot read the file")
+            .kind(Io)?,
+    );
 
     // detection: whole in memory when small enough, else tile by tile from the file
     // (BigTIFF headers are not read by the image crate: orientation 1 is assumed for them)
     let orientation = tiff_orientation(&job.input);
     e.metadata_kept = vec!["tiff-tags".into()];
-    let found = detect_tiff(&job.input, &info, (w, h), orientation, cfg, models)?;
+    let found =
+        detect_tiff(&job.input, &info, (w, h), orientation, cfg, models).classify(Internal)?;
     e.orientation = Some(decode::orientation_code(orientation));
     let (mut regions, not_hidden) = plan_regions(w, h, &found, orientation, cfg);
     if let Some(ed) = edits {
-        let (r, s) = edit_regions(regions, ed, w, h, cfg)?;
+        let (r, s) = edit_regions(regions, ed, w, h, cfg).kind(Review)?;
         regions = r;
         e.suppressed = s;
     }
@@ -261,7 +284,7 @@ pub fn process(
 
     if regions.is_empty() {
         e.status = Status::Clean;
-        copy_clean(job, e)?;
+        copy_clean(job, e).classify(Io)?;
     } else {
         // pieces of every region on the full image and every overview, in the plan's order
         let mut pieces: Vec<(usize, PixBox, redact::Method, u32)> = Vec::new();
@@ -281,7 +304,7 @@ pub fn process(
                 .filter(|i| i.index == 0 || (i.is_overview() && !i.is_mask()))
             {
                 if let Some(why) = &ifd.unsupported {
-                    bail!("overview IFD {} cannot be edited ({why}); it would keep showing the region", ifd.index);
+                    return Err(FileError::new(Unsupported, format!("overview IFD {} cannot be edited ({why}); it would keep showing the region", ifd.index)));
                 }
                 let r = if ifd.index == 0 {
                     Some((rect.x, rect.y, rect.w, rect.h))
@@ -325,8 +348,9 @@ pub fn process(
             // after pixelation, as in the plan); a later pass reads this pass's result
             let mut patches = Vec::with_capacity(pass.len());
             for (ifd, r, method, block) in &pass {
-                let mut img: DynamicImage =
-                    tiff::read_window(&from, *ifd, r.x, r.y, r.w, r.h)?.to_image()?;
+                let mut img: DynamicImage = tiff::read_window(&from, *ifd, r.x, r.y, r.w, r.h)
+                    .and_then(|win| win.to_image())
+                    .classify(Decode)?;
                 redact::apply_block(
                     &mut img,
                     PixBox {
@@ -338,7 +362,7 @@ pub fn process(
                     *method,
                     *block,
                 );
-                patches.push((*ifd, Window::from_image(r.x, r.y, &img)?));
+                patches.push((*ifd, Window::from_image(r.x, r.y, &img).classify(Internal)?));
             }
             let s = if k + 1 == n {
                 // read the patches back from the temp file before it is renamed into place
@@ -346,17 +370,20 @@ pub fn process(
                     let s = tiff::rewrite(&from, f, &patches)?;
                     f.flush().context("writing the output")?;
                     tiff::verify(tmp, &expected(&patches))
-                        .context("the rewritten TIFF does not read back as redacted")?;
+                        .context("the rewritten TIFF does not read back as redacted")
+                        .map_err(|e| tagged(Internal, e))?;
                     Ok(s)
-                })?
+                })
+                .classify(Io)?
             } else {
                 std::fs::create_dir_all(dir).ok();
                 let mut t = tempfile::Builder::new()
                     .prefix(".pixla-")
                     .suffix(".tmp")
                     .tempfile_in(dir)
-                    .context("cannot create a temp file")?;
-                let s = tiff::rewrite(&from, t.as_file_mut(), &patches)?;
+                    .context("cannot create a temp file")
+                    .kind(Io)?;
+                let s = tiff::rewrite(&from, t.as_file_mut(), &patches).classify(Io)?;
                 current = Some(t);
                 s
             };
@@ -371,11 +398,16 @@ pub fn process(
         e.metadata_removed.extend(stats.unreferenced.describe());
         e.regions = regions.clone();
     }
-    let out_meta = std::fs::metadata(&job.output).context("cannot read the output back")?;
+    let out_meta = std::fs::metadata(&job.output)
+        .context("cannot read the output back")
+        .kind(Io)?;
     e.output = Some(job.rel.to_string_lossy().into_owned());
     e.output_bytes = Some(out_meta.len());
-    e.output_sha256 =
-        Some(crate::fsio::sha256_file(&job.output).context("cannot read the output back")?);
+    e.output_sha256 = Some(
+        crate::fsio::sha256_file(&job.output)
+            .context("cannot read the output back")
+            .kind(Io)?,
+    );
     Ok(())
 }
 
@@ -474,22 +506,27 @@ fn fallback(
     edits: Option<&Edits>,
     e: &mut FileEntry,
     why: &str,
-) -> anyhow::Result<()> {
-    let bytes = std::fs::read(&job.input).context("cannot read the file")?;
+) -> Result<(), FileError> {
+    use FileErrorKind::{Decode, Internal, Io, Review};
+    let bytes = std::fs::read(&job.input)
+        .context("cannot read the file")
+        .kind(Io)?;
     e.input_sha256 = Some(crate::fsio::sha256_hex(&bytes));
     e.input_bytes = Some(bytes.len() as u64);
-    let dec = decode::decode(&bytes, &job.input, &cfg.limits)?;
+    let dec = decode::decode(&bytes, &job.input, &cfg.limits).classify(Decode)?;
     e.width = Some(dec.image.width());
     e.height = Some(dec.image.height());
     e.orientation = Some(decode::orientation_code(dec.orientation));
     let up = dec.upright();
-    let found = detect_raster(&MemRaster(&up), cfg, models).context("detection failed")?;
+    let found = detect_raster(&MemRaster(&up), cfg, models)
+        .context("detection failed")
+        .kind(Internal)?;
     drop(up);
     let mut img = dec.image.clone();
     let (mut regions, not_hidden) =
         plan_regions(img.width(), img.height(), &found, dec.orientation, cfg);
     if let Some(ed) = edits {
-        let (r, s) = edit_regions(regions, ed, img.width(), img.height(), cfg)?;
+        let (r, s) = edit_regions(regions, ed, img.width(), img.height(), cfg).kind(Review)?;
         regions = r;
         e.suppressed = s;
     }
@@ -499,19 +536,25 @@ fn fallback(
         e.status = Status::Clean;
         e.metadata_kept = dec.metadata.clone();
         e.regions = regions;
-        copy_clean(job, e)?;
+        copy_clean(job, e).classify(Io)?;
         e.output = Some(job.rel.to_string_lossy().into_owned());
-        e.output_sha256 =
-            Some(crate::fsio::sha256_file(&job.output).context("cannot read the output back")?);
+        e.output_sha256 = Some(
+            crate::fsio::sha256_file(&job.output)
+                .context("cannot read the output back")
+                .kind(Io)?,
+        );
         e.output_bytes = Some(
             std::fs::metadata(&job.output)
-                .context("cannot read the output back")?
+                .context("cannot read the output back")
+                .kind(Io)?
                 .len(),
         );
         return Ok(());
     }
     let out = {
-        let enc = encode::encode(&img, &dec, &bytes, &cfg.meta).context("encoding failed")?;
+        let enc = encode::encode(&img, &dec, &bytes, &cfg.meta)
+            .context("encoding failed")
+            .classify(Decode)?;
         e.status = Status::Redacted;
         e.encoding = Some(Encoding::Reencode);
         e.fallback = Some(format!(
@@ -522,7 +565,7 @@ fn fallback(
         enc.bytes
     };
     e.regions = regions;
-    write_atomic(&job.output, &out, Some(&job.input))?;
+    write_atomic(&job.output, &out, Some(&job.input)).kind(Io)?;
     e.output = Some(job.rel.to_string_lossy().into_owned());
     e.output_sha256 = Some(crate::fsio::sha256_hex(&out));
     e.output_bytes = Some(out.len() as u64);

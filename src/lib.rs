@@ -90,7 +90,7 @@
 //!   codec ourselves would have been more code for the same result. Boxes are widened to the MCU
 //!   grid *before* a review's suppress boxes are matched, so a report's boxes always match the
 //!   next run's. TIFF: `formats/tiff/mod.rs` patches strips/tiles inside a byte copy of the file (no
-//!   crate writes arbitrary TIFF tags back), and `file/tiff.rs` reads the rewritten file back
+//!   crate writes arbitrary TIFF tags back), and `file/tiff/patch.rs` reads the rewritten file back
 //!   before renaming it into place. Metadata: `formats/jpeg/meta.rs` assembles the output from the
 //!   source's segments and re-renders previews from the redacted pixels.
 //! - **Detection reads through a `Raster`** ([`find::passes::detect_raster`]): a picture in memory, or

@@ -1,7 +1,81 @@
-//! Errors that stop a whole run (exit code 2), as opposed to per-file errors, which are
-//! recorded in the report and let the batch go on.
+//! Errors that stop a whole run (exit code 2, [`SetupError`]), and per-file errors
+//! ([`FileError`]), which are recorded in the report and let the batch go on.
 
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+
+/// What kind of failure stopped one file: the report's `error_kind`, next to its `error`.
+/// Each serialises to its lower-case name. Which failure gets which kind is listed in
+/// [`crate::file::failure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileErrorKind {
+    /// The file's content is corrupt, truncated or contradicts itself (a decoder or a
+    /// format's structure says no).
+    Decode,
+    /// A memory, size or work limit refuses the file (pixel count, compressed metadata that
+    /// inflates too far).
+    Limit,
+    /// A format, layout or feature pixla refuses to redact (multi-page, animated, a name
+    /// that contradicts the content, TIFF with `--strip-gps`...).
+    Unsupported,
+    /// The file system: the input cannot be read or is not a regular file, a link, the
+    /// output cannot be written or would leave OUT.
+    Io,
+    /// A reviewer's correction cannot be carried out exactly (`redact --regions`).
+    Review,
+    /// A caught panic, a broken invariant, or a detector that fails on the file.
+    Internal,
+}
+
+impl FileErrorKind {
+    pub const ALL: [FileErrorKind; 6] = [
+        FileErrorKind::Decode,
+        FileErrorKind::Limit,
+        FileErrorKind::Unsupported,
+        FileErrorKind::Io,
+        FileErrorKind::Review,
+        FileErrorKind::Internal,
+    ];
+
+    /// The report's spelling: `decode`, `limit`, `unsupported`, `io`, `review` or
+    /// `internal`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileErrorKind::Decode => "decode",
+            FileErrorKind::Limit => "limit",
+            FileErrorKind::Unsupported => "unsupported",
+            FileErrorKind::Io => "io",
+            FileErrorKind::Review => "review",
+            FileErrorKind::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for FileErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why one file failed: its kind and the report's message (the words the report has always
+/// carried). Displayed as the message alone, so it can also travel inside an
+/// [`anyhow::Error`] chain and be found again by its type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FileError {
+    pub kind: FileErrorKind,
+    pub message: String,
+}
+
+impl FileError {
+    pub fn new(kind: FileErrorKind, message: impl Into<String>) -> FileError {
+        FileError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
 
 /// A usage or set-up problem: the run cannot start. The message says how to fix it; the
 /// variant says what went wrong, so callers and tests branch on it, not on wording.

@@ -90,7 +90,7 @@
 //!   codec ourselves would have been more code for the same result. Boxes are widened to the MCU
 //!   grid *before* a review's suppress boxes are matched, so a report's boxes always match the
 //!   next run's. TIFF: `formats/tiff/mod.rs` patches strips/tiles inside a byte copy of the file (no
-//!   crate writes arbitrary TIFF tags back), and `file/tiff.rs` reads the rewritten file back
+//!   crate writes arbitrary TIFF tags back), and `file/tiff/patch.rs` reads the rewritten file back
 //!   before renaming it into place. Metadata: `formats/jpeg/meta.rs` assembles the output from the
 //!   source's segments and re-renders previews from the redacted pixels.
 //! - **Detection reads through a `Raster`** (`find::passes::detect_raster`): a picture in memory, or
@@ -187,7 +187,7 @@ pub use review::{build as build_review, ReviewOptions, ReviewOutcome};
 // Models: the registry, the installer, ONNX Runtime; errors; small file helpers.
 pub use detect::onnx::locate as locate_runtime;
 pub use detect::{install, registry};
-pub use error::SetupError;
+pub use error::{FileErrorKind, SetupError};
 pub use fsio::walk::resolve as resolve_path;
 pub use fsio::write_atomic;
 pub use home::ORT_VERSION;

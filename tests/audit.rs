@@ -287,6 +287,7 @@ fn real_reports_validate_against_the_schema_and_broken_ones_do_not() {
     let (code, report, out) = redact(&inp, &["-j", "2"]);
     assert_eq!(code, 1);
     assert_eq!(file_entry(&report, "broken.jpg")["status"], "failed");
+    assert_eq!(file_entry(&report, "broken.jpg")["error_kind"], "decode");
     assert_eq!(file_entry(&report, "notes.txt")["status"], "skipped");
     assert_valid(&report, "run with a failed and a skipped file");
     let text = std::fs::read_to_string(out.join("pixla-report.json")).unwrap();
@@ -388,6 +389,8 @@ fn real_reports_validate_against_the_schema_and_broken_ones_do_not() {
     let m = read_json(&merged);
     assert_eq!(m["shards"].as_array().unwrap().len(), 2);
     assert_valid(&m, "merged report");
+    // the failure's kind survives the merge
+    assert_eq!(file_entry(&m, "broken.jpg")["error_kind"], "decode");
 
     // broken reports
     let mut bad = report.clone();
@@ -404,6 +407,18 @@ fn real_reports_validate_against_the_schema_and_broken_ones_do_not() {
     assert!(
         !schema_errors(&bad).is_empty(),
         "an unknown field in a file entry must fail"
+    );
+    let mut bad = report.clone();
+    let broken = bad["files"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|f| f["input"] == "broken.jpg")
+        .unwrap();
+    broken["error_kind"] = Value::from("flaky");
+    assert!(
+        !schema_errors(&bad).is_empty(),
+        "an unknown error_kind must fail"
     );
     let mut bad = report.clone();
     bad["files"][0]["status"] = Value::from("fine");

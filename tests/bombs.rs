@@ -66,6 +66,7 @@ fn absurd_headers_are_refused_before_decoding_and_the_batch_goes_on() {
         assert_eq!(e["status"], "failed", "{e}");
         let err = e["error"].as_str().unwrap();
         assert!(err.contains("refused before decoding"), "{name}: {err}");
+        assert_eq!(e["error_kind"], "limit", "{name}");
         assert!(!out.join(name).exists());
     }
     assert_eq!(

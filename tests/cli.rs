@@ -73,6 +73,15 @@ fn broken_files_fail_closed_and_the_batch_goes_on() {
         .as_str()
         .unwrap()
         .contains("PNG"));
+    for (bad, kind) in [
+        ("truncated.jpg", "decode"),
+        ("empty.jpg", "decode"),
+        ("text.jpg", "unsupported"),
+        ("png-named.jpg", "unsupported"),
+    ] {
+        assert_eq!(file_entry(&report, bad)["error_kind"], kind, "{bad}");
+    }
+    assert!(file_entry(&report, "notes.txt").get("error_kind").is_none());
     assert_eq!(file_entry(&report, "notes.txt")["status"], "skipped");
     assert_eq!(file_entry(&report, "deface_city.jpg")["status"], "redacted");
     assert!(out.join("deface_city.jpg").exists() && out.join("sahi_terrain4.png").exists());

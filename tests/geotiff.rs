@@ -193,5 +193,6 @@ fn multi_page_tiff_is_refused_not_half_examined() {
     let e = file_entry(&report, "pages.tif");
     assert_eq!(e["status"], "failed");
     assert!(e["error"].as_str().unwrap().contains("multi-page"), "{e}");
+    assert_eq!(e["error_kind"], "unsupported", "{e}");
     assert!(!out.join("pages.tif").exists());
 }

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Clone)]
 enum Expect {
-    /// failed, error contains the fragment, no output
-    Failed(&'static str),
+    /// failed, error contains the fragment, error_kind is the kind, no output
+    Failed(&'static str, &'static str),
     /// skipped, error contains the fragment, no output
     Skipped(&'static str),
     /// redacted or clean, output written; optionally the output's colour type
@@ -470,49 +470,49 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "zero-byte file",
         "zero.jpg",
         Some(b""),
-        Failed("empty file"),
+        Failed("empty file", "decode"),
     );
     add(
         "truncated JPEG (cut in its metadata)",
         "trunc-meta.jpg",
         Some(&tiny[..tiny.len() / 2]),
-        Failed("corrupt JPEG"),
+        Failed("corrupt JPEG", "decode"),
     );
     add(
         "truncated JPEG (cut in its scan data)",
         "trunc.jpg",
         Some(&tiny[..tiny.len() - 300]),
-        Failed("truncated JPEG"),
+        Failed("truncated JPEG", "decode"),
     );
     add(
         "truncated PNG (half)",
         "trunc.png",
         Some(&png[..png.len() / 2]),
-        Failed("cannot decode"),
+        Failed("cannot decode", "decode"),
     );
     add(
         "truncated TIFF (half)",
         "trunc.tif",
         Some(&tif[..tif.len() / 2]),
-        Failed(""),
+        Failed("", "decode"),
     );
     add(
         "JPEG named .png",
         "wrong-ext.png",
         Some(&tiny),
-        Failed("content is JPEG but the name says PNG"),
+        Failed("content is JPEG but the name says PNG", "unsupported"),
     );
     add(
         "text named .jpg",
         "text.jpg",
         Some(b"hello, this is not a picture\n"),
-        Failed("not a JPEG, PNG or TIFF"),
+        Failed("not a JPEG, PNG or TIFF", "unsupported"),
     );
     add(
         "JPEG with broken marker structure",
         "garbage.jpg",
         Some(&[&[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10][..], &[0x13; 200]].concat()),
-        Failed("corrupt JPEG"),
+        Failed("corrupt JPEG", "decode"),
     );
     let mut huge_png = PNG_SIG.to_vec();
     huge_png.extend(ihdr(65535, 65535, 8, 2));
@@ -522,7 +522,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "PNG header claiming 65535x65535",
         "huge.png",
         Some(&huge_png),
-        Failed("over the limit"),
+        Failed("over the limit", "limit"),
     );
     let mut big_png = PNG_SIG.to_vec();
     big_png.extend(ihdr(1_000_000, 1_000_000, 16, 6));
@@ -531,19 +531,19 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "PNG header claiming 1000000x1000000 RGBA16",
         "huger.png",
         Some(&big_png),
-        Failed(""),
+        Failed("", "decode"),
     );
     add(
         "JPEG header claiming 65535x65535",
         "huge.jpg",
         Some(&jpeg_claiming(&tiny, 65535, 65535)),
-        Failed("over the limit"),
+        Failed("over the limit", "limit"),
     );
     add(
         "TIFF header claiming 100000x100000",
         "huge.tif",
         Some(&tiff(8, 8, 1, Some((100_000, 100_000)))),
-        Failed("over the limit"),
+        Failed("over the limit", "limit"),
     );
     let mut zero_png = PNG_SIG.to_vec();
     zero_png.extend(ihdr(0, 10, 8, 2));
@@ -552,7 +552,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "PNG header with zero width",
         "zero-width.png",
         Some(&zero_png),
-        Failed(""),
+        Failed("", "decode"),
     );
     let mut bad_crc = png.clone();
     let n = bad_crc.len();
@@ -561,19 +561,19 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "PNG with a corrupt chunk",
         "bad-crc.png",
         Some(&bad_crc),
-        Failed(""),
+        Failed("", "decode"),
     );
     add(
         "multi-page TIFF",
         "pages.tif",
         Some(&tiff(16, 16, 2, None)),
-        Failed("page"),
+        Failed("page", "unsupported"),
     );
     add(
         "animated PNG (APNG)",
         "anim.png",
         Some(&apng(24, 24)),
-        Failed("animated PNG"),
+        Failed("animated PNG", "unsupported"),
     );
     add(
         "animated GIF (.gif)",
@@ -585,7 +585,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "animated GIF named .jpg",
         "gif.jpg",
         Some(&gif_anim()),
-        Failed("does not redact"),
+        Failed("does not redact", "unsupported"),
     );
     add(
         "1x1 PNG",
@@ -602,7 +602,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "CMYK JPEG (people)",
         "cmyk.jpg",
         Some(&cmyk_jpeg(&people_rgb)),
-        Failed("CMYK/YCCK JPEG with regions to hide"),
+        Failed("CMYK/YCCK JPEG with regions to hide", "unsupported"),
     );
     add(
         "CMYK JPEG (nothing to hide)",
@@ -693,7 +693,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "symlink to a file outside IN",
         "outside.jpg",
         None,
-        Failed("outside the input folder"),
+        Failed("outside the input folder", "io"),
     );
     write(&inp.join("target.jpg"), &tiny);
     std::os::unix::fs::symlink("target.jpg", inp.join("inlink.jpg")).unwrap();
@@ -709,7 +709,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "symlink loop (link to itself)",
         "loop.jpg",
         None,
-        Failed("symbolic link"),
+        Failed("symbolic link", "io"),
     );
     std::fs::create_dir_all(inp.join("sub")).unwrap();
     std::os::unix::fs::symlink("..", inp.join("sub/up")).unwrap();
@@ -724,7 +724,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "dangling symlink",
         "dangling.jpg",
         None,
-        Failed("broken symbolic link"),
+        Failed("broken symbolic link", "io"),
     );
     let fifo = std::ffi::CString::new(inp.join("fifo.jpg").as_os_str().as_bytes()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
@@ -732,7 +732,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "FIFO named .jpg (must not hang)",
         "fifo.jpg",
         None,
-        Failed("not a regular file"),
+        Failed("not a regular file", "io"),
     );
     // non-UTF-8 name: the report shows it lossily, the output keeps the bytes
     let raw_name = OsStr::from_bytes(b"caf\xe9.jpg");
@@ -758,7 +758,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "output folder not creatable (a file is in the way)",
         "blocked/x.jpg",
         &tiny,
-        Failed("cannot create folder"),
+        Failed("cannot create folder", "io"),
     );
     let escape_to = d.path().join("escape-target");
     std::fs::create_dir_all(&escape_to).unwrap();
@@ -767,14 +767,14 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "OUT/escape is a symlink out of OUT",
         "escape/x.jpg",
         &tiny,
-        Failed("leads outside the output folder"),
+        Failed("leads outside the output folder", "io"),
     );
     std::os::unix::fs::symlink(d.path().join("nowhere/deeper"), out.join("dangle")).unwrap();
     add(
         "OUT/dangle is a dangling symlink out of OUT",
         "dangle/sub/x.jpg",
         &tiny,
-        Failed("leads outside the output folder"),
+        Failed("leads outside the output folder", "io"),
     );
     let big = std::fs::read(shared("plates/nomeroff_10002_B8233XA.jpg")).unwrap();
     let full = Mount::tmpfs(&out.join("full"), "size=64k");
@@ -787,11 +787,14 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "disk full",
         "full/big.jpg",
         &big,
-        Failed(if full.is_some() {
-            "No space left"
-        } else {
-            "too large"
-        }),
+        Failed(
+            if full.is_some() {
+                "No space left"
+            } else {
+                "too large"
+            },
+            "io",
+        ),
     );
     let ro = Mount::tmpfs(&out.join("ro"), "ro,size=64k");
     if ro.is_some() {
@@ -799,7 +802,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
             "output folder on a read-only file system",
             "ro/x.jpg",
             &tiny,
-            Failed("Read-only file system"),
+            Failed("Read-only file system", "io"),
         );
     }
     // nothing reaches OUT that no detector examined: a clean file is delivered without what
@@ -844,7 +847,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
             [strip_tags(8, 8, 8, 3, 1, 192), vec![(330, 4, vec![8])]].concat(),
             px(8, 8, 3),
         )]),
-        Failed("SubIFD"),
+        Failed("SubIFD", "unsupported"),
     );
     let float_page = (
         strip_tags(4, 4, 32, 3, 3, 192),
@@ -856,7 +859,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "two-page float TIFF (the fallback path)",
         "pages-float.tif",
         &tiff_ifds(&[float_page.clone(), float_page]),
-        Failed("page"),
+        Failed("page", "unsupported"),
     );
     // decompression bombs: small on disk, 64 MB inflated (the limit is 16 MB)
     let bomb = zlib_zeros(64 << 20);
@@ -864,19 +867,19 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "PNG iCCP chunk inflating to 64 MB",
         "bomb-iccp.png",
         &png_with(b"iCCP", &[&b"icc\0\0"[..], &bomb].concat()),
-        Failed("limit for compressed metadata"),
+        Failed("limit for compressed metadata", "limit"),
     );
     add(
         "PNG zTXt chunk inflating to 64 MB",
         "bomb-ztxt.png",
         &png_with(b"zTXt", &[&b"Comment\0\0"[..], &bomb].concat()),
-        Failed("limit for compressed metadata"),
+        Failed("limit for compressed metadata", "limit"),
     );
     add(
         "PNG iTXt chunk inflating to 64 MB",
         "bomb-itxt.png",
         &png_with(b"iTXt", &[&b"Comment\0\x01\0\0\0"[..], &bomb].concat()),
-        Failed("limit for compressed metadata"),
+        Failed("limit for compressed metadata", "limit"),
     );
     // a TIFF whose 100,000 strips all point at the same 8 bytes
     let n = 100_000u32;
@@ -898,7 +901,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "TIFF with 100,000 strips at one offset",
         "shared-strips.tif",
         &shared_strips,
-        Failed("share bytes"),
+        Failed("share bytes", "decode"),
     );
     let in_structure = tiff_ifds(&[(
         vec![
@@ -918,7 +921,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         "TIFF whose strips lie in its own IFD and offset tables",
         "strips-in-ifd.tif",
         &in_structure,
-        Failed("overlaps TIFF structure"),
+        Failed("overlaps TIFF structure", "decode"),
     );
     let hidden = tiff_ifds(&[(
         strip_tags(8, 8, 8, 3, 1, 192),
@@ -1010,8 +1013,8 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
         let outp = out.join(&case.out_rel);
         let mut shown = err.to_string();
         match &case.expect {
-            Failed(frag) | Skipped(frag) => {
-                let want = if matches!(case.expect, Failed(_)) {
+            Failed(frag, _) | Skipped(frag) => {
+                let want = if matches!(case.expect, Failed(..)) {
                     "failed"
                 } else {
                     "skipped"
@@ -1022,6 +1025,18 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
                         case.what
                     ));
                 }
+                // a failure says its kind; a skipped file is no failure and has none
+                let want_kind = match &case.expect {
+                    Failed(_, kind) => Value::from(*kind),
+                    _ => Value::Null,
+                };
+                if e["error_kind"] != want_kind {
+                    problems.push(format!(
+                        "{}: want error_kind {want_kind}, got {}: {err}",
+                        case.what, e["error_kind"]
+                    ));
+                }
+                shown = format!("{} ({})", err, e["error_kind"].as_str().unwrap_or("-"));
                 if std::fs::symlink_metadata(&outp)
                     .map(|m| m.is_file())
                     .unwrap_or(false)
@@ -1340,6 +1355,7 @@ fn hostile_corpus_each_case_gets_its_intended_outcome() {
             .unwrap_or_default();
         let ok = r.status.code() == Some(1)
             && entry.as_ref().is_some_and(|e| e["status"] == "failed")
+            && entry.as_ref().is_some_and(|e| e["error_kind"] == "io")
             && err.contains("ermission denied")
             && !uo.join("secret.jpg").exists()
             && rep

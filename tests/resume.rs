@@ -309,6 +309,8 @@ fn sigint_writes_the_report_of_what_was_done_and_resume_finishes() {
     );
     for f in &pending {
         assert!(f["error"].as_str().unwrap().contains("interrupted"));
+        // not processed is not a failure: no kind
+        assert!(f.get("error_kind").is_none(), "{f}");
         assert!(
             !out.join(f["input"].as_str().unwrap()).exists(),
             "output for a pending file"

@@ -696,6 +696,7 @@ fn regions_sidecar_failures_are_closed_and_explained() {
     for n in ["missing/nope.png", "sahi_terrain2.png", "sahi_terrain4.png"] {
         let e = file_entry(&r, n);
         assert_eq!(e["status"], "failed", "{n}");
+        assert_eq!(e["error_kind"], "review", "{n}");
         assert!(e.get("output").is_none(), "{n}");
     }
     assert_eq!(r["summary"]["failed"], 3);
@@ -782,6 +783,7 @@ fn regions_rerun_never_writes_or_removes_through_a_link() {
             .contains("leads outside the output folder"),
         "{e:#}"
     );
+    assert_eq!(e["error_kind"], "io", "{e:#}");
     assert_eq!(
         sha256(&x.join("t.jpg")),
         before,

@@ -12,7 +12,7 @@ pub mod signals;
 use crate::batch::observer::Observer;
 use crate::batch::provenance::{host, model_entries, operator, path_roots, tool_record};
 use crate::config::Config;
-use crate::error::SetupError;
+use crate::error::{FileErrorKind, SetupError};
 use crate::file::{process, rel_string};
 use crate::find::loaded::Models;
 use crate::fsio::shard::Shard;
@@ -75,152 +75,40 @@ pub fn run_batch(
         .report
         .clone()
         .unwrap_or_else(|| out.join("pixla-report.json"));
-    // a plain run would overwrite reviewed outputs and drop the corrections from the record
-    if let Ok((old, _)) = report::read(&report_path) {
-        let reviewed = old.files.iter().filter(|f| f.reviewed_by.is_some()).count();
-        if reviewed > 0 {
-            return Err(SetupError::ReviewedOutputs {
-                report: report_path,
-                n: reviewed,
-            });
-        }
-    }
-    let rp = walk::resolve(&report_path);
-    if inputs.iter().any(|i| rp.starts_with(walk::resolve(i))) {
-        return Err(SetupError::UnsafePaths(format!(
-            "the report {} would be written inside an input",
-            report_path.display()
-        )));
-    }
+    refuse_reviewed_outputs(&report_path)?;
+    check_report_outside_inputs(inputs, &report_path)?;
     let (pool, models) = Models::load_with_pool(cfg)?;
-    // the report is written inside OUT only through folders that stay inside OUT
-    if rp.starts_with(walk::resolve(out)) || report_path.starts_with(out) {
-        walk::check_inside(out, &report_path).map_err(|e| {
-            SetupError::UnsafePaths(format!("the report {}: {e}", report_path.display()))
-        })?;
-    }
-    // the journal: continue it (--resume), or refuse to overwrite an unfinished batch
-    let jpath = crate::batch::journal::path(out, opts.shard);
-    let header = crate::batch::journal::Header::new(cfg, &models, opts.shard, &walked.batch);
-    let earlier = crate::batch::journal::read(&jpath)
-        .map_err(|e| SetupError::Journal(format!("{e:#}; delete it to start the batch over")))?;
-    let mut reused: BTreeMap<String, FileEntry> = BTreeMap::new();
-    match earlier {
-        Some(_) if !opts.resume => {
-            return Err(SetupError::UnfinishedJournal {
-                out: out.to_path_buf(),
-                journal: jpath,
-            })
-        }
-        Some((h, entries)) => {
-            let diff = header.differences(&h);
-            if !diff.is_empty() {
-                return Err(SetupError::JournalMismatch {
-                    journal: jpath,
-                    differ: diff.iter().map(|d| d.to_string()).collect(),
-                });
-            }
-            let by_rel: BTreeMap<String, &Job> = walked
-                .jobs
-                .iter()
-                .map(|j| (rel_string(&j.rel), j))
-                .collect();
-            let kept: Vec<FileEntry> = pool.install(|| {
-                entries
-                    .into_par_iter()
-                    .filter(|e| {
-                        by_rel.get(&e.input).is_some_and(|j| {
-                            j.check_output().is_ok() && crate::batch::journal::still_valid(e, j)
-                        })
-                    })
-                    .collect()
-            });
-            reused = kept.into_iter().map(|e| (e.input.clone(), e)).collect();
-        }
-        None => {}
-    }
-    if opts.resume {
-        // a killed run's temp files (pixla's own name pattern, only under OUT)
-        crate::batch::journal::clean_temps(out);
-    }
-    std::fs::create_dir_all(out).map_err(|e| SetupError::Io {
-        action: "create the output folder",
-        path: out.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    let journal = crate::batch::journal::Journal::create(&jpath, &header, reused.values())
+    check_report_inside_out(out, &report_path)?;
+    let jpath = journal::path(out, opts.shard);
+    let header = journal::Header::new(cfg, &models, opts.shard, &walked.batch);
+    let reused = pool.install(|| resume_or_refuse(out, &jpath, &header, &walked, opts))?;
+    prepare_out(out, opts)?;
+    let journal = journal::Journal::create(&jpath, &header, reused.values())
         .map_err(|e| SetupError::Journal(format!("{e:#}")))?;
-
     observer.started(walked.jobs.len() as u64);
-    let mut files: Vec<FileEntry> = pool.install(|| {
-        walked
-            .jobs
-            .par_iter()
-            .map(|job| {
-                let rel = rel_string(&job.rel);
-                if let Some(e) = reused.get(&rel) {
-                    observer.file_done(e);
-                    return e.clone();
-                }
-                if crate::batch::signals::stop_requested() {
-                    return FileEntry {
-                        input: rel,
-                        status: Status::Pending,
-                        error: Some("interrupted before processing: continue with --resume".into()),
-                        ..Default::default()
-                    };
-                }
-                let e = process(job, cfg, &models);
-                if e.output.is_some() {
-                    // best effort: a file missing from the journal is only done again
-                    let _ = journal.append(&e);
-                }
-                observer.file_done(&e);
-                e
-            })
-            .collect()
-    });
+    let done =
+        pool.install(|| process_all(&walked.jobs, &reused, cfg, &models, &journal, observer));
     observer.finished();
-    let interrupted = files.iter().any(|f| f.status == Status::Pending);
-    for i in &walked.issues {
-        files.push(FileEntry {
-            input: rel_string(&i.rel),
-            status: i.status.into(),
-            error: Some(i.reason.clone()),
-            ..Default::default()
-        });
-    }
+    let interrupted = done.iter().any(|f| f.status == Status::Pending);
+    let mut files = done;
+    files.extend(walked.issues.iter().map(issue_entry));
     files.sort_by(|a, b| a.input.cmp(&b.input));
-    let report = Report {
-        schema: report::SCHEMA.into(),
-        tool: tool_record(),
-        run: report::Run {
-            started,
-            finished: report::now(),
-            operator: operator(opts.operator.as_deref()),
-            host: host(),
-            command: opts.command.clone(),
-            shard: opts.shard,
-            threads: cfg.threads,
-            seconds: (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-            resumed: opts.resume.then_some(reused.len()),
-            interrupted,
-            batch: Some(header.batch()),
-        },
-        config: serde_json::to_value(cfg).unwrap_or_default(),
-        models: model_entries(&models),
-        summary: report::Summary::of(&files),
-        files,
-        reviews: vec![],
-        shards: vec![],
-        accuracy: opts.accuracy.clone(),
+    let run = report::Run {
+        started,
+        finished: report::now(),
+        operator: operator(opts.operator.as_deref()),
+        host: host(),
+        command: opts.command.clone(),
+        shard: opts.shard,
+        threads: cfg.threads,
+        seconds: (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        resumed: opts.resume.then_some(reused.len()),
+        interrupted,
+        batch: Some(header.batch()),
     };
-    let mut report = report;
+    let mut report = batch_report(run, cfg, &models, files, opts);
     report::scrub_paths(&mut report, &path_roots(inputs, out));
-    let json =
-        serde_json::to_vec_pretty(&report).map_err(|e| SetupError::Internal(e.to_string()))?;
-    write_atomic(&report_path, &json, None)
-        .map_err(|e| SetupError::Report(format!("cannot write the report: {e:#}")))?;
+    write_report(&report_path, &report)?;
     if !interrupted {
         let _ = journal.remove();
     }
@@ -230,4 +118,177 @@ pub fn run_batch(
         report_path,
         interrupted,
     })
+}
+
+/// A plain run would overwrite reviewed outputs and drop the corrections from the record.
+fn refuse_reviewed_outputs(report_path: &Path) -> Result<(), SetupError> {
+    if let Ok((old, _)) = report::read(report_path) {
+        let reviewed = old.files.iter().filter(|f| f.reviewed_by.is_some()).count();
+        if reviewed > 0 {
+            return Err(SetupError::ReviewedOutputs {
+                report: report_path.to_path_buf(),
+                n: reviewed,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The report is never written inside an input.
+fn check_report_outside_inputs(inputs: &[PathBuf], report_path: &Path) -> Result<(), SetupError> {
+    let rp = walk::resolve(report_path);
+    if inputs.iter().any(|i| rp.starts_with(walk::resolve(i))) {
+        return Err(SetupError::UnsafePaths(format!(
+            "the report {} would be written inside an input",
+            report_path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The report is written inside OUT only through folders that stay inside OUT.
+fn check_report_inside_out(out: &Path, report_path: &Path) -> Result<(), SetupError> {
+    let rp = walk::resolve(report_path);
+    if rp.starts_with(walk::resolve(out)) || report_path.starts_with(out) {
+        walk::check_inside(out, report_path).map_err(|e| {
+            SetupError::UnsafePaths(format!("the report {}: {e}", report_path.display()))
+        })?;
+    }
+    Ok(())
+}
+
+/// The journal of an unfinished batch in OUT: continued with `--resume` (the entries whose
+/// outputs still check, by input path), refused without it; none: nothing to reuse.
+fn resume_or_refuse(
+    out: &Path,
+    jpath: &Path,
+    header: &journal::Header,
+    walked: &walk::Walk,
+    opts: &RunOptions,
+) -> Result<BTreeMap<String, FileEntry>, SetupError> {
+    let earlier = journal::read(jpath)
+        .map_err(|e| SetupError::Journal(format!("{e:#}; delete it to start the batch over")))?;
+    let Some((h, entries)) = earlier else {
+        return Ok(BTreeMap::new());
+    };
+    if !opts.resume {
+        return Err(SetupError::UnfinishedJournal {
+            out: out.to_path_buf(),
+            journal: jpath.to_path_buf(),
+        });
+    }
+    let diff = header.differences(&h);
+    if !diff.is_empty() {
+        return Err(SetupError::JournalMismatch {
+            journal: jpath.to_path_buf(),
+            differ: diff.iter().map(|d| d.to_string()).collect(),
+        });
+    }
+    let by_rel: BTreeMap<String, &Job> = walked
+        .jobs
+        .iter()
+        .map(|j| (rel_string(&j.rel), j))
+        .collect();
+    let kept: Vec<FileEntry> = entries
+        .into_par_iter()
+        .filter(|e| {
+            by_rel
+                .get(&e.input)
+                .is_some_and(|j| j.check_output().is_ok() && journal::still_valid(e, j))
+        })
+        .collect();
+    Ok(kept.into_iter().map(|e| (e.input.clone(), e)).collect())
+}
+
+/// OUT made ready: a killed run's temp files removed when resuming (pixla's own name
+/// pattern, only under OUT), and the folder created.
+fn prepare_out(out: &Path, opts: &RunOptions) -> Result<(), SetupError> {
+    if opts.resume {
+        journal::clean_temps(out);
+    }
+    std::fs::create_dir_all(out).map_err(|e| SetupError::Io {
+        action: "create the output folder",
+        path: out.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+/// Every job's entry, in parallel: reused from the journal, pending once a signal asked to
+/// stop, else processed (and journaled when it has an output).
+fn process_all(
+    jobs: &[Job],
+    reused: &BTreeMap<String, FileEntry>,
+    cfg: &Config,
+    models: &Models,
+    journal: &journal::Journal,
+    observer: &dyn Observer,
+) -> Vec<FileEntry> {
+    jobs.par_iter()
+        .map(|job| {
+            let rel = rel_string(&job.rel);
+            if let Some(e) = reused.get(&rel) {
+                observer.file_done(e);
+                return e.clone();
+            }
+            if crate::batch::signals::stop_requested() {
+                return FileEntry {
+                    input: rel,
+                    status: Status::Pending,
+                    error: Some("interrupted before processing: continue with --resume".into()),
+                    ..Default::default()
+                };
+            }
+            let e = process(job, cfg, models);
+            if e.output.is_some() {
+                // best effort: a file missing from the journal is only done again
+                let _ = journal.append(&e);
+            }
+            observer.file_done(&e);
+            e
+        })
+        .collect()
+}
+
+/// The entry of a path the walk refused or skipped. The walk refuses what the file system
+/// holds (links, non-regular files, unreadable entries): a failure of kind `io`; a skipped
+/// file is not a failure and has no kind.
+fn issue_entry(i: &walk::WalkIssue) -> FileEntry {
+    let status: Status = i.status.into();
+    FileEntry {
+        input: rel_string(&i.rel),
+        status,
+        error: Some(i.reason.clone()),
+        error_kind: (status == Status::Failed).then_some(FileErrorKind::Io),
+        ..Default::default()
+    }
+}
+
+/// The report of a finished (or interrupted) batch.
+fn batch_report(
+    run: report::Run,
+    cfg: &Config,
+    models: &Models,
+    files: Vec<FileEntry>,
+    opts: &RunOptions,
+) -> Report {
+    Report {
+        schema: report::SCHEMA.into(),
+        tool: tool_record(),
+        run,
+        config: serde_json::to_value(cfg).unwrap_or_default(),
+        models: model_entries(models),
+        summary: report::Summary::of(&files),
+        files,
+        reviews: vec![],
+        shards: vec![],
+        accuracy: opts.accuracy.clone(),
+    }
+}
+
+/// Write the report atomically, as pretty JSON.
+fn write_report(report_path: &Path, report: &Report) -> Result<(), SetupError> {
+    let json =
+        serde_json::to_vec_pretty(report).map_err(|e| SetupError::Internal(e.to_string()))?;
+    write_atomic(report_path, &json, None)
+        .map_err(|e| SetupError::Report(format!("cannot write the report: {e:#}")))
 }

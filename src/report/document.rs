@@ -2,6 +2,7 @@
 //! summary, and the scrubbing of absolute paths from its free text.
 
 use crate::detect::Class;
+use crate::error::FileErrorKind;
 use crate::fsio::shard::Shard;
 use crate::redact::Method;
 use crate::report::kinds::{Encoding, Source, Status};
@@ -293,6 +294,9 @@ pub struct FileEntry {
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
+    /// What kind of failure `error` is, for a failed file; see [`FileErrorKind`].
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error_kind: Option<FileErrorKind>,
     pub regions: Vec<Region>,
     /// Model regions a reviewer marked false (left visible).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]

@@ -63,7 +63,11 @@
 //! - The report (`pixla-report/1`): tool and ONNX Runtime version, command line, operator, host,
 //!   start/finish, configuration, each model's role, name, sha256, licence and execution
 //!   provider, and per file: relative input/output path, sha256 and size of both, format, size,
-//!   EXIF orientation, status (`redacted`, `clean`, `failed`, `skipped`), error, regions (class,
+//!   EXIF orientation, status (`redacted`, `clean`, `failed`, `skipped`), error and, for a failed
+//!   file, its kind (`error_kind`: `decode` corrupt or truncated, `limit` over a size or work
+//!   limit, `unsupported` a format or feature pixla does not redact, `io` a read, write or path
+//!   refusal, `review` a reviewer's correction that cannot be applied, `internal` a detector
+//!   failure or a bug; a script can branch on it, the words of `error` may change), regions (class,
 //!   score, hidden box `[x,y,w,h]` in stored pixels, detector box before margin, method, block
 //!   size, source model), metadata kept, removed (e.g. `gps (exif GPS IFD, 7 tags)`, `xmp
 //!   drone-dji:AbsoluteAltitude`) and regenerated (e.g. `exif-thumbnail 160x120`, `mpf-image 2

@@ -87,6 +87,21 @@ impl DetectArgs {
     /// The pipeline configuration these flags describe (JPEG and metadata options at their
     /// defaults; `redact` sets those itself).
     pub fn config(&self) -> Result<Config, SetupError> {
+        let mut cfg = self.passes()?;
+        self.per_class(&mut cfg)?;
+        note_copyleft(&cfg.plate_model);
+        cfg.limits.max_megapixels = self.max_megapixels;
+        cfg.limits.max_megapixels_tiled = self.max_megapixels_tiled;
+        if let Some(j) = self.jobs {
+            cfg.threads = j.max(1);
+        }
+        cfg.models_dir = registry::models_dir(self.models_dir.as_deref());
+        cfg.model = self.user_model()?;
+        Ok(cfg)
+    }
+
+    /// The passes, the detectors and the redaction geometry, checked for range.
+    fn passes(&self) -> Result<Config, SetupError> {
         let a = self;
         let mut cfg = Config {
             tile: a.tile,
@@ -110,48 +125,56 @@ impl DetectArgs {
                 "--tile must be 32..8192, --overlap 0..0.9, --margin 0..2, --blocks >= 1".into(),
             ));
         }
-        if let Some(t) = &a.threshold {
+        Ok(cfg)
+    }
+
+    /// `--threshold` and `--method`, over the defaults.
+    fn per_class(&self, cfg: &mut Config) -> Result<(), SetupError> {
+        if let Some(t) = &self.threshold {
             for (c, v) in parse_map(t, "score", |v| {
                 v.parse::<f32>().ok().filter(|x| (0.0..=1.0).contains(x))
             })? {
                 cfg.thresholds.insert(c, v);
             }
         }
-        if let Some(m) = &a.method {
+        if let Some(m) = &self.method {
             for (c, v) in parse_map(m, "method", Method::parse)? {
                 cfg.methods.insert(c, v);
             }
         }
-        if let Some(spec) = registry::find(&cfg.plate_model) {
-            if spec.copyleft {
-                eprintln!(
-                    "pixla: note: plate model `{}` is licensed {}; you chose it explicitly",
-                    spec.name, spec.licence
-                );
-            }
+        Ok(())
+    }
+
+    /// `--model` with its `--classes`, `--model-format` and `--model-size`.
+    fn user_model(&self) -> Result<Option<pixla::UserModel>, SetupError> {
+        let Some(path) = &self.model else {
+            return Ok(None);
+        };
+        let classes = pixla::parse_class_map(self.classes.as_deref().unwrap_or(""))
+            .map_err(SetupError::Usage)?;
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Some(pixla::UserModel {
+            path: path.clone(),
+            file,
+            format: self.model_format.clone(),
+            classes,
+            size: self.model_size,
+        }))
+    }
+}
+
+/// A copyleft plate model is used only when named: say so, with its licence.
+fn note_copyleft(plate_model: &str) {
+    if let Some(spec) = registry::find(plate_model) {
+        if spec.copyleft {
+            eprintln!(
+                "pixla: note: plate model `{}` is licensed {}; you chose it explicitly",
+                spec.name, spec.licence
+            );
         }
-        cfg.limits.max_megapixels = a.max_megapixels;
-        cfg.limits.max_megapixels_tiled = a.max_megapixels_tiled;
-        if let Some(j) = a.jobs {
-            cfg.threads = j.max(1);
-        }
-        cfg.models_dir = registry::models_dir(a.models_dir.as_deref());
-        if let Some(path) = &a.model {
-            let classes = pixla::parse_class_map(a.classes.as_deref().unwrap_or(""))
-                .map_err(SetupError::Usage)?;
-            let file = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            cfg.model = Some(pixla::UserModel {
-                path: path.clone(),
-                file,
-                format: a.model_format.clone(),
-                classes,
-                size: a.model_size,
-            });
-        }
-        Ok(cfg)
     }
 }
 

@@ -4,6 +4,7 @@
 use crate::cli::detect_args::DetectArgs;
 use clap::Args;
 use pixla::JpegMode;
+use pixla::Outcome;
 use pixla::RunOptions;
 use pixla::SetupError;
 use pixla::Status;
@@ -80,36 +81,8 @@ enum JpegArg {
 }
 
 pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
-    let mut cfg = a.detect.config()?;
-    cfg.jpeg = match a.jpeg {
-        JpegArg::Lossless => JpegMode::Lossless,
-        JpegArg::Reencode => JpegMode::Reencode,
-    };
-    cfg.meta = pixla::MetaOptions {
-        previews: a.previews,
-        strip_gps: a.strip_gps,
-        strip_metadata: a.strip_metadata,
-    };
-    let opts = RunOptions {
-        report: a.report,
-        operator: a.operator,
-        command: pixla::public_command(std::env::args()),
-        shard: a
-            .shard
-            .as_deref()
-            .map(|s| {
-                s.parse()
-                    .map_err(|e| SetupError::Usage(format!("--shard `{s}`: {e}")))
-            })
-            .transpose()?,
-        resume: a.resume,
-        accuracy: a
-            .accuracy
-            .as_deref()
-            .map(pixla::read_accuracy)
-            .transpose()
-            .map_err(SetupError::Usage)?,
-    };
+    let cfg = config(&a)?;
+    let opts = run_options(&a)?;
     // Ctrl-C / SIGTERM: finish the files in flight, write the report, exit 130
     pixla::install_signal_handlers()
         .map_err(|e| SetupError::Internal(format!("cannot install the signal handlers: {e}")))?;
@@ -128,15 +101,73 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
         )?,
         None => pixla::run_batch(&a.inputs, &a.output, &cfg, &opts, &progress)?,
     };
-    let s = &outcome.report.summary;
-    if let (Some(rv), false) = (
-        outcome
-            .report
-            .reviews
-            .last()
-            .filter(|_| a.regions.is_some()),
-        a.quiet,
-    ) {
+    print_summary(&a, &outcome);
+    if a.timings {
+        let t = serde_json::json!({ "wall_seconds": outcome.report.run.seconds, "threads": cfg.threads, "stages": pixla::stage_timings() });
+        eprintln!("pixla: timings: {t}");
+    }
+    if outcome.interrupted {
+        eprintln!(
+            "pixla: interrupted: {} file(s) not done; continue with the same command and --resume",
+            outcome.report.summary.pending
+        );
+    }
+    print_failures(&a, &outcome);
+    Ok(ExitCode::from(outcome.exit_code() as u8))
+}
+
+/// The settings: the detection flags', the JPEG mode and the metadata options.
+fn config(a: &RedactArgs) -> Result<pixla::Config, SetupError> {
+    let mut cfg = a.detect.config()?;
+    cfg.jpeg = match a.jpeg {
+        JpegArg::Lossless => JpegMode::Lossless,
+        JpegArg::Reencode => JpegMode::Reencode,
+    };
+    cfg.meta = pixla::MetaOptions {
+        previews: a.previews,
+        strip_gps: a.strip_gps,
+        strip_metadata: a.strip_metadata,
+    };
+    Ok(cfg)
+}
+
+/// The options of the run: report, operator, the command line, `--shard`, `--resume` and
+/// the `--accuracy` summary.
+fn run_options(a: &RedactArgs) -> Result<RunOptions, SetupError> {
+    Ok(RunOptions {
+        report: a.report.clone(),
+        operator: a.operator.clone(),
+        command: pixla::public_command(std::env::args()),
+        shard: a
+            .shard
+            .as_deref()
+            .map(|s| {
+                s.parse()
+                    .map_err(|e| SetupError::Usage(format!("--shard `{s}`: {e}")))
+            })
+            .transpose()?,
+        resume: a.resume,
+        accuracy: a
+            .accuracy
+            .as_deref()
+            .map(pixla::read_accuracy)
+            .transpose()
+            .map_err(SetupError::Usage)?,
+    })
+}
+
+/// The summary line on stderr (none with `--quiet`): of the sidecar's files for
+/// `--regions`, else of the batch.
+fn print_summary(a: &RedactArgs, outcome: &Outcome) {
+    if a.quiet {
+        return;
+    }
+    let review = outcome
+        .report
+        .reviews
+        .last()
+        .filter(|_| a.regions.is_some());
+    if let Some(rv) = review {
         let st = |k: Status| {
             outcome
                 .report
@@ -155,30 +186,26 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
             st(Status::Failed),
             outcome.report_path.display()
         );
-    } else if !a.quiet {
-        let regions: Vec<String> = s.regions.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        eprintln!(
-            "pixla: {} files: {} redacted, {} clean, {} failed, {} skipped; hidden: {}; {:.1} s; report: {}",
-            s.files,
-            s.redacted,
-            s.clean,
-            s.failed,
-            s.skipped,
-            if regions.is_empty() { "nothing".into() } else { regions.join(", ") },
-            outcome.report.run.seconds,
-            outcome.report_path.display()
-        );
+        return;
     }
-    if a.timings {
-        let t = serde_json::json!({ "wall_seconds": outcome.report.run.seconds, "threads": cfg.threads, "stages": pixla::stage_timings() });
-        eprintln!("pixla: timings: {t}");
-    }
-    if outcome.interrupted {
-        eprintln!(
-            "pixla: interrupted: {} file(s) not done; continue with the same command and --resume",
-            s.pending
-        );
-    }
+    let s = &outcome.report.summary;
+    let regions: Vec<String> = s.regions.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    eprintln!(
+        "pixla: {} files: {} redacted, {} clean, {} failed, {} skipped; hidden: {}; {:.1} s; report: {}",
+        s.files,
+        s.redacted,
+        s.clean,
+        s.failed,
+        s.skipped,
+        if regions.is_empty() { "nothing".into() } else { regions.join(", ") },
+        outcome.report.run.seconds,
+        outcome.report_path.display()
+    );
+}
+
+/// One line on stderr per failed file of this run (for `--regions`: of the files the
+/// sidecar named).
+fn print_failures(a: &RedactArgs, outcome: &Outcome) {
     let this_run: Option<&Vec<String>> = a
         .regions
         .as_ref()
@@ -195,5 +222,4 @@ pub fn run(a: RedactArgs) -> Result<ExitCode, SetupError> {
             f.error.as_deref().unwrap_or("?")
         );
     }
-    Ok(ExitCode::from(outcome.exit_code() as u8))
 }

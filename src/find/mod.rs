@@ -1,8 +1,10 @@
 //! Finding what to hide in one picture: the loaded detectors ([`loaded::Models`]) run over a
 //! [`raster::Raster`] in full-resolution tiles, a downscaled whole-image pass and pyramid
-//! passes ([`passes`]), then the plate detector on each vehicle ([`plates`]). What they find
-//! is a list of [`Found`] regions in upright (orientation applied) coordinates.
+//! passes ([`jobs`] plans them, [`passes`] runs and merges them), then the plate detector on
+//! each vehicle ([`plates`]). What they find is a list of [`Found`] regions in upright
+//! (orientation applied) coordinates.
 
+pub mod jobs;
 pub mod loaded;
 pub mod passes;
 pub mod plates;

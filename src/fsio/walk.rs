@@ -126,8 +126,11 @@ fn walk_impl(
         return Err(SetupError::Usage("no input given".into()));
     }
     let out_abs = out.map(resolve);
-    let out = out.unwrap_or(Path::new(""));
-    let mut w = Walk::default();
+    let mut walker = Walker {
+        w: Walk::default(),
+        out: out.unwrap_or(Path::new("")),
+        shard,
+    };
     let several = inputs.len() > 1;
     let mut roots_seen = HashSet::new();
     for input in inputs {
@@ -137,136 +140,69 @@ fn walk_impl(
             reason: e.to_string(),
         })?;
         let in_abs = resolve(input);
-        if out_abs.as_ref().is_some_and(|o| o.starts_with(&in_abs)) {
-            return Err(SetupError::UnsafePaths(format!(
-                "the output folder {} is inside the input {}: pixla never writes into an input tree; choose an output folder outside it",
-                out.display(),
-                input.display()
-            )));
-        }
-        if out_abs.as_ref().is_some_and(|o| in_abs.starts_with(o)) {
-            return Err(SetupError::UnsafePaths(format!(
-                "the input {} is inside the output folder {}: outputs could overwrite originals; choose an output folder outside it",
-                input.display(),
-                out.display()
-            )));
-        }
+        check_apart(input, &in_abs, out_abs.as_deref(), walker.out)?;
         if meta.is_file() {
             let name = PathBuf::from(input.file_name().unwrap_or(input.as_os_str()));
-            push(&mut w, input.clone(), name, out, shard);
+            walker.push(input.clone(), name);
             continue;
         }
-        // several folders: each mirrored under OUT/<its name>
-        let prefix = if several {
-            PathBuf::from(in_abs.file_name().unwrap_or_default())
-        } else {
-            PathBuf::new()
-        };
-        if !roots_seen.insert(prefix.clone()) {
-            return Err(SetupError::UnsafePaths(format!(
-                "two input folders share the name {}: their outputs would collide",
-                prefix.display()
-            )));
-        }
-        let walker = walkdir::WalkDir::new(input)
-            .follow_links(false)
-            .sort_by_file_name();
-        for entry in walker {
-            match entry {
-                Ok(e) => {
-                    let ft = e.file_type();
-                    if ft.is_dir() {
-                        continue;
-                    }
-                    let rel = prefix.join(e.path().strip_prefix(input).unwrap_or(e.path()));
-                    if ft.is_symlink() {
-                        // a link to a file inside the input is read (never written); links to
-                        // folders, and links leading outside the input, are not followed: a
-                        // delivery holds only what is under IN
-                        match std::fs::metadata(e.path()) {
-                            Ok(m) if m.is_file() && !resolve(e.path()).starts_with(&in_abs) => {
-                                let status = if is_image_name(e.path()) {
-                                    IssueStatus::Failed
-                                } else {
-                                    IssueStatus::Skipped
-                                };
-                                issue(&mut w, WalkIssue { rel, input: e.path().into(), status, reason: "symbolic link to a file outside the input folder: not followed".into() }, shard);
-                                continue;
-                            }
-                            Ok(m) if m.is_file() => {}
-                            Ok(_) => {
-                                issue(
-                                    &mut w,
-                                    WalkIssue {
-                                        rel,
-                                        input: e.path().into(),
-                                        status: IssueStatus::Skipped,
-                                        reason: "symbolic link to a folder: not followed".into(),
-                                    },
-                                    shard,
-                                );
-                                continue;
-                            }
-                            Err(err) => {
-                                let status = if is_image_name(e.path()) {
-                                    IssueStatus::Failed
-                                } else {
-                                    IssueStatus::Skipped
-                                };
-                                issue(
-                                    &mut w,
-                                    WalkIssue {
-                                        rel,
-                                        input: e.path().into(),
-                                        status,
-                                        reason: format!("broken symbolic link: {err}"),
-                                    },
-                                    shard,
-                                );
-                                continue;
-                            }
-                        }
-                    }
-                    if !ft.is_file() && !ft.is_symlink() && is_image_name(e.path()) {
-                        // a FIFO, socket or device named like an image: never opened (a FIFO
-                        // would block the batch)
-                        issue(
-                            &mut w,
-                            WalkIssue {
-                                rel,
-                                input: e.path().into(),
-                                status: IssueStatus::Failed,
-                                reason: "not a regular file (a FIFO, socket or device): not read"
-                                    .into(),
-                            },
-                            shard,
-                        );
-                        continue;
-                    }
-                    push(&mut w, e.path().to_path_buf(), rel, out, shard);
-                }
-                Err(err) => {
-                    let p = err
-                        .path()
-                        .map(Path::to_path_buf)
-                        .unwrap_or_else(|| input.clone());
-                    let rel = prefix.join(p.strip_prefix(input).unwrap_or(&p));
-                    issue(
-                        &mut w,
-                        WalkIssue {
-                            rel,
-                            input: p,
-                            status: IssueStatus::Failed,
-                            reason: format!("cannot read: {err}"),
-                        },
-                        shard,
-                    );
-                }
-            }
-        }
+        let prefix = folder_prefix(several, &in_abs, &mut roots_seen)?;
+        walker.folder(input, &in_abs, &prefix);
     }
+    check_outputs_differ(&walker.w.jobs)?;
+    Ok(walker.w)
+}
+
+/// The input and the output folder must not hold each other: pixla never writes into an
+/// input tree, and outputs must never overwrite originals.
+fn check_apart(
+    input: &Path,
+    in_abs: &Path,
+    out_abs: Option<&Path>,
+    out: &Path,
+) -> Result<(), SetupError> {
+    if out_abs.is_some_and(|o| o.starts_with(in_abs)) {
+        return Err(SetupError::UnsafePaths(format!(
+            "the output folder {} is inside the input {}: pixla never writes into an input tree; choose an output folder outside it",
+            out.display(),
+            input.display()
+        )));
+    }
+    if out_abs.is_some_and(|o| in_abs.starts_with(o)) {
+        return Err(SetupError::UnsafePaths(format!(
+            "the input {} is inside the output folder {}: outputs could overwrite originals; choose an output folder outside it",
+            input.display(),
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Where an input folder is mirrored under OUT: OUT itself for a single input, OUT/<its
+/// name> for one of several; two folders of one name would collide.
+fn folder_prefix(
+    several: bool,
+    in_abs: &Path,
+    roots_seen: &mut HashSet<PathBuf>,
+) -> Result<PathBuf, SetupError> {
+    let prefix = if several {
+        PathBuf::from(in_abs.file_name().unwrap_or_default())
+    } else {
+        PathBuf::new()
+    };
+    if !roots_seen.insert(prefix.clone()) {
+        return Err(SetupError::UnsafePaths(format!(
+            "two input folders share the name {}: their outputs would collide",
+            prefix.display()
+        )));
+    }
+    Ok(prefix)
+}
+
+/// No two jobs may write the same output.
+fn check_outputs_differ(jobs: &[Job]) -> Result<(), SetupError> {
     let mut outs = HashSet::new();
-    for j in &w.jobs {
+    for j in jobs {
         if !outs.insert(j.output.clone()) {
             return Err(SetupError::UnsafePaths(format!(
                 "two inputs map to the same output {}",
@@ -274,7 +210,136 @@ fn walk_impl(
             )));
         }
     }
-    Ok(w)
+    Ok(())
+}
+
+/// The walk being built, where its outputs go and which shard it keeps.
+struct Walker<'a> {
+    w: Walk,
+    out: &'a Path,
+    shard: Option<Shard>,
+}
+
+/// Why a path under an input folder is not walked: its report status and reason.
+struct NotWalked {
+    status: IssueStatus,
+    reason: String,
+}
+
+impl Walker<'_> {
+    /// Every entry under the input folder `input` (resolved: `in_abs`), sorted by name, its
+    /// relative path under `prefix`; unreadable parts are issues.
+    fn folder(&mut self, input: &Path, in_abs: &Path, prefix: &Path) {
+        let entries = walkdir::WalkDir::new(input)
+            .follow_links(false)
+            .sort_by_file_name();
+        for entry in entries {
+            match entry {
+                Ok(e) => self.entry(&e, input, in_abs, prefix),
+                Err(err) => {
+                    let p = err
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| input.to_path_buf());
+                    let rel = prefix.join(p.strip_prefix(input).unwrap_or(&p));
+                    self.issue(WalkIssue {
+                        rel,
+                        input: p,
+                        status: IssueStatus::Failed,
+                        reason: format!("cannot read: {err}"),
+                    });
+                }
+            }
+        }
+    }
+
+    /// One entry of an input folder: a job, an issue, or nothing (a folder).
+    fn entry(&mut self, e: &walkdir::DirEntry, input: &Path, in_abs: &Path, prefix: &Path) {
+        let ft = e.file_type();
+        if ft.is_dir() {
+            return;
+        }
+        let rel = prefix.join(e.path().strip_prefix(input).unwrap_or(e.path()));
+        let not_walked = if ft.is_symlink() {
+            link_not_followed(e.path(), in_abs)
+        } else if !ft.is_file() && is_image_name(e.path()) {
+            // a FIFO, socket or device named like an image: never opened (a FIFO would
+            // block the batch)
+            Some(NotWalked {
+                status: IssueStatus::Failed,
+                reason: "not a regular file (a FIFO, socket or device): not read".into(),
+            })
+        } else {
+            None
+        };
+        match not_walked {
+            Some(NotWalked { status, reason }) => self.issue(WalkIssue {
+                rel,
+                input: e.path().into(),
+                status,
+                reason,
+            }),
+            None => self.push(e.path().to_path_buf(), rel),
+        }
+    }
+
+    /// A path problem belongs to the shard its path hashes to, like a file: each is
+    /// reported once across the shards of a batch, so their reports merge.
+    fn issue(&mut self, i: WalkIssue) {
+        if in_shard(&i.rel, self.shard) {
+            self.w.issues.push(i);
+        }
+    }
+
+    /// A file: a job when it is an image of this shard, else skipped (not an image).
+    fn push(&mut self, input: PathBuf, rel: PathBuf) {
+        let w = &mut self.w;
+        if is_image_name(&input) {
+            w.batch.push(rel.clone());
+        }
+        if !in_shard(&rel, self.shard) {
+            return;
+        }
+        if !is_image_name(&input) {
+            w.issues.push(WalkIssue {
+                rel,
+                input,
+                status: IssueStatus::Skipped,
+                reason: "not an image by its extension (pixla reads .jpg .jpeg .png .tif .tiff)"
+                    .into(),
+            });
+            return;
+        }
+        let output = self.out.join(&rel);
+        w.jobs.push(Job { input, rel, output });
+    }
+}
+
+/// A symbolic link in an input folder: a link to a file inside the input is read (never
+/// written; `None`); links to folders, and links leading outside the input, are not
+/// followed: a delivery holds only what is under IN.
+fn link_not_followed(path: &Path, in_abs: &Path) -> Option<NotWalked> {
+    // an image that cannot be read fails; anything else is skipped
+    let status = if is_image_name(path) {
+        IssueStatus::Failed
+    } else {
+        IssueStatus::Skipped
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && !resolve(path).starts_with(in_abs) => Some(NotWalked {
+            status,
+            reason: "symbolic link to a file outside the input folder: not followed".into(),
+        }),
+        Ok(m) if m.is_file() => None,
+        Ok(_) => Some(NotWalked {
+            status: IssueStatus::Skipped,
+            reason: "symbolic link to a folder: not followed".into(),
+        }),
+        Err(err) => Some(NotWalked {
+            status,
+            reason: format!("broken symbolic link: {err}"),
+        }),
+    }
 }
 
 /// What must be at the end of a path checked by [`inside`].
@@ -331,9 +396,14 @@ impl Refusal {
 /// [`Leaf::Replace`] a missing part is fine (it is created fresh) and the last entry may be
 /// anything. `what` names `root` in the messages ("the output folder", "the input root").
 pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf, PathRefused> {
-    let refused = |kind, detail: String| Err(PathRefused { kind, detail });
+    let check = Inside {
+        root,
+        rel,
+        leaf,
+        what,
+    };
     if rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
-        return refused(
+        return check.refused(
             Refusal::UnsafePath,
             format!(
                 "`{}` is not a plain relative path: not followed",
@@ -345,53 +415,10 @@ pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf
     let mut p = root.to_path_buf();
     for (i, c) in rel.components().enumerate() {
         p.push(c);
-        let last = i + 1 == n;
-        let shown = || p.strip_prefix(root).unwrap_or(&p).display().to_string();
-        match std::fs::symlink_metadata(&p) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return match leaf {
-                    Leaf::Replace => Ok(root.join(rel)),
-                    Leaf::File => refused(Refusal::Missing, "not found".into()),
-                };
-            }
-            Err(e) => {
-                return refused(
-                    Refusal::Unreadable,
-                    format!("cannot examine {}: {e}", shown()),
-                )
-            }
-            Ok(m) if m.file_type().is_symlink() => {
-                if last && leaf == Leaf::Replace {
-                    break;
-                }
-                let stays = matches!((p.canonicalize(), root.canonicalize()), (Ok(c), Ok(r)) if c.starts_with(&r));
-                let how = if stays {
-                    format!(": not followed ({what} is used only through real folders and files)")
-                } else {
-                    format!(" and leads outside {what}: not followed")
-                };
-                return refused(
-                    Refusal::SymbolicLink,
-                    format!("{} is a symbolic link{how}", shown()),
-                );
-            }
-            // a file where a folder must go: writing fails at creating the folder, with its reason
-            Ok(m) if !last && !m.is_dir() => {
-                return match leaf {
-                    Leaf::Replace => Ok(root.join(rel)),
-                    Leaf::File => refused(
-                        Refusal::Missing,
-                        format!("not found ({} is not a folder)", shown()),
-                    ),
-                };
-            }
-            Ok(m) if last && leaf == Leaf::File && !m.is_file() => {
-                return refused(
-                    Refusal::NotAFile,
-                    "not a regular file (a folder, FIFO, socket or device): not read".into(),
-                )
-            }
-            Ok(_) => {}
+        match check.part(&p, i + 1 == n) {
+            Part::Real => {}
+            Part::LastLink => break,
+            Part::Decided(r) => return r,
         }
     }
     // every part is real; resolved, the folder holding it is inside the resolved root
@@ -399,9 +426,90 @@ pub fn inside(root: &Path, rel: &Path, leaf: Leaf, what: &str) -> Result<PathBuf
     if resolve(parent).starts_with(resolve(root)) {
         Ok(p)
     } else {
-        refused(
+        check.refused(
             Refusal::UnsafePath,
             format!("{} resolves outside {what}: not followed", rel.display()),
+        )
+    }
+}
+
+/// The question [`inside`] answers, asked of each part of `root/rel` in turn.
+struct Inside<'a> {
+    root: &'a Path,
+    rel: &'a Path,
+    leaf: Leaf,
+    what: &'a str,
+}
+
+/// What one part of a path checked by [`inside`] tells.
+enum Part {
+    /// A real folder (or the last entry, as `leaf` asks): check the next part.
+    Real,
+    /// The last entry is a link, which [`Leaf::Replace`] acts on without following it.
+    LastLink,
+    /// The answer, found at this part.
+    Decided(Result<PathBuf, PathRefused>),
+}
+
+impl Inside<'_> {
+    fn refused<T>(&self, kind: Refusal, detail: String) -> Result<T, PathRefused> {
+        Err(PathRefused { kind, detail })
+    }
+
+    /// The part `p` of `root/rel` (`last`: the entry itself).
+    fn part(&self, p: &Path, last: bool) -> Part {
+        let shown = || p.strip_prefix(self.root).unwrap_or(p).display().to_string();
+        match std::fs::symlink_metadata(p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Part::Decided(self.absent(Refusal::Missing, "not found".into()))
+            }
+            Err(e) => Part::Decided(self.refused(
+                Refusal::Unreadable,
+                format!("cannot examine {}: {e}", shown()),
+            )),
+            Ok(m) if m.file_type().is_symlink() => {
+                if last && self.leaf == Leaf::Replace {
+                    return Part::LastLink;
+                }
+                Part::Decided(self.link(p, shown()))
+            }
+            // a file where a folder must go: writing fails at creating the folder, with its reason
+            Ok(m) if !last && !m.is_dir() => Part::Decided(self.absent(
+                Refusal::Missing,
+                format!("not found ({} is not a folder)", shown()),
+            )),
+            Ok(m) if last && self.leaf == Leaf::File && !m.is_file() => {
+                Part::Decided(self.refused(
+                    Refusal::NotAFile,
+                    "not a regular file (a folder, FIFO, socket or device): not read".into(),
+                ))
+            }
+            Ok(_) => Part::Real,
+        }
+    }
+
+    /// The entry cannot be there: fine for [`Leaf::Replace`] (it is created fresh), refused
+    /// for [`Leaf::File`].
+    fn absent(&self, kind: Refusal, detail: String) -> Result<PathBuf, PathRefused> {
+        match self.leaf {
+            Leaf::Replace => Ok(self.root.join(self.rel)),
+            Leaf::File => self.refused(kind, detail),
+        }
+    }
+
+    /// A link on the way (`shown`: its path under `root`): refused, saying whether it leads
+    /// outside `root`.
+    fn link(&self, p: &Path, shown: String) -> Result<PathBuf, PathRefused> {
+        let what = self.what;
+        let stays = matches!((p.canonicalize(), self.root.canonicalize()), (Ok(c), Ok(r)) if c.starts_with(&r));
+        let how = if stays {
+            format!(": not followed ({what} is used only through real folders and files)")
+        } else {
+            format!(" and leads outside {what}: not followed")
+        };
+        self.refused(
+            Refusal::SymbolicLink,
+            format!("{shown} is a symbolic link{how}"),
         )
     }
 }
@@ -461,34 +569,6 @@ impl Job {
 
 fn in_shard(rel: &Path, shard: Option<Shard>) -> bool {
     shard.is_none_or(|s| s.contains(rel))
-}
-
-/// A path problem belongs to the shard its path hashes to, like a file: each is reported
-/// once across the shards of a batch, so their reports merge.
-fn issue(w: &mut Walk, i: WalkIssue, shard: Option<Shard>) {
-    if in_shard(&i.rel, shard) {
-        w.issues.push(i);
-    }
-}
-
-fn push(w: &mut Walk, input: PathBuf, rel: PathBuf, out: &Path, shard: Option<Shard>) {
-    if is_image_name(&input) {
-        w.batch.push(rel.clone());
-    }
-    if !in_shard(&rel, shard) {
-        return;
-    }
-    if !is_image_name(&input) {
-        w.issues.push(WalkIssue {
-            rel,
-            input,
-            status: IssueStatus::Skipped,
-            reason: "not an image by its extension (pixla reads .jpg .jpeg .png .tif .tiff)".into(),
-        });
-        return;
-    }
-    let output = out.join(&rel);
-    w.jobs.push(Job { input, rel, output });
 }
 
 #[cfg(test)]

@@ -188,7 +188,7 @@ pub use review::{build as build_review, ReviewOptions, ReviewOutcome};
 pub use detect::onnx::locate as locate_runtime;
 pub use detect::{install, registry};
 pub use error::{FileErrorKind, SetupError};
-pub use fsio::walk::resolve as resolve_path;
+pub use fsio::inside::resolve as resolve_path;
 pub use fsio::write_atomic;
 pub use home::ORT_VERSION;
 pub use stats::snapshot as stage_timings;

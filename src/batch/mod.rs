@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::error::{FileErrorKind, SetupError};
 use crate::file::{process, rel_string};
 use crate::find::loaded::Models;
+use crate::fsio::inside;
 use crate::fsio::shard::Shard;
 use crate::fsio::walk::{self, Job};
 use crate::fsio::write_atomic;
@@ -136,8 +137,8 @@ fn refuse_reviewed_outputs(report_path: &Path) -> Result<(), SetupError> {
 
 /// The report is never written inside an input.
 fn check_report_outside_inputs(inputs: &[PathBuf], report_path: &Path) -> Result<(), SetupError> {
-    let rp = walk::resolve(report_path);
-    if inputs.iter().any(|i| rp.starts_with(walk::resolve(i))) {
+    let rp = inside::resolve(report_path);
+    if inputs.iter().any(|i| rp.starts_with(inside::resolve(i))) {
         return Err(SetupError::UnsafePaths(format!(
             "the report {} would be written inside an input",
             report_path.display()
@@ -148,9 +149,9 @@ fn check_report_outside_inputs(inputs: &[PathBuf], report_path: &Path) -> Result
 
 /// The report is written inside OUT only through folders that stay inside OUT.
 fn check_report_inside_out(out: &Path, report_path: &Path) -> Result<(), SetupError> {
-    let rp = walk::resolve(report_path);
-    if rp.starts_with(walk::resolve(out)) || report_path.starts_with(out) {
-        walk::check_inside(out, report_path).map_err(|e| {
+    let rp = inside::resolve(report_path);
+    if rp.starts_with(inside::resolve(out)) || report_path.starts_with(out) {
+        inside::check_inside(out, report_path).map_err(|e| {
             SetupError::UnsafePaths(format!("the report {}: {e}", report_path.display()))
         })?;
     }

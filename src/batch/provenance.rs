@@ -2,7 +2,7 @@
 //! the tool and ONNX Runtime versions, the models, and the path roots cut from its free text.
 
 use crate::find::loaded::Models;
-use crate::fsio::walk;
+use crate::fsio::inside;
 use crate::report::{self, ModelEntry};
 use std::path::{Path, PathBuf};
 
@@ -81,7 +81,7 @@ pub(crate) fn path_roots(inputs: &[PathBuf], out: &Path) -> Vec<PathBuf> {
         } else {
             std::env::current_dir().unwrap_or_default().join(&root)
         };
-        v.push(walk::resolve(&root));
+        v.push(inside::resolve(&root));
         v.push(abs);
     }
     v

@@ -9,6 +9,7 @@ use crate::error::{FileErrorKind, SetupError};
 use crate::file::corrections::{Edits, ManualRegion};
 use crate::file::{process_with, rel_string};
 use crate::find::loaded::Models;
+use crate::fsio::inside;
 use crate::fsio::walk::{self, Job};
 use crate::report::{self, FileEntry, ModelEntry, Report, Source, Status};
 use crate::review::sidecar::Sidecar;
@@ -34,7 +35,7 @@ type ReRun<'a> = Result<(&'a Job, Edits), String>;
 /// that fails (unknown path, stale review, an edit that cannot be carried out, unreadable
 /// original) gets a per-file error, and its previous output is removed: it did not reflect
 /// the review, and the report and the output tree must agree. Outputs are written and
-/// removed only inside OUT, through real folders ([`walk::inside`]). `observer` is told of
+/// removed only inside OUT, through real folders ([`inside::inside`]). `observer` is told of
 /// each re-processed file as it is done.
 pub fn run_regions(
     inputs: &[PathBuf],
@@ -239,7 +240,12 @@ fn re_run(
 /// folders: a link on the way is not followed. Returns what to add to the file's error, if
 /// anything.
 fn remove_earlier_output(out: &Path, o: &str) -> Option<String> {
-    match walk::inside(out, Path::new(o), walk::Leaf::Replace, "the output folder") {
+    match inside::inside(
+        out,
+        Path::new(o),
+        inside::Leaf::Replace,
+        "the output folder",
+    ) {
         Err(r) => Some(format!(
             "; its earlier output {o} was NOT removed ({}): do not deliver it",
             r.detail

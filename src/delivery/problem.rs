@@ -1,7 +1,7 @@
 //! What can be wrong with a delivered file, in `check`'s `problems` and `verify`'s `outputs`
 //! (the `kind` of each), and what `purge` names when it keeps an original.
 
-use crate::fsio::walk::Refusal;
+use crate::fsio::inside::Refusal;
 use serde::{Deserialize, Serialize};
 
 /// The `kind` of a problem with a delivered file. `check` reports `unreadable`,

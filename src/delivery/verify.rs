@@ -9,7 +9,7 @@ use crate::delivery::ProblemKind;
 use crate::detect::registry;
 use crate::error::SetupError;
 use crate::formats::decode::Limits;
-use crate::fsio::walk;
+use crate::fsio::inside;
 use crate::report::{self, FileEntry, ModelEntry, Region, Report};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -117,7 +117,7 @@ pub struct VerifyOptions {
 }
 
 /// Check the outputs a report lists under `root`: regular files reached without a symbolic
-/// link ([`walk::inside`]), same size, same sha256, and every region the report says is
+/// link ([`inside::inside`]), same size, same sha256, and every region the report says is
 /// hidden hidden in the pixels ([`crate::delivery::hidden::unhidden`]: each redacted output is decoded,
 /// no model is run). Returns how many were checked and the problems.
 pub fn check_outputs(rep: &Report, root: &Path) -> (usize, Vec<OutputProblem>) {
@@ -171,7 +171,12 @@ fn check_file(
             detail,
         })
     };
-    let path = match walk::inside(root, Path::new(o), walk::Leaf::File, "the delivery folder") {
+    let path = match inside::inside(
+        root,
+        Path::new(o),
+        inside::Leaf::File,
+        "the delivery folder",
+    ) {
         Ok(path) => path,
         Err(r) => {
             p(r.kind.into(), r.detail);

@@ -1,8 +1,9 @@
 //! File-system writes and reads that a crash or a hostile tree cannot subvert: atomic writes
 //! (temp file in the target folder, fsync, rename), reads of regular files only (a FIFO or
-//! device cannot block them), sha256 of bytes and files, and the walk over the inputs
-//! ([`walk`]).
+//! device cannot block them), sha256 of bytes and files, paths that stay inside a folder
+//! ([`inside`]), and the walk over the inputs ([`walk`]).
 
+pub mod inside;
 pub mod shard;
 pub mod walk;
 

@@ -1,10 +1,10 @@
 //! Where the review bundle goes and how its folder is made ready. Every path the bundle
-//! writes or removes goes through [`walk::inside`] first, so a refusal touches nothing: no
+//! writes or removes goes through [`inside::inside`] first, so a refusal touches nothing: no
 //! link below the bundle folder (the folder itself may be one only when named with `-o`),
 //! or a marker in a folder outside would have it emptied.
 
 use crate::error::SetupError;
-use crate::fsio::walk::{self, Leaf, PathRefused, Refusal};
+use crate::fsio::inside::{self, Leaf, PathRefused, Refusal};
 use std::path::{Path, PathBuf};
 
 /// A file in the bundle folder that says pixla made it (so it may be regenerated).
@@ -67,7 +67,7 @@ impl Bundle {
 
     /// The path of `rel` in the bundle folder, to be written or replaced.
     fn place(&self, rel: &str) -> Result<PathBuf, SetupError> {
-        walk::inside(&self.base, &self.sub.join(rel), Leaf::Replace, self.what)
+        inside::inside(&self.base, &self.sub.join(rel), Leaf::Replace, self.what)
             .map_err(|r| self.refuse(r))
     }
 
@@ -88,7 +88,7 @@ impl Bundle {
         })?;
         if entries.next().is_some() {
             // pixla's marker is a regular file; a link is not one
-            match walk::inside(&self.base, &self.sub.join(MARKER), Leaf::File, self.what) {
+            match inside::inside(&self.base, &self.sub.join(MARKER), Leaf::File, self.what) {
                 Ok(_) => {}
                 Err(r) if r.kind == Refusal::Missing => {
                     return Err(SetupError::UnsafePaths(format!(

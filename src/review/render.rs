@@ -93,10 +93,10 @@ fn render(
     use anyhow::Context;
     let rel = e.output.as_deref().context("no output")?;
     // a regular file of the delivery, not through a link, as `verify` reads it
-    let path = crate::fsio::walk::inside(
+    let path = crate::fsio::inside::inside(
         out_root,
         Path::new(rel),
-        crate::fsio::walk::Leaf::File,
+        crate::fsio::inside::Leaf::File,
         "the delivery folder",
     )
     .map_err(|r| anyhow::anyhow!("output {rel}: {}", r.detail))?;

@@ -103,7 +103,7 @@ pub fn parse(bytes: &[u8]) -> Result<Sidecar, String> {
     let s: Sidecar =
         serde_json::from_value(v).map_err(|e| format!("not a valid {SCHEMA} sidecar: {e}"))?;
     for (rel, f) in &s.files {
-        if !crate::fsio::walk::is_plain_relative(rel) {
+        if !crate::fsio::inside::is_plain_relative(rel) {
             return Err(format!(
                 "`{rel}`: file keys are paths relative to the input root (no leading /, no `..`)"
             ));

@@ -18,7 +18,7 @@ pub use log::{LogLine, LOG_SCHEMA};
 
 use crate::delivery::verify::{check_outputs, OutputProblem};
 use crate::error::SetupError;
-use crate::fsio::walk;
+use crate::fsio::inside;
 use crate::report::{self, FileEntry};
 use log::{Original, Provenance, PurgeLog};
 use serde::Serialize;
@@ -114,7 +114,7 @@ fn input_is_a_folder(input: &Path) -> Result<(), SetupError> {
 /// The originals and the delivery are different trees (resolved, neither inside the
 /// other), or nothing is deleted at all.
 fn different_trees(input: &Path, out_root: &Path) -> Result<(), SetupError> {
-    let (in_abs, out_abs) = (walk::resolve(input), walk::resolve(out_root));
+    let (in_abs, out_abs) = (inside::resolve(input), inside::resolve(out_root));
     if !(in_abs.starts_with(&out_abs) || out_abs.starts_with(&in_abs)) {
         return Ok(());
     }

@@ -3,7 +3,7 @@
 //! its output, and it is unchanged since the run.
 
 use crate::delivery::verify::OutputProblem;
-use crate::fsio::walk;
+use crate::fsio::inside;
 use crate::report::{FileEntry, Status};
 use std::path::Path;
 
@@ -74,10 +74,10 @@ fn unchanged(f: &FileEntry, d: &Delivery, sha: &mut Option<String>) -> Result<()
         .input_sha256
         .as_deref()
         .ok_or("the report records no input sha256")?;
-    let orig = walk::inside(
+    let orig = inside::inside(
         d.input,
         Path::new(&f.input),
-        walk::Leaf::File,
+        inside::Leaf::File,
         "the input root",
     )
     .map_err(|r| r.detail)?;
@@ -95,10 +95,10 @@ fn unchanged(f: &FileEntry, d: &Delivery, sha: &mut Option<String>) -> Result<()
 /// The output must be another file than the original (a hard link is the same file).
 fn not_its_output(f: &FileEntry, d: &Delivery, orig: &Path) -> Result<(), String> {
     let Some(out) = f.output.as_deref().and_then(|r| {
-        walk::inside(
+        inside::inside(
             d.out_root,
             Path::new(r),
-            walk::Leaf::File,
+            inside::Leaf::File,
             "the delivery folder",
         )
         .ok()

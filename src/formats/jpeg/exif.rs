@@ -1,0 +1,642 @@
+//! EXIF surgery: the GPS IFD and the IFD1 thumbnail are zeroed in place (a regenerated
+//! thumbnail goes at the end), every other byte stays where it was, so maker notes with
+//! absolute offsets stay readable; an EXIF reduced to its Orientation for `strip_metadata`.
+//! Every IFD must have bytes of its own (a loop or an overlap is refused), and nothing that
+//! stays may be zeroed: a hostile structure is an error, never a panic.
+
+use super::previews::{MetaChanges, MetaOptions, Previews, Renderer};
+use super::segments::jpeg_dims;
+use anyhow::{anyhow, bail, Context, Result};
+use image::DynamicImage;
+use std::ops::Range;
+
+pub(super) fn ranges_overlap(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+/// The same rules on a bare EXIF TIFF (a PNG eXIf chunk): thumbnail regenerated from
+/// `redacted` or removed, GPS stripped; with `strip_metadata`, an EXIF holding only the
+/// Orientation (or `None` when there is none).
+pub fn edit_exif_tiff(
+    tiff: &[u8],
+    redacted: &DynamicImage,
+    opts: &MetaOptions,
+) -> Result<(Option<Vec<u8>>, MetaChanges)> {
+    let mut ch = MetaChanges::default();
+    if opts.strip_metadata {
+        let t = Tiff::new(tiff)?;
+        ch.removed.push("exif (all tags but Orientation)".into());
+        return match t.orientation()? {
+            Some(o) => Ok((Some(minimal_exif(o, !t.be)?), ch)),
+            None => Ok((None, ch)),
+        };
+    }
+    let mut r = Renderer {
+        src: redacted,
+        rgb: None,
+    };
+    let d = edit_exif(tiff, opts, &mut r, &mut ch, usize::MAX)?;
+    Ok((Some(d), ch))
+}
+
+pub(super) struct Tiff<'a> {
+    pub(super) d: &'a [u8],
+    pub(super) be: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Entry {
+    /// Position of the 12-byte entry.
+    pub(super) pos: usize,
+    pub(super) tag: u16,
+    pub(super) typ: u16,
+    pub(super) count: u32,
+    /// The value/offset field as a u32.
+    pub(super) val: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Ifd {
+    pub(super) off: usize,
+    pub(super) entries: Vec<Entry>,
+    /// Position of the next-IFD link.
+    pub(super) next_pos: usize,
+    pub(super) next: u32,
+}
+
+impl Ifd {
+    pub(super) fn get(&self, tag: u16) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.tag == tag)
+    }
+    /// The bytes of the IFD's table: count, entries, next link.
+    pub(super) fn table(&self) -> Range<usize> {
+        self.off..self.next_pos + 4
+    }
+}
+
+pub(super) fn type_size(t: u16) -> Option<usize> {
+    match t {
+        1 | 2 | 6 | 7 => Some(1),
+        3 | 8 => Some(2),
+        4 | 9 | 11 | 13 => Some(4),
+        5 | 10 | 12 => Some(8),
+        _ => None,
+    }
+}
+
+impl<'a> Tiff<'a> {
+    pub(super) fn new(d: &'a [u8]) -> Result<Self> {
+        let be = match d.get(..4) {
+            Some(b"MM\0*") => true,
+            Some(b"II*\0") => false,
+            _ => bail!("no TIFF header"),
+        };
+        Ok(Tiff { d, be })
+    }
+    pub(super) fn u16(&self, at: usize) -> Result<u16> {
+        let b = self
+            .d
+            .get(
+                at..at
+                    .checked_add(2)
+                    .ok_or_else(|| anyhow!("offset overflow"))?,
+            )
+            .ok_or_else(|| anyhow!("read past the end of the TIFF data at {at}"))?;
+        Ok(if self.be {
+            u16::from_be_bytes([b[0], b[1]])
+        } else {
+            u16::from_le_bytes([b[0], b[1]])
+        })
+    }
+    pub(super) fn u32(&self, at: usize) -> Result<u32> {
+        let b = self
+            .d
+            .get(
+                at..at
+                    .checked_add(4)
+                    .ok_or_else(|| anyhow!("offset overflow"))?,
+            )
+            .ok_or_else(|| anyhow!("read past the end of the TIFF data at {at}"))?;
+        let b = [b[0], b[1], b[2], b[3]];
+        Ok(if self.be {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    }
+    pub(super) fn ifd(&self, off: u32) -> Result<Ifd> {
+        let off = off as usize;
+        if off < 8 || off >= self.d.len() {
+            bail!(
+                "IFD offset {off} outside the TIFF data ({} bytes)",
+                self.d.len()
+            );
+        }
+        let n = self.u16(off)? as usize;
+        if n > 1000 {
+            bail!("IFD at {off} claims {n} entries");
+        }
+        let next_pos = off + 2 + 12 * n;
+        if next_pos + 4 > self.d.len() {
+            bail!("IFD at {off} is truncated");
+        }
+        let entries = (0..n)
+            .map(|i| {
+                let p = off + 2 + 12 * i;
+                Ok(Entry {
+                    pos: p,
+                    tag: self.u16(p)?,
+                    typ: self.u16(p + 2)?,
+                    count: self.u32(p + 4)?,
+                    val: self.u32(p + 8)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Ifd {
+            off,
+            entries,
+            next_pos,
+            next: self.u32(next_pos)?,
+        })
+    }
+    /// The out-of-line bytes of an entry's value, if it has any.
+    pub(super) fn value_range(&self, e: &Entry) -> Result<Option<Range<usize>>> {
+        let size = type_size(e.typ)
+            .ok_or_else(|| anyhow!("tag {:#06x} has unknown type {}", e.tag, e.typ))?
+            .checked_mul(e.count as usize)
+            .ok_or_else(|| anyhow!("tag {:#06x}: size overflow", e.tag))?;
+        if size <= 4 {
+            return Ok(None);
+        }
+        let start = e.val as usize;
+        let end = start
+            .checked_add(size)
+            .ok_or_else(|| anyhow!("tag {:#06x}: size overflow", e.tag))?;
+        if start < 8 || end > self.d.len() {
+            bail!(
+                "tag {:#06x}: value at {start}..{end} outside the TIFF data ({} bytes)",
+                e.tag,
+                self.d.len()
+            );
+        }
+        Ok(Some(start..end))
+    }
+    /// A sub-IFD pointed to by `tag` in `ifd`.
+    pub(super) fn sub(&self, ifd: &Ifd, tag: u16) -> Result<Option<Ifd>> {
+        match ifd.get(tag) {
+            None => Ok(None),
+            Some(e) if (e.typ == 4 || e.typ == 13) && e.count == 1 => Ok(Some(
+                self.ifd(e.val)
+                    .with_context(|| format!("sub-IFD {tag:#06x}"))?,
+            )),
+            Some(_) => bail!("malformed sub-IFD pointer {tag:#06x}"),
+        }
+    }
+    pub(super) fn orientation(&self) -> Result<Option<u16>> {
+        let ifd0 = self.ifd(self.u32(4)?)?;
+        Ok(ifd0
+            .get(0x0112)
+            .filter(|e| e.typ == 3 && e.count == 1)
+            .map(|e| {
+                if self.be {
+                    (e.val >> 16) as u16
+                } else {
+                    (e.val & 0xFFFF) as u16
+                }
+            })
+            .filter(|o| (1..=8).contains(o)))
+    }
+    /// Table and out-of-line values of an IFD (values must lie inside the data).
+    pub(super) fn ifd_ranges(&self, ifd: &Ifd) -> Result<Vec<Range<usize>>> {
+        let mut v = vec![ifd.table()];
+        for e in &ifd.entries {
+            v.extend(self.value_range(e)?);
+        }
+        Ok(v)
+    }
+}
+
+pub(super) fn put_u32(d: &mut [u8], at: usize, v: u32, be: bool) -> Result<()> {
+    let b = if be { v.to_be_bytes() } else { v.to_le_bytes() };
+    d.get_mut(at..at + 4)
+        .ok_or_else(|| anyhow!("write past the end at {at}"))?
+        .copy_from_slice(&b);
+    Ok(())
+}
+
+/// An EXIF TIFF with only IFD0 and its Orientation.
+pub(super) fn minimal_exif(orientation: u16, little_endian: bool) -> Result<Vec<u8>> {
+    let f = exif::Field {
+        tag: exif::Tag::Orientation,
+        ifd_num: exif::In::PRIMARY,
+        value: exif::Value::Short(vec![orientation]),
+    };
+    let mut w = exif::experimental::Writer::new();
+    w.push_field(&f);
+    let mut out = std::io::Cursor::new(Vec::new());
+    w.write(&mut out, little_endian)
+        .map_err(|e| anyhow!("writing the minimal EXIF: {e}"))?;
+    Ok(out.into_inner())
+}
+
+/// Apply the GPS and preview rules to an EXIF TIFF. Never moves a byte that stays: removed
+/// parts are zeroed in place and cut off where they end the data; a regenerated thumbnail
+/// goes at the end.
+pub(super) fn edit_exif(
+    tiff: &[u8],
+    opts: &MetaOptions,
+    r: &mut Renderer,
+    ch: &mut MetaChanges,
+    max_len: usize,
+) -> Result<Vec<u8>> {
+    let t = Tiff::new(tiff)?;
+    let ifd0 = t.ifd(t.u32(4)?).context("IFD0")?;
+    let exif_ifd = t.sub(&ifd0, 0x8769)?;
+    let interop = match &exif_ifd {
+        Some(e) => t.sub(e, 0xA005)?,
+        None => None,
+    };
+    let gps = t.sub(&ifd0, 0x8825)?;
+    let ifd1 = if ifd0.next != 0 {
+        Some(t.ifd(ifd0.next).context("IFD1")?)
+    } else {
+        None
+    };
+    // every IFD must have its own bytes: a loop or an overlap is a hostile structure
+    let all: Vec<&Ifd> = [
+        Some(&ifd0),
+        exif_ifd.as_ref(),
+        interop.as_ref(),
+        gps.as_ref(),
+        ifd1.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for (i, a) in all.iter().enumerate() {
+        for b in &all[i + 1..] {
+            if ranges_overlap(&a.table(), &b.table()) {
+                bail!("IFDs at {} and {} overlap (IFD loop?)", a.off, b.off);
+            }
+        }
+    }
+    if let Some(i1) = &ifd1 {
+        if i1.next != 0 {
+            bail!(
+                "IFD1 links to a further IFD at {} (IFD loop or unsupported IFD chain)",
+                i1.next
+            );
+        }
+    }
+    // what must not be touched: the tables and values of the IFDs that stay
+    let mut keep: Vec<Range<usize>> = std::iter::once(0..8).collect();
+    for ifd in [Some(&ifd0), exif_ifd.as_ref(), interop.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        keep.push(ifd.table());
+        for e in &ifd.entries {
+            if let Ok(Some(r)) = t.value_range(e) {
+                keep.push(r);
+            }
+        }
+    }
+    let check_free = |rs: &[Range<usize>], what: &str| -> Result<()> {
+        for r in rs {
+            if keep.iter().any(|k| ranges_overlap(k, r)) {
+                bail!("{what} overlaps other EXIF data");
+            }
+        }
+        Ok(())
+    };
+
+    let mut d = tiff.to_vec();
+    let be = t.be;
+    let mut removed: Vec<Range<usize>> = Vec::new();
+    let mut ifd0_next_pos = ifd0.next_pos;
+
+    if opts.strip_gps {
+        if let Some(g) = &gps {
+            let rs = t.ifd_ranges(g).context("GPS IFD")?;
+            check_free(&rs, "the GPS IFD")?;
+            for r in &rs {
+                d[r.clone()].fill(0);
+            }
+            removed.extend(rs);
+            // drop the GPSInfo entry from IFD0: later entries move up, the freed 12 bytes are zeroed
+            let e = ifd0.get(0x8825).unwrap();
+            let end = ifd0.next_pos + 4;
+            d.copy_within(e.pos + 12..end, e.pos);
+            d[end - 12..end].fill(0);
+            let n = ifd0.entries.len() as u16 - 1;
+            let nb = if be { n.to_be_bytes() } else { n.to_le_bytes() };
+            d[ifd0.off..ifd0.off + 2].copy_from_slice(&nb);
+            ifd0_next_pos -= 12;
+            ch.removed
+                .push(format!("gps (exif GPS IFD, {} tags)", g.entries.len()));
+        }
+    }
+
+    if let Some(i1) = ifd1.as_ref() {
+        let jpeg = match (i1.get(0x0201), i1.get(0x0202)) {
+            (Some(o), Some(l)) => {
+                if o.typ != 4 || o.count != 1 || l.typ != 4 || l.count != 1 {
+                    bail!("malformed thumbnail offset/length tags");
+                }
+                let start = o.val as usize;
+                let end = start
+                    .checked_add(l.val as usize)
+                    .ok_or_else(|| anyhow!("thumbnail size overflow"))?;
+                if start < 8 || end > tiff.len() {
+                    bail!(
+                        "thumbnail at {start}..{end} outside the EXIF data ({} bytes)",
+                        tiff.len()
+                    );
+                }
+                Some((o.pos, l.pos, start..end))
+            }
+            (None, None) => None,
+            _ => bail!("thumbnail offset without length (or the reverse)"),
+        };
+        let strips = i1.get(0x0111).is_some();
+        if jpeg.is_some() || strips {
+            // the thumbnail's pixels must have bytes of their own (they are zeroed); IFD1's table
+            // and values are zeroed only where no other IFD uses them
+            let mut pix: Vec<Range<usize>> = Vec::new();
+            if let (Some(so), Some(sc)) = (i1.get(0x0111), i1.get(0x0117)) {
+                let offs = strip_list(&t, so)?;
+                let lens = strip_list(&t, sc)?;
+                if offs.len() != lens.len() {
+                    bail!("IFD1 strip offsets and counts differ in number");
+                }
+                for (o, l) in offs.into_iter().zip(lens) {
+                    let end = (o as usize)
+                        .checked_add(l as usize)
+                        .filter(|&e| e <= tiff.len())
+                        .ok_or_else(|| anyhow!("thumbnail strip outside the EXIF data"))?;
+                    pix.push(o as usize..end);
+                }
+            }
+            if let Some((_, _, r)) = &jpeg {
+                pix.push(r.clone());
+            }
+            check_free(&pix, "the IFD1 thumbnail")?;
+            let mut rs: Vec<Range<usize>> = t
+                .ifd_ranges(i1)
+                .context("IFD1")?
+                .into_iter()
+                .filter(|r| !keep.iter().any(|k| ranges_overlap(k, r)))
+                .collect();
+            rs.extend(pix);
+            let old = jpeg.as_ref().map(|j| &tiff[j.2.clone()]);
+            // an EXIF thumbnail fits in 64 KiB: a bigger claimed size is not believed
+            let size = old
+                .and_then(|o| jpeg_dims(o).ok())
+                .filter(|&(w, h)| w as u64 * h as u64 <= 1 << 20);
+            let name = match size {
+                Some((w, h)) => format!("exif-thumbnail {w}x{h}"),
+                None => "exif-thumbnail".to_string(),
+            };
+            // regenerate into the same IFD1 when possible
+            let mut regenerated = false;
+            if opts.previews == Previews::Regenerate {
+                if let (Some((opos, lpos, r0)), Some((w, h))) = (&jpeg, size) {
+                    let q0 =
+                        crate::formats::jpeg::tables::jpeg_quality(&tiff[r0.clone()]).unwrap_or(85);
+                    // zero the old thumbnail, cut it off if it ends the data, append the new one
+                    d[r0.clone()].fill(0);
+                    let mut cut = removed.clone();
+                    cut.push(r0.clone());
+                    let base = truncate_len(d.len(), &cut);
+                    let at = base + (base & 1);
+                    let mut q = q0;
+                    loop {
+                        let new = r.jpeg(w, h, q)?;
+                        if at + new.len() <= max_len {
+                            d.truncate(base);
+                            d.resize(at, 0);
+                            d.extend(&new);
+                            put_u32(&mut d, *opos + 8, at as u32, be)?;
+                            put_u32(&mut d, *lpos + 8, new.len() as u32, be)?;
+                            regenerated = true;
+                            break;
+                        }
+                        if q <= 15 {
+                            break;
+                        }
+                        q = q.saturating_sub(10).max(10);
+                    }
+                    if regenerated {
+                        ch.regenerated.push(if q == q0 {
+                            name.clone()
+                        } else {
+                            format!("{name} (quality {q}, to fit the 64 KiB segment)")
+                        });
+                    }
+                }
+            }
+            if !regenerated {
+                for r in &rs {
+                    d[r.clone()].fill(0);
+                }
+                removed.extend(rs);
+                put_u32(&mut d, ifd0_next_pos, 0, be)?;
+                ch.removed.push(if strips && jpeg.is_none() {
+                    "exif-thumbnail (uncompressed)".into()
+                } else {
+                    name
+                });
+            }
+        }
+    }
+    let n = truncate_len(d.len(), &removed);
+    d.truncate(n);
+    if d.len() > max_len {
+        bail!("EXIF is {} bytes, over the 64 KiB segment limit", d.len());
+    }
+    Ok(d)
+}
+
+pub(super) fn strip_list(t: &Tiff, e: &Entry) -> Result<Vec<u32>> {
+    if e.count > 4096 {
+        bail!("too many thumbnail strips");
+    }
+    let n = e.count as usize;
+    let at = |i: usize| -> Result<u32> {
+        match (e.typ, t.value_range(e)?) {
+            (3, None) => Ok(if (i == 0) == t.be {
+                e.val >> 16
+            } else {
+                e.val & 0xFFFF
+            }),
+            (4, None) => Ok(e.val),
+            (3, Some(r)) => Ok(t.u16(r.start + 2 * i)? as u32),
+            (4, Some(r)) => t.u32(r.start + 4 * i),
+            _ => bail!("malformed strip tag"),
+        }
+    };
+    (0..n).map(at).collect()
+}
+
+/// Length of the data once removed ranges that end it are cut off (repeatedly).
+pub(super) fn truncate_len(len: usize, removed: &[Range<usize>]) -> usize {
+    let mut n = len;
+    loop {
+        match removed
+            .iter()
+            .filter(|r| r.end >= n && r.start < n)
+            .map(|r| r.start)
+            .min()
+        {
+            Some(s) => n = s,
+            None => return n.max(8),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::jpeg::segments::MAX_SEGMENT;
+    use crate::formats::jpeg::testdata::{le16, le32, sample_tiff, small_jpeg};
+    use image::RgbImage;
+
+    fn run(tiff: &[u8], opts: &MetaOptions) -> Result<(Vec<u8>, MetaChanges)> {
+        let img = DynamicImage::ImageRgb8(RgbImage::from_pixel(64, 48, image::Rgb([10, 200, 10])));
+        let mut r = Renderer {
+            src: &img,
+            rgb: None,
+        };
+        let mut ch = MetaChanges::default();
+        edit_exif(tiff, opts, &mut r, &mut ch, MAX_SEGMENT - 6).map(|d| (d, ch))
+    }
+
+    fn fields(tiff: &[u8]) -> Vec<(exif::Tag, exif::In)> {
+        let e = exif::Reader::new().read_raw(tiff.to_vec()).unwrap();
+        e.fields().map(|f| (f.tag, f.ifd_num)).collect()
+    }
+
+    #[test]
+    fn gps_is_removed_and_its_bytes_zeroed() {
+        let t = sample_tiff(&small_jpeg(16, 12, 50));
+        let opts = MetaOptions {
+            strip_gps: true,
+            ..Default::default()
+        };
+        let (d, ch) = run(&t, &opts).unwrap();
+        let f = fields(&d);
+        assert!(
+            f.iter().all(|(t, _)| !t.to_string().starts_with("GPS")),
+            "{f:?}"
+        );
+        assert!(f.contains(&(exif::Tag::Orientation, exif::In::PRIMARY)));
+        assert!(f.contains(&(exif::Tag::JPEGInterchangeFormat, exif::In::THUMBNAIL)));
+        // the latitude's numbers do not survive anywhere
+        assert!(!d.windows(4).any(|w| w == le32(4512)));
+        assert_eq!(ch.removed, vec!["gps (exif GPS IFD, 1 tags)"]);
+        assert_eq!(ch.regenerated, vec!["exif-thumbnail 16x12"]);
+    }
+
+    #[test]
+    fn thumbnail_is_regenerated_from_the_given_pixels_or_removed() {
+        let old = small_jpeg(16, 12, 50);
+        let t = sample_tiff(&old);
+        let (d, _) = run(&t, &MetaOptions::default()).unwrap();
+        let e = exif::Reader::new().read_raw(d.clone()).unwrap();
+        let off = e
+            .get_field(exif::Tag::JPEGInterchangeFormat, exif::In::THUMBNAIL)
+            .unwrap()
+            .value
+            .get_uint(0)
+            .unwrap() as usize;
+        let len = e
+            .get_field(exif::Tag::JPEGInterchangeFormatLength, exif::In::THUMBNAIL)
+            .unwrap()
+            .value
+            .get_uint(0)
+            .unwrap() as usize;
+        let th = image::load_from_memory(&d[off..off + len])
+            .unwrap()
+            .to_rgb8();
+        assert_eq!(th.dimensions(), (16, 12));
+        let p = th.get_pixel(8, 6);
+        assert!(
+            p[1] > 150 && p[0] < 60,
+            "thumbnail not rendered from the redacted image: {p:?}"
+        );
+        assert!(!d.windows(old.len()).any(|w| w == old.as_slice()));
+
+        let (d, ch) = run(
+            &t,
+            &MetaOptions {
+                previews: Previews::Remove,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(fields(&d).iter().all(|f| f.1 == exif::In::PRIMARY));
+        assert_eq!(ch.removed, vec!["exif-thumbnail 16x12"]);
+        assert!(d.len() < 110, "the thumbnail at the end is cut off");
+    }
+
+    #[test]
+    fn hostile_exif_is_an_error_not_a_panic() {
+        let t = sample_tiff(&small_jpeg(16, 12, 50));
+        let opts = MetaOptions {
+            strip_gps: true,
+            ..Default::default()
+        };
+        // every truncation
+        for n in 0..t.len() {
+            let _ = run(&t[..n], &opts);
+        }
+        assert!(run(&t[..60], &opts).is_err(), "truncated GPS values");
+        assert!(run(&t[..20], &opts).is_err(), "truncated IFD");
+        // thumbnail offset beyond the segment
+        let mut b = t.clone();
+        b[90..94].copy_from_slice(&le32(100_000));
+        assert!(run(&b, &MetaOptions::default())
+            .unwrap_err()
+            .to_string()
+            .contains("outside"));
+        // GPS pointer beyond the segment
+        let mut b = t.clone();
+        b[30..34].copy_from_slice(&le32(u32::MAX));
+        assert!(run(&b, &opts).is_err());
+        // IFD loop: IFD1 links back to IFD0, or IFD1 is IFD0
+        let mut b = t.clone();
+        b[106..110].copy_from_slice(&le32(8));
+        assert!(run(&b, &opts).is_err());
+        let mut b = t.clone();
+        b[34..38].copy_from_slice(&le32(8));
+        assert!(run(&b, &opts).unwrap_err().to_string().contains("overlap"));
+        // GPS values overlapping IFD0: zeroing them would break what stays
+        let mut b = t.clone();
+        b[48..52].copy_from_slice(&le32(10));
+        assert!(run(&b, &opts).is_err());
+        // a huge entry count
+        let mut b = t.clone();
+        b[8..10].copy_from_slice(&le16(0xFFFF));
+        assert!(run(&b, &opts).is_err());
+        // random byte flips never panic
+        let mut x = 0x1234_5678u32;
+        for _ in 0..3000 {
+            let mut b = t.clone();
+            for _ in 0..3 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let i = x as usize % b.len();
+                b[i] = (x >> 8) as u8;
+            }
+            let _ = run(&b, &opts);
+            let _ = run(
+                &b,
+                &MetaOptions {
+                    previews: Previews::Remove,
+                    ..Default::default()
+                },
+            );
+        }
+    }
+}

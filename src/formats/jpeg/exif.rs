@@ -6,6 +6,9 @@
 
 use super::previews::{MetaChanges, MetaOptions, Previews, Renderer};
 use super::segments::jpeg_dims;
+use crate::formats::tiff::ifd::{
+    self, put_u32, rd16, rd32, Bytes, Entry, Form, Ifd, IfdError, Slice, Types,
+};
 use anyhow::{anyhow, bail, Context, Result};
 use image::DynamicImage;
 use std::ops::Range;
@@ -39,49 +42,22 @@ pub fn edit_exif_tiff(
     Ok((Some(d), ch))
 }
 
+/// TIFF data in memory (EXIF, and the MPF index), read by the one IFD reader
+/// ([`crate::formats::tiff::ifd`]) with EXIF's limits: classic TIFF 6.0 (types 1 to 13), at
+/// most [`MAX_ENTRIES`] entries a table, IFDs and out-of-line values at offset 8 or later and
+/// inside the data; a value is checked when it is used, so a broken value that is never
+/// touched (a maker note's) does not fail the file.
 pub(super) struct Tiff<'a> {
     pub(super) d: &'a [u8],
     pub(super) be: bool,
 }
 
-#[derive(Debug, Clone)]
-pub(super) struct Entry {
-    /// Position of the 12-byte entry.
-    pub(super) pos: usize,
-    pub(super) tag: u16,
-    pub(super) typ: u16,
-    pub(super) count: u32,
-    /// The value/offset field as a u32.
-    pub(super) val: u32,
-}
+/// Most entries an EXIF or MPF IFD may claim.
+const MAX_ENTRIES: u64 = 1000;
 
-#[derive(Debug, Clone)]
-pub(super) struct Ifd {
-    pub(super) off: usize,
-    pub(super) entries: Vec<Entry>,
-    /// Position of the next-IFD link.
-    pub(super) next_pos: usize,
-    pub(super) next: u32,
-}
-
-impl Ifd {
-    pub(super) fn get(&self, tag: u16) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.tag == tag)
-    }
-    /// The bytes of the IFD's table: count, entries, next link.
-    pub(super) fn table(&self) -> Range<usize> {
-        self.off..self.next_pos + 4
-    }
-}
-
-pub(super) fn type_size(t: u16) -> Option<usize> {
-    match t {
-        1 | 2 | 6 | 7 => Some(1),
-        3 | 8 => Some(2),
-        4 | 9 | 11 | 13 => Some(4),
-        5 | 10 | 12 => Some(8),
-        _ => None,
-    }
+/// The bytes of an IFD's table: count, entries, next link.
+pub(super) fn table(ifd: &Ifd) -> Range<usize> {
+    ifd.off as usize..ifd.next_pos as usize + 4
 }
 
 impl<'a> Tiff<'a> {
@@ -94,106 +70,69 @@ impl<'a> Tiff<'a> {
         Ok(Tiff { d, be })
     }
     pub(super) fn u16(&self, at: usize) -> Result<u16> {
-        let b = self
-            .d
-            .get(
-                at..at
-                    .checked_add(2)
-                    .ok_or_else(|| anyhow!("offset overflow"))?,
-            )
-            .ok_or_else(|| anyhow!("read past the end of the TIFF data at {at}"))?;
-        Ok(if self.be {
-            u16::from_be_bytes([b[0], b[1]])
-        } else {
-            u16::from_le_bytes([b[0], b[1]])
-        })
+        let mut b = [0u8; 2];
+        Slice(self.d).read(at as u64, &mut b)?;
+        Ok(rd16(!self.be, &b))
     }
     pub(super) fn u32(&self, at: usize) -> Result<u32> {
-        let b = self
-            .d
-            .get(
-                at..at
-                    .checked_add(4)
-                    .ok_or_else(|| anyhow!("offset overflow"))?,
-            )
-            .ok_or_else(|| anyhow!("read past the end of the TIFF data at {at}"))?;
-        let b = [b[0], b[1], b[2], b[3]];
-        Ok(if self.be {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        })
+        let mut b = [0u8; 4];
+        Slice(self.d).read(at as u64, &mut b)?;
+        Ok(rd32(!self.be, &b))
     }
-    pub(super) fn ifd(&self, off: u32) -> Result<Ifd> {
-        let off = off as usize;
-        if off < 8 || off >= self.d.len() {
+    /// The IFD at `off`, read by the one IFD reader with EXIF's [`Form`] (see [`Tiff`]).
+    pub(super) fn directory(&self, off: u64) -> Result<Ifd> {
+        if off < 8 || off >= self.d.len() as u64 {
             bail!(
                 "IFD offset {off} outside the TIFF data ({} bytes)",
                 self.d.len()
             );
         }
-        let n = self.u16(off)? as usize;
-        if n > 1000 {
-            bail!("IFD at {off} claims {n} entries");
-        }
-        let next_pos = off + 2 + 12 * n;
-        if next_pos + 4 > self.d.len() {
-            bail!("IFD at {off} is truncated");
-        }
-        let entries = (0..n)
-            .map(|i| {
-                let p = off + 2 + 12 * i;
-                Ok(Entry {
-                    pos: p,
-                    tag: self.u16(p)?,
-                    typ: self.u16(p + 2)?,
-                    count: self.u32(p + 4)?,
-                    val: self.u32(p + 8)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Ifd {
-            off,
-            entries,
-            next_pos,
-            next: self.u32(next_pos)?,
+        let form = Form {
+            big: false,
+            le: !self.be,
+            types: Types::Tiff6,
+            max_entries: MAX_ENTRIES,
+            empty_ok: true,
+            unique_tags: false,
+            check_values: false,
+        };
+        ifd::read_ifd(&mut Slice(self.d), off, &form, &mut Vec::new()).map_err(|e| match e {
+            IfdError::Read(e) => e,
+            IfdError::TooManyEntries { n } => anyhow!("IFD at {off} claims {n} entries"),
+            IfdError::Truncated { .. } => anyhow!("IFD at {off} is truncated"),
+            e => anyhow!(e),
         })
     }
     /// The out-of-line bytes of an entry's value, if it has any.
     pub(super) fn value_range(&self, e: &Entry) -> Result<Option<Range<usize>>> {
-        let size = type_size(e.typ)
-            .ok_or_else(|| anyhow!("tag {:#06x} has unknown type {}", e.tag, e.typ))?
-            .checked_mul(e.count as usize)
-            .ok_or_else(|| anyhow!("tag {:#06x}: size overflow", e.tag))?;
-        if size <= 4 {
-            return Ok(None);
+        if e.len.is_none() {
+            bail!("tag {:#06x} has unknown type {}", e.tag, e.typ);
         }
-        let start = e.val as usize;
-        let end = start
-            .checked_add(size)
-            .ok_or_else(|| anyhow!("tag {:#06x}: size overflow", e.tag))?;
-        if start < 8 || end > self.d.len() {
-            bail!(
-                "tag {:#06x}: value at {start}..{end} outside the TIFF data ({} bytes)",
+        match e.value_range(8, self.d.len() as u64) {
+            Ok(r) => Ok(r.map(|r| r.start as usize..r.end as usize)),
+            Err(IfdError::ValueOutside { at, len, .. }) => bail!(
+                "tag {:#06x}: value at {at}..{} outside the TIFF data ({} bytes)",
                 e.tag,
+                at + len,
                 self.d.len()
-            );
+            ),
+            Err(IfdError::ValueOffsetOverflow { .. }) => bail!("tag {:#06x}: size overflow", e.tag),
+            Err(other) => Err(anyhow!(other)),
         }
-        Ok(Some(start..end))
     }
     /// A sub-IFD pointed to by `tag` in `ifd`.
     pub(super) fn sub(&self, ifd: &Ifd, tag: u16) -> Result<Option<Ifd>> {
         match ifd.get(tag) {
             None => Ok(None),
             Some(e) if (e.typ == 4 || e.typ == 13) && e.count == 1 => Ok(Some(
-                self.ifd(e.val)
+                self.directory(e.val)
                     .with_context(|| format!("sub-IFD {tag:#06x}"))?,
             )),
             Some(_) => bail!("malformed sub-IFD pointer {tag:#06x}"),
         }
     }
     pub(super) fn orientation(&self) -> Result<Option<u16>> {
-        let ifd0 = self.ifd(self.u32(4)?)?;
+        let ifd0 = self.directory(self.u32(4)?.into())?;
         Ok(ifd0
             .get(0x0112)
             .filter(|e| e.typ == 3 && e.count == 1)
@@ -208,20 +147,12 @@ impl<'a> Tiff<'a> {
     }
     /// Table and out-of-line values of an IFD (values must lie inside the data).
     pub(super) fn ifd_ranges(&self, ifd: &Ifd) -> Result<Vec<Range<usize>>> {
-        let mut v = vec![ifd.table()];
+        let mut v = vec![table(ifd)];
         for e in &ifd.entries {
             v.extend(self.value_range(e)?);
         }
         Ok(v)
     }
-}
-
-pub(super) fn put_u32(d: &mut [u8], at: usize, v: u32, be: bool) -> Result<()> {
-    let b = if be { v.to_be_bytes() } else { v.to_le_bytes() };
-    d.get_mut(at..at + 4)
-        .ok_or_else(|| anyhow!("write past the end at {at}"))?
-        .copy_from_slice(&b);
-    Ok(())
 }
 
 /// An EXIF TIFF with only IFD0 and its Orientation.
@@ -250,7 +181,7 @@ pub(super) fn edit_exif(
     max_len: usize,
 ) -> Result<Vec<u8>> {
     let t = Tiff::new(tiff)?;
-    let ifd0 = t.ifd(t.u32(4)?).context("IFD0")?;
+    let ifd0 = t.directory(t.u32(4)?.into()).context("IFD0")?;
     let exif_ifd = t.sub(&ifd0, 0x8769)?;
     let interop = match &exif_ifd {
         Some(e) => t.sub(e, 0xA005)?,
@@ -258,7 +189,7 @@ pub(super) fn edit_exif(
     };
     let gps = t.sub(&ifd0, 0x8825)?;
     let ifd1 = if ifd0.next != 0 {
-        Some(t.ifd(ifd0.next).context("IFD1")?)
+        Some(t.directory(ifd0.next).context("IFD1")?)
     } else {
         None
     };
@@ -275,7 +206,7 @@ pub(super) fn edit_exif(
     .collect();
     for (i, a) in all.iter().enumerate() {
         for b in &all[i + 1..] {
-            if ranges_overlap(&a.table(), &b.table()) {
+            if ranges_overlap(&table(a), &table(b)) {
                 bail!("IFDs at {} and {} overlap (IFD loop?)", a.off, b.off);
             }
         }
@@ -294,7 +225,7 @@ pub(super) fn edit_exif(
         .into_iter()
         .flatten()
     {
-        keep.push(ifd.table());
+        keep.push(table(ifd));
         for e in &ifd.entries {
             if let Ok(Some(r)) = t.value_range(e) {
                 keep.push(r);
@@ -313,7 +244,7 @@ pub(super) fn edit_exif(
     let mut d = tiff.to_vec();
     let be = t.be;
     let mut removed: Vec<Range<usize>> = Vec::new();
-    let mut ifd0_next_pos = ifd0.next_pos;
+    let mut ifd0_next_pos = ifd0.next_pos as usize;
 
     if opts.strip_gps {
         if let Some(g) = &gps {
@@ -325,12 +256,12 @@ pub(super) fn edit_exif(
             removed.extend(rs);
             // drop the GPSInfo entry from IFD0: later entries move up, the freed 12 bytes are zeroed
             let e = ifd0.get(0x8825).unwrap();
-            let end = ifd0.next_pos + 4;
-            d.copy_within(e.pos + 12..end, e.pos);
+            let (pos, end) = (e.pos as usize, ifd0.next_pos as usize + 4);
+            d.copy_within(pos + 12..end, pos);
             d[end - 12..end].fill(0);
             let n = ifd0.entries.len() as u16 - 1;
             let nb = if be { n.to_be_bytes() } else { n.to_le_bytes() };
-            d[ifd0.off..ifd0.off + 2].copy_from_slice(&nb);
+            d[ifd0.off as usize..ifd0.off as usize + 2].copy_from_slice(&nb);
             ifd0_next_pos -= 12;
             ch.removed
                 .push(format!("gps (exif GPS IFD, {} tags)", g.entries.len()));
@@ -353,7 +284,7 @@ pub(super) fn edit_exif(
                         tiff.len()
                     );
                 }
-                Some((o.pos, l.pos, start..end))
+                Some((o.pos as usize, l.pos as usize, start..end))
             }
             (None, None) => None,
             _ => bail!("thumbnail offset without length (or the reverse)"),
@@ -465,11 +396,11 @@ pub(super) fn strip_list(t: &Tiff, e: &Entry) -> Result<Vec<u32>> {
     let at = |i: usize| -> Result<u32> {
         match (e.typ, t.value_range(e)?) {
             (3, None) => Ok(if (i == 0) == t.be {
-                e.val >> 16
+                e.val as u32 >> 16
             } else {
-                e.val & 0xFFFF
+                e.val as u32 & 0xFFFF
             }),
-            (4, None) => Ok(e.val),
+            (4, None) => Ok(e.val as u32),
             (3, Some(r)) => Ok(t.u16(r.start + 2 * i)? as u32),
             (4, Some(r)) => t.u32(r.start + 4 * i),
             _ => bail!("malformed strip tag"),

@@ -24,7 +24,7 @@
 //! then fails the file), never a panic. XMP is edited with an XML parser (roxmltree), by
 //! cutting whole attributes and elements out of the packet text.
 
-use super::exif::{edit_exif, minimal_exif, put_u32, ranges_overlap, Tiff};
+use super::exif::{edit_exif, minimal_exif, ranges_overlap, Tiff};
 use super::mpf::{list_mp_images, mp_entries};
 use super::photoshop::edit_photoshop;
 use super::previews::Renderer;
@@ -33,6 +33,7 @@ use super::segments::{
     MAX_SEGMENT, XMP_SIG,
 };
 use super::xmp::edit_xmp;
+use crate::formats::tiff::ifd::put_u32;
 use anyhow::{anyhow, bail, Context, Result};
 use image::DynamicImage;
 use std::ops::Range;

@@ -45,7 +45,7 @@ pub(super) struct MpEntry {
 
 pub(super) fn mp_entries(tiff: &[u8]) -> Result<Vec<MpEntry>> {
     let t = Tiff::new(tiff)?;
-    let ifd = t.ifd(t.u32(4)?)?;
+    let ifd = t.directory(t.u32(4)?.into())?;
     let e = ifd
         .get(0xB002)
         .ok_or_else(|| anyhow!("MPF index without MP Entries"))?;

@@ -40,7 +40,10 @@
 //! PackBits is the only codec written here by hand (a few lines, no maintained crate exposes
 //! one); LZW is `weezl` (the `tiff` crate's own codec) and Deflate is `flate2`.
 
+pub(crate) mod ifd;
+
 use anyhow::{anyhow, bail, ensure, Context, Result};
+use ifd::{rd16, rd32, rd64, type_size, Entry, Form, IfdError, Types};
 use image::DynamicImage;
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
@@ -527,30 +530,6 @@ pub fn rewrite(src: &Path, dst: &mut File, patches: &[(usize, Window)]) -> Resul
 // ---------------------------------------------------------------------------------------
 // Parsing
 
-#[derive(Debug, Clone)]
-struct Entry {
-    tag: u16,
-    typ: u16,
-    count: u64,
-    /// The value field (4 bytes classic, 8 BigTIFF), raw.
-    field: [u8; 8],
-    /// Where the value bytes live (inside the entry when `inline`).
-    value_pos: u64,
-    inline: bool,
-    /// Byte length of the value; `None` for an unknown field type.
-    len: Option<u64>,
-}
-
-fn type_size(t: u16) -> Option<u64> {
-    Some(match t {
-        1 | 2 | 6 | 7 => 1,
-        3 | 8 => 2,
-        4 | 9 | 11 | 13 => 4,
-        5 | 10 | 12 | 16 | 17 | 18 => 8,
-        _ => return None,
-    })
-}
-
 /// Where one integer array (offsets or byte counts) lives: element i at `pos + i * size`.
 #[derive(Debug, Clone)]
 struct ArrayLoc {
@@ -560,7 +539,7 @@ struct ArrayLoc {
 
 impl ArrayLoc {
     fn size(&self) -> u64 {
-        type_size(self.typ).unwrap_or(4)
+        type_size(self.typ, Types::BigTiff).unwrap_or(4)
     }
     fn encode(&self, v: u64, le: bool) -> Result<Vec<u8>> {
         Ok(match self.typ {
@@ -687,31 +666,6 @@ struct Parsed {
     ifds: Vec<Layout>,
 }
 
-fn rd16(le: bool, b: &[u8]) -> u16 {
-    let a = [b[0], b[1]];
-    if le {
-        u16::from_le_bytes(a)
-    } else {
-        u16::from_be_bytes(a)
-    }
-}
-fn rd32(le: bool, b: &[u8]) -> u32 {
-    let a = [b[0], b[1], b[2], b[3]];
-    if le {
-        u32::from_le_bytes(a)
-    } else {
-        u32::from_be_bytes(a)
-    }
-}
-fn rd64(le: bool, b: &[u8]) -> u64 {
-    let a = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
-    if le {
-        u64::from_le_bytes(a)
-    } else {
-        u64::from_be_bytes(a)
-    }
-}
-
 fn read_at(f: &mut File, len: u64, off: u64, buf: &mut [u8]) -> Result<()> {
     let end = off
         .checked_add(buf.len() as u64)
@@ -784,7 +738,7 @@ impl Parsed {
             ensure!(seen.insert(next), "IFD chain loops back to offset {next}");
             ensure!(raw_ifds.len() < MAX_IFDS, "more than {MAX_IFDS} IFDs");
             let (entries, n) = self
-                .read_ifd(next)
+                .directory(next)
                 .with_context(|| format!("IFD {} at offset {next}", raw_ifds.len()))?;
             raw_ifds.push((next, entries));
             next = n;
@@ -805,7 +759,7 @@ impl Parsed {
             if off == 0 || !seen.insert(off) || seen.len() > MAX_IFDS * 2 {
                 continue;
             }
-            if let Ok((entries, _)) = self.read_ifd(off) {
+            if let Ok((entries, _)) = self.directory(off) {
                 private.extend(
                     entries
                         .iter()
@@ -986,84 +940,35 @@ impl Parsed {
         Ok(())
     }
 
-    /// Entries and the next-IFD offset of the IFD at `off`.
-    fn read_ifd(&mut self, off: u64) -> Result<(Vec<Entry>, u64)> {
-        let (cs, es, ns, fs) = if self.big {
-            (8u64, 20u64, 8u64, 8usize)
-        } else {
-            (2, 12, 4, 4)
+    /// Entries and the next-IFD offset of the IFD at `off`, read by the one IFD reader with a
+    /// file's limits: at most [`MAX_ENTRIES`] entries, none empty, no tag twice, every value
+    /// inside the file. Its table and values join the structure (also those read before a
+    /// broken entry: the EXIF and GPS IFDs are read best effort).
+    fn directory(&mut self, off: u64) -> Result<(Vec<Entry>, u64)> {
+        let form = Form {
+            big: self.big,
+            le: self.src.le,
+            types: Types::BigTiff,
+            max_entries: MAX_ENTRIES,
+            empty_ok: false,
+            unique_tags: true,
+            check_values: true,
         };
-        let mut cb = [0u8; 8];
-        self.read(off, &mut cb[..cs as usize])?;
-        let n = if self.big {
-            rd64(self.src.le, &cb)
-        } else {
-            rd16(self.src.le, &cb) as u64
-        };
-        ensure!(n > 0, "IFD has no entries");
-        ensure!(n <= MAX_ENTRIES, "IFD claims {n} entries");
-        let total = cs + n * es + ns;
-        let mut buf = vec![0u8; total as usize];
-        self.read(off, &mut buf)?;
-        self.structure.push((off, off + total));
-        let mut entries = Vec::with_capacity(n as usize);
-        let mut tags = HashSet::new();
-        for i in 0..n {
-            let b = &buf[(cs + i * es) as usize..(cs + (i + 1) * es) as usize];
-            let tag = rd16(self.src.le, b);
-            let typ = rd16(self.src.le, &b[2..]);
-            let count = if self.big {
-                rd64(self.src.le, &b[4..])
-            } else {
-                rd32(self.src.le, &b[4..]) as u64
-            };
-            let fo = if self.big { 12 } else { 8 };
-            let mut field = [0u8; 8];
-            field[..fs].copy_from_slice(&b[fo..fo + fs]);
-            ensure!(tags.insert(tag), "tag {tag} appears twice");
-            let len = match type_size(typ) {
-                Some(s) => Some(
-                    count
-                        .checked_mul(s)
-                        .ok_or_else(|| anyhow!("tag {tag}: count {count} overflows"))?,
-                ),
-                None => None,
-            };
-            let pos = off + cs + i * es;
-            let inline = len.is_none_or(|l| l <= fs as u64);
-            let value_pos = if inline {
-                pos + fo as u64
-            } else {
-                let vp = if self.big {
-                    rd64(self.src.le, &field)
-                } else {
-                    rd32(self.src.le, &field) as u64
-                };
-                let l = len.unwrap_or(0);
-                let end = vp
-                    .checked_add(l)
-                    .ok_or_else(|| anyhow!("tag {tag}: value offset overflows"))?;
-                ensure!(end <= self.src.len, "tag {tag}: {l} value bytes at offset {vp} run past the end of the file ({} bytes)", self.src.len);
-                self.structure.push((vp, end));
-                vp
-            };
-            entries.push(Entry {
-                tag,
-                typ,
-                count,
-                field,
-                value_pos,
-                inline,
-                len,
-            });
-        }
-        let nb = &buf[(cs + n * es) as usize..];
-        let next = if self.big {
-            rd64(self.src.le, nb)
-        } else {
-            rd32(self.src.le, nb) as u64
-        };
-        Ok((entries, next))
+        let mut seen = Vec::new();
+        let read = ifd::read_ifd(&mut self.src, off, &form, &mut seen);
+        self.structure.extend(seen);
+        let file_len = self.src.len;
+        let ifd = read.map_err(|e| match e {
+            IfdError::Read(e) => e,
+            IfdError::Truncated { need } => anyhow!(
+                "{need} bytes at offset {off} run past the end of the file ({file_len} bytes)"
+            ),
+            IfdError::ValueOutside { tag, len, at } => anyhow!(
+                "tag {tag}: {len} value bytes at offset {at} run past the end of the file ({file_len} bytes)"
+            ),
+            e => anyhow!(e),
+        })?;
+        Ok((ifd.entries, ifd.next))
     }
 
     /// Integer values of an entry (BYTE, SHORT, LONG, LONG8, IFD, IFD8).
@@ -1439,6 +1344,15 @@ impl Parsed {
             }
         }
         Ok(shared)
+    }
+}
+
+impl ifd::Bytes for Src {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read(&mut self, off: u64, buf: &mut [u8]) -> Result<()> {
+        Src::read(self, off, buf)
     }
 }
 

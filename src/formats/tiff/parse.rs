@@ -70,7 +70,25 @@ impl Parsed {
         self.src.read(off, buf)
     }
 
+    /// Header, COG ghost, the main IFD chain, the EXIF/GPS/Interoperability IFDs, each IFD's
+    /// layout, and the chunk slots, in that order.
     pub(super) fn parse(&mut self) -> Result<()> {
+        let first = self.header()?;
+        let hl = if self.big { 16 } else { 8 };
+        self.structure.push((0, hl));
+        self.parse_ghost(hl)?;
+        let mut seen = HashSet::new();
+        let raw_ifds = self.chain(first, &mut seen)?;
+        self.private_ifds(&raw_ifds, &mut seen);
+        for (i, (off, entries)) in raw_ifds.iter().enumerate() {
+            self.build(i, *off, entries)
+                .with_context(|| format!("IFD {i}"))?;
+        }
+        self.check_slots()
+    }
+
+    /// The header: byte order, classic or BigTIFF; returns the offset of the first IFD.
+    fn header(&mut self) -> Result<u64> {
         ensure!(
             self.src.len >= 8,
             "file is only {} bytes long",
@@ -84,7 +102,7 @@ impl Parsed {
             b"MM" => false,
             _ => bail!("no TIFF byte-order mark"),
         };
-        let first = match rd16(self.src.le, &h[2..]) {
+        Ok(match rd16(self.src.le, &h[2..]) {
             42 => rd32(self.src.le, &h[4..]) as u64,
             43 => {
                 ensure!(hn == 16, "truncated BigTIFF header");
@@ -96,13 +114,13 @@ impl Parsed {
                 rd64(self.src.le, &h[8..])
             }
             v => bail!("TIFF version {v} (neither 42 nor 43)"),
-        };
-        let hl = if self.big { 16 } else { 8 };
-        self.structure.push((0, hl));
-        self.parse_ghost(hl)?;
+        })
+    }
 
+    /// The main IFD chain from `first`: (offset, entries) of each IFD, at least one, at most
+    /// [`MAX_IFDS`]; a chain that comes back to an offset in `seen` is refused.
+    fn chain(&mut self, first: u64, seen: &mut HashSet<u64>) -> Result<Vec<(u64, Vec<Entry>)>> {
         let mut next = first;
-        let mut seen = HashSet::new();
         let mut raw_ifds = Vec::new();
         while next != 0 {
             ensure!(seen.insert(next), "IFD chain loops back to offset {next}");
@@ -114,10 +132,14 @@ impl Parsed {
             next = n;
         }
         ensure!(!raw_ifds.is_empty(), "no IFD");
-        // the EXIF, GPS and Interoperability IFDs are structure too (their entries and
-        // values are kept); best effort: what cannot be read is not referenced
+        Ok(raw_ifds)
+    }
+
+    /// The EXIF, GPS and Interoperability IFDs are structure too (their entries and values
+    /// are kept); best effort: what cannot be read is not referenced. `seen` guards loops.
+    fn private_ifds(&mut self, raw_ifds: &[(u64, Vec<Entry>)], seen: &mut HashSet<u64>) {
         let mut private: Vec<u64> = Vec::new();
-        for (_, entries) in &raw_ifds {
+        for (_, entries) in raw_ifds {
             private.extend(
                 entries
                     .iter()
@@ -138,11 +160,6 @@ impl Parsed {
                 );
             }
         }
-        for (i, (off, entries)) in raw_ifds.iter().enumerate() {
-            self.build(i, *off, entries)
-                .with_context(|| format!("IFD {i}"))?;
-        }
-        self.check_slots()
     }
 
     /// The value of a one-element inline integer entry (an IFD offset).

@@ -14,66 +14,75 @@ pub(super) fn decompress(compression: u16, comp: &[u8], nbytes: usize) -> Result
             );
             out.copy_from_slice(&comp[..nbytes]);
         }
-        5 => {
-            ensure!(
-                !(comp.len() >= 2 && comp[0] == 0 && comp[1] & 1 == 1),
-                "old-style (LSB-first) LZW is not supported"
-            );
-            let mut d =
-                weezl::decode::Configuration::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
-                    .with_yield_on_full_buffer(true)
-                    .build();
-            let (mut i, mut o) = (0, 0);
-            while o < nbytes {
-                let r = d.decode_bytes(&comp[i..], &mut out[o..]);
-                i += r.consumed_in;
-                o += r.consumed_out;
-                match r.status {
-                    Ok(weezl::LzwStatus::Ok) if r.consumed_in + r.consumed_out > 0 => {}
-                    Ok(_) => break,
-                    Err(e) => bail!("LZW data is corrupt: {e}"),
-                }
-            }
-            ensure!(o == nbytes, "LZW data ends after {o} of {nbytes} bytes");
-        }
+        5 => lzw_decode(comp, &mut out)?,
         8 | 32946 => {
             let mut z = flate2::read::ZlibDecoder::new(comp);
             z.read_exact(&mut out)
                 .context("Deflate data is corrupt or short")?;
         }
-        32773 => {
-            let (mut i, mut o) = (0usize, 0usize);
-            while o < nbytes {
-                ensure!(
-                    i < comp.len(),
-                    "PackBits data ends after {o} of {nbytes} bytes"
-                );
-                let n = comp[i] as i8;
-                i += 1;
-                if n >= 0 {
-                    let k = n as usize + 1;
-                    ensure!(
-                        i + k <= comp.len() && o + k <= nbytes,
-                        "PackBits literal run overruns"
-                    );
-                    out[o..o + k].copy_from_slice(&comp[i..i + k]);
-                    i += k;
-                    o += k;
-                } else if n != -128 {
-                    let k = (1 - n as isize) as usize;
-                    ensure!(
-                        i < comp.len() && o + k <= nbytes,
-                        "PackBits repeat run overruns"
-                    );
-                    out[o..o + k].fill(comp[i]);
-                    i += 1;
-                    o += k;
-                }
-            }
-        }
+        32773 => packbits_decode(comp, &mut out)?,
         c => bail!("compression {c} is not supported"),
     }
     Ok(out)
+}
+
+/// MSB-first LZW (libtiff's, GDAL's) into `out`, which it must fill.
+fn lzw_decode(comp: &[u8], out: &mut [u8]) -> Result<()> {
+    let nbytes = out.len();
+    ensure!(
+        !(comp.len() >= 2 && comp[0] == 0 && comp[1] & 1 == 1),
+        "old-style (LSB-first) LZW is not supported"
+    );
+    let mut d = weezl::decode::Configuration::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+        .with_yield_on_full_buffer(true)
+        .build();
+    let (mut i, mut o) = (0, 0);
+    while o < nbytes {
+        let r = d.decode_bytes(&comp[i..], &mut out[o..]);
+        i += r.consumed_in;
+        o += r.consumed_out;
+        match r.status {
+            Ok(weezl::LzwStatus::Ok) if r.consumed_in + r.consumed_out > 0 => {}
+            Ok(_) => break,
+            Err(e) => bail!("LZW data is corrupt: {e}"),
+        }
+    }
+    ensure!(o == nbytes, "LZW data ends after {o} of {nbytes} bytes");
+    Ok(())
+}
+
+/// PackBits into `out`, which it must fill.
+fn packbits_decode(comp: &[u8], out: &mut [u8]) -> Result<()> {
+    let nbytes = out.len();
+    let (mut i, mut o) = (0usize, 0usize);
+    while o < nbytes {
+        ensure!(
+            i < comp.len(),
+            "PackBits data ends after {o} of {nbytes} bytes"
+        );
+        let n = comp[i] as i8;
+        i += 1;
+        if n >= 0 {
+            let k = n as usize + 1;
+            ensure!(
+                i + k <= comp.len() && o + k <= nbytes,
+                "PackBits literal run overruns"
+            );
+            out[o..o + k].copy_from_slice(&comp[i..i + k]);
+            i += k;
+            o += k;
+        } else if n != -128 {
+            let k = (1 - n as isize) as usize;
+            ensure!(
+                i < comp.len() && o + k <= nbytes,
+                "PackBits repeat run overruns"
+            );
+            out[o..o + k].fill(comp[i]);
+            i += 1;
+            o += k;
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn compress(compression: u16, raw: &[u8]) -> Result<Vec<u8>> {

@@ -63,6 +63,25 @@ pub fn assemble(
     assemble_at(main, source, &mut r, opts, true)
 }
 
+/// An output being assembled around `main`: the source's segments, edited, go into `head`.
+struct Assembly<'a> {
+    main: &'a [u8],
+    source: &'a [u8],
+    src: &'a Layout,
+    opts: &'a MetaOptions,
+    /// The primary image (not an MPF image being re-rendered): it owns the MPF index and
+    /// the data after the image.
+    primary: bool,
+    ch: MetaChanges,
+    /// (marker, body) of each segment written before main's tables
+    head: Vec<(u8, Vec<u8>)>,
+    /// (index in head, tiff start in source) of an MPF index whose images are regenerated
+    mpf_at: Option<(usize, usize)>,
+    has_ext_xmp: bool,
+    /// bytes after the main image that belong to MPF images listed as removed
+    mpf_covered: usize,
+}
+
 fn assemble_at(
     main: &[u8],
     source: &[u8],
@@ -72,218 +91,298 @@ fn assemble_at(
 ) -> Result<(Vec<u8>, MetaChanges)> {
     let src = layout(source).context("reading the source JPEG's structure")?;
     let tail = main_tail(main).context("reading the new main image")?;
-    // the source's Adobe APP14 says how the old scans coded colour: it stays only where it
-    // is also true of main (main has none of its own, and YCbCr or grey)
-    let adobe_fits = |body: &[u8]| {
-        let ml = layout(main).ok();
-        let own = ml.as_ref().is_some_and(|l| {
-            l.segs
-                .iter()
-                .any(|s| s.marker == 0xEE && s.body(main).starts_with(b"Adobe"))
-        });
-        let comps = ml.as_ref().and_then(|l| {
-            l.segs
-                .iter()
-                .find(|s| is_sof(s.marker))
-                .and_then(|s| s.body(main).get(5).copied())
-        });
-        !own && (comps == Some(1) || (comps == Some(3) && body.get(11) == Some(&1)))
+    let mut a = Assembly {
+        main,
+        source,
+        src: &src,
+        opts,
+        primary,
+        ch: MetaChanges::default(),
+        head: Vec::new(),
+        mpf_at: None,
+        has_ext_xmp: false,
+        mpf_covered: 0,
     };
-    let mut ch = MetaChanges::default();
-    // (marker, body) of each segment written before main's tables
-    let mut head: Vec<(u8, Vec<u8>)> = Vec::new();
-    let mut mpf_at: Option<(usize, usize)> = None; // (index in head, tiff start in source)
-    let mut has_ext_xmp = false;
-    // bytes after the main image that belong to MPF images listed as removed
-    let mut mpf_covered = 0usize;
-    let app: Vec<&Seg> = src
-        .segs
-        .iter()
-        .filter(|s| is_app_or_com(s.marker))
-        .collect();
-
+    let app = src.segs.iter().filter(|s| is_app_or_com(s.marker));
     if opts.strip_metadata {
-        for s in &app {
-            let body = s.body(source);
-            match kind(s.marker, body) {
-                Kind::Icc => {
-                    ch.keep("icc");
-                    head.push((s.marker, body.to_vec()));
-                }
-                Kind::Adobe if adobe_fits(body) => head.push((s.marker, body.to_vec())),
-                Kind::Adobe => {}
-                Kind::Exif => {
-                    let o = Tiff::new(&body[6..])
-                        .and_then(|t| t.orientation())
-                        .context("reading EXIF")?;
-                    if let Some(o) = o {
-                        let mut b = b"Exif\0\0".to_vec();
-                        b.extend(minimal_exif(o, body.get(6..8) == Some(b"II"))?);
-                        head.push((0xE1, b));
-                        ch.keep("exif (Orientation only)");
-                    }
-                    ch.removed.push("exif (all tags but Orientation)".into());
-                }
-                Kind::Mpf if primary => {
-                    ch.removed.push("mpf index".into());
-                    let (names, covered) = list_mp_images(source, &src, &body[4..], s.start + 8);
-                    ch.removed.extend(names);
-                    mpf_covered = covered;
-                }
-                k => ch.removed.push(k.label()),
+        for s in app {
+            a.strip_segment(s)?;
+        }
+        return a.finish_stripped(&tail);
+    }
+    for s in app {
+        a.edit_segment(s, r)?;
+    }
+    a.finish(&tail, r)
+}
+
+/// The source's Adobe APP14 (`body`) says how the old scans coded colour: it stays only where
+/// it is also true of `main` (main has none of its own, and YCbCr or grey).
+fn adobe_fits(main: &[u8], body: &[u8]) -> bool {
+    let ml = layout(main).ok();
+    let own = ml.as_ref().is_some_and(|l| {
+        l.segs
+            .iter()
+            .any(|s| s.marker == 0xEE && s.body(main).starts_with(b"Adobe"))
+    });
+    let comps = ml.as_ref().and_then(|l| {
+        l.segs
+            .iter()
+            .find(|s| is_sof(s.marker))
+            .and_then(|s| s.body(main).get(5).copied())
+    });
+    !own && (comps == Some(1) || (comps == Some(3) && body.get(11) == Some(&1)))
+}
+
+/// A JFIF APP0 without its uncompressed thumbnail (Xthumbnail, Ythumbnail), and the
+/// thumbnail's size; `None` when it has none.
+fn jfif_without_thumbnail(body: &[u8]) -> Option<(Vec<u8>, u8, u8)> {
+    let (tw, th) = (
+        body.get(12).copied().unwrap_or(0),
+        body.get(13).copied().unwrap_or(0),
+    );
+    if body.len() > 14 || tw != 0 || th != 0 {
+        let mut b = body[..body.len().min(14)].to_vec();
+        if b.len() == 14 {
+            b[12] = 0;
+            b[13] = 0;
+        }
+        Some((b, tw, th))
+    } else {
+        None
+    }
+}
+
+impl Assembly<'_> {
+    /// `strip_metadata`: keep the ICC profile, a fitting Adobe APP14 and the EXIF Orientation;
+    /// list the rest as removed.
+    fn strip_segment(&mut self, s: &Seg) -> Result<()> {
+        let body = s.body(self.source);
+        match kind(s.marker, body) {
+            Kind::Icc => {
+                self.ch.keep("icc");
+                self.head.push((s.marker, body.to_vec()));
             }
+            Kind::Adobe if adobe_fits(self.main, body) => self.head.push((s.marker, body.to_vec())),
+            Kind::Adobe => {}
+            Kind::Exif => {
+                let o = Tiff::new(&body[6..])
+                    .and_then(|t| t.orientation())
+                    .context("reading EXIF")?;
+                if let Some(o) = o {
+                    let mut b = b"Exif\0\0".to_vec();
+                    b.extend(minimal_exif(o, body.get(6..8) == Some(b"II"))?);
+                    self.head.push((0xE1, b));
+                    self.ch.keep("exif (Orientation only)");
+                }
+                self.ch
+                    .removed
+                    .push("exif (all tags but Orientation)".into());
+            }
+            Kind::Mpf if self.primary => self.remove_mpf(s, body),
+            k => self.ch.removed.push(k.label()),
         }
-        if primary && source.len() - src.end > mpf_covered {
-            ch.removed.push(format!(
-                "data after the image ({} bytes)",
-                source.len() - src.end - mpf_covered
-            ));
-        }
-        return Ok((write_jpeg(&head, &tail, &[])?, ch));
+        Ok(())
     }
 
-    for s in &app {
-        let body = s.body(source);
+    /// The MPF index and the images it lists are removed.
+    fn remove_mpf(&mut self, s: &Seg, body: &[u8]) {
+        self.ch.removed.push("mpf index".into());
+        let (names, covered) = list_mp_images(self.source, self.src, &body[4..], s.start + 8);
+        self.ch.removed.extend(names);
+        self.mpf_covered = covered;
+    }
+
+    /// The output of `strip_metadata`, with the data after the image listed as removed.
+    fn finish_stripped(mut self, tail: &[u8]) -> Result<(Vec<u8>, MetaChanges)> {
+        let after = self.source.len() - self.src.end;
+        if self.primary && after > self.mpf_covered {
+            self.ch.removed.push(format!(
+                "data after the image ({} bytes)",
+                after - self.mpf_covered
+            ));
+        }
+        Ok((write_jpeg(&self.head, tail, &[])?, self.ch))
+    }
+
+    /// One source segment, kept, edited or removed.
+    fn edit_segment(&mut self, s: &Seg, r: &mut Renderer) -> Result<()> {
+        let (opts, ch) = (self.opts, &mut self.ch);
+        let body = s.body(self.source);
         match kind(s.marker, body) {
             Kind::Exif => {
-                let tiff =
-                    edit_exif(&body[6..], opts, r, &mut ch, MAX_SEGMENT - 6).context("EXIF")?;
+                let tiff = edit_exif(&body[6..], opts, r, ch, MAX_SEGMENT - 6).context("EXIF")?;
                 let mut b = b"Exif\0\0".to_vec();
                 b.extend(tiff);
-                head.push((s.marker, b));
-                ch.keep("exif");
+                self.head.push((s.marker, b));
+                self.ch.keep("exif");
             }
-            Kind::Xmp => {
-                let sig = XMP_SIG.len();
-                match edit_xmp(&body[sig..], opts.strip_gps, true, &mut ch).context("XMP")? {
-                    Some(x) => {
-                        let mut b = XMP_SIG.to_vec();
-                        b.extend(x);
-                        head.push((s.marker, b));
-                    }
-                    None => head.push((s.marker, body.to_vec())),
-                }
-                ch.keep("xmp");
-            }
+            Kind::Xmp => self.xmp(s, body)?,
             Kind::XmpExt => {
-                has_ext_xmp = true;
+                self.has_ext_xmp = true;
             }
-            Kind::Mpf if primary => match opts.previews {
+            Kind::Mpf if self.primary => match opts.previews {
                 Previews::Regenerate => {
-                    mpf_at = Some((head.len(), s.start + 4 + 4));
-                    head.push((s.marker, body.to_vec()));
+                    self.mpf_at = Some((self.head.len(), s.start + 4 + 4));
+                    self.head.push((s.marker, body.to_vec()));
                 }
-                Previews::Remove => {
-                    ch.removed.push("mpf index".into());
-                    let (names, covered) = list_mp_images(source, &src, &body[4..], s.start + 8);
-                    ch.removed.extend(names);
-                    mpf_covered = covered;
-                }
+                Previews::Remove => self.remove_mpf(s, body),
             },
-            Kind::Jfif => {
-                // a JFIF APP0 may carry an uncompressed thumbnail (Xthumbnail, Ythumbnail)
-                let (tw, th) = (
-                    body.get(12).copied().unwrap_or(0),
-                    body.get(13).copied().unwrap_or(0),
-                );
-                if body.len() > 14 || tw != 0 || th != 0 {
-                    let mut b = body[..body.len().min(14)].to_vec();
-                    if b.len() == 14 {
-                        b[12] = 0;
-                        b[13] = 0;
-                    }
-                    ch.removed.push(format!("jfif-thumbnail {tw}x{th}"));
-                    head.push((s.marker, b));
-                } else {
-                    head.push((s.marker, body.to_vec()));
-                }
-                ch.keep("jfif");
-            }
+            Kind::Jfif => self.jfif(s, body),
             Kind::Photoshop => {
-                let b =
-                    edit_photoshop(body, opts.previews, r, &mut ch).context("Photoshop APP13")?;
-                head.push((s.marker, b));
-                ch.keep("photoshop-irb");
+                let b = edit_photoshop(body, opts.previews, r, ch).context("Photoshop APP13")?;
+                self.head.push((s.marker, b));
+                self.ch.keep("photoshop-irb");
             }
-            Kind::Adobe if adobe_fits(body) => {
-                ch.keep("adobe");
-                head.push((s.marker, body.to_vec()));
+            Kind::Adobe if adobe_fits(self.main, body) => {
+                self.ch.keep("adobe");
+                self.head.push((s.marker, body.to_vec()));
             }
             Kind::Adobe => {}
-            k @ (Kind::Jfxx | Kind::FlashPix) => ch.removed.push(k.label()),
+            k @ (Kind::Jfxx | Kind::FlashPix) => self.ch.removed.push(k.label()),
             Kind::Mpf => {
                 // an MPF image's own MP attributes: no offsets to fix
-                ch.keep("mpf");
-                head.push((s.marker, body.to_vec()));
+                self.ch.keep("mpf");
+                self.head.push((s.marker, body.to_vec()));
             }
             k => {
-                ch.keep(&k.label());
-                head.push((s.marker, body.to_vec()));
+                self.ch.keep(&k.label());
+                self.head.push((s.marker, body.to_vec()));
             }
         }
-    }
-    if has_ext_xmp {
-        // extended XMP exists to hold large values: mostly embedded images and depth maps
-        ch.removed
-            .push("xmp-extended (may hold embedded images)".into());
+        Ok(())
     }
 
-    let trailing = if primary { source.len() - src.end } else { 0 };
-    if mpf_at.is_none() {
-        if trailing > mpf_covered {
-            ch.removed.push(format!(
-                "data after the image ({} bytes)",
-                trailing - mpf_covered
-            ));
+    /// The XMP packet, edited (GPS, embedded images).
+    fn xmp(&mut self, s: &Seg, body: &[u8]) -> Result<()> {
+        let sig = XMP_SIG.len();
+        match edit_xmp(&body[sig..], self.opts.strip_gps, true, &mut self.ch).context("XMP")? {
+            Some(x) => {
+                let mut b = XMP_SIG.to_vec();
+                b.extend(x);
+                self.head.push((s.marker, b));
+            }
+            None => self.head.push((s.marker, body.to_vec())),
         }
-        return Ok((write_jpeg(&head, &tail, &[])?, ch));
+        self.ch.keep("xmp");
+        Ok(())
     }
-    let (idx, tiff_src) = mpf_at.unwrap();
-    match regenerate_mpf(source, &src, &head[idx].1[4..], tiff_src, r, opts) {
-        Ok((entries, images)) => {
-            let used: usize = images.iter().map(|i| i.src_len).sum();
-            // where the MPF TIFF header lands in the output: SOI, the segments before it, its
-            // own marker, length and "MPF\0"
-            let tiff_out = 2 + head[..idx].iter().map(|s| 4 + s.1.len()).sum::<usize>() + 4 + 4;
-            let main_len = 2 + head.iter().map(|s| 4 + s.1.len()).sum::<usize>() + tail.len();
-            let mut pos = main_len;
-            let mut patch: Vec<(usize, u32, u32)> = vec![(entries[0], u32::try_from(main_len)?, 0)];
-            for im in &images {
-                let off = u32::try_from(pos - tiff_out)
-                    .map_err(|_| anyhow!("output too large for MPF offsets"))?;
-                patch.push((im.entry_pos, u32::try_from(im.bytes.len())?, off));
-                pos += im.bytes.len();
+
+    /// The JFIF APP0, without its thumbnail.
+    fn jfif(&mut self, s: &Seg, body: &[u8]) {
+        match jfif_without_thumbnail(body) {
+            Some((b, tw, th)) => {
+                self.ch.removed.push(format!("jfif-thumbnail {tw}x{th}"));
+                self.head.push((s.marker, b));
             }
-            let body = &mut head[idx].1[4..];
-            let be = body.starts_with(b"MM");
-            for (at, size, off) in patch {
-                put_u32(body, at + 4, size, be)?;
-                put_u32(body, at + 8, off, be)?;
-            }
-            ch.keep("mpf");
-            for im in &images {
-                ch.regenerated.push(im.label.clone());
-            }
-            for im in &images {
-                ch.absorb(&im.label, im.changes.clone());
-            }
-            if trailing > used {
-                ch.removed
-                    .push(format!("data after the image ({} bytes)", trailing - used));
-            }
-            let extra: Vec<&[u8]> = images.iter().map(|i| i.bytes.as_slice()).collect();
-            Ok((write_jpeg(&head, &tail, &extra)?, ch))
+            None => self.head.push((s.marker, body.to_vec())),
         }
-        Err(e) => {
-            head.remove(idx);
-            ch.removed
-                .push(format!("mpf index and images (cannot regenerate: {e:#})"));
-            if trailing > 0 {
-                ch.removed
-                    .push(format!("data after the image ({trailing} bytes)"));
-            }
-            Ok((write_jpeg(&head, &tail, &[])?, ch))
+        self.ch.keep("jfif");
+    }
+
+    /// The output: head, main, and the regenerated MPF images when the index was kept.
+    fn finish(mut self, tail: &[u8], r: &mut Renderer) -> Result<(Vec<u8>, MetaChanges)> {
+        if self.has_ext_xmp {
+            // extended XMP exists to hold large values: mostly embedded images and depth maps
+            self.ch
+                .removed
+                .push("xmp-extended (may hold embedded images)".into());
         }
+        let trailing = if self.primary {
+            self.source.len() - self.src.end
+        } else {
+            0
+        };
+        let Some((idx, tiff_src)) = self.mpf_at else {
+            if trailing > self.mpf_covered {
+                self.ch.removed.push(format!(
+                    "data after the image ({} bytes)",
+                    trailing - self.mpf_covered
+                ));
+            }
+            return Ok((write_jpeg(&self.head, tail, &[])?, self.ch));
+        };
+        let regenerated = regenerate_mpf(
+            self.source,
+            self.src,
+            &self.head[idx].1[4..],
+            tiff_src,
+            r,
+            self.opts,
+        );
+        match regenerated {
+            Ok((entries, images)) => self.with_mpf_images(tail, idx, trailing, &entries, &images),
+            Err(e) => {
+                self.head.remove(idx);
+                self.ch
+                    .removed
+                    .push(format!("mpf index and images (cannot regenerate: {e:#})"));
+                if trailing > 0 {
+                    self.ch
+                        .removed
+                        .push(format!("data after the image ({trailing} bytes)"));
+                }
+                Ok((write_jpeg(&self.head, tail, &[])?, self.ch))
+            }
+        }
+    }
+
+    /// The output with the regenerated MPF `images` after main, and the MP Entries of the
+    /// index at `head[idx]` pointing at them.
+    fn with_mpf_images(
+        mut self,
+        tail: &[u8],
+        idx: usize,
+        trailing: usize,
+        entries: &[usize],
+        images: &[MpImage],
+    ) -> Result<(Vec<u8>, MetaChanges)> {
+        let used: usize = images.iter().map(|i| i.src_len).sum();
+        self.patch_mp_entries(tail, idx, entries, images)?;
+        self.ch.keep("mpf");
+        for im in images {
+            self.ch.regenerated.push(im.label.clone());
+        }
+        for im in images {
+            self.ch.absorb(&im.label, im.changes.clone());
+        }
+        if trailing > used {
+            self.ch
+                .removed
+                .push(format!("data after the image ({} bytes)", trailing - used));
+        }
+        let extra: Vec<&[u8]> = images.iter().map(|i| i.bytes.as_slice()).collect();
+        Ok((write_jpeg(&self.head, tail, &extra)?, self.ch))
+    }
+
+    /// Set each MP Entry's size and offset to where main and the images land in the output.
+    fn patch_mp_entries(
+        &mut self,
+        tail: &[u8],
+        idx: usize,
+        entries: &[usize],
+        images: &[MpImage],
+    ) -> Result<()> {
+        let head = &mut self.head;
+        // where the MPF TIFF header lands in the output: SOI, the segments before it, its
+        // own marker, length and "MPF\0"
+        let tiff_out = 2 + head[..idx].iter().map(|s| 4 + s.1.len()).sum::<usize>() + 4 + 4;
+        let main_len = 2 + head.iter().map(|s| 4 + s.1.len()).sum::<usize>() + tail.len();
+        let mut pos = main_len;
+        let mut patch: Vec<(usize, u32, u32)> = vec![(entries[0], u32::try_from(main_len)?, 0)];
+        for im in images {
+            let off = u32::try_from(pos - tiff_out)
+                .map_err(|_| anyhow!("output too large for MPF offsets"))?;
+            patch.push((im.entry_pos, u32::try_from(im.bytes.len())?, off));
+            pos += im.bytes.len();
+        }
+        let body = &mut head[idx].1[4..];
+        let be = body.starts_with(b"MM");
+        for (at, size, off) in patch {
+            put_u32(body, at + 4, size, be)?;
+            put_u32(body, at + 8, off, be)?;
+        }
+        Ok(())
     }
 }
 

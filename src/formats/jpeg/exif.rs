@@ -181,211 +181,316 @@ pub(super) fn edit_exif(
     max_len: usize,
 ) -> Result<Vec<u8>> {
     let t = Tiff::new(tiff)?;
-    let ifd0 = t.directory(t.u32(4)?.into()).context("IFD0")?;
-    let exif_ifd = t.sub(&ifd0, 0x8769)?;
-    let interop = match &exif_ifd {
-        Some(e) => t.sub(e, 0xA005)?,
-        None => None,
+    let ifds = ExifIfds::read(&t)?;
+    let mut e = ExifEdit {
+        keep: ifds.kept_ranges(&t),
+        t: &t,
+        d: tiff.to_vec(),
+        removed: Vec::new(),
+        ifd0_next_pos: ifds.ifd0.next_pos as usize,
     };
-    let gps = t.sub(&ifd0, 0x8825)?;
-    let ifd1 = if ifd0.next != 0 {
-        Some(t.directory(ifd0.next).context("IFD1")?)
-    } else {
-        None
-    };
-    // every IFD must have its own bytes: a loop or an overlap is a hostile structure
-    let all: Vec<&Ifd> = [
-        Some(&ifd0),
-        exif_ifd.as_ref(),
-        interop.as_ref(),
-        gps.as_ref(),
-        ifd1.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    for (i, a) in all.iter().enumerate() {
-        for b in &all[i + 1..] {
-            if ranges_overlap(&table(a), &table(b)) {
-                bail!("IFDs at {} and {} overlap (IFD loop?)", a.off, b.off);
-            }
-        }
-    }
-    if let Some(i1) = &ifd1 {
-        if i1.next != 0 {
-            bail!(
-                "IFD1 links to a further IFD at {} (IFD loop or unsupported IFD chain)",
-                i1.next
-            );
-        }
-    }
-    // what must not be touched: the tables and values of the IFDs that stay
-    let mut keep: Vec<Range<usize>> = std::iter::once(0..8).collect();
-    for ifd in [Some(&ifd0), exif_ifd.as_ref(), interop.as_ref()]
-        .into_iter()
-        .flatten()
-    {
-        keep.push(table(ifd));
-        for e in &ifd.entries {
-            if let Ok(Some(r)) = t.value_range(e) {
-                keep.push(r);
-            }
-        }
-    }
-    let check_free = |rs: &[Range<usize>], what: &str| -> Result<()> {
-        for r in rs {
-            if keep.iter().any(|k| ranges_overlap(k, r)) {
-                bail!("{what} overlaps other EXIF data");
-            }
-        }
-        Ok(())
-    };
-
-    let mut d = tiff.to_vec();
-    let be = t.be;
-    let mut removed: Vec<Range<usize>> = Vec::new();
-    let mut ifd0_next_pos = ifd0.next_pos as usize;
-
     if opts.strip_gps {
-        if let Some(g) = &gps {
-            let rs = t.ifd_ranges(g).context("GPS IFD")?;
-            check_free(&rs, "the GPS IFD")?;
-            for r in &rs {
-                d[r.clone()].fill(0);
-            }
-            removed.extend(rs);
-            // drop the GPSInfo entry from IFD0: later entries move up, the freed 12 bytes are zeroed
-            let e = ifd0.get(0x8825).unwrap();
-            let (pos, end) = (e.pos as usize, ifd0.next_pos as usize + 4);
-            d.copy_within(pos + 12..end, pos);
-            d[end - 12..end].fill(0);
-            let n = ifd0.entries.len() as u16 - 1;
-            let nb = if be { n.to_be_bytes() } else { n.to_le_bytes() };
-            d[ifd0.off as usize..ifd0.off as usize + 2].copy_from_slice(&nb);
-            ifd0_next_pos -= 12;
-            ch.removed
-                .push(format!("gps (exif GPS IFD, {} tags)", g.entries.len()));
+        if let Some(g) = &ifds.gps {
+            e.strip_gps(&ifds.ifd0, g, ch)?;
         }
     }
-
-    if let Some(i1) = ifd1.as_ref() {
-        let jpeg = match (i1.get(0x0201), i1.get(0x0202)) {
-            (Some(o), Some(l)) => {
-                if o.typ != 4 || o.count != 1 || l.typ != 4 || l.count != 1 {
-                    bail!("malformed thumbnail offset/length tags");
-                }
-                let start = o.val as usize;
-                let end = start
-                    .checked_add(l.val as usize)
-                    .ok_or_else(|| anyhow!("thumbnail size overflow"))?;
-                if start < 8 || end > tiff.len() {
-                    bail!(
-                        "thumbnail at {start}..{end} outside the EXIF data ({} bytes)",
-                        tiff.len()
-                    );
-                }
-                Some((o.pos as usize, l.pos as usize, start..end))
-            }
-            (None, None) => None,
-            _ => bail!("thumbnail offset without length (or the reverse)"),
-        };
-        let strips = i1.get(0x0111).is_some();
-        if jpeg.is_some() || strips {
-            // the thumbnail's pixels must have bytes of their own (they are zeroed); IFD1's table
-            // and values are zeroed only where no other IFD uses them
-            let mut pix: Vec<Range<usize>> = Vec::new();
-            if let (Some(so), Some(sc)) = (i1.get(0x0111), i1.get(0x0117)) {
-                let offs = strip_list(&t, so)?;
-                let lens = strip_list(&t, sc)?;
-                if offs.len() != lens.len() {
-                    bail!("IFD1 strip offsets and counts differ in number");
-                }
-                for (o, l) in offs.into_iter().zip(lens) {
-                    let end = (o as usize)
-                        .checked_add(l as usize)
-                        .filter(|&e| e <= tiff.len())
-                        .ok_or_else(|| anyhow!("thumbnail strip outside the EXIF data"))?;
-                    pix.push(o as usize..end);
-                }
-            }
-            if let Some((_, _, r)) = &jpeg {
-                pix.push(r.clone());
-            }
-            check_free(&pix, "the IFD1 thumbnail")?;
-            let mut rs: Vec<Range<usize>> = t
-                .ifd_ranges(i1)
-                .context("IFD1")?
-                .into_iter()
-                .filter(|r| !keep.iter().any(|k| ranges_overlap(k, r)))
-                .collect();
-            rs.extend(pix);
-            let old = jpeg.as_ref().map(|j| &tiff[j.2.clone()]);
-            // an EXIF thumbnail fits in 64 KiB: a bigger claimed size is not believed
-            let size = old
-                .and_then(|o| jpeg_dims(o).ok())
-                .filter(|&(w, h)| w as u64 * h as u64 <= 1 << 20);
-            let name = match size {
-                Some((w, h)) => format!("exif-thumbnail {w}x{h}"),
-                None => "exif-thumbnail".to_string(),
-            };
-            // regenerate into the same IFD1 when possible
-            let mut regenerated = false;
-            if opts.previews == Previews::Regenerate {
-                if let (Some((opos, lpos, r0)), Some((w, h))) = (&jpeg, size) {
-                    let q0 =
-                        crate::formats::jpeg::tables::jpeg_quality(&tiff[r0.clone()]).unwrap_or(85);
-                    // zero the old thumbnail, cut it off if it ends the data, append the new one
-                    d[r0.clone()].fill(0);
-                    let mut cut = removed.clone();
-                    cut.push(r0.clone());
-                    let base = truncate_len(d.len(), &cut);
-                    let at = base + (base & 1);
-                    let mut q = q0;
-                    loop {
-                        let new = r.jpeg(w, h, q)?;
-                        if at + new.len() <= max_len {
-                            d.truncate(base);
-                            d.resize(at, 0);
-                            d.extend(&new);
-                            put_u32(&mut d, *opos + 8, at as u32, be)?;
-                            put_u32(&mut d, *lpos + 8, new.len() as u32, be)?;
-                            regenerated = true;
-                            break;
-                        }
-                        if q <= 15 {
-                            break;
-                        }
-                        q = q.saturating_sub(10).max(10);
-                    }
-                    if regenerated {
-                        ch.regenerated.push(if q == q0 {
-                            name.clone()
-                        } else {
-                            format!("{name} (quality {q}, to fit the 64 KiB segment)")
-                        });
-                    }
-                }
-            }
-            if !regenerated {
-                for r in &rs {
-                    d[r.clone()].fill(0);
-                }
-                removed.extend(rs);
-                put_u32(&mut d, ifd0_next_pos, 0, be)?;
-                ch.removed.push(if strips && jpeg.is_none() {
-                    "exif-thumbnail (uncompressed)".into()
-                } else {
-                    name
-                });
-            }
-        }
+    if let Some(i1) = ifds.ifd1.as_ref() {
+        e.thumbnail(i1, opts, r, ch, max_len)?;
     }
-    let n = truncate_len(d.len(), &removed);
+    let mut d = e.d;
+    let n = truncate_len(d.len(), &e.removed);
     d.truncate(n);
     if d.len() > max_len {
         bail!("EXIF is {} bytes, over the 64 KiB segment limit", d.len());
     }
     Ok(d)
+}
+
+/// The IFDs of an EXIF TIFF that pixla edits, each with bytes of its own.
+struct ExifIfds {
+    ifd0: Ifd,
+    exif: Option<Ifd>,
+    interop: Option<Ifd>,
+    gps: Option<Ifd>,
+    ifd1: Option<Ifd>,
+}
+
+impl ExifIfds {
+    /// IFD0, its EXIF (and Interoperability) and GPS IFDs, and IFD1; refused when two of
+    /// them overlap or IFD1 links further.
+    fn read(t: &Tiff) -> Result<ExifIfds> {
+        let ifd0 = t.directory(t.u32(4)?.into()).context("IFD0")?;
+        let exif = t.sub(&ifd0, 0x8769)?;
+        let interop = match &exif {
+            Some(e) => t.sub(e, 0xA005)?,
+            None => None,
+        };
+        let gps = t.sub(&ifd0, 0x8825)?;
+        let ifd1 = if ifd0.next != 0 {
+            Some(t.directory(ifd0.next).context("IFD1")?)
+        } else {
+            None
+        };
+        let ifds = ExifIfds {
+            ifd0,
+            exif,
+            interop,
+            gps,
+            ifd1,
+        };
+        ifds.check_apart()?;
+        Ok(ifds)
+    }
+
+    /// Every IFD must have its own bytes: a loop or an overlap is a hostile structure.
+    fn check_apart(&self) -> Result<()> {
+        let all: Vec<&Ifd> = [
+            Some(&self.ifd0),
+            self.exif.as_ref(),
+            self.interop.as_ref(),
+            self.gps.as_ref(),
+            self.ifd1.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                if ranges_overlap(&table(a), &table(b)) {
+                    bail!("IFDs at {} and {} overlap (IFD loop?)", a.off, b.off);
+                }
+            }
+        }
+        if let Some(i1) = &self.ifd1 {
+            if i1.next != 0 {
+                bail!(
+                    "IFD1 links to a further IFD at {} (IFD loop or unsupported IFD chain)",
+                    i1.next
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// What must not be touched: the header, the tables and values of the IFDs that stay.
+    fn kept_ranges(&self, t: &Tiff) -> Vec<Range<usize>> {
+        let mut keep: Vec<Range<usize>> = std::iter::once(0..8).collect();
+        for ifd in [Some(&self.ifd0), self.exif.as_ref(), self.interop.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            keep.push(table(ifd));
+            for e in &ifd.entries {
+                if let Ok(Some(r)) = t.value_range(e) {
+                    keep.push(r);
+                }
+            }
+        }
+        keep
+    }
+}
+
+/// Where IFD1's JPEG thumbnail is: positions of its offset and length entries, its bytes.
+type ThumbnailTags = (usize, usize, Range<usize>);
+
+/// The EXIF bytes being edited in place (offsets never move).
+struct ExifEdit<'t, 'a> {
+    t: &'t Tiff<'a>,
+    /// The output, a copy of the source TIFF data.
+    d: Vec<u8>,
+    /// Ranges that must not be touched ([`ExifIfds::kept_ranges`]).
+    keep: Vec<Range<usize>>,
+    /// Ranges zeroed; cut off where they end the data.
+    removed: Vec<Range<usize>>,
+    /// Position of IFD0's next-IFD link (it moves up when the GPS entry is dropped).
+    ifd0_next_pos: usize,
+}
+
+impl ExifEdit<'_, '_> {
+    /// `rs` must not overlap what stays.
+    fn check_free(&self, rs: &[Range<usize>], what: &str) -> Result<()> {
+        for r in rs {
+            if self.keep.iter().any(|k| ranges_overlap(k, r)) {
+                bail!("{what} overlaps other EXIF data");
+            }
+        }
+        Ok(())
+    }
+
+    /// Zero the GPS IFD `g` (table and values) and drop its entry from IFD0.
+    fn strip_gps(&mut self, ifd0: &Ifd, g: &Ifd, ch: &mut MetaChanges) -> Result<()> {
+        let (t, be) = (self.t, self.t.be);
+        let rs = t.ifd_ranges(g).context("GPS IFD")?;
+        self.check_free(&rs, "the GPS IFD")?;
+        let d = &mut self.d;
+        for r in &rs {
+            d[r.clone()].fill(0);
+        }
+        self.removed.extend(rs);
+        // drop the GPSInfo entry from IFD0: later entries move up, the freed 12 bytes are zeroed
+        let e = ifd0.get(0x8825).unwrap();
+        let (pos, end) = (e.pos as usize, ifd0.next_pos as usize + 4);
+        d.copy_within(pos + 12..end, pos);
+        d[end - 12..end].fill(0);
+        let n = ifd0.entries.len() as u16 - 1;
+        let nb = if be { n.to_be_bytes() } else { n.to_le_bytes() };
+        d[ifd0.off as usize..ifd0.off as usize + 2].copy_from_slice(&nb);
+        self.ifd0_next_pos -= 12;
+        ch.removed
+            .push(format!("gps (exif GPS IFD, {} tags)", g.entries.len()));
+        Ok(())
+    }
+
+    /// IFD1's thumbnail (JPEG or strips): regenerated in place when asked and possible,
+    /// else IFD1 is unlinked and its bytes zeroed.
+    fn thumbnail(
+        &mut self,
+        i1: &Ifd,
+        opts: &MetaOptions,
+        r: &mut Renderer,
+        ch: &mut MetaChanges,
+        max_len: usize,
+    ) -> Result<()> {
+        let tiff = self.t.d;
+        let jpeg = thumbnail_tags(i1, tiff.len())?;
+        let strips = i1.get(0x0111).is_some();
+        if jpeg.is_none() && !strips {
+            return Ok(());
+        }
+        // the thumbnail's pixels must have bytes of their own (they are zeroed); IFD1's table
+        // and values are zeroed only where no other IFD uses them
+        let pix = self.thumbnail_pixels(i1, &jpeg)?;
+        self.check_free(&pix, "the IFD1 thumbnail")?;
+        let mut rs: Vec<Range<usize>> = self
+            .t
+            .ifd_ranges(i1)
+            .context("IFD1")?
+            .into_iter()
+            .filter(|r| !self.keep.iter().any(|k| ranges_overlap(k, r)))
+            .collect();
+        rs.extend(pix);
+        let old = jpeg.as_ref().map(|j| &tiff[j.2.clone()]);
+        // an EXIF thumbnail fits in 64 KiB: a bigger claimed size is not believed
+        let size = old
+            .and_then(|o| jpeg_dims(o).ok())
+            .filter(|&(w, h)| w as u64 * h as u64 <= 1 << 20);
+        let name = match size {
+            Some((w, h)) => format!("exif-thumbnail {w}x{h}"),
+            None => "exif-thumbnail".to_string(),
+        };
+        // regenerate into the same IFD1 when possible
+        if opts.previews == Previews::Regenerate {
+            if let (Some(j), Some(size)) = (&jpeg, size) {
+                if let Some(label) = self.regenerate_thumbnail(j, size, &name, r, max_len)? {
+                    ch.regenerated.push(label);
+                    return Ok(());
+                }
+            }
+        }
+        for r in &rs {
+            self.d[r.clone()].fill(0);
+        }
+        self.removed.extend(rs);
+        put_u32(&mut self.d, self.ifd0_next_pos, 0, self.t.be)?;
+        ch.removed.push(if strips && jpeg.is_none() {
+            "exif-thumbnail (uncompressed)".into()
+        } else {
+            name
+        });
+        Ok(())
+    }
+
+    /// The bytes of the thumbnail's pixels: its strips and its JPEG.
+    fn thumbnail_pixels(
+        &self,
+        i1: &Ifd,
+        jpeg: &Option<ThumbnailTags>,
+    ) -> Result<Vec<Range<usize>>> {
+        let len = self.t.d.len();
+        let mut pix: Vec<Range<usize>> = Vec::new();
+        if let (Some(so), Some(sc)) = (i1.get(0x0111), i1.get(0x0117)) {
+            let offs = strip_list(self.t, so)?;
+            let lens = strip_list(self.t, sc)?;
+            if offs.len() != lens.len() {
+                bail!("IFD1 strip offsets and counts differ in number");
+            }
+            for (o, l) in offs.into_iter().zip(lens) {
+                let end = (o as usize)
+                    .checked_add(l as usize)
+                    .filter(|&e| e <= len)
+                    .ok_or_else(|| anyhow!("thumbnail strip outside the EXIF data"))?;
+                pix.push(o as usize..end);
+            }
+        }
+        if let Some((_, _, r)) = jpeg {
+            pix.push(r.clone());
+        }
+        Ok(pix)
+    }
+
+    /// Zero the old JPEG thumbnail, cut it off if it ends the data, and append a new one of
+    /// the same size, at a lower quality if needed to fit `max_len`. Returns its label, or
+    /// `None` (nothing written) when even quality 10 does not fit.
+    fn regenerate_thumbnail(
+        &mut self,
+        (opos, lpos, r0): &ThumbnailTags,
+        (w, h): (u32, u32),
+        name: &str,
+        r: &mut Renderer,
+        max_len: usize,
+    ) -> Result<Option<String>> {
+        let (tiff, be) = (self.t.d, self.t.be);
+        let d = &mut self.d;
+        let q0 = crate::formats::jpeg::tables::jpeg_quality(&tiff[r0.clone()]).unwrap_or(85);
+        // zero the old thumbnail, cut it off if it ends the data, append the new one
+        d[r0.clone()].fill(0);
+        let mut cut = self.removed.clone();
+        cut.push(r0.clone());
+        let base = truncate_len(d.len(), &cut);
+        let at = base + (base & 1);
+        let mut q = q0;
+        loop {
+            let new = r.jpeg(w, h, q)?;
+            if at + new.len() <= max_len {
+                d.truncate(base);
+                d.resize(at, 0);
+                d.extend(&new);
+                put_u32(d, *opos + 8, at as u32, be)?;
+                put_u32(d, *lpos + 8, new.len() as u32, be)?;
+                return Ok(Some(if q == q0 {
+                    name.to_string()
+                } else {
+                    format!("{name} (quality {q}, to fit the 64 KiB segment)")
+                }));
+            }
+            if q <= 15 {
+                return Ok(None);
+            }
+            q = q.saturating_sub(10).max(10);
+        }
+    }
+}
+
+/// IFD1's JPEG thumbnail tags (JPEGInterchangeFormat and its length), checked to point
+/// inside the `len` bytes of EXIF data; `None` when IFD1 has neither.
+fn thumbnail_tags(i1: &Ifd, len: usize) -> Result<Option<ThumbnailTags>> {
+    match (i1.get(0x0201), i1.get(0x0202)) {
+        (Some(o), Some(l)) => {
+            if o.typ != 4 || o.count != 1 || l.typ != 4 || l.count != 1 {
+                bail!("malformed thumbnail offset/length tags");
+            }
+            let start = o.val as usize;
+            let end = start
+                .checked_add(l.val as usize)
+                .ok_or_else(|| anyhow!("thumbnail size overflow"))?;
+            if start < 8 || end > len {
+                bail!("thumbnail at {start}..{end} outside the EXIF data ({len} bytes)");
+            }
+            Ok(Some((o.pos as usize, l.pos as usize, start..end)))
+        }
+        (None, None) => Ok(None),
+        _ => bail!("thumbnail offset without length (or the reverse)"),
+    }
 }
 
 pub(super) fn strip_list(t: &Tiff, e: &Entry) -> Result<Vec<u32>> {

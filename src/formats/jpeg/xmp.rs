@@ -91,83 +91,117 @@ pub(super) fn edit_xmp(
     let xml = &text[..xml_end];
     let doc =
         roxmltree::Document::parse(xml).map_err(|e| anyhow!("XMP is not well-formed XML: {e}"))?;
-    let mut cut: Vec<(Range<usize>, String, bool)> = Vec::new(); // (range, name, is image)
-    let ws_before = |start: usize| -> usize {
-        let b = xml.as_bytes();
-        let mut s = start;
-        while s > 0 && matches!(b[s - 1], b' ' | b'\t' | b'\r' | b'\n') {
-            s -= 1;
-        }
-        s
+    let wanted = Wanted {
+        strip_gps,
+        cut_images,
     };
-    let mut stack = vec![doc.root()];
-    while let Some(n) = stack.pop() {
-        for a in n.attributes() {
-            let (Some(ns), local) = (a.namespace(), a.name()) else {
-                continue;
-            };
-            let img = cut_images && xmp_is_image(ns, local);
-            if img || (strip_gps && xmp_is_location(ns, local)) {
-                let r = a.range();
-                cut.push((
-                    ws_before(r.start)..r.end,
-                    xml[a.range_qname()].to_string(),
-                    img,
-                ));
-            }
-        }
-        for c in n.children().filter(|c| c.is_element()) {
-            let tag = c.tag_name();
-            let img = cut_images
-                && tag
-                    .namespace()
-                    .is_some_and(|ns| xmp_is_image(ns, tag.name()));
-            if img
-                || (strip_gps
-                    && tag
-                        .namespace()
-                        .is_some_and(|ns| xmp_is_location(ns, tag.name())))
-            {
-                let r = c.range();
-                let qname_end = xml[r.start + 1..]
-                    .find(|ch: char| ch.is_whitespace() || ch == '>' || ch == '/')
-                    .map(|i| r.start + 1 + i)
-                    .unwrap_or(r.end);
-                cut.push((
-                    ws_before(r.start)..r.end,
-                    xml[r.start + 1..qname_end].to_string(),
-                    img,
-                ));
-            } else {
-                stack.push(c);
-            }
-        }
-    }
-    if cut.is_empty() {
+    let mut cuts = wanted.cuts(&doc, xml);
+    if cuts.is_empty() {
         return Ok(None);
     }
-    cut.sort_by_key(|c| c.0.start);
+    cuts.sort_by_key(|c| c.range.start);
+    let out = apply_cuts(text, xml, &cuts, ch)?;
+    roxmltree::Document::parse(&out[..out.rfind('>').map(|i| i + 1).unwrap_or(0)])
+        .map_err(|e| anyhow!("XMP after editing is not well-formed ({e}); refusing to write it"))?;
+    Ok(Some(out.into_bytes()))
+}
+
+/// What [`edit_xmp`] cuts: location properties, embedded image data, or both.
+struct Wanted {
+    strip_gps: bool,
+    cut_images: bool,
+}
+
+/// One attribute or element to cut: its bytes (with the whitespace before it), its
+/// qualified name, and whether it holds image data.
+struct Cut {
+    range: Range<usize>,
+    name: String,
+    image: bool,
+}
+
+impl Wanted {
+    /// `Some(is image)` when the property `ns`:`local` is to be cut.
+    fn matches(&self, ns: &str, local: &str) -> Option<bool> {
+        let img = self.cut_images && xmp_is_image(ns, local);
+        (img || (self.strip_gps && xmp_is_location(ns, local))).then_some(img)
+    }
+
+    /// Every attribute and element to cut, in document order of the walk (not sorted); the
+    /// children of a cut element are not visited.
+    fn cuts(&self, doc: &roxmltree::Document, xml: &str) -> Vec<Cut> {
+        let mut cut = Vec::new();
+        let mut stack = vec![doc.root()];
+        while let Some(n) = stack.pop() {
+            for a in n.attributes() {
+                let (Some(ns), local) = (a.namespace(), a.name()) else {
+                    continue;
+                };
+                if let Some(image) = self.matches(ns, local) {
+                    let r = a.range();
+                    cut.push(Cut {
+                        range: ws_before(xml, r.start)..r.end,
+                        name: xml[a.range_qname()].to_string(),
+                        image,
+                    });
+                }
+            }
+            for c in n.children().filter(|c| c.is_element()) {
+                let tag = c.tag_name();
+                match tag.namespace().and_then(|ns| self.matches(ns, tag.name())) {
+                    Some(image) => cut.push(element_cut(xml, c.range(), image)),
+                    None => stack.push(c),
+                }
+            }
+        }
+        cut
+    }
+}
+
+/// The cut of the element at `r`, named by its start tag's qualified name.
+fn element_cut(xml: &str, r: Range<usize>, image: bool) -> Cut {
+    let qname_end = xml[r.start + 1..]
+        .find(|ch: char| ch.is_whitespace() || ch == '>' || ch == '/')
+        .map(|i| r.start + 1 + i)
+        .unwrap_or(r.end);
+    Cut {
+        range: ws_before(xml, r.start)..r.end,
+        name: xml[r.start + 1..qname_end].to_string(),
+        image,
+    }
+}
+
+/// Where the whitespace before `start` begins.
+fn ws_before(xml: &str, start: usize) -> usize {
+    let b = xml.as_bytes();
+    let mut s = start;
+    while s > 0 && matches!(b[s - 1], b' ' | b'\t' | b'\r' | b'\n') {
+        s -= 1;
+    }
+    s
+}
+
+/// `text` without the (sorted) cuts, each listed once in `ch`; overlapping cuts are refused.
+fn apply_cuts(text: &str, xml: &str, cuts: &[Cut], ch: &mut MetaChanges) -> Result<String> {
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    for (r, name, img) in &cut {
-        if r.start < at {
+    for c in cuts {
+        if c.range.start < at {
             bail!("overlapping XMP edits");
         }
-        out.push_str(&xml[at..r.start]);
-        at = r.end;
-        let label = if *img {
-            format!("xmp {name} (embedded image data)")
+        out.push_str(&xml[at..c.range.start]);
+        at = c.range.end;
+        let label = if c.image {
+            format!("xmp {} (embedded image data)", c.name)
         } else {
-            format!("xmp {name}")
+            format!("xmp {}", c.name)
         };
         if !ch.removed.contains(&label) {
             ch.removed.push(label);
         }
     }
     out.push_str(&text[at..]);
-    roxmltree::Document::parse(&out[..out.rfind('>').map(|i| i + 1).unwrap_or(0)])
-        .map_err(|e| anyhow!("XMP after editing is not well-formed ({e}); refusing to write it"))?;
-    Ok(Some(out.into_bytes()))
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -89,7 +89,7 @@
 //!   Rust panics (the crate's `unwinding` feature) and are caught per file. Writing a Huffman
 //!   codec ourselves would have been more code for the same result. Boxes are widened to the MCU
 //!   grid *before* a review's suppress boxes are matched, so a report's boxes always match the
-//!   next run's. TIFF: `formats/tiff/mod.rs` patches strips/tiles inside a byte copy of the file (no
+//!   next run's. TIFF: `formats/tiff/rewrite.rs` patches strips/tiles inside a byte copy of the file (no
 //!   crate writes arbitrary TIFF tags back), and `file/tiff/patch.rs` reads the rewritten file back
 //!   before renaming it into place. Metadata: `formats/jpeg/meta.rs` assembles the output from the
 //!   source's segments and re-renders previews from the redacted pixels.

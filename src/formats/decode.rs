@@ -136,6 +136,28 @@ pub fn check_name(format: Format, name: &Path) -> anyhow::Result<()> {
 
 /// Decode `bytes` read from `name`.
 pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Decoded> {
+    let (fmt, format) = sniff(bytes)?;
+    check_name(format, name)?;
+    if format == Format::Jpeg {
+        check_jpeg_complete(bytes)?;
+    }
+    if format == Format::Png {
+        check_png_chunks(bytes)?;
+    }
+    if format == Format::Jpeg && crate::formats::jpeg::lossless::is_arithmetic(bytes) {
+        return decode_arithmetic(bytes, format, limits);
+    }
+    let (image, orientation) = decode_image(bytes, fmt, limits)?;
+    Ok(Decoded {
+        image: supported_pixels(image)?,
+        format,
+        orientation,
+        metadata: metadata_kinds(bytes, format),
+    })
+}
+
+/// The format of `bytes` from their content: JPEG, PNG or TIFF, else refused.
+fn sniff(bytes: &[u8]) -> anyhow::Result<(ImageFormat, Format)> {
     if bytes.is_empty() {
         bail!("empty file (0 bytes)");
     }
@@ -147,37 +169,44 @@ pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Deco
         ImageFormat::Tiff => Format::Tiff,
         other => bail!("content is {other:?}, which pixla does not redact (JPEG, PNG, TIFF)"),
     };
-    check_name(format, name)?;
-    if format == Format::Jpeg {
-        check_jpeg_complete(bytes)?;
+    Ok((fmt, format))
+}
+
+/// A `w`×`h` image is not empty and within `--max-megapixels`: checked from the header,
+/// before decoding.
+fn check_size(limits: &Limits, w: u32, h: u32) -> anyhow::Result<()> {
+    if w == 0 || h == 0 {
+        bail!("image has zero width or height");
     }
-    if format == Format::Png {
-        check_png_chunks(bytes)?;
+    let mp = w as f64 * h as f64 / 1e6;
+    if mp > limits.max_megapixels {
+        bail!("image is {w}x{h} ({mp:.0} MP), over the limit of {:.0} MP (--max-megapixels): refused before decoding", limits.max_megapixels);
     }
-    let over = |w: u32, h: u32| -> anyhow::Result<()> {
-        if w == 0 || h == 0 {
-            bail!("image has zero width or height");
-        }
-        let mp = w as f64 * h as f64 / 1e6;
-        if mp > limits.max_megapixels {
-            bail!("image is {w}x{h} ({mp:.0} MP), over the limit of {:.0} MP (--max-megapixels): refused before decoding", limits.max_megapixels);
-        }
-        Ok(())
-    };
-    if format == Format::Jpeg && crate::formats::jpeg::lossless::is_arithmetic(bytes) {
-        // the image crate's decoder does not read arithmetic coding: libjpeg does (built
-        // with its arithmetic decoder); the lossless path refuses these files, so a file
-        // with something to hide takes the re-encode path
-        let image = crate::formats::jpeg::lossless::decode_pixels(bytes, over)
+    Ok(())
+}
+
+/// The image crate's decoder does not read arithmetic coding: libjpeg does (built with its
+/// arithmetic decoder); the lossless path refuses these files, so a file with something to
+/// hide takes the re-encode path.
+fn decode_arithmetic(bytes: &[u8], format: Format, limits: &Limits) -> anyhow::Result<Decoded> {
+    let image =
+        crate::formats::jpeg::lossless::decode_pixels(bytes, |w, h| check_size(limits, w, h))
             .context("cannot decode the arithmetic-coded JPEG")?;
-        let orientation = exif_orientation(bytes).unwrap_or(Orientation::NoTransforms);
-        return Ok(Decoded {
-            image,
-            format,
-            orientation,
-            metadata: metadata_kinds(bytes, format),
-        });
-    }
+    let orientation = exif_orientation(bytes).unwrap_or(Orientation::NoTransforms);
+    Ok(Decoded {
+        image,
+        format,
+        orientation,
+        metadata: metadata_kinds(bytes, format),
+    })
+}
+
+/// Pixels and EXIF orientation by the image crate, its allocations bounded by the limits.
+fn decode_image(
+    bytes: &[u8],
+    fmt: ImageFormat,
+    limits: &Limits,
+) -> anyhow::Result<(DynamicImage, Orientation)> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), fmt);
     let mut lim = image::Limits::default();
     let max_px = (limits.max_megapixels * 1e6) as u64;
@@ -187,11 +216,16 @@ pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Deco
         .into_decoder()
         .context("cannot read the image header")?;
     let (w, h) = decoder.dimensions();
-    over(w, h)?;
+    check_size(limits, w, h)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let image = DynamicImage::from_decoder(decoder)
         .context("cannot decode the image data (truncated or corrupt?)")?;
-    let image = match image {
+    Ok((image, orientation))
+}
+
+/// The pixel types pixla redacts and writes back; any other is refused.
+fn supported_pixels(image: DynamicImage) -> anyhow::Result<DynamicImage> {
+    Ok(match image {
         DynamicImage::ImageLuma8(_)
         | DynamicImage::ImageLumaA8(_)
         | DynamicImage::ImageRgb8(_)
@@ -205,12 +239,6 @@ pub fn decode(bytes: &[u8], name: &Path, limits: &Limits) -> anyhow::Result<Deco
         | DynamicImage::ImageRgb32F(_)
         | DynamicImage::ImageRgba32F(_) => image,
         other => bail!("unsupported pixel type {:?}", other.color()),
-    };
-    Ok(Decoded {
-        image,
-        format,
-        orientation,
-        metadata: metadata_kinds(bytes, format),
     })
 }
 

@@ -144,13 +144,13 @@ fn clean_png(
     let end = crate::formats::decode::png_end(src).context("the PNG has no IEND chunk")?;
     let mut png = Png::from_bytes(Bytes::copy_from_slice(&src[..end]))
         .context("reading the source PNG's chunks")?;
-    let (mut removed, mut regenerated) = (Vec::new(), Vec::new());
+    let mut ch = ChunkChanges::default();
     let mut changed = false;
     let chunks = png.chunks_mut();
     let mut i = 0;
     while i < chunks.len() {
         if PNG_CARRY.contains(&&chunks[i].kind()) {
-            match png_chunk(&chunks[i], img, meta, &mut removed, &mut regenerated)? {
+            match png_chunk(&chunks[i], img, meta, &mut ch)? {
                 Some(c) if c.contents() == chunks[i].contents() => {}
                 Some(c) => {
                     chunks[i] = c;
@@ -165,6 +165,10 @@ fn clean_png(
         }
         i += 1;
     }
+    let ChunkChanges {
+        mut removed,
+        regenerated,
+    } = ch;
     if end < src.len() {
         removed.push(format!("data after the image ({} bytes)", src.len() - end));
     } else if !changed && removed.is_empty() && regenerated.is_empty() {
@@ -191,43 +195,23 @@ fn encode_png(
     src: &[u8],
     meta: &MetaOptions,
 ) -> anyhow::Result<Encoded> {
-    let mut raw = Vec::new();
-    let enc = image::codecs::png::PngEncoder::new_with_quality(
-        &mut raw,
-        image::codecs::png::CompressionType::Default,
-        image::codecs::png::FilterType::Adaptive,
-    );
-    enc.write_image(
-        img.as_bytes(),
-        img.width(),
-        img.height(),
-        img.color().into(),
-    )?;
-    let mut out = Png::from_bytes(Bytes::from(raw)).context("re-reading the encoded PNG")?;
+    let mut out =
+        Png::from_bytes(Bytes::from(png_pixels(img)?)).context("re-reading the encoded PNG")?;
     let source =
         Png::from_bytes(Bytes::copy_from_slice(src)).context("reading the source PNG's chunks")?;
-    let mut removed = Vec::new();
-    let mut regenerated = Vec::new();
+    let mut ch = ChunkChanges::default();
     let mut carried = Vec::new();
     for c in source
         .chunks()
         .iter()
         .filter(|c| PNG_CARRY.contains(&&c.kind()))
     {
-        if let Some(c) = png_chunk(c, img, meta, &mut removed, &mut regenerated)? {
+        if let Some(c) = png_chunk(c, img, meta, &mut ch)? {
             carried.push(c);
         }
     }
-    let chunks = out.chunks_mut();
-    chunks.retain(|c| !PNG_CARRY.contains(&&c.kind()));
-    let at = chunks
-        .iter()
-        .position(|c| &c.kind() == b"IHDR")
-        .map(|i| i + 1)
-        .unwrap_or(0);
-    for (i, c) in carried.into_iter().enumerate() {
-        chunks.insert(at + i, c);
-    }
+    insert_after_ihdr(&mut out, carried);
+    let mut removed = ch.removed;
     if let Some(end) = crate::formats::decode::png_end(src).filter(|&e| e < src.len()) {
         removed.push(format!("data after the image ({} bytes)", src.len() - end));
     }
@@ -243,10 +227,48 @@ fn encode_png(
         metadata_kept: kept,
         metadata_dropped: vec![],
         metadata_removed: removed,
-        metadata_regenerated: regenerated,
+        metadata_regenerated: ch.regenerated,
         quality: None,
         blocks_changed: None,
     })
+}
+
+/// The redacted pixels as a PNG of the image crate's (no metadata chunks).
+fn png_pixels(img: &DynamicImage) -> anyhow::Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    let enc = image::codecs::png::PngEncoder::new_with_quality(
+        &mut raw,
+        image::codecs::png::CompressionType::Default,
+        image::codecs::png::FilterType::Adaptive,
+    );
+    enc.write_image(
+        img.as_bytes(),
+        img.width(),
+        img.height(),
+        img.color().into(),
+    )?;
+    Ok(raw)
+}
+
+/// Replace `out`'s own carried-kind chunks with `carried`, right after IHDR.
+fn insert_after_ihdr(out: &mut Png, carried: Vec<img_parts::png::PngChunk>) {
+    let chunks = out.chunks_mut();
+    chunks.retain(|c| !PNG_CARRY.contains(&&c.kind()));
+    let at = chunks
+        .iter()
+        .position(|c| &c.kind() == b"IHDR")
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    for (i, c) in carried.into_iter().enumerate() {
+        chunks.insert(at + i, c);
+    }
+}
+
+/// What happened to the source's PNG metadata, for the report.
+#[derive(Default)]
+struct ChunkChanges {
+    removed: Vec<String>,
+    regenerated: Vec<String>,
 }
 
 /// A source PNG chunk as it goes into the output (`None`: removed), by the same rules as
@@ -256,8 +278,7 @@ fn png_chunk(
     c: &img_parts::png::PngChunk,
     img: &DynamicImage,
     meta: &MetaOptions,
-    removed: &mut Vec<String>,
-    regenerated: &mut Vec<String>,
+    out: &mut ChunkChanges,
 ) -> anyhow::Result<Option<img_parts::png::PngChunk>> {
     use img_parts::png::PngChunk;
     let kind = c.kind();
@@ -268,53 +289,72 @@ fn png_chunk(
     }
     if &kind == b"eXIf" {
         let (tiff, ch) = meta::edit_exif_tiff(c.contents(), img, meta).context("PNG eXIf")?;
-        removed.extend(ch.removed);
-        regenerated.extend(ch.regenerated);
+        out.removed.extend(ch.removed);
+        out.regenerated.extend(ch.regenerated);
         return Ok(tiff.map(|t| PngChunk::new(kind, Bytes::from(t))));
     }
     if meta.strip_metadata {
-        removed.push(format!("png {name}"));
+        out.removed.push(format!("png {name}"));
         return Ok(None);
     }
     let body = c.contents();
     let keyword = body.split(|&b| b == 0).next().unwrap_or_default();
     if keyword.starts_with(b"Raw profile type") && meta.strip_gps {
         // ImageMagick's hex-encoded EXIF/XMP: not edited, removed
-        removed.push(format!("png {name} {}", String::from_utf8_lossy(keyword)));
+        out.removed
+            .push(format!("png {name} {}", String::from_utf8_lossy(keyword)));
         return Ok(None);
     }
     if &kind == b"iTXt" && keyword == b"XML:com.adobe.xmp" {
-        // keyword\0, compression flag, method, language\0, translated keyword\0, text
-        let k = keyword.len() + 1;
-        let compressed = body.get(k).copied().unwrap_or(1) != 0;
-        let lang_end = body
-            .get(k + 2..)
-            .and_then(|b| b.iter().position(|&x| x == 0))
-            .map(|p| k + 2 + p + 1);
-        let tr_end = lang_end.and_then(|l| {
-            body.get(l..)
-                .and_then(|b| b.iter().position(|&x| x == 0))
-                .map(|p| l + p + 1)
-        });
-        let Some(text_at) = tr_end.filter(|_| !compressed) else {
-            if meta.strip_gps {
-                removed.push("png iTXt xmp (compressed, not edited)".into());
-                return Ok(None);
-            }
-            return Ok(Some(c.clone()));
-        };
-        let (new, ch) = meta::edit_xmp_packet(&body[text_at..], meta).context("PNG XMP")?;
-        removed.extend(ch.removed);
-        return Ok(Some(match new {
-            Some(x) => {
-                let mut b = body[..text_at].to_vec();
-                b.extend(x);
-                PngChunk::new(kind, Bytes::from(b))
-            }
-            None => c.clone(),
-        }));
+        return xmp_itxt(c, meta, &mut out.removed);
     }
     Ok(Some(c.clone()))
+}
+
+/// An XMP iTXt chunk with its packet edited; a compressed one is kept as it is, or removed
+/// with `strip_gps`.
+fn xmp_itxt(
+    c: &img_parts::png::PngChunk,
+    meta: &MetaOptions,
+    removed: &mut Vec<String>,
+) -> anyhow::Result<Option<img_parts::png::PngChunk>> {
+    let body = c.contents();
+    let Some(text_at) = itxt_text_start(body) else {
+        if meta.strip_gps {
+            removed.push("png iTXt xmp (compressed, not edited)".into());
+            return Ok(None);
+        }
+        return Ok(Some(c.clone()));
+    };
+    let (new, ch) = meta::edit_xmp_packet(&body[text_at..], meta).context("PNG XMP")?;
+    removed.extend(ch.removed);
+    Ok(Some(match new {
+        Some(x) => {
+            let mut b = body[..text_at].to_vec();
+            b.extend(x);
+            img_parts::png::PngChunk::new(c.kind(), Bytes::from(b))
+        }
+        None => c.clone(),
+    }))
+}
+
+/// Where the text of an uncompressed iTXt chunk starts; `None` when it is compressed or
+/// malformed.
+fn itxt_text_start(body: &[u8]) -> Option<usize> {
+    // keyword\0, compression flag, method, language\0, translated keyword\0, text
+    let keyword = body.split(|&b| b == 0).next().unwrap_or_default();
+    let k = keyword.len() + 1;
+    let compressed = body.get(k).copied().unwrap_or(1) != 0;
+    let lang_end = body
+        .get(k + 2..)
+        .and_then(|b| b.iter().position(|&x| x == 0))
+        .map(|p| k + 2 + p + 1);
+    let tr_end = lang_end.and_then(|l| {
+        body.get(l..)
+            .and_then(|b| b.iter().position(|&x| x == 0))
+            .map(|p| l + p + 1)
+    });
+    tr_end.filter(|_| !compressed)
 }
 
 fn encode_tiff(img: &DynamicImage, dec: &Decoded) -> anyhow::Result<Encoded> {

@@ -19,6 +19,7 @@
 use crate::geom::PixBox;
 use anyhow::{anyhow, bail};
 use mozjpeg_sys::*;
+use std::ops::Range;
 use std::os::raw::{c_int, c_ulong};
 
 /// The MCU grid of a JPEG, in pixels.
@@ -384,30 +385,76 @@ fn block_range(
     (b0, b1.min(padded(blocks, samp)))
 }
 
+/// What [`apply`] needs of one component: sampling factors, size in blocks, and its
+/// quantisation table's DC step.
+struct Comp {
+    hs: c_int,
+    vs: c_int,
+    wb: JDIMENSION,
+    hb: JDIMENSION,
+    q0: u16,
+}
+
+/// A rectangle of pixels, `x0..x1` × `y0..y1`.
+#[derive(Clone, Copy)]
+struct Cell {
+    x0: u32,
+    y0: u32,
+    x1: u32,
+    y1: u32,
+}
+
+/// Apply one edit, cell by cell (one cell for a fill); returns the number of blocks changed.
 unsafe fn apply(r: &mut Reader, g: &Grid, e: &Edit) -> anyhow::Result<usize> {
-    let comps: Vec<(c_int, c_int, JDIMENSION, JDIMENSION, u16)> = r
-        .components()
-        .iter()
-        .map(|c| {
-            (
-                c.h_samp_factor,
-                c.v_samp_factor,
-                c.width_in_blocks,
-                c.height_in_blocks,
-                if c.quant_table.is_null() {
-                    1
-                } else {
-                    (*c.quant_table).quantval[0].max(1)
-                },
-            )
-        })
-        .collect();
+    let comps = components(r);
     let (x0, y0) = (e.rect.x, e.rect.y);
     let (x1, y1) = (
         (e.rect.x + e.rect.w).min(g.width),
         (e.rect.y + e.rect.h).min(g.height),
     );
-    let cell = match e.kind {
+    let cell = checked_cell(g, e)?;
+    let mut changed = 0;
+    let mut cy = y0;
+    while cy < y1 {
+        let cy1 = cy.saturating_add(cell).min(y1);
+        let mut cx = x0;
+        while cx < x1 {
+            let cx1 = cx.saturating_add(cell).min(x1);
+            let c = Cell {
+                x0: cx,
+                y0: cy,
+                x1: cx1,
+                y1: cy1,
+            };
+            changed += apply_cell(r, g, &comps, e.kind, c);
+            cx = cx1;
+        }
+        cy = cy1;
+    }
+    Ok(changed)
+}
+
+/// The components of the image being edited.
+unsafe fn components(r: &Reader) -> Vec<Comp> {
+    r.components()
+        .iter()
+        .map(|c| Comp {
+            hs: c.h_samp_factor,
+            vs: c.v_samp_factor,
+            wb: c.width_in_blocks,
+            hb: c.height_in_blocks,
+            q0: if c.quant_table.is_null() {
+                1
+            } else {
+                (*c.quant_table).quantval[0].max(1)
+            },
+        })
+        .collect()
+}
+
+/// Edge of a pixelation cell in pixels (a whole number of MCUs); unbounded for a fill.
+fn checked_cell(g: &Grid, e: &Edit) -> anyhow::Result<u32> {
+    Ok(match e.kind {
         EditKind::Fill => u32::MAX,
         EditKind::Pixelate { cell } => {
             if cell % g.mcu_w != 0 || cell % g.mcu_h != 0 {
@@ -419,56 +466,54 @@ unsafe fn apply(r: &mut Reader, g: &Grid, e: &Edit) -> anyhow::Result<usize> {
             }
             cell
         }
-    };
+    })
+}
+
+/// Set every block of every component under cell `c` to one flat DC value; returns the
+/// number of blocks changed.
+unsafe fn apply_cell(r: &mut Reader, g: &Grid, comps: &[Comp], kind: EditKind, c: Cell) -> usize {
     let mut changed = 0;
-    let mut cy = y0;
-    while cy < y1 {
-        let cy1 = cy.saturating_add(cell).min(y1);
-        let mut cx = x0;
-        while cx < x1 {
-            let cx1 = cx.saturating_add(cell).min(x1);
-            for (ci, &(hs, vs, wb, hb, q0)) in comps.iter().enumerate() {
-                let (bx0, bx1) = block_range(cx, cx1, g.width, g.mcu_w, hs, wb);
-                let (by0, by1) = block_range(cy, cy1, g.height, g.mcu_h, vs, hb);
-                if bx1 <= bx0 || by1 <= by0 {
-                    continue;
-                }
-                let dc: i16 = match e.kind {
-                    // black: Y = 0 → level-shifted -128, DC = 8 × mean / q; chroma neutral
-                    EditKind::Fill => {
-                        if ci == 0 {
-                            (-1024.0 / q0 as f64).round() as i16
-                        } else {
-                            0
-                        }
-                    }
-                    EditKind::Pixelate { .. } => {
-                        let mut sum = 0i64;
-                        let mut n = 0i64;
-                        for by in by0..by1 {
-                            let row = r.block_row(ci, by);
-                            for b in &row[bx0 as usize..bx1 as usize] {
-                                sum += b[0] as i64;
-                                n += 1;
-                            }
-                        }
-                        (sum as f64 / n.max(1) as f64).round() as i16
-                    }
-                };
-                for by in by0..by1 {
-                    let row = r.block_row(ci, by);
-                    for b in &mut row[bx0 as usize..bx1 as usize] {
-                        *b = [0; 64];
-                        b[0] = dc;
-                        changed += 1;
-                    }
+    for (ci, k) in comps.iter().enumerate() {
+        let (bx0, bx1) = block_range(c.x0, c.x1, g.width, g.mcu_w, k.hs, k.wb);
+        let (by0, by1) = block_range(c.y0, c.y1, g.height, g.mcu_h, k.vs, k.hb);
+        if bx1 <= bx0 || by1 <= by0 {
+            continue;
+        }
+        let dc: i16 = match kind {
+            // black: Y = 0 → level-shifted -128, DC = 8 × mean / q; chroma neutral
+            EditKind::Fill => {
+                if ci == 0 {
+                    (-1024.0 / k.q0 as f64).round() as i16
+                } else {
+                    0
                 }
             }
-            cx = cx1;
+            EditKind::Pixelate { .. } => mean_dc(r, ci, bx0..bx1, by0..by1),
+        };
+        for by in by0..by1 {
+            let row = r.block_row(ci, by);
+            for b in &mut row[bx0 as usize..bx1 as usize] {
+                *b = [0; 64];
+                b[0] = dc;
+                changed += 1;
+            }
         }
-        cy = cy1;
     }
-    Ok(changed)
+    changed
+}
+
+/// The mean DC coefficient of component `ci`'s blocks `bx` × `by`, rounded.
+unsafe fn mean_dc(r: &mut Reader, ci: usize, bx: Range<u32>, by: Range<u32>) -> i16 {
+    let mut sum = 0i64;
+    let mut n = 0i64;
+    for y in by {
+        let row = r.block_row(ci, y);
+        for b in &row[bx.start as usize..bx.end as usize] {
+            sum += b[0] as i64;
+            n += 1;
+        }
+    }
+    (sum as f64 / n.max(1) as f64).round() as i16
 }
 
 /// Write the (edited) coefficients as a new JPEG with the source's critical parameters.

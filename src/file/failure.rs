@@ -14,32 +14,14 @@
 //! A skipped file (not an image) and a pending one (an interrupted batch) did not fail and
 //! have no kind.
 //!
-//! The decoders and the TIFF editor below (`crate::formats`) return untyped errors, so a
-//! step that runs them ([`Classify::classify`]) takes the kind from the error where it can:
-//! a [`FileError`] in the chain (a tile read by [`super::tiff`] is tagged so), an image
-//! decoder's limit or unsupported-feature error, or else the refusal words those modules use
-//! for limits and unsupported content ([`LIMIT_WORDS`], [`UNSUPPORTED_WORDS`]); anything
-//! else is the step's own kind.
+//! The decoders and the TIFF editor below (`crate::formats`) return [`anyhow::Error`]s; the
+//! ones that refuse over a limit or for unsupported content carry a [`FileError`] of that
+//! kind (`formats::refused`). So a step that runs them ([`Classify::classify`]) takes the
+//! kind from the error where it has one, by type: a [`FileError`] in the chain (a tile read
+//! by [`super::tiff`] is tagged so too), or an image decoder's limit or unsupported-feature
+//! error; anything else is the step's own kind. No message is matched by its words.
 
 use crate::error::{FileError, FileErrorKind};
-
-/// Words of a lower layer's message that mark a limit refusal.
-pub const LIMIT_WORDS: [&str; 3] = [
-    "over the limit of",
-    "the limit for compressed metadata",
-    "chunks (at most",
-];
-
-/// Words of a lower layer's message that mark content or a feature pixla does not redact.
-pub const UNSUPPORTED_WORDS: [&str; 7] = [
-    "not a JPEG, PNG or TIFF image",
-    "which pixla does not redact",
-    "but the name says",
-    "animated PNG",
-    "unsupported pixel type",
-    "is not supported",
-    "CMYK/YCCK JPEG with regions to hide",
-];
 
 /// A step's failure as a [`FileError`].
 pub trait Classify<T> {
@@ -65,7 +47,7 @@ impl<T> Classify<T> for Result<T, String> {
     }
 
     fn classify(self, kind: FileErrorKind) -> Result<T, FileError> {
-        self.map_err(|e| FileError::new(words_kind(&e).unwrap_or(kind), e))
+        self.kind(kind)
     }
 }
 
@@ -82,20 +64,7 @@ pub fn kind_of(err: &anyhow::Error, default: FileErrorKind) -> FileErrorKind {
             _ => None,
         }
     });
-    typed
-        .or_else(|| words_kind(&format!("{err:#}")))
-        .unwrap_or(default)
-}
-
-/// The kind a lower layer's refusal words name, if any.
-fn words_kind(message: &str) -> Option<FileErrorKind> {
-    if LIMIT_WORDS.iter().any(|w| message.contains(w)) {
-        Some(FileErrorKind::Limit)
-    } else if UNSUPPORTED_WORDS.iter().any(|w| message.contains(w)) {
-        Some(FileErrorKind::Unsupported)
-    } else {
-        None
-    }
+    typed.unwrap_or(default)
 }
 
 /// `err` with its kind attached ([`kind_of`], else `kind`), for a failure that travels on
@@ -123,7 +92,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_kind_comes_from_a_typed_error_then_the_words_then_the_step() {
+    fn the_kind_comes_from_a_typed_error_else_the_step_never_from_words() {
         let tagged = anyhow::Error::new(FileError::new(FileErrorKind::Decode, "bad tile"))
             .context("detection failed");
         assert_eq!(
@@ -131,16 +100,17 @@ mod tests {
             FileErrorKind::Decode
         );
         assert_eq!(format!("{tagged:#}"), "detection failed: bad tile");
-        let over = anyhow::anyhow!("image is 9x9 (1 MP), over the limit of 0 MP");
+        let over = crate::formats::refused(FileErrorKind::Limit, "over the limit of 0 MP")
+            .context("reading the file");
         assert_eq!(kind_of(&over, FileErrorKind::Decode), FileErrorKind::Limit);
-        let apng = anyhow::anyhow!("animated PNG (APNG, 2 frames)");
         assert_eq!(
-            kind_of(&apng, FileErrorKind::Decode),
-            FileErrorKind::Unsupported
+            format!("{over:#}"),
+            "reading the file: over the limit of 0 MP"
         );
-        let other = anyhow::anyhow!("corrupt JPEG: broken marker structure at byte 2");
+        // a message that merely reads like a refusal is the step's kind
+        let words = anyhow::anyhow!("animated PNG (APNG, 2 frames)");
         assert_eq!(
-            kind_of(&other, FileErrorKind::Decode),
+            kind_of(&words, FileErrorKind::Decode),
             FileErrorKind::Decode
         );
     }

@@ -3,7 +3,9 @@
 //! trusted from the name; a header is checked against size limits before any pixel buffer
 //! is allocated (decompression bombs).
 
-use anyhow::{anyhow, bail, Context};
+use crate::error::FileErrorKind;
+use crate::formats::refused;
+use anyhow::{bail, Context};
 use image::{metadata::Orientation, DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use serde::Serialize;
 use std::io::Cursor;
@@ -124,11 +126,14 @@ fn float_to_rgb8(img: &DynamicImage) -> image::RgbImage {
 pub fn check_name(format: Format, name: &Path) -> anyhow::Result<()> {
     if let Some(named) = Format::of_name(name) {
         if named != format {
-            bail!(
-                "content is {} but the name says {}: rename the file so its extension matches",
-                format.as_str().to_uppercase(),
-                named.as_str().to_uppercase()
-            );
+            return Err(refused(
+                FileErrorKind::Unsupported,
+                format!(
+                    "content is {} but the name says {}: rename the file so its extension matches",
+                    format.as_str().to_uppercase(),
+                    named.as_str().to_uppercase()
+                ),
+            ));
         }
     }
     Ok(())
@@ -161,13 +166,22 @@ fn sniff(bytes: &[u8]) -> anyhow::Result<(ImageFormat, Format)> {
     if bytes.is_empty() {
         bail!("empty file (0 bytes)");
     }
-    let fmt = image::guess_format(bytes)
-        .map_err(|_| anyhow!("not a JPEG, PNG or TIFF image (unrecognised content)"))?;
+    let fmt = image::guess_format(bytes).map_err(|_| {
+        refused(
+            FileErrorKind::Unsupported,
+            "not a JPEG, PNG or TIFF image (unrecognised content)",
+        )
+    })?;
     let format = match fmt {
         ImageFormat::Jpeg => Format::Jpeg,
         ImageFormat::Png => Format::Png,
         ImageFormat::Tiff => Format::Tiff,
-        other => bail!("content is {other:?}, which pixla does not redact (JPEG, PNG, TIFF)"),
+        other => {
+            return Err(refused(
+                FileErrorKind::Unsupported,
+                format!("content is {other:?}, which pixla does not redact (JPEG, PNG, TIFF)"),
+            ))
+        }
     };
     Ok((fmt, format))
 }
@@ -180,7 +194,7 @@ fn check_size(limits: &Limits, w: u32, h: u32) -> anyhow::Result<()> {
     }
     let mp = w as f64 * h as f64 / 1e6;
     if mp > limits.max_megapixels {
-        bail!("image is {w}x{h} ({mp:.0} MP), over the limit of {:.0} MP (--max-megapixels): refused before decoding", limits.max_megapixels);
+        return Err(refused(FileErrorKind::Limit, format!("image is {w}x{h} ({mp:.0} MP), over the limit of {:.0} MP (--max-megapixels): refused before decoding", limits.max_megapixels)));
     }
     Ok(())
 }
@@ -238,7 +252,7 @@ fn supported_pixels(image: DynamicImage) -> anyhow::Result<DynamicImage> {
         // see it scaled to 8 bits ([`Decoded::upright_rgb`])
         | DynamicImage::ImageRgb32F(_)
         | DynamicImage::ImageRgba32F(_) => image,
-        other => bail!("unsupported pixel type {:?}", other.color()),
+        other => return Err(refused(FileErrorKind::Unsupported, format!("unsupported pixel type {:?}", other.color()))),
     })
 }
 
@@ -282,7 +296,7 @@ pub fn check_inflated(z: &[u8], limit: u64, what: &str) -> anyhow::Result<()> {
     let mut d = flate2::read::ZlibDecoder::new(z).take(limit + 1);
     let n = std::io::copy(&mut d, &mut std::io::sink()).unwrap_or(0);
     if n > limit {
-        bail!("{what} inflates to more than {} MB, the limit for compressed metadata (a decompression bomb?): refused", limit >> 20);
+        return Err(refused(FileErrorKind::Limit, format!("{what} inflates to more than {} MB, the limit for compressed metadata (a decompression bomb?): refused", limit >> 20)));
     }
     Ok(())
 }
@@ -314,7 +328,7 @@ fn check_png_chunks(bytes: &[u8]) -> anyhow::Result<()> {
                     .get(i + 8..i + 12)
                     .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
                     .unwrap_or(0);
-                bail!("animated PNG (APNG, {frames} frames): pixla would redact only the first frame and leave the others unexamined; export the frames as separate images");
+                return Err(refused(FileErrorKind::Unsupported, format!("animated PNG (APNG, {frames} frames): pixla would redact only the first frame and leave the others unexamined; export the frames as separate images")));
             }
             b"IDAT" => idat = true,
             b"IEND" => return Ok(()),

@@ -11,9 +11,11 @@
 //!   basic image structure are not yet carried (see the README); the report says so per file.
 //! - An image with nothing to hide: [`clean`].
 
+use crate::error::FileErrorKind;
 use crate::formats::decode::{Decoded, Format};
 use crate::formats::jpeg::meta::{self, MetaOptions};
 use crate::formats::jpeg::tables::{jpeg_components, jpeg_quality};
+use crate::formats::refused;
 use anyhow::{bail, Context};
 use image::{DynamicImage, ImageEncoder};
 use img_parts::{png::Png, Bytes};
@@ -52,7 +54,7 @@ fn encode_jpeg(img: &DynamicImage, src: &[u8], meta: &MetaOptions) -> anyhow::Re
     // the decoder hands CMYK/YCCK over as RGB: re-encoding would silently turn a print file
     // into RGB under its CMYK colour profile; fail closed instead
     if jpeg_components(src) == Some(4) {
-        bail!("CMYK/YCCK JPEG with regions to hide: the lossless path does not take 4-component JPEGs and re-encoding would turn it into RGB; convert it to RGB (or YCbCr) first");
+        return Err(refused(FileErrorKind::Unsupported, "CMYK/YCCK JPEG with regions to hide: the lossless path does not take 4-component JPEGs and re-encoding would turn it into RGB; convert it to RGB (or YCbCr) first"));
     }
     let quality = jpeg_quality(src).unwrap_or(92).max(75);
     let mut raw = Vec::new();

@@ -7,3 +7,11 @@ pub mod decode;
 pub mod encode;
 pub mod jpeg;
 pub mod tiff;
+
+use crate::error::{FileError, FileErrorKind};
+
+/// A refusal whose kind the report records (`limit` or `unsupported`), as an error that
+/// reads exactly as its message; the per-file driver finds the kind again by its type.
+pub(crate) fn refused(kind: FileErrorKind, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(FileError::new(kind, message))
+}

@@ -218,7 +218,7 @@ pub fn scan(
     let (w, h) = (main.width, main.height);
     let mp = w as f64 * h as f64 / 1e6;
     if mp > cfg.limits.max_megapixels_tiled {
-        bail!("image is {w}x{h} ({mp:.0} MP), over the limit of {:.0} MP for tile-by-tile processing (--max-megapixels-tiled)", cfg.limits.max_megapixels_tiled);
+        return Err(FileError::new(FileErrorKind::Limit, format!("image is {w}x{h} ({mp:.0} MP), over the limit of {:.0} MP for tile-by-tile processing (--max-megapixels-tiled)", cfg.limits.max_megapixels_tiled)).into());
     }
     let orientation = tiff_orientation(path);
     let found = detect_tiff(path, &info, (w, h), orientation, cfg, models)?;

@@ -16,6 +16,8 @@
 //! Anything the path cannot do exactly (arithmetic coding, 12-bit, CMYK/YCCK, a scan with
 //! corrupt data, blur) is an `Err`, and the caller falls back to re-encoding and says so.
 
+use crate::error::FileErrorKind;
+use crate::formats::refused;
 use crate::geom::PixBox;
 use anyhow::{anyhow, bail};
 use mozjpeg_sys::*;
@@ -632,10 +634,18 @@ pub fn decode_pixels(
         let grey = match (n, r.cinfo.jpeg_color_space) {
             (1, _) => true,
             (3, J_COLOR_SPACE::JCS_YCbCr | J_COLOR_SPACE::JCS_RGB) => false,
-            (n, cs) => bail!("{n}-component {cs:?} JPEG in this coding is not supported"),
+            (n, cs) => {
+                return Err(refused(
+                    FileErrorKind::Unsupported,
+                    format!("{n}-component {cs:?} JPEG in this coding is not supported"),
+                ))
+            }
         };
         if r.frame.precision != 8 {
-            bail!("{}-bit JPEG is not supported", r.frame.precision);
+            return Err(refused(
+                FileErrorKind::Unsupported,
+                format!("{}-bit JPEG is not supported", r.frame.precision),
+            ));
         }
         let ch = if grey { 1 } else { 3 };
         unsafe {

@@ -12,6 +12,8 @@ use super::layout::{ArrayLoc, Layout};
 use super::parse::Parsed;
 use super::tags::*;
 use super::{MAX_CHUNKS, MAX_CHUNK_BYTES};
+use crate::error::FileErrorKind;
+use crate::formats::refused;
 use anyhow::{anyhow, ensure, Result};
 
 /// The entries of one IFD, looked up by tag.
@@ -218,10 +220,12 @@ impl Parsed {
             .checked_mul(down)
             .and_then(|v| v.checked_mul(planes))
             .ok_or_else(|| anyhow!("chunk count overflows"))?;
-        ensure!(
-            expected <= MAX_CHUNKS,
-            "{expected} chunks (at most {MAX_CHUNKS})"
-        );
+        if expected > MAX_CHUNKS {
+            return Err(refused(
+                FileErrorKind::Limit,
+                format!("{expected} chunks (at most {MAX_CHUNKS})"),
+            ));
+        }
         Ok(Grid {
             tiled,
             chunking,

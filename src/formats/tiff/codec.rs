@@ -1,5 +1,7 @@
 //! The compressions pixla rewrites: none, LZW, Deflate and PackBits.
 
+use crate::error::FileErrorKind;
+use crate::formats::refused;
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use std::io::{Read, Write};
 
@@ -21,7 +23,12 @@ pub(super) fn decompress(compression: u16, comp: &[u8], nbytes: usize) -> Result
                 .context("Deflate data is corrupt or short")?;
         }
         32773 => packbits_decode(comp, &mut out)?,
-        c => bail!("compression {c} is not supported"),
+        c => {
+            return Err(refused(
+                FileErrorKind::Unsupported,
+                format!("compression {c} is not supported"),
+            ))
+        }
     }
     Ok(out)
 }
@@ -29,10 +36,12 @@ pub(super) fn decompress(compression: u16, comp: &[u8], nbytes: usize) -> Result
 /// MSB-first LZW (libtiff's, GDAL's) into `out`, which it must fill.
 fn lzw_decode(comp: &[u8], out: &mut [u8]) -> Result<()> {
     let nbytes = out.len();
-    ensure!(
-        !(comp.len() >= 2 && comp[0] == 0 && comp[1] & 1 == 1),
-        "old-style (LSB-first) LZW is not supported"
-    );
+    if comp.len() >= 2 && comp[0] == 0 && comp[1] & 1 == 1 {
+        return Err(refused(
+            FileErrorKind::Unsupported,
+            "old-style (LSB-first) LZW is not supported",
+        ));
+    }
     let mut d = weezl::decode::Configuration::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
         .with_yield_on_full_buffer(true)
         .build();
@@ -97,7 +106,12 @@ pub(super) fn compress(compression: u16, raw: &[u8]) -> Result<Vec<u8>> {
             z.finish()?
         }
         32773 => packbits(raw),
-        c => bail!("compression {c} is not supported"),
+        c => {
+            return Err(refused(
+                FileErrorKind::Unsupported,
+                format!("compression {c} is not supported"),
+            ))
+        }
     })
 }
 

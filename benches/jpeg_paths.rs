@@ -18,7 +18,7 @@ use pixla::internal_tests::decode::{self, Decoded};
 use pixla::internal_tests::detect::{Class, Detection};
 use pixla::internal_tests::geom::{BoxF, PixBox};
 use pixla::internal_tests::jpeg_lossless;
-use pixla::internal_tests::pipeline::{self, Config, Found};
+use pixla::internal_tests::pipeline::{self, Config, Found, FoundBy};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
@@ -41,7 +41,7 @@ fn regions(w: u32, h: u32) -> Vec<Found> {
                 score: 0.9,
                 bbox: BoxF::new(x, y, x + 48.0, y + 96.0),
             },
-            model: "bench",
+            by: FoundBy::Model("bench"),
         });
     }
     for i in 0..4u32 {
@@ -55,7 +55,7 @@ fn regions(w: u32, h: u32) -> Vec<Found> {
                 score: 0.9,
                 bbox: BoxF::new(x, y, x + 40.0, y + 16.0),
             },
-            model: "bench",
+            by: FoundBy::Model("bench"),
         });
     }
     v

@@ -218,7 +218,7 @@ pub mod internal_tests {
         pub use crate::find::loaded::Models;
         pub use crate::find::passes::detect_image;
         pub use crate::find::raster::{read_fit, MemRaster, Raster};
-        pub use crate::find::Found;
+        pub use crate::find::{Found, FoundBy};
     }
     /// The model registry and pixla's home.
     pub mod models {

@@ -6,7 +6,7 @@
 
 use crate::config::Config;
 use crate::detect::Class;
-use crate::find::{Found, PLATE_BAND};
+use crate::find::{Found, FoundBy};
 use crate::formats::decode;
 use crate::formats::jpeg::lossless::{self, Edit, EditKind, Grid};
 use crate::geom::{BoxF, PixBox};
@@ -119,7 +119,7 @@ pub fn plan_regions(
         let stored = decode::box_to_stored(f.det.bbox, dec_orientation, w, h);
         // a weak plate (below the threshold, standing in for a plate band) is less sure of
         // its box: twice the margin
-        let weak = f.model != PLATE_BAND && f.det.score < cfg.threshold(f.det.class);
+        let weak = f.by != FoundBy::PlateBand && f.det.score < cfg.threshold(f.det.class);
         let margin = if weak { 2.0 * cfg.margin } else { cfg.margin };
         let Some(px) = stored
             .pad(margin, margin_px(f.det.class, &stored, cfg))
@@ -188,10 +188,9 @@ pub fn apply_regions(img: &mut DynamicImage, regions: &[Region], cfg: &Config) {
 /// The report's `source` of a found region: `model:<name>`, or `fallback:plate-band` for a
 /// plate band.
 pub fn source(f: &Found) -> Source {
-    if f.model == PLATE_BAND {
-        Source::PlateBand
-    } else {
-        Source::model(f.model)
+    match f.by {
+        FoundBy::PlateBand => Source::PlateBand,
+        FoundBy::Model(name) => Source::model(name),
     }
 }
 

@@ -16,8 +16,14 @@ use crate::detect::Detection;
 #[derive(Debug, Clone)]
 pub struct Found {
     pub det: Detection,
-    pub model: &'static str,
+    pub by: FoundBy,
 }
 
-/// The `model` tag of a plate band; the report's `source` is `fallback:plate-band`.
-pub const PLATE_BAND: &str = "plate-band";
+/// What found a region: a model (its registry name), or the plate-band rule for a vehicle
+/// with a readable plate on which no plate was found ([`plates::plate_band`]; the report's
+/// `source` is `fallback:plate-band`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoundBy {
+    Model(&'static str),
+    PlateBand,
+}

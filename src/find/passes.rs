@@ -9,7 +9,7 @@ use crate::find::jobs::{self, Job, Level, Plan};
 use crate::find::loaded::Models;
 use crate::find::plates::{add_plate_bands, plates_in_vehicle};
 use crate::find::raster::{MemRaster, Raster};
-use crate::find::Found;
+use crate::find::{Found, FoundBy};
 use image::RgbImage;
 use rayon::prelude::*;
 
@@ -39,7 +39,10 @@ pub fn detect_raster(
     );
     let mut found: Vec<Found> = greedy_nmm_tagged(all, cfg.merge_ios)
         .into_iter()
-        .map(|(det, model)| Found { det, model })
+        .map(|(det, model)| Found {
+            det,
+            by: FoundBy::Model(model),
+        })
         .collect();
     if let Some(plates) = &models.plates {
         add_plates(src, plates.as_ref(), &vehicles, cfg, &mut found)?;
@@ -112,7 +115,7 @@ fn add_plates(
     let pname = plates.spec().name;
     found.extend(greedy_nmm(ps, cfg.merge_ios).into_iter().map(|d| Found {
         det: d,
-        model: pname,
+        by: FoundBy::Model(pname),
     }));
     if cfg.plate_bands {
         add_plate_bands(found, &weak, pname);

@@ -6,7 +6,7 @@
 use crate::config::Config;
 use crate::detect::{Class, Detection, Detector};
 use crate::find::raster::{read_fit, Raster};
-use crate::find::{Found, PLATE_BAND};
+use crate::find::{Found, FoundBy};
 use crate::geom::BoxF;
 
 /// The plates of one vehicle: the plate detector on the vehicle's crop (padded by 10 %,
@@ -52,7 +52,7 @@ pub(crate) fn plates_in_vehicle(
         .filter(|d| plausible_plate(&d.bbox, &v.bbox))
         .map(|det| Found {
             det,
-            model: plates.spec().name,
+            by: FoundBy::Model(plates.spec().name),
         })
         .collect();
     Ok(found)
@@ -67,7 +67,7 @@ pub const WEAK_PLATE: f32 = 0.5;
 /// not a part of a vehicle box that holds one, gets its strongest weak plate candidate
 /// (`weak`: scored between [`WEAK_PLATE`] × the threshold and the threshold, inside the
 /// vehicle) filled, tagged `model` with its own score; where there is none, its plate band
-/// ([`plate_band`]), tagged [`PLATE_BAND`]. Never the whole vehicle.
+/// ([`plate_band`]), found by [`FoundBy::PlateBand`]. Never the whole vehicle.
 pub fn add_plate_bands(found: &mut Vec<Found>, weak: &[Detection], model: &'static str) {
     let plates: Vec<BoxF> = found
         .iter()
@@ -100,7 +100,7 @@ pub fn add_plate_bands(found: &mut Vec<Found>, weak: &[Detection], model: &'stat
         let f = match best {
             Some(d) => Found {
                 det: d.clone(),
-                model,
+                by: FoundBy::Model(model),
             },
             None => band,
         };
@@ -135,7 +135,7 @@ pub fn plate_band(vehicle: &BoxF) -> Option<Found> {
                 vehicle.y1 + 0.94 * h,
             ),
         },
-        model: PLATE_BAND,
+        by: FoundBy::PlateBand,
     })
 }
 
@@ -220,7 +220,7 @@ mod tests {
         // ...so the vehicle, large enough for a readable plate, gets its plate band
         let mut found = vec![Found {
             det: car.clone(),
-            model: "pixla-aerial",
+            by: FoundBy::Model("pixla-aerial"),
         }];
         add_plate_bands(&mut found, &[], "pixla-plate");
         let got: Vec<&Found> = found
@@ -228,7 +228,7 @@ mod tests {
             .filter(|f| f.det.class == Class::Plate)
             .collect();
         assert_eq!(got.len(), 1, "{got:?}");
-        assert_eq!(got[0].model, PLATE_BAND);
+        assert_eq!(got[0].by, FoundBy::PlateBand);
         // the band with pixla's margin covers less than half of the vehicle box
         let fill = got[0].det.bbox.pad(cfg.margin, cfg.margin_px);
         let inside = BoxF::new(
@@ -253,7 +253,10 @@ mod tests {
         let mut tight = vec![found[0].clone()];
         add_plate_bands(&mut tight, std::slice::from_ref(&weak), "pixla-plate");
         assert_eq!(tight.len(), 2);
-        assert_eq!((tight[1].model, &tight[1].det), ("pixla-plate", &weak));
+        assert_eq!(
+            (tight[1].by, &tight[1].det),
+            (FoundBy::Model("pixla-plate"), &weak)
+        );
         // a vehicle holding a plate region gets none
         let mut with_plate = vec![
             found[0].clone(),
@@ -263,7 +266,7 @@ mod tests {
                     score: 0.9,
                     bbox: BoxF::new(200.0, 220.0, 240.0, 232.0),
                 },
-                model: "pixla-plate",
+                by: FoundBy::Model("pixla-plate"),
             },
         ];
         add_plate_bands(&mut with_plate, &[], "pixla-plate");
@@ -274,7 +277,7 @@ mod tests {
                 bbox: BoxF::new(100.0, 100.0, 160.0, 140.0),
                 ..car.clone()
             },
-            model: "pixla-aerial",
+            by: FoundBy::Model("pixla-aerial"),
         }];
         add_plate_bands(&mut small, &[], "pixla-plate");
         assert_eq!(small.len(), 1);

@@ -10,7 +10,7 @@ use crate::delivery::ProblemKind;
 use crate::detect::Class;
 use crate::file::plan::source;
 use crate::file::scan::Scan;
-use crate::find::{Found, PLATE_BAND};
+use crate::find::{Found, FoundBy};
 use crate::fsio::walk;
 use crate::report::FileEntry;
 use std::collections::BTreeSet;
@@ -143,7 +143,7 @@ impl<'a> Tally<'a> {
     /// detections at the threshold are findings.
     fn counts(&self, f: &Found) -> bool {
         self.classes.contains(&f.det.class)
-            && f.model != PLATE_BAND
+            && f.by != FoundBy::PlateBand
             && f.det.score >= self.cfg.threshold(f.det.class)
     }
 

@@ -29,7 +29,7 @@
 //! |---|---|---|
 //! | 0 | `geom`, `home`, `stats`, [`guide`] | boxes and orientation maths; pixla's home and pinned runtime; stage timings; the user guide |
 //! | 1 | `error` | the set-up errors that stop a run |
-//! | 2 | `fsio` | atomic writes, reads of regular files only, sha256, and the safe walk over the inputs |
+//! | 2 | `fsio` | atomic writes, reads of regular files only, sha256, paths that stay inside a folder, and the walk over the inputs |
 //! | 3 | `redact` | the hiding methods on pixels |
 //! | 4 | `detect`, `formats` | the detectors, their registry, installer, runtime, tiling and merging; decoding, encoding and the JPEG and TIFF internals |
 //! | 5 | `config` | the settings of a run |

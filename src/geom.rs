@@ -100,7 +100,18 @@ pub struct PixBox {
     pub h: u32,
 }
 
+/// From the report's `[x, y, w, h]`.
+impl From<[u32; 4]> for PixBox {
+    fn from([x, y, w, h]: [u32; 4]) -> PixBox {
+        PixBox { x, y, w, h }
+    }
+}
+
 impl PixBox {
+    /// As the report writes it: `[x, y, w, h]`.
+    pub fn xywh(&self) -> [u32; 4] {
+        [self.x, self.y, self.w, self.h]
+    }
     pub fn to_f(&self) -> BoxF {
         BoxF::new(
             self.x as f32,

@@ -450,8 +450,8 @@ mod tests {
             h: 30,
         };
         let regions = [
-            region(Method::Pixelate, [p.x, p.y, p.w, p.h], Some(15)),
-            region(Method::Fill, [f.x, f.y, f.w, f.h], None),
+            region(Method::Pixelate, p.xywh(), Some(15)),
+            region(Method::Fill, f.xywh(), None),
         ];
         // the original under the report's boxes: nothing hidden
         assert_eq!(judge(&orig, &regions), [false, false]);
@@ -499,9 +499,9 @@ mod tests {
             h: 50,
         };
         let regions = [
-            region(Method::Fill, [b.x, b.y, b.w, b.h], None),
-            region(Method::Pixelate, [a.x, a.y, a.w, a.h], Some(20)),
-            region(Method::Pixelate, [c.x, c.y, c.w, c.h], Some(13)),
+            region(Method::Fill, b.xywh(), None),
+            region(Method::Pixelate, a.xywh(), Some(20)),
+            region(Method::Pixelate, c.xywh(), Some(13)),
         ];
         let mut red = orig.clone();
         // as apply_regions orders them: pixelation in the report's order, then fill
@@ -512,7 +512,7 @@ mod tests {
         // a region wholly under a later one is judged by that one
         let inner = [
             region(Method::Pixelate, [60, 35, 20, 20], Some(5)),
-            region(Method::Fill, [b.x, b.y, b.w, b.h], None),
+            region(Method::Fill, b.xywh(), None),
         ];
         assert_eq!(judge(&red, &inner), [true, true]);
     }
@@ -526,7 +526,7 @@ mod tests {
             w: 90,
             h: 70,
         };
-        let regions = [region(Method::Blur, [r.x, r.y, r.w, r.h], None)];
+        let regions = [region(Method::Blur, r.xywh(), None)];
         assert_eq!(judge(&orig, &regions), [false]);
         let mut red = orig.clone();
         redact::apply_block(&mut red, r, Method::Blur, 4);

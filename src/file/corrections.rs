@@ -78,7 +78,7 @@ impl ManualRegion {
         Ok(Region {
             class: self.class,
             score: None,
-            bbox: [px.x, px.y, px.w, px.h],
+            bbox: px.xywh(),
             detected: [px.x as f32, px.y as f32, px.w as f32, px.h as f32],
             method,
             block: (method == Method::Pixelate).then(|| redact::block_size(&px, cfg.blocks)),

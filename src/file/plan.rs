@@ -46,14 +46,9 @@ pub fn align_regions(regions: Vec<Region>, g: &Grid) -> Vec<Region> {
     let mut out: Vec<Region> = regions
         .into_iter()
         .filter_map(|mut r| {
-            let px = PixBox {
-                x: r.bbox[0],
-                y: r.bbox[1],
-                w: r.bbox[2],
-                h: r.bbox[3],
-            };
+            let px = PixBox::from(r.bbox);
             let a = lossless::align_to_mcu(px, g)?;
-            r.bbox = [a.x, a.y, a.w, a.h];
+            r.bbox = a.xywh();
             if r.method == Method::Pixelate {
                 r.block = Some(lossless::cell_size(r.block.unwrap_or(8), g));
             }
@@ -70,12 +65,7 @@ pub fn dct_edits(regions: &[Region], g: &Grid) -> Result<Vec<Edit>, String> {
     let mut edits = Vec::new();
     for r in regions.iter().filter(|r| r.method == Method::Pixelate) {
         edits.push(Edit {
-            rect: PixBox {
-                x: r.bbox[0],
-                y: r.bbox[1],
-                w: r.bbox[2],
-                h: r.bbox[3],
-            },
+            rect: PixBox::from(r.bbox),
             kind: EditKind::Pixelate {
                 cell: r.block.unwrap_or_else(|| lossless::cell_size(8, g)),
             },
@@ -83,12 +73,7 @@ pub fn dct_edits(regions: &[Region], g: &Grid) -> Result<Vec<Edit>, String> {
     }
     for r in regions.iter().filter(|r| r.method == Method::Fill) {
         edits.push(Edit {
-            rect: PixBox {
-                x: r.bbox[0],
-                y: r.bbox[1],
-                w: r.bbox[2],
-                h: r.bbox[3],
-            },
+            rect: PixBox::from(r.bbox),
             kind: EditKind::Fill,
         });
     }
@@ -130,7 +115,7 @@ pub fn plan_regions(
         regions.push(Region {
             class: f.det.class,
             score: Some((f.det.score * 1000.0).round() / 1000.0),
-            bbox: [px.x, px.y, px.w, px.h],
+            bbox: px.xywh(),
             detected: [
                 round1(stored.x1),
                 round1(stored.y1),
@@ -169,12 +154,7 @@ pub fn apply_regions(img: &mut DynamicImage, regions: &[Region], cfg: &Config) {
         _ => 0,
     });
     for r in order {
-        let px = PixBox {
-            x: r.bbox[0],
-            y: r.bbox[1],
-            w: r.bbox[2],
-            h: r.bbox[3],
-        };
+        let px = PixBox::from(r.bbox);
         redact::apply_block(
             img,
             px,

@@ -61,12 +61,7 @@ fn pieces(
     });
     let mut pieces = Vec::new();
     for p in plan {
-        let rect = PixBox {
-            x: p.bbox[0],
-            y: p.bbox[1],
-            w: p.bbox[2],
-            h: p.bbox[3],
-        };
+        let rect = PixBox::from(p.bbox);
         let pblock = p
             .block
             .unwrap_or_else(|| redact::block_size(&rect, cfg.blocks));

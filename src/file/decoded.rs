@@ -72,14 +72,15 @@ pub fn process(
 }
 
 /// The input's bytes (read-only: an input is never opened for writing) and their decoding;
-/// records the input's hash, size, format, stored size and orientation.
-fn read_decoded(
+/// records the input's hash, size, format, stored size and orientation. The TIFF fallback
+/// reads through it too.
+pub fn read_decoded(
     job: &Job,
     cfg: &Config,
     e: &mut FileEntry,
 ) -> Result<(Vec<u8>, Decoded), FileError> {
     let bytes = std::fs::read(&job.input)
-        .with_context(|| "cannot read the file")
+        .context("cannot read the file")
         .kind(FileErrorKind::Io)?;
     e.input_sha256 = Some(crate::fsio::sha256_hex(&bytes));
     e.input_bytes = Some(bytes.len() as u64);

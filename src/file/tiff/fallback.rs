@@ -5,13 +5,14 @@
 use crate::config::Config;
 use crate::error::{FileError, FileErrorKind};
 use crate::file::corrections::{edit_regions, Edits};
+use crate::file::decoded::read_decoded;
 use crate::file::failure::Classify;
 use crate::file::plan::{apply_regions, plan_regions};
 use crate::file::tiff::output::{copy_clean, record_output};
 use crate::find::loaded::Models;
 use crate::find::passes::detect_raster;
 use crate::find::raster::MemRaster;
-use crate::formats::decode::{self, Decoded};
+use crate::formats::decode::Decoded;
 use crate::formats::encode;
 use crate::fsio::walk::Job;
 use crate::fsio::write_atomic;
@@ -55,25 +56,6 @@ pub fn fallback(
     }
     let out = reencode(&img, &dec, &bytes, why, cfg, e)?;
     write_output(job, &out, regions, e)
-}
-
-/// The input's bytes and their decoding; records the input's hash, size, stored size and
-/// orientation.
-fn read_decoded(
-    job: &Job,
-    cfg: &Config,
-    e: &mut FileEntry,
-) -> Result<(Vec<u8>, Decoded), FileError> {
-    let bytes = std::fs::read(&job.input)
-        .context("cannot read the file")
-        .kind(FileErrorKind::Io)?;
-    e.input_sha256 = Some(crate::fsio::sha256_hex(&bytes));
-    e.input_bytes = Some(bytes.len() as u64);
-    let dec = decode::decode(&bytes, &job.input, &cfg.limits).classify(FileErrorKind::Decode)?;
-    e.width = Some(dec.image.width());
-    e.height = Some(dec.image.height());
-    e.orientation = Some(decode::orientation_code(dec.orientation));
-    Ok((bytes, dec))
 }
 
 /// The redacted pixels re-encoded as a TIFF; records why and what became of the metadata.

@@ -260,7 +260,7 @@ fn review_page_round_trip_in_chromium() {
         b["failed_placeholders"][0]
             .as_str()
             .unwrap()
-            .contains("not a JPEG"),
+            .starts_with("failed (unsupported): not a JPEG"),
         "{}",
         b["failed_placeholders"]
     );

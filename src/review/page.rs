@@ -1,7 +1,7 @@
 //! The review page: one HTML file, the template with the report's data inline as JSON.
 
 use super::render::Rendered;
-use crate::error::SetupError;
+use crate::error::{FileErrorKind, SetupError};
 use crate::report::{self, FileEntry, Status};
 use serde::Serialize;
 use std::path::Path;
@@ -16,6 +16,9 @@ pub(super) struct PageFile<'a> {
     pub(super) output: Option<&'a str>,
     status: Status,
     error: Option<String>,
+    /// The report's kind of a failed file's error (`None` for an output that could not be
+    /// shown: the file did not fail, its picture did).
+    error_kind: Option<FileErrorKind>,
     sha: Option<&'a str>,
     regions: &'a [report::Region],
     suppressed: &'a [report::Suppressed],
@@ -61,6 +64,7 @@ pub(super) fn page_file<'a>(
         output: e.output.as_deref(),
         status: e.status,
         error: e.error.clone(),
+        error_kind: e.error_kind,
         sha: e.output_sha256.as_deref(),
         regions: &e.regions,
         suppressed: &e.suppressed,

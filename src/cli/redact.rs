@@ -216,8 +216,9 @@ fn print_failures(a: &RedactArgs, outcome: &Outcome) {
         .iter()
         .filter(|f| f.status == Status::Failed && this_run.is_none_or(|t| t.contains(&f.input)))
     {
+        let kind = f.error_kind.map(|k| format!(" ({k})")).unwrap_or_default();
         eprintln!(
-            "pixla: failed: {}: {}",
+            "pixla: failed{kind}: {}: {}",
             f.input,
             f.error.as_deref().unwrap_or("?")
         );

@@ -127,8 +127,8 @@ fn check_apart(
     Ok(())
 }
 
-/// Where an input folder is mirrored under OUT: OUT itself for a single input, OUT/<its
-/// name> for one of several; two folders of one name would collide.
+/// Where an input folder is mirrored under OUT: OUT itself for a single input, `OUT/<its
+/// name>` for one of several; two folders of one name would collide.
 fn folder_prefix(
     several: bool,
     in_abs: &Path,

@@ -20,7 +20,7 @@ pub(super) fn mosaic_edge(b: &BoxF, mosaics: &[([u32; 4], u64)]) -> bool {
     })
 }
 
-/// A detection less than this far above its threshold can be an [`edge_effect`].
+/// A detection less than this far above its threshold can be an edge effect (`edge_effect`).
 pub const EDGE_MARGIN: f32 = 0.25;
 /// How far around a detection (px, at most) a hidden region still changes what the
 /// detector sees: twice the detection's longer side, up to this.

@@ -11,7 +11,7 @@
 //! - YOLOv10 / end-to-end `[1, N, 6]`: x1, y1, x2, y2 (input pixels), score, class id.
 //!
 //! NMS at IoU 0.45 per pixla class. Loading a user's model, which reads all of this from
-//! the model, is in [`user`].
+//! the model, is in `user.rs`.
 
 mod user;
 

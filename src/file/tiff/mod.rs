@@ -1,9 +1,9 @@
 //! TIFF and GeoTIFF files: only the pixels under the redactions change, every tag stays
 //! byte-equal (see [`crate::formats::tiff`]), and huge orthophotos are never decoded whole.
 //!
-//! - Detection reads the picture through a [`Raster`]: a TIFF up to `--max-megapixels` is
+//! - Detection reads the picture through a [`Raster`](crate::find::raster::Raster): a TIFF up to `--max-megapixels` is
 //!   decoded in memory as any image; a bigger one (up to `--max-megapixels-tiled`) is read
-//!   tile by tile from the file ([`TiffRaster`]), so memory stays bounded by the tiles in
+//!   tile by tile from the file ([`TiffRaster`](detect::TiffRaster)), so memory stays bounded by the tiles in
 //!   flight.
 //! - Redaction reads each region's window from the file, hides it in the file's own sample
 //!   type, and writes it back as a patch; internal overviews (reduced-resolution IFDs, e.g.
@@ -16,7 +16,7 @@
 
 //!
 //! Detection is in [`detect`], the in-place redaction in [`patch`], the decode → re-encode
-//! path in [`fallback`] and the recording of the output in [`output`].
+//! path in [`fallback`](mod@fallback) and the recording of the output in [`output`].
 
 pub mod detect;
 pub mod fallback;

@@ -189,7 +189,7 @@ struct Frame {
 }
 
 /// Is this JPEG's frame arithmetic-coded (SOF9–SOF11, SOF13–SOF15)? The same marker walk as
-/// the lossless path's own ([`frame_of`]), so both agree on which files are arithmetic.
+/// the lossless path's own (`frame_of`), so both agree on which files are arithmetic.
 pub fn is_arithmetic(src: &[u8]) -> bool {
     frame_of(src).arithmetic
 }

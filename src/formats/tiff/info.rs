@@ -32,7 +32,7 @@ pub struct IfdInfo {
     pub chunk_count: usize,
     /// Images in SubIFDs (tag 330), which pixla does not read.
     pub sub_ifds: usize,
-    /// Why this IFD cannot be edited; `None` when [`read_window`] and [`rewrite`] accept it.
+    /// Why this IFD cannot be edited; `None` when [`read_window`](super::read_window) and [`rewrite`](fn@super::rewrite) accept it.
     pub unsupported: Option<String>,
 }
 

@@ -7,7 +7,7 @@
 //! 1. [`inspect`]s the file: header and IFD chain only (classic TIFF and BigTIFF, `II` and
 //!    `MM`), every offset and count checked against the file length, IFD loops refused;
 //! 2. [`read_window`]s: decodes only the strips or tiles that intersect a window, one at a time;
-//! 3. [`rewrite`]s: copies the source into the caller's (temporary) output file (byte for
+//! 3. [`rewrite`](fn@rewrite)s: copies the source into the caller's (temporary) output file (byte for
 //!    byte, except bytes no IFD references, which are zeroed or cut: [`copy_examined`]),
 //!    then decodes each strip or tile that intersects a patch, writes the patch pixels over it,
 //!    re-encodes it with the same compression and predictor, and puts it back: in its old slot
@@ -21,7 +21,7 @@
 //! caller passes, plus the offset arrays (8 bytes per chunk), whatever the image size.
 //!
 //! Supported layouts (anything else is reported in [`IfdInfo::unsupported`] and refused by
-//! [`read_window`] / [`rewrite`]):
+//! [`read_window`] / [`rewrite`](fn@rewrite)):
 //! - compression none (1), LZW (5, MSB-first as written by libtiff/GDAL), Deflate (8 and
 //!   32946), PackBits (32773);
 //! - predictor none (1) or horizontal differencing (2);

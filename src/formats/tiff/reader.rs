@@ -69,7 +69,7 @@ impl TiffReader {
 }
 
 /// Read every patch back from a rewritten file (the caller's temp file, before renaming it)
-/// and check it holds exactly the patch pixels: a fail-closed self-check of [`rewrite`].
+/// and check it holds exactly the patch pixels: a fail-closed self-check of [`rewrite`](fn@super::rewrite).
 pub fn verify(path: &Path, patches: &[(usize, Window)]) -> Result<()> {
     let mut r = TiffReader::open(path)?;
     for (k, (ifd, win)) in patches.iter().enumerate() {

@@ -47,8 +47,9 @@ pub struct Config {
     /// band filled ([`plate_band`](crate::find::plates::plate_band)).
     pub plate_bands: bool,
     pub limits: Limits,
-    /// JPEG output: `lossless` rewrites only the DCT blocks under a redaction (boxes widened
-    /// to the MCU grid); `reencode` re-encodes the whole picture at the source's quality.
+    /// JPEG output: `lossless` rewrites only the DCT blocks under a redaction (fills to the
+    /// pixel, pixelations widened to the MCU grid); `reencode` re-encodes the whole picture
+    /// at the source's quality.
     pub jpeg: JpegMode,
     /// Embedded previews, GPS and metadata stripping.
     pub meta: crate::formats::jpeg::meta::MetaOptions,

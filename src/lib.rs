@@ -87,7 +87,9 @@
 //!   (`jpeg_read_coefficients` / `jpeg_write_coefficients`), compiled from source by
 //!   `mozjpeg-sys` without NASM, so a fresh machine needs nothing new; libjpeg errors unwind as
 //!   Rust panics (the crate's `unwinding` feature) and are caught per file. Writing a Huffman
-//!   codec ourselves would have been more code for the same result. Boxes are widened to the MCU
+//!   codec ourselves would have been more code for the same result. The 8×8 DCT of the blocks a fill
+//!   covers in part (`formats/jpeg/dct.rs`) is written here: the standard's two formulas over
+//!   64 cosines. Pixelated boxes are widened to the MCU
 //!   grid *before* a review's suppress boxes are matched, so a report's boxes always match the
 //!   next run's. TIFF: `formats/tiff/rewrite.rs` patches strips/tiles inside a byte copy of the file (no
 //!   crate writes arbitrary TIFF tags back), and `file/tiff/patch.rs` reads the rewritten file back

@@ -1,5 +1,5 @@
-//! The lossless JPEG path on real camera JPEGs: only the DCT blocks under the (MCU-widened)
-//! regions change; quantisation tables, sampling factors and restart markers are kept; and
+//! The lossless JPEG path on real camera JPEGs: only the DCT blocks the regions touch change,
+//! fills are black to the pixel and pixelations on the MCU grid; quantisation tables, sampling factors and restart markers are kept; and
 //! the fallback to re-encoding is recorded per file.
 
 use crate::common::*;
@@ -43,6 +43,30 @@ fn rects(entry: &serde_json::Value) -> Vec<PixBox> {
         .collect()
 }
 
+/// The boxes of the regions hidden by `method`.
+fn rects_by(entry: &serde_json::Value, method: &str) -> Vec<PixBox> {
+    entry["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] == method)
+        .map(|r| {
+            let b: Vec<u32> = r["box"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as u32)
+                .collect();
+            PixBox {
+                x: b[0],
+                y: b[1],
+                w: b[2],
+                h: b[3],
+            }
+        })
+        .collect()
+}
+
 /// Camera JPEGs of every kind among the fixtures: 4:2:0 and 4:4:4 baseline (plates),
 /// 4:2:2 with restart markers (DJI), progressive (street).
 const CAMERA_JPEGS: &[&str] = &[
@@ -80,11 +104,10 @@ fn only_blocks_under_regions_change_on_camera_jpegs() {
             g.progressive,
             critical_segments(&src).iter().any(|s| s.0 == 0xDD),
         ));
-        // the report's boxes are on the MCU grid it names
+        // the report's pixelated boxes are on the MCU grid it names
         let mcu = [g.mcu_w as u64, g.mcu_h as u64];
         assert_eq!(e["mcu"], serde_json::json!(mcu));
-        let rs = rects(e);
-        for r in &rs {
+        for r in &rects_by(e, "pixelate") {
             assert_eq!(
                 (r.x % g.mcu_w, r.y % g.mcu_h),
                 (0, 0),
@@ -99,7 +122,11 @@ fn only_blocks_under_regions_change_on_camera_jpegs() {
                 "{name}: box {r:?} does not end on the grid"
             );
         }
-        // coefficients: identical outside the boxes, rewritten inside
+        // coefficients: identical outside the blocks the boxes touch, rewritten inside
+        let rs: Vec<PixBox> = rects(e)
+            .iter()
+            .filter_map(|r| jpeg_lossless::align_to_mcu(*r, &g))
+            .collect();
         let c = compare(&src, &dst, &rs).unwrap();
         assert_eq!(c.blocks_outside, 0, "{name}: {c:?}");
         assert_eq!(c.pixels_outside, 0, "{name}: {c:?}");
@@ -118,6 +145,21 @@ fn only_blocks_under_regions_change_on_camera_jpegs() {
             g.progressive,
             jpeg_lossless::grid(&dst).unwrap().progressive
         );
+        // a fill is black to the pixel, not to the block: luma at most 2 levels (libjpeg's
+        // integer IDCT rounds differently from the float one the rewrite checks with), and
+        // each channel at most 8 (chroma within 2 levels of neutral, upsampled)
+        let plain = jpeg_lossless::decode_rgb_plain(&dst).unwrap();
+        for r in rects_by(e, "fill") {
+            for (x, y) in (r.y..r.y + r.h).flat_map(|y| (r.x..r.x + r.w).map(move |x| (x, y))) {
+                let [cr, cg, cb] = plain.get_pixel(x, y).0.map(f32::from);
+                let luma = 0.299 * cr + 0.587 * cg + 0.114 * cb;
+                assert!(
+                    luma <= 2.0 && cr.max(cg).max(cb) <= 8.0,
+                    "{name}: fill {r:?} not black at {x},{y}: {:?}",
+                    [cr, cg, cb]
+                );
+            }
+        }
         // and with the image crate's own decoder (fancy chroma upsampling reaches one
         // chroma sample across a block edge, so allow the MCU ring around each box)
         let (a, b) = (

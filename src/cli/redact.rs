@@ -27,8 +27,9 @@ pub struct RedactArgs {
     report: Option<PathBuf>,
     #[command(flatten)]
     detect: DetectArgs,
-    /// JPEG output: `lossless` changes only the DCT blocks under a redaction (boxes widened
-    /// to the 8/16 px MCU grid); `reencode` re-encodes the picture at the source's quality.
+    /// JPEG output: `lossless` changes only the DCT blocks under a redaction (fills to the
+    /// pixel, pixelations widened to the 8/16 px MCU grid); `reencode` re-encodes the picture
+    /// at the source's quality.
     #[arg(long, value_enum, default_value = "lossless")]
     jpeg: JpegArg,
     /// Process only shard I of N (1-based), split by a stable hash of each relative path.

@@ -156,8 +156,8 @@
 //! user), host, start and finish; per region class, score, detector box, hidden box, method, block
 //! and source model (`model:<name>` or `manual:<reviewer>`). The margin is `config.margin` × box
 //! size + `config.margin_px` per side (for a plate, at most a quarter of its detected box's shorter
-//! side; twice `config.margin` for a weak plate), clipped, and on the lossless JPEG path widened to
-//! the file's `mcu`, so it is derivable and not repeated per region; manual regions are hidden as drawn.
+//! side; twice `config.margin` for a weak plate), clipped, and for a pixelation on the lossless JPEG
+//! path widened to the file's `mcu`, so it is derivable and not repeated per region; manual regions are hidden as drawn.
 //! `redact --accuracy EVAL.json` records the measured accuracy of the configuration from a
 //! `pixla eval --json` result (refused with exit 2 unless it has `"schema": "pixla-eval/1"` and a
 //! `summary` object):

@@ -10,9 +10,13 @@
 //!   colour type, and nothing else changed:
 //!   - **JPEG, lossless path (default).** Only the DCT blocks under a redaction are rewritten, in
 //!     the compressed domain (libjpeg's coefficient API, built from source by `mozjpeg-sys`).
-//!     Each box is widened to the MCU grid (8×8 or 16×16/16×8 px), and the report records the
-//!     widened box and the MCU size. Fill sets the blocks to black; pixelation gives every
-//!     block of a cell (whole MCUs) the cell's mean DC and no AC energy. Every other block keeps
+//!     A fill is done to the pixel: blocks wholly inside it are set to black, and a block it
+//!     covers in part is decoded, its covered samples set to black, and encoded again with the
+//!     file's own quantisation table, so that the covered pixels decode as black (a chroma
+//!     block that cannot be made neutral under the box within 2 levels is made neutral whole:
+//!     grey, not tinted, beside the box). A pixelated box is widened to the MCU grid (8×8 or
+//!     16×16/16×8 px) and every block of a cell (whole MCUs) gets the cell's mean DC and no AC
+//!     energy; the report records the widened box and the MCU size. Every other block keeps
 //!     its quantised coefficients bit for bit; quantisation tables, sampling factors, component
 //!     ids, restart interval and baseline/progressive are kept; the Huffman tables are rebuilt
 //!     (optimised, so the file usually gets a little smaller). Arithmetic-coded (SOF9/SOF10,
@@ -72,8 +76,8 @@
 //!   size, source model), metadata kept, removed (e.g. `gps (exif GPS IFD, 7 tags)`, `xmp
 //!   drone-dji:AbsoluteAltitude`) and regenerated (e.g. `exif-thumbnail 160x120`, `mpf-image 2
 //!   (960x540)`), metadata dropped (a format limit), encoding (`copy`, `metadata-only`,
-//!   `lossless`, `reencode`) with the JPEG quality, the MCU size the boxes were widened to
-//!   (`mcu`), the DCT blocks or TIFF chunks rewritten (`blocks_changed`) and, when the lossless
+//!   `lossless`, `reencode`) with the JPEG quality, the MCU size pixelated boxes were widened
+//!   to (`mcu`), the DCT blocks or TIFF chunks rewritten (`blocks_changed`) and, when the lossless
 //!   path was not taken, why (`fallback`), time taken. No pixels, no crops, no absolute input
 //!   paths.
 //!

@@ -325,7 +325,8 @@ pub struct FileEntry {
     pub encoding: Option<Encoding>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub jpeg_quality: Option<u8>,
-    /// Lossless JPEG: the MCU size `[w, h]` the boxes were widened to.
+    /// Lossless JPEG: the MCU size `[w, h]` the pixelated boxes were widened to (fills are
+    /// exact).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub mcu: Option<[u32; 2]>,
     /// Lossless JPEG: DCT blocks rewritten (all components).

@@ -80,7 +80,7 @@ pub enum Encoding {
     /// `metadata-only`: image data unchanged, metadata rewritten around it.
     MetadataOnly,
     /// `lossless`: only the pixels under the regions changed; for JPEG only the DCT blocks
-    /// under them, boxes widened to the MCU grid.
+    /// they touch (fills to the pixel, pixelations widened to the MCU grid).
     Lossless,
     /// `reencode`: JPEG re-encoded at `jpeg_quality` (see `fallback`).
     Reencode,

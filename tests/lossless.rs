@@ -51,18 +51,9 @@ fn rects_by(entry: &serde_json::Value, method: &str) -> Vec<PixBox> {
         .iter()
         .filter(|r| r["method"] == method)
         .map(|r| {
-            let b: Vec<u32> = r["box"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_u64().unwrap() as u32)
-                .collect();
-            PixBox {
-                x: b[0],
-                y: b[1],
-                w: b[2],
-                h: b[3],
-            }
+            PixBox::from(std::array::from_fn(|i| {
+                r["box"][i].as_u64().unwrap() as u32
+            }))
         })
         .collect()
 }

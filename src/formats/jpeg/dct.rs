@@ -8,10 +8,15 @@
 //! `v * 8 + u` is vertical frequency `v`, horizontal `u`; sample `y * 8 + x`, level-shifted
 //! (pixel − 128).
 
+use std::sync::LazyLock;
+
 /// A block's 64 values (coefficients or samples) in natural order.
 pub type Block = [f32; 64];
 
-/// `C(u) / 2 · cos((2x + 1) u π / 16)`, indexed `[u][x]`: the orthonormal 8-point DCT-II.
+/// `C(u) / 2 · cos((2x + 1) u π / 16)`, indexed `[u][x]`: the orthonormal 8-point DCT-II,
+/// computed once.
+static BASIS: LazyLock<[[f32; 8]; 8]> = LazyLock::new(basis);
+
 fn basis() -> [[f32; 8]; 8] {
     let mut b = [[0f32; 8]; 8];
     for (u, row) in b.iter_mut().enumerate() {
@@ -30,7 +35,7 @@ fn basis() -> [[f32; 8]; 8] {
 /// One separable pass: `out[i][j] = Σ m[i][k] · t(a)[k][j]` over rows, then columns; with
 /// `forward` the basis is applied as is (samples → coefficients), else transposed.
 fn transform(a: &Block, forward: bool) -> Block {
-    let b = basis();
+    let b = &*BASIS;
     let m = |i: usize, k: usize| if forward { b[i][k] } else { b[k][i] };
     let mut rows = [0f32; 64];
     for y in 0..8 {
@@ -92,7 +97,7 @@ impl Target {
 /// The most quantisation can move one sample: `Σ q[k] / 2 · |basis_k|` at the worst sample.
 /// A covered sample asked for `−128 − bound` therefore decodes at or below −128 (black).
 fn error_bound(q: &[u16; 64]) -> f32 {
-    let b = basis();
+    let b = &*BASIS;
     (0..64)
         .map(|s| {
             let (y, x) = (s / 8, s % 8);

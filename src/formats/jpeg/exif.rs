@@ -328,7 +328,7 @@ impl ExifEdit<'_, '_> {
         }
         self.removed.extend(rs);
         // drop the GPSInfo entry from IFD0: later entries move up, the freed 12 bytes are zeroed
-        let e = ifd0.get(0x8825).unwrap();
+        let e = ifd0.get(0x8825).context("IFD0 has no GPSInfo entry")?;
         let (pos, end) = (e.pos as usize, ifd0.next_pos as usize + 4);
         d.copy_within(pos + 12..end, pos);
         d[end - 12..end].fill(0);

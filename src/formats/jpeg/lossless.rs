@@ -785,11 +785,7 @@ pub struct Comparison {
 /// a block counts as inside when its top-left pixel is in one of `rects`.
 pub fn compare(a: &[u8], b: &[u8], rects: &[PixBox]) -> anyhow::Result<Comparison> {
     let g = grid(a)?;
-    let inside = |x: u32, y: u32| {
-        rects
-            .iter()
-            .any(|r| x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h)
-    };
+    let inside = |x: u32, y: u32| rects.iter().any(|r| r.contains(x, y));
     let mut c = Comparison::default();
     let (ca, cb) = (coefficients(a)?, coefficients(b)?);
     c.same_grid = grid(b)?.samp == g.samp
@@ -916,17 +912,15 @@ mod tests {
         assert_eq!((c.blocks_outside, c.pixels_outside), (0, 0), "{c:?}");
         let px = decode_rgb_plain(&out.bytes).unwrap();
         let before = decode_rgb_plain(&src).unwrap();
-        let inside =
-            |b: PixBox, x: u32, y: u32| x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h;
         let mut kept = (0, 0);
         for (x, y, p) in px.enumerate_pixels() {
-            if inside(exact, x, y) {
+            if exact.contains(x, y) {
                 assert!(
                     p.0.iter().all(|&v| v <= 3),
                     "fill not black at {x},{y}: {:?}",
                     p.0
                 );
-            } else if inside(fill, x, y) && !inside(pix, x, y) {
+            } else if fill.contains(x, y) && !pix.contains(x, y) {
                 // around the box, in the blocks it touches: the picture's luma stays
                 // (re-quantised; the chroma of a block it touches may go neutral)
                 let luma =

@@ -4,7 +4,7 @@
 //! PyTorch's export and onnxruntime in Python (`fixtures/pixla_aerial_golden.json`).
 //!
 //! Order of checks: the model's sha256 is the one the reference was made with, the decoded
-//! crop's input tensor (RGB ÷ 255, NCHW), the output shape, the 20 strongest raw output cells
+//! crop's input tensor (RGB ÷ 255, NCHW), the output shape, the strongest raw output cells (up to 20)
 //! (box and both scores), and last the decoded person detections on that crop. Needs the
 //! ONNX Runtime library (`pixla models fetch`) and `../shared/fixtures`; it never skips.
 
@@ -81,7 +81,8 @@ fn preprocessing_and_raw_outputs_match_the_reference() {
     assert_eq!((6, cells), (shape[0] as usize, shape[1] as usize));
     assert_eq!(cells, (640 / STRIDE as usize).pow(2));
     let top = g["top"].as_array().expect("top");
-    assert_eq!(top.len(), 20);
+    // export.py records the clear peaks only (at least 0.1), at most 20
+    assert!((2..=20).contains(&top.len()), "{top:?}");
     for cell in top {
         let i = cell["cell"].as_u64().unwrap() as usize;
         for (r, v) in cell["values"].as_array().unwrap().iter().enumerate() {

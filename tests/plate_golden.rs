@@ -68,10 +68,10 @@ fn plate_preprocessing_and_raw_outputs_match_the_reference() {
     assert_eq!((5, cells), (shape[0] as usize, shape[1] as usize));
     assert_eq!(cells, (w * h / (STRIDE * STRIDE)) as usize);
     let top = g["top"].as_array().expect("top");
-    assert_eq!(top.len(), 20);
-    // the clear peaks only: a weak cell (score < 0.05) can lose its peak to a neighbour over
-    // differences in the last digits (the graph keeps a cell only where it equals its 3x3
-    // maximum)
+    assert!(top.len() <= 20, "{top:?}");
+    // the clear peaks only: a weak cell can lose its peak to a neighbour over differences in
+    // the last digits (the graph keeps a cell only where it equals its 3x3 maximum); export.py
+    // now records only cells of at least 0.1, older references hold weaker ones
     let clear: Vec<&Value> = top
         .iter()
         .filter(|c| c["values"][4].as_f64().unwrap() >= 0.05)

@@ -3,6 +3,10 @@ issue's buckets: < 12, 12-16, 16-32, 32-64, >= 64 px tall), with hit rate (>= 50
 hidden), recall at IoU 0.5, and precision over all person detections. Standard library only.
 
     pixla eval IMAGES LABELS --json > e.json && python3 eval_table.py e.json [--class person]
+        [--exclude flat-test.json]
+
+`--exclude` leaves out the labelled boxes that `flat_labels.py` found on flat patches (blanked
+video corners that human_rpi labels as persons) and says how many it left out.
 """
 
 import argparse
@@ -11,18 +15,35 @@ import json
 BUCKETS = [(0, 12, "<12"), (12, 16, "12-16"), (16, 32, "16-32"), (32, 64, "32-64"), (64, 1e9, ">=64")]
 
 
+def stem(name):
+    """An image's name without folder and extension, dots as underscores (as yolo_split.py
+    writes it)."""
+    return name.replace("\\", "/").split("/")[-1].rsplit(".", 1)[0].replace(".", "_")
+
+
+def same(a, b):
+    """Whether two [x, y, w, h] boxes are the same label (to a pixel, after rounding)."""
+    return all(abs(p - q) <= 1.0 for p, q in zip(a, b))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("json", nargs="+")
     ap.add_argument("--class", dest="cls", default="person")
+    ap.add_argument("--exclude", help="JSON {image file name: [[x, y, w, h], ...]} of labels to leave out (flat_labels.py)")
     a = ap.parse_args()
+    skip = {stem(k): v for k, v in json.load(open(a.exclude)).items()} if a.exclude else {}
     for path in a.json:
         v = json.load(open(path))
         rows = {b[2]: [0, 0, 0] for b in BUCKETS}  # gt, hit, found
-        dets = matched = 0
+        dets = matched = left_out = 0
         for im in v["images"]:
+            flat = skip.get(stem(im["image"]), [])
             for g in im["gt"]:
                 if g["class"] != a.cls:
+                    continue
+                if any(same(g["box"], f) for f in flat):
+                    left_out += 1
                     continue
                 h = g["box"][3]
                 k = next(name for lo, hi, name in BUCKETS if lo <= h < hi)
@@ -35,6 +56,8 @@ def main():
                     matched += bool(d["matched"])
         s = v["summary"].get(a.cls, {})
         print(f"{path}: {len(v['images'])} images, area redacted {v['area_redacted'] * 100:.2f} %, precision {s.get('precision')}, {dets} detections")
+        if a.exclude:
+            print(f"left out: {left_out} labelled boxes on flat patches ({a.exclude})")
         print("| height | labelled | hit rate | recall (IoU 0.5) |")
         print("|---|---|---|---|")
         tot = [0, 0, 0]

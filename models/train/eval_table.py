@@ -12,13 +12,9 @@ video corners that human_rpi labels as persons) and says how many it left out.
 import argparse
 import json
 
+from yolo_split import split_stem
+
 BUCKETS = [(0, 12, "<12"), (12, 16, "12-16"), (16, 32, "16-32"), (32, 64, "32-64"), (64, 1e9, ">=64")]
-
-
-def stem(name):
-    """An image's name without folder and extension, dots as underscores (as yolo_split.py
-    writes it)."""
-    return name.replace("\\", "/").split("/")[-1].rsplit(".", 1)[0].replace(".", "_")
 
 
 def same(a, b):
@@ -30,15 +26,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("json", nargs="+")
     ap.add_argument("--class", dest="cls", default="person")
-    ap.add_argument("--exclude", help="JSON {image file name: [[x, y, w, h], ...]} of labels to leave out (flat_labels.py)")
+    ap.add_argument("--exclude", help="JSON {image name as in the split: [[x, y, w, h], ...]} of labels to leave out (flat_labels.py)")
     a = ap.parse_args()
-    skip = {stem(k): v for k, v in json.load(open(a.exclude)).items()} if a.exclude else {}
+    skip = json.load(open(a.exclude)) if a.exclude else {}
     for path in a.json:
         v = json.load(open(path))
         rows = {b[2]: [0, 0, 0] for b in BUCKETS}  # gt, hit, found
         dets = matched = left_out = 0
         for im in v["images"]:
-            flat = skip.get(stem(im["image"]), [])
+            flat = skip.get(split_stem(im["image"]), [])
             for g in im["gt"]:
                 if g["class"] != a.cls:
                     continue

@@ -7,7 +7,8 @@ human_rpi labels some uniform rectangles as persons: the blanked corners and log
 source videos (grey-level standard deviation 0 to 1 inside the box: 139 labels in val, 57 in
 test, 48 of them 12 px tall or more, 4.4 % of the test persons of that height). No detector should fire there, so they are
 listed here and `eval_table.py --exclude` reports hit rate and recall without them, beside
-the figures over all labels. Output: {image file name: [[x, y, w, h], ...]} in stored pixels.
+the figures over all labels. Output: {image name as in the split (`yolo_split.split_stem`):
+[[x, y, w, h], ...]} in stored pixels.
 """
 
 import argparse
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from yolo_split import split_stem
 
 FLAT = 2.0  # grey-level standard deviation inside the box, at most
 
@@ -36,7 +39,7 @@ def main():
             patch = grey[int(y) : int(y + h) + 1, int(x) : int(x + w) + 1]
             seen += 1
             if patch.size >= 16 and patch.std() <= FLAT:
-                out.setdefault(Path(r["file"]).name, []).append([x, y, w, h])
+                out.setdefault(split_stem(r["file"]), []).append([x, y, w, h])
     a.out.write_text(json.dumps(out, indent=0) + "\n")
     n = sum(len(v) for v in out.values())
     print(f"{n} of {seen} labelled boxes of split {a.split} lie on flat patches, in {len(out)} images: {a.out}")

@@ -10,6 +10,13 @@ import shutil
 from pathlib import Path
 
 
+def split_stem(file):
+    """The name (without folder and extension) an image gets in a split: dots as underscores,
+    because pixla eval takes the stem up to the first dot. `eval_table.py --exclude` and
+    `flat_labels.py` key images by it too."""
+    return Path(file).stem.replace(".", "_")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, required=True)
@@ -26,7 +33,7 @@ def main():
         (d / "labels").mkdir(parents=True, exist_ok=True)
         (d / "labels/classes.txt").write_text("person\ncar\n")
         src = (a.data / r["file"]).resolve()
-        stem = Path(r["file"]).stem.replace(".", "_")  # pixla eval takes the stem up to the first dot
+        stem = split_stem(r["file"])
         dst = d / "images" / (stem + src.suffix)
         if not dst.exists():  # a copy: pixla refuses symbolic links as input
             shutil.copyfile(src, dst)

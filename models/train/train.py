@@ -248,10 +248,74 @@ def targets(boxes, ignore, S, nc=NC):
     return hm, reg, mask, ign
 
 
-def batch(sampler, n, nc=NC):
+FLAT = 2.0  # grey-level standard deviation inside a person box, at most, for it to be no one
+
+
+def drop_flat(img, boxes):
+    """Persons labelled on flat patches (human_rpi's blanked video corners: `flat_labels.py`)
+    become background: nothing is there to see."""
+    grey = img.mean(axis=2)
+    keep = []
+    for c, x, y, w, h in boxes:
+        patch = grey[int(y) : int(y + h) + 1, int(x) : int(x + w) + 1]
+        keep.append(not (c == 0 and patch.size >= 16 and patch.std() <= FLAT))
+    return boxes[np.array(keep, bool)] if len(boxes) else boxes
+
+
+def redacted(img, boxes, ignore, rng):
+    """pixla's own output as a negative: some persons and a few random patches are hidden as
+    pixla hides them (padded, cut into flat cells: the 8 or 16-px MCU cells of the lossless
+    JPEG path or about 4 cells across the short side, else a solid black fill), and what is
+    hidden is no longer labelled. `pixla check` must pass a delivery pixla made, so the model
+    has to learn that a mosaic is nobody."""
+    S = img.shape[0]
+    img = img.copy()
+    regions = []
+    for c, x, y, w, h in boxes:
+        if c == 0 and rng.random() < 0.6:
+            m = max(0.15 * max(w, h), 4.0)
+            regions.append((x - m, y - m, w + 2 * m, h + 2 * m))
+    for _ in range(int(rng.integers(0, 3))):
+        w, h = np.exp(rng.uniform(np.log(10), np.log(160), 2))
+        regions.append((rng.uniform(-w / 2, S - w / 2), rng.uniform(-h / 2, S - h / 2), w, h))
+    cover = np.zeros((S, S), bool)
+    for x, y, w, h in regions:
+        x1, y1 = int(max(np.floor(x), 0)), int(max(np.floor(y), 0))
+        x2, y2 = int(min(np.ceil(x + w), S)), int(min(np.ceil(y + h), S))
+        if x2 - x1 < 2 or y2 - y1 < 2:
+            continue
+        if rng.random() < 0.1:
+            img[y1:y2, x1:x2] = 0
+        else:
+            cell = int(rng.choice([4, 8, 8, 16, 16, 0]))
+            cell = cell or max(2, -(-min(x2 - x1, y2 - y1) // 4))
+            ox, oy = (int(rng.integers(cell)), int(rng.integers(cell))) if cell in (4, 8, 16) else (x1, y1)
+            gx = sorted({x1, x2, *[v for v in range(ox % cell, S, cell) if x1 < v < x2]})
+            gy = sorted({y1, y2, *[v for v in range(oy % cell, S, cell) if y1 < v < y2]})
+            for ya, yb in zip(gy[:-1], gy[1:]):
+                for xa, xb in zip(gx[:-1], gx[1:]):
+                    img[ya:yb, xa:xb] = img[ya:yb, xa:xb].reshape(-1, 3).mean(axis=0)
+        cover[y1:y2, x1:x2] = True
+    keep, extra = [], []
+    for c, x, y, w, h in boxes:
+        x1, y1, x2, y2 = int(max(x, 0)), int(max(y, 0)), int(min(np.ceil(x + w), S)), int(min(np.ceil(y + h), S))
+        share = cover[y1:y2, x1:x2].mean() if x2 > x1 and y2 > y1 else 0.0
+        keep.append(share < 0.1)
+        if 0.1 <= share < 0.5:
+            extra.append([x, y, w, h])
+    boxes = boxes[np.array(keep, bool)] if len(boxes) else boxes
+    ignore = np.concatenate([ignore, np.array(extra, np.float32).reshape(-1, 4)])
+    return img, boxes, ignore
+
+
+def batch(sampler, n, nc=NC, negatives=0.0):
     xs, hms, regs, masks, igns = [], [], [], [], []
     for _ in range(n):
         img, boxes, ignore, _ = sampler.crop()
+        if negatives:
+            boxes = drop_flat(img, boxes)
+            if sampler.rng.random() < negatives:
+                img, boxes, ignore = redacted(img, boxes, ignore, sampler.rng)
         hm, reg, mask, ign = targets(boxes, ignore, sampler.size, nc)
         xs.append(img.transpose(2, 0, 1))
         hms.append(hm), regs.append(reg), masks.append(mask), igns.append(ign)
@@ -311,6 +375,7 @@ def main():
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--save-every", type=int, default=50)
+    ap.add_argument("--negatives", type=float, default=0.0, help="share of crops in which persons and patches are hidden as pixla hides them, and no longer labelled; also drops persons labelled on flat patches (0: neither)")
     ap.add_argument("--init", type=Path, help="start from the weights of this checkpoint (a new run: new schedule, new optimiser)")
     ap.add_argument("--task", choices=sorted(TASKS), default="aerial", help="aerial: persons and vehicles (pixla-aerial); plate: plates in vehicle crops (pixla-plate, bank from plate_bank.py)")
     a = ap.parse_args()
@@ -321,10 +386,13 @@ def main():
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     a.out.mkdir(parents=True, exist_ok=True)
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(a).items() if k not in ("threads", "out", "save_every")}
-    settings["weights"] = WEIGHTS
+    # the crops' source mix: the bank's own where the crops come from a bank
+    settings["weights"] = json.loads((a.bank / "bank.json").read_text()).get("weights", WEIGHTS) if a.bank else WEIGHTS
     settings["size_weight"] = SIZE_WEIGHT
     if a.task == "aerial":
         del settings["task"]  # the shipped aerial run's settings had no task; it resumes as is
+    if not a.negatives:
+        del settings["negatives"]  # runs before hard negatives resume as they were
     if a.init is None:
         del settings["init"]
     else:
@@ -369,7 +437,7 @@ def main():
         lr = a.lr * min(1.0, (state["step"] + 1) / 100) * (0.5 * (1 + math.cos(math.pi * frac)) * 0.98 + 0.02)
         for g in opt.param_groups:
             g["lr"] = lr
-        x, hm, reg, mask, ign = (t.to(dev) for t in batch(sampler, a.batch, nc))
+        x, hm, reg, mask, ign = (t.to(dev) for t in batch(sampler, a.batch, nc, a.negatives))
         x = x.contiguous(memory_format=torch.channels_last)
         loss, parts = loss_fn(net(x), hm, reg, mask, ign)
         opt.zero_grad(set_to_none=True)

@@ -265,7 +265,7 @@ def drop_flat(img, boxes):
 def redacted(img, boxes, ignore, rng):
     """pixla's own output as a negative: some persons and a few random patches are hidden as
     pixla hides them (padded, cut into flat cells: the 8 or 16-px MCU cells of the lossless
-    JPEG path or about 4 cells across the short side, else a solid black fill), and what is
+    JPEG path or about 4 cells across the short side; one in ten a solid black fill), and what is
     hidden is no longer labelled. `pixla check` must pass a delivery pixla made, so the model
     has to learn that a mosaic is nobody."""
     S = img.shape[0]

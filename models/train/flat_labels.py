@@ -23,6 +23,13 @@ from yolo_split import split_stem
 FLAT = 2.0  # grey-level standard deviation inside the box, at most
 
 
+def on_flat_patch(grey, x, y, w, h):
+    """Whether the box [x, y, w, h] lies on a flat patch of `grey` (a 2-D array): at least 16
+    pixels, grey-level standard deviation at most FLAT. `train.py --negatives` uses it too."""
+    patch = grey[int(y) : int(y + h) + 1, int(x) : int(x + w) + 1]
+    return patch.size >= 16 and patch.std() <= FLAT
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path(__file__).parent / "data")
@@ -36,9 +43,8 @@ def main():
             continue
         grey = np.asarray(Image.open(a.data / r["file"]).convert("L"), np.float32)
         for _, x, y, w, h in r["boxes"]:
-            patch = grey[int(y) : int(y + h) + 1, int(x) : int(x + w) + 1]
             seen += 1
-            if patch.size >= 16 and patch.std() <= FLAT:
+            if on_flat_patch(grey, x, y, w, h):
                 out.setdefault(split_stem(r["file"]), []).append([x, y, w, h])
     a.out.write_text(json.dumps(out, indent=0) + "\n")
     n = sum(len(v) for v in out.values())

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageFilter
 
 import synth
+from flat_labels import on_flat_patch
 
 NC = 2  # person, vehicle
 STRIDE = 4
@@ -248,17 +249,11 @@ def targets(boxes, ignore, S, nc=NC):
     return hm, reg, mask, ign
 
 
-FLAT = 2.0  # grey-level standard deviation inside a person box, at most, for it to be no one
-
-
 def drop_flat(img, boxes):
     """Persons labelled on flat patches (human_rpi's blanked video corners: `flat_labels.py`)
     become background: nothing is there to see."""
     grey = img.mean(axis=2)
-    keep = []
-    for c, x, y, w, h in boxes:
-        patch = grey[int(y) : int(y + h) + 1, int(x) : int(x + w) + 1]
-        keep.append(not (c == 0 and patch.size >= 16 and patch.std() <= FLAT))
+    keep = [not (c == 0 and on_flat_patch(grey, x, y, w, h)) for c, x, y, w, h in boxes]
     return boxes[np.array(keep, bool)] if len(boxes) else boxes
 
 

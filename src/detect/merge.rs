@@ -56,7 +56,7 @@ pub fn greedy_nmm_tagged<T: Copy>(
                 && other.bbox.area() <= MAX_GROWTH * anchor.area()
             {
                 used[j] = true;
-                keep.bbox = keep.bbox.union(&dets[j].0.bbox);
+                keep.bbox = keep.bbox.union(&other.bbox);
             }
         }
         out.push((keep, tag));

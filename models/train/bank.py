@@ -23,10 +23,10 @@ import train
 
 
 def work(args):
-    data, out, size, synth_p, seed, lo, hi = args
+    data, out, size, synth_p, snow_p, seed, lo, hi = args
     rows, imgs = train.load(Path(data), "train")
     rng = np.random.default_rng([seed, lo])
-    sampler = train.Sampler(rows, imgs, size, rng, train.WEIGHTS, synth_p)
+    sampler = train.Sampler(rows, imgs, size, rng, train.WEIGHTS, synth_p, snow_p)
     x = np.memmap(Path(out) / "x.u8", np.uint8, "r+", shape=(hi, size, size, 3))
     recs = []
     for i in range(lo, hi):
@@ -46,13 +46,14 @@ def main():
     ap.add_argument("--crops", type=int, default=24000)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--synth", type=float, default=0.5, help="share of crops that get synthetic people")
+    ap.add_argument("--snow", type=float, default=0.0, help="share of crops turned into snow with people in winter clothing (synth.snow)")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--workers", type=int, default=os.cpu_count())
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     np.memmap(a.out / "x.u8", np.uint8, "w+", shape=(a.crops, a.size, a.size, 3)).flush()
     cuts = np.linspace(0, a.crops, a.workers + 1).astype(int)
-    jobs = [(str(a.data), str(a.out), a.size, a.synth, a.seed, int(lo), int(hi)) for lo, hi in zip(cuts[:-1], cuts[1:])]
+    jobs = [(str(a.data), str(a.out), a.size, a.synth, a.snow, a.seed, int(lo), int(hi)) for lo, hi in zip(cuts[:-1], cuts[1:])]
     with mp.Pool(a.workers) as pool:
         parts = dict(pool.map(work, jobs))
     with open(a.out / "boxes.jsonl", "w") as f:

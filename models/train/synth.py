@@ -24,6 +24,12 @@ CLOTHES = np.array([
     [90, 50, 120], [30, 150, 170], [240, 240, 80], [255, 110, 0],
 ], dtype=np.float32)
 HAIR = np.array([[20, 15, 10], [45, 30, 20], [80, 55, 35], [140, 110, 70], [200, 170, 110], [120, 120, 120], [30, 30, 30]], dtype=np.float32)
+# jackets and trousers seen in winter: mostly dark, some bright outdoor colours
+WINTER = np.array([
+    [15, 15, 18], [30, 30, 35], [45, 42, 40], [60, 55, 50], [35, 40, 60], [25, 35, 70],
+    [70, 60, 45], [50, 60, 45], [90, 30, 30], [170, 30, 30], [210, 70, 30], [30, 90, 150],
+    [150, 150, 155],
+], dtype=np.float32)
 SKIN = np.array([[230, 190, 160], [200, 150, 115], [160, 110, 80], [110, 75, 50], [70, 45, 30]], dtype=np.float32)
 
 
@@ -39,10 +45,14 @@ def ellipse(h, w, cy, cx, ry, rx, ang):
     return np.clip((1.0 - d) * max(rx, ry) / 1.5 + 0.5, 0, 1)
 
 
-def render(rng, long_side):
+def render(rng, long_side, winter=False):
     """One person: (rgb HxWx3 float, alpha HxW, shadow HxW) at final scale, and its box
-    within that canvas."""
+    within that canvas. `winter`: winter clothing (WINTER), and one person in three lies,
+    sits or bends in the snow (the whole body seen from above, turned any way)."""
     tilt = rng.choice([0.0, rng.uniform(0, 0.3), rng.uniform(0.3, 1.0)], p=[0.45, 0.3, 0.25])
+    lying = winter and rng.random() < 1 / 3
+    if lying:
+        tilt = rng.uniform(0.4, 1.0)
     # body parts in metres, then scaled so the person's long side is `long_side` px
     sh_w, sh_d = rng.uniform(0.38, 0.52), rng.uniform(0.2, 0.3)
     head = rng.uniform(0.19, 0.24)
@@ -55,14 +65,15 @@ def render(rng, long_side):
     pad = int(ppm * 0.75) + 4  # the body only; the shadow is added at the final scale
     H = W = 2 * pad
     cy, cx = pad, pad
-    rot = rng.uniform(0, 2 * np.pi) if tilt < 0.3 else rng.normal(0, 0.15)
+    rot = rng.uniform(0, 2 * np.pi) if tilt < 0.3 or lying else rng.normal(0, 0.15)
     cr, sr = np.cos(rot), np.sin(rot)
 
     def at(dx, dy):  # body frame (metres, y down the image) -> canvas (supersampled px)
         return cy + (dx * sr + dy * cr) * ppm, cx + (dx * cr - dy * sr) * ppm
 
-    cloth = CLOTHES[rng.integers(len(CLOTHES))] * rng.uniform(0.75, 1.15)
-    pants = CLOTHES[rng.integers(7)] * rng.uniform(0.8, 1.1)
+    palette = WINTER if winter else CLOTHES
+    cloth = palette[rng.integers(len(palette))] * rng.uniform(0.75, 1.15)
+    pants = (WINTER[rng.integers(len(WINTER))] if winter else CLOTHES[rng.integers(7)]) * rng.uniform(0.8, 1.1)
     hair = HAIR[rng.integers(len(HAIR))]
     skin = SKIN[rng.integers(len(SKIN))]
     hat = rng.random() < 0.25
@@ -133,14 +144,15 @@ def blur3(a):
     return a * k[1] + np.roll(a, 1, 1) * k[0] + np.roll(a, -1, 1) * k[2]
 
 
-def paste(img, rng, n, size_range=(8, 40)):
-    """Draw n people onto img (HxWx3 uint8, in place); return their boxes [x, y, w, h]."""
+def paste(img, rng, n, size_range=(8, 40), winter=False):
+    """Draw n people onto img (HxWx3 uint8, in place); return their boxes [x, y, w, h].
+    `winter`: see `render`."""
     H, W = img.shape[:2]
     out = img.astype(np.float32)
     boxes = []
     for _ in range(n):
         L = float(np.exp(rng.uniform(np.log(size_range[0]), np.log(size_range[1]))))
-        r = render(rng, L)
+        r = render(rng, L, winter)
         if r is None:
             continue
         rgb, alpha, sh, (bx, by, bw, bh) = r
@@ -191,4 +203,31 @@ def branches(img, rng):
                 if depth < 3 and rng.random() < 0.25:
                     stack.append((x, y, ang + float(rng.choice([-1, 1]) * rng.uniform(0.4, 1.0)), width * 0.7, depth + 1))
             width *= 0.8
+    img[:] = np.asarray(pil)
+
+
+def snow(img, rng):
+    """Turn a ground crop (HxWx3 uint8, in place) into snow seen from above: the ground is
+    washed nearly white with a faint trace of its texture and a cool or warm tint, shaded by
+    soft tree shadows, with trails of footprints. What was on the ground (and any person
+    labelled there) is left only as a faint trace, so the caller ignores the old labels."""
+    H, W = img.shape[:2]
+    f = img.astype(np.float32)
+    k = rng.uniform(0.08, 0.35)  # how much of the old texture shows through
+    tint = np.array([rng.uniform(225, 250), rng.uniform(225, 248), rng.uniform(228, 252)], np.float32)
+    f = tint - (255.0 - f.mean(axis=2, keepdims=True)) * k
+    # soft shadows: low-frequency bluish-grey shading
+    lo = rng.normal(0, 1, (max(H // 32, 2), max(W // 32, 2))).astype(np.float32)
+    shade = np.asarray(Image.fromarray(lo).resize((W, H), Image.BICUBIC))
+    f *= (1.0 - rng.uniform(0, 0.12) * np.clip(shade, 0, 2))[..., None] * np.array([0.97, 0.98, 1.0], np.float32)
+    pil = Image.fromarray(np.clip(f, 0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(pil)
+    for _ in range(int(rng.integers(0, 4))):  # footprint trails
+        x, y, ang = float(rng.uniform(0, W)), float(rng.uniform(0, H)), float(rng.uniform(0, 2 * np.pi))
+        step, r = float(rng.uniform(2, 6)), float(rng.uniform(0.6, 1.8))
+        tone = int(rng.integers(120, 200))
+        for _ in range(int(rng.integers(10, 60))):
+            ang += float(rng.normal(0, 0.1))
+            x, y = x + np.cos(ang) * step, y + np.sin(ang) * step
+            d.ellipse([x - r, y - r, x + r, y + r], fill=(tone, tone, min(tone + 8, 255)))
     img[:] = np.asarray(pil)

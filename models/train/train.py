@@ -126,8 +126,8 @@ def load(data: Path, split: str):
 class Sampler:
     """Random training crops with their boxes, from the prepared sources and synthetic people."""
 
-    def __init__(self, rows, imgs, size, rng, weights, synth_p):
-        self.size, self.rng, self.synth_p = size, rng, synth_p
+    def __init__(self, rows, imgs, size, rng, weights, synth_p, snow_p=0.0):
+        self.size, self.rng, self.synth_p, self.snow_p = size, rng, synth_p, snow_p
         self.by_src = {}
         for r, im in zip(rows, imgs):
             self.by_src.setdefault(r["source"], []).append((r, im))
@@ -173,12 +173,25 @@ class Sampler:
         for x, y, w, h in r["ignore"]:
             ignore.append([(x - x0) * sx, (y - y0) * sy, w * sx, h * sy])
         nadir = r["view"] in ("nadir", "thermal")
+        if self.snow_p and rng.random() < self.snow_p:
+            return (*self.winter(img, boxes, ignore, turn), True)
         if rng.random() < self.synth_p * (1.5 if r["view"] == "nadir" else 0.7):
             for b in synth.paste(img, rng, int(rng.integers(1, 7)), (8, 44)):
                 boxes.append([0, *b])
         if nadir and rng.random() < 0.3:  # bare branches over the ground, over people or not
             synth.branches(img, rng)
         return (*self.augment(img, boxes, ignore, nadir, turn), nadir)
+
+    def winter(self, img, boxes, ignore, turn):
+        """The crop as snow seen from above (`synth.snow`): its own labels become ignore
+        regions, 0-6 people in winter clothing are drawn on it, and bare trees over them."""
+        rng = self.rng
+        synth.snow(img, rng)
+        ignore = ignore + [b[1:] for b in boxes]
+        boxes = [[0, *b] for b in synth.paste(img, rng, int(rng.integers(0, 7)), (8, 44), winter=True)]
+        for _ in range(int(rng.integers(0, 4))):
+            synth.branches(img, rng)
+        return self.augment(img, boxes, ignore, True, turn)
 
     def augment(self, img, boxes, ignore, nadir, turn):
         rng = self.rng
@@ -335,6 +348,17 @@ class Bank:
         return (*geometric(np.asarray(self.x[i]), boxes, ignore, r["nadir"], self.rng), r["nadir"])
 
 
+class Mix:
+    """Crops from a main bank, and a share of them from a second one (`--extra-bank`)."""
+
+    def __init__(self, main, extra, share, rng):
+        self.main, self.extra, self.share, self.rng = main, extra, share, rng
+        self.size = main.size
+
+    def crop(self):
+        return (self.extra if self.rng.random() < self.share else self.main).crop()
+
+
 def loss_fn(out, hm, reg, mask, ign):
     logit, pred = out
     p = torch.sigmoid(logit).clamp(1e-4, 1 - 1e-4)
@@ -371,10 +395,14 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--save-every", type=int, default=50)
     ap.add_argument("--negatives", type=float, default=0.0, help="share of crops in which persons and patches are hidden as pixla hides them, and no longer labelled; also drops persons labelled on flat patches (0: neither)")
+    ap.add_argument("--extra-bank", type=Path, help="a second bank (for example snow scenes, bank.py --snow 1), drawn from for --extra-share of the crops")
+    ap.add_argument("--extra-share", type=float, default=0.15)
     ap.add_argument("--init", type=Path, help="start from the weights of this checkpoint (a new run: new schedule, new optimiser)")
     ap.add_argument("--task", choices=sorted(TASKS), default="aerial", help="aerial: persons and vehicles (pixla-aerial); plate: plates in vehicle crops (pixla-plate, bank from plate_bank.py)")
     a = ap.parse_args()
     nc = TASKS[a.task]
+    if a.extra_bank and not a.bank:
+        raise SystemExit("--extra-bank is mixed with a main --bank: give both")
     if a.task != "aerial" and not a.bank:
         raise SystemExit("--task plate trains from a bank cut by plate_bank.py: give --bank")
     torch.set_num_threads(a.threads)
@@ -388,6 +416,10 @@ def main():
         del settings["task"]  # the shipped aerial run's settings had no task; it resumes as is
     if not a.negatives:
         del settings["negatives"]  # runs before hard negatives resume as they were
+    if a.extra_bank is None:  # runs before a second bank resume as they were
+        del settings["extra_bank"], settings["extra_share"]
+    else:
+        settings["extra_bank_settings"] = json.loads((a.extra_bank / "bank.json").read_text())
     if a.init is None:
         del settings["init"]
     else:
@@ -416,6 +448,12 @@ def main():
         if sampler.size != a.size:
             raise SystemExit(f"{a.bank} holds {sampler.size}-px crops, not {a.size}")
         print(f"{len(sampler.recs)} crops in the bank")
+        if a.extra_bank:
+            extra = Bank(a.extra_bank, rng)
+            if extra.size != a.size:
+                raise SystemExit(f"{a.extra_bank} holds {extra.size}-px crops, not {a.size}")
+            sampler = Mix(sampler, extra, a.extra_share, rng)
+            print(f"{len(extra.recs)} crops in {a.extra_bank}, drawn for {a.extra_share:.0%} of the crops")
     else:
         rows, imgs = load(a.data, "train")
         print(f"{len(rows)} training images loaded")

@@ -292,17 +292,7 @@ def redacted(img, boxes, ignore, rng):
         x2, y2 = int(min(np.ceil(x + w), S)), int(min(np.ceil(y + h), S))
         if x2 - x1 < 2 or y2 - y1 < 2:
             continue
-        if rng.random() < 0.1:
-            img[y1:y2, x1:x2] = 0
-        else:
-            cell = int(rng.choice([4, 8, 8, 16, 16, 0]))
-            cell = cell or max(2, -(-min(x2 - x1, y2 - y1) // 4))
-            ox, oy = (int(rng.integers(cell)), int(rng.integers(cell))) if cell in (4, 8, 16) else (x1, y1)
-            gx = sorted({x1, x2, *[v for v in range(ox % cell, S, cell) if x1 < v < x2]})
-            gy = sorted({y1, y2, *[v for v in range(oy % cell, S, cell) if y1 < v < y2]})
-            for ya, yb in zip(gy[:-1], gy[1:]):
-                for xa, xb in zip(gx[:-1], gx[1:]):
-                    img[ya:yb, xa:xb] = img[ya:yb, xa:xb].reshape(-1, 3).mean(axis=0)
+        hide(img, x1, y1, x2, y2, rng)
         cover[y1:y2, x1:x2] = True
     keep, extra = [], []
     for c, x, y, w, h in boxes:
@@ -316,19 +306,76 @@ def redacted(img, boxes, ignore, rng):
     return img, boxes, ignore
 
 
-def batch(sampler, n, nc=NC, negatives=0.0):
+def hide(img, x1, y1, x2, y2, rng):
+    """Hide img[y1:y2, x1:x2] in place as pixla does: one time in ten a black fill, else flat
+    cells on an 8 or 16-px grid (sometimes 4), or about 4 cells across the short side."""
+    S = img.shape[0]
+    if rng.random() < 0.1:
+        img[y1:y2, x1:x2] = 0
+        return
+    cell = int(rng.choice([4, 8, 8, 16, 16, 0]))
+    cell = cell or max(2, -(-min(x2 - x1, y2 - y1) // 4))
+    ox, oy = (int(rng.integers(cell)), int(rng.integers(cell))) if cell in (4, 8, 16) else (x1, y1)
+    gx = sorted({x1, x2, *[v for v in range(ox % cell, S, cell) if x1 < v < x2]})
+    gy = sorted({y1, y2, *[v for v in range(oy % cell, S, cell) if y1 < v < y2]})
+    for ya, yb in zip(gy[:-1], gy[1:]):
+        for xa, xb in zip(gx[:-1], gx[1:]):
+            img[ya:yb, xa:xb] = img[ya:yb, xa:xb].reshape(-1, 3).mean(axis=0)
+
+
+def beside(img, boxes, rng):
+    """The crop with 1-2 regions of 8-48 px hidden (`hide`) 4-48 px beside its persons (at
+    random where it has none), and the output cells they leave untouched (a one-cell margin
+    around each region is left out): what the network sees there should not change. pixla's
+    hiding lifts weak detections nearby (`edge_reach.py`), and `pixla check` then refuses
+    pixla's own output; `--consistency` trains that sensitivity away."""
+    S = img.shape[0]
+    img = img.copy()
+    keep = np.ones((S // STRIDE, S // STRIDE), np.float32)
+    persons = [b for b in boxes if b[0] == 0]
+    for _ in range(int(rng.integers(1, 3))):
+        w, h = np.exp(rng.uniform(np.log(8), np.log(48), 2))
+        if persons:
+            _, px, py, pw, ph = persons[int(rng.integers(len(persons)))]
+            gap, side = rng.uniform(4, 48), int(rng.integers(4))
+            x = [px - gap - w, px + pw + gap, px + pw / 2 - w / 2, px + pw / 2 - w / 2][side]
+            y = [py + ph / 2 - h / 2, py + ph / 2 - h / 2, py - gap - h, py + ph + gap][side]
+        else:
+            x, y = rng.uniform(0, S - w), rng.uniform(0, S - h)
+        x1, y1 = int(max(np.floor(x), 0)), int(max(np.floor(y), 0))
+        x2, y2 = int(min(np.ceil(x + w), S)), int(min(np.ceil(y + h), S))
+        if x2 - x1 < 2 or y2 - y1 < 2:
+            continue
+        hide(img, x1, y1, x2, y2, rng)
+        keep[max(y1 // STRIDE - 1, 0) : y2 // STRIDE + 2, max(x1 // STRIDE - 1, 0) : x2 // STRIDE + 2] = 0
+    return img, keep
+
+
+def batch(sampler, n, nc=NC, negatives=0.0, consistency=0.0):
+    """n crops and their targets; with `consistency`, also (for that share of the crops) the
+    crop with regions hidden beside its persons (`beside`), its index in the batch and the
+    cells to compare."""
     xs, hms, regs, masks, igns = [], [], [], [], []
-    for _ in range(n):
+    pair_x, pair_i, pair_keep = [], [], []
+    for i in range(n):
         img, boxes, ignore, _ = sampler.crop()
         if negatives:
             boxes = drop_flat(img, boxes)
             if sampler.rng.random() < negatives:
                 img, boxes, ignore = redacted(img, boxes, ignore, sampler.rng)
+        if consistency and sampler.rng.random() < consistency:
+            img2, keep = beside(img, boxes, sampler.rng)
+            pair_x.append(img2.transpose(2, 0, 1)), pair_i.append(i), pair_keep.append(keep[None])
         hm, reg, mask, ign = targets(boxes, ignore, sampler.size, nc)
         xs.append(img.transpose(2, 0, 1))
         hms.append(hm), regs.append(reg), masks.append(mask), igns.append(ign)
     t = lambda a: torch.from_numpy(np.stack(a))
-    return t(xs).float() / 255.0, t(hms), t(regs), t(masks), t(igns)
+    main = (t(xs).float() / 255.0, t(hms), t(regs), t(masks), t(igns))
+    if not consistency:
+        return main
+    if not pair_x:
+        return main, None
+    return main, (t(pair_x).float() / 255.0, torch.tensor(pair_i), t(pair_keep))
 
 
 class Bank:
@@ -395,6 +442,8 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--save-every", type=int, default=50)
     ap.add_argument("--negatives", type=float, default=0.0, help="share of crops in which persons and patches are hidden as pixla hides them, and no longer labelled; also drops persons labelled on flat patches (0: neither)")
+    ap.add_argument("--consistency", type=float, default=0.0, help="share of crops also seen with regions hidden beside their persons, whose heat elsewhere must not change (see `beside`; 0: off)")
+    ap.add_argument("--consistency-weight", type=float, default=1.0)
     ap.add_argument("--extra-bank", type=Path, help="a second bank (for example snow scenes, bank.py --snow 1), drawn from for --extra-share of the crops")
     ap.add_argument("--extra-share", type=float, default=0.15)
     ap.add_argument("--init", type=Path, help="start from the weights of this checkpoint (a new run: new schedule, new optimiser)")
@@ -416,6 +465,8 @@ def main():
         del settings["task"]  # the shipped aerial run's settings had no task; it resumes as is
     if not a.negatives:
         del settings["negatives"]  # runs before hard negatives resume as they were
+    if not a.consistency:  # runs before the consistency term resume as they were
+        del settings["consistency"], settings["consistency_weight"]
     if a.extra_bank is None:  # runs before a second bank resume as they were
         del settings["extra_bank"], settings["extra_share"]
     else:
@@ -470,9 +521,24 @@ def main():
         lr = a.lr * min(1.0, (state["step"] + 1) / 100) * (0.5 * (1 + math.cos(math.pi * frac)) * 0.98 + 0.02)
         for g in opt.param_groups:
             g["lr"] = lr
-        x, hm, reg, mask, ign = (t.to(dev) for t in batch(sampler, a.batch, nc, a.negatives))
+        if a.consistency:
+            main_batch, pairs = batch(sampler, a.batch, nc, a.negatives, a.consistency)
+        else:
+            main_batch, pairs = batch(sampler, a.batch, nc, a.negatives), None
+        x, hm, reg, mask, ign = (t.to(dev) for t in main_batch)
+        n = x.shape[0]
+        if pairs is not None:
+            x2, idx, keep = (t.to(dev) for t in pairs)
+            x = torch.cat([x, x2])
         x = x.contiguous(memory_format=torch.channels_last)
-        loss, parts = loss_fn(net(x), hm, reg, mask, ign)
+        logit, pred = net(x)
+        loss, parts = loss_fn((logit[:n], pred[:n]), hm, reg, mask, ign)
+        if pairs is not None:
+            # the heat beside a hidden region should stay what it was without it
+            before = torch.sigmoid(logit[:n][idx]).detach()
+            lcons = ((torch.sigmoid(logit[n:]) - before).abs() * keep).sum() / len(idx)
+            loss = loss + a.consistency_weight * lcons
+            parts["cons"] = float(lcons.detach())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)

@@ -287,13 +287,11 @@ def redacted(img, boxes, ignore, rng):
         w, h = np.exp(rng.uniform(np.log(10), np.log(160), 2))
         regions.append((rng.uniform(-w / 2, S - w / 2), rng.uniform(-h / 2, S - h / 2), w, h))
     cover = np.zeros((S, S), bool)
-    for x, y, w, h in regions:
-        x1, y1 = int(max(np.floor(x), 0)), int(max(np.floor(y), 0))
-        x2, y2 = int(min(np.ceil(x + w), S)), int(min(np.ceil(y + h), S))
-        if x2 - x1 < 2 or y2 - y1 < 2:
-            continue
-        hide(img, x1, y1, x2, y2, rng)
-        cover[y1:y2, x1:x2] = True
+    for region in regions:
+        hidden = hide(img, *region, rng)
+        if hidden:
+            x1, y1, x2, y2 = hidden
+            cover[y1:y2, x1:x2] = True
     keep, extra = [], []
     for c, x, y, w, h in boxes:
         x1, y1, x2, y2 = int(max(x, 0)), int(max(y, 0)), int(min(np.ceil(x + w), S)), int(min(np.ceil(y + h), S))
@@ -306,13 +304,19 @@ def redacted(img, boxes, ignore, rng):
     return img, boxes, ignore
 
 
-def hide(img, x1, y1, x2, y2, rng):
-    """Hide img[y1:y2, x1:x2] in place as pixla does: one time in ten a black fill, else flat
-    cells on an 8 or 16-px grid (sometimes 4), or about 4 cells across the short side."""
+def hide(img, x, y, w, h, rng):
+    """Hide the box [x, y, w, h] of img in place as pixla does (one time in ten a black fill,
+    else flat cells on an 8 or 16-px grid, sometimes 4, or about 4 cells across the short
+    side); returns the pixels hidden as (x1, y1, x2, y2), or None where less than 2 px of it
+    lies in the image (nothing drawn)."""
     S = img.shape[0]
+    x1, y1 = int(max(np.floor(x), 0)), int(max(np.floor(y), 0))
+    x2, y2 = int(min(np.ceil(x + w), S)), int(min(np.ceil(y + h), S))
+    if x2 - x1 < 2 or y2 - y1 < 2:
+        return None
     if rng.random() < 0.1:
         img[y1:y2, x1:x2] = 0
-        return
+        return x1, y1, x2, y2
     cell = int(rng.choice([4, 8, 8, 16, 16, 0]))
     cell = cell or max(2, -(-min(x2 - x1, y2 - y1) // 4))
     ox, oy = (int(rng.integers(cell)), int(rng.integers(cell))) if cell in (4, 8, 16) else (x1, y1)
@@ -321,6 +325,7 @@ def hide(img, x1, y1, x2, y2, rng):
     for ya, yb in zip(gy[:-1], gy[1:]):
         for xa, xb in zip(gx[:-1], gx[1:]):
             img[ya:yb, xa:xb] = img[ya:yb, xa:xb].reshape(-1, 3).mean(axis=0)
+    return x1, y1, x2, y2
 
 
 def beside(img, boxes, rng):
@@ -342,19 +347,18 @@ def beside(img, boxes, rng):
             y = [py + ph / 2 - h / 2, py + ph / 2 - h / 2, py - gap - h, py + ph + gap][side]
         else:
             x, y = rng.uniform(0, S - w), rng.uniform(0, S - h)
-        x1, y1 = int(max(np.floor(x), 0)), int(max(np.floor(y), 0))
-        x2, y2 = int(min(np.ceil(x + w), S)), int(min(np.ceil(y + h), S))
-        if x2 - x1 < 2 or y2 - y1 < 2:
+        hidden = hide(img, x, y, w, h, rng)
+        if not hidden:
             continue
-        hide(img, x1, y1, x2, y2, rng)
+        x1, y1, x2, y2 = hidden
         keep[max(y1 // STRIDE - 1, 0) : y2 // STRIDE + 2, max(x1 // STRIDE - 1, 0) : x2 // STRIDE + 2] = 0
     return img, keep
 
 
 def batch(sampler, n, nc=NC, negatives=0.0, consistency=0.0):
-    """n crops and their targets; with `consistency`, also (for that share of the crops) the
-    crop with regions hidden beside its persons (`beside`), its index in the batch and the
-    cells to compare."""
+    """n crops and their targets, and (None without `consistency`) for that share of the
+    crops the crop with regions hidden beside its persons (`beside`), its index in the batch
+    and the cells to compare."""
     xs, hms, regs, masks, igns = [], [], [], [], []
     pair_x, pair_i, pair_keep = [], [], []
     for i in range(n):
@@ -371,11 +375,8 @@ def batch(sampler, n, nc=NC, negatives=0.0, consistency=0.0):
         hms.append(hm), regs.append(reg), masks.append(mask), igns.append(ign)
     t = lambda a: torch.from_numpy(np.stack(a))
     main = (t(xs).float() / 255.0, t(hms), t(regs), t(masks), t(igns))
-    if not consistency:
-        return main
-    if not pair_x:
-        return main, None
-    return main, (t(pair_x).float() / 255.0, torch.tensor(pair_i), t(pair_keep))
+    pairs = (t(pair_x).float() / 255.0, torch.tensor(pair_i), t(pair_keep)) if pair_x else None
+    return main, pairs
 
 
 class Bank:
@@ -521,10 +522,7 @@ def main():
         lr = a.lr * min(1.0, (state["step"] + 1) / 100) * (0.5 * (1 + math.cos(math.pi * frac)) * 0.98 + 0.02)
         for g in opt.param_groups:
             g["lr"] = lr
-        if a.consistency:
-            main_batch, pairs = batch(sampler, a.batch, nc, a.negatives, a.consistency)
-        else:
-            main_batch, pairs = batch(sampler, a.batch, nc, a.negatives), None
+        main_batch, pairs = batch(sampler, a.batch, nc, a.negatives, a.consistency)
         x, hm, reg, mask, ign = (t.to(dev) for t in main_batch)
         n = x.shape[0]
         if pairs is not None:
